@@ -1,0 +1,13 @@
+"""Run every benchmark; each prints its ratio against a baseline measured in the same run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import import_cost  # noqa: E402
+
+if __name__ == "__main__":
+    import_cost.main()

@@ -1,0 +1,1 @@
+"""Core of mlsysim: the unit registry and the sourced constants."""
