@@ -1,0 +1,76 @@
+"""`bookbuild` command line. Imports stay inside commands so `check` starts fast."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bookbuild import __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="bookbuild",
+        description="Check, execute and render a Quarto-style book whose numbers are computed.",
+    )
+    parser.add_argument("--version", action="version", version=f"bookbuild {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("check", help="statically check every inline reference (runs nothing)")
+    p.add_argument("paths", nargs="*", type=Path, help=".qmd files (default: the book's chapters)")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("render", help="execute cells, substitute values and write the output")
+    p.add_argument("paths", nargs="*", type=Path, help=".qmd files (default: the book's chapters)")
+    p.add_argument("--to", choices=["md"], default="md", help="output format (default: md)")
+    p.add_argument("--output-dir", type=Path, help="where to write (default: the project's _book/)")
+    p.add_argument("--no-cache", action="store_true", help="execute even when the cache is valid")
+    p.set_defaults(func=cmd_render)
+
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _targets(paths: list[Path]):
+    """The project and the chapter files a command works on; exits 2 on a missing file."""
+    from bookbuild import project
+
+    start = paths[0].resolve().parent if paths else Path.cwd()
+    proj = project.load(start)
+    files = paths or proj.chapters()
+    if not files:
+        print("bookbuild: no .qmd files given and no chapters listed in _quarto.yml", file=sys.stderr)
+        raise SystemExit(2)
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        for f in missing:
+            print(f"bookbuild: no such file: {f}", file=sys.stderr)
+        raise SystemExit(2)
+    return proj, files
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bookbuild.check import check_files, report
+
+    proj, files = _targets(args.paths)
+    results = check_files(files, proj.root)
+    return report(results, sys.stdout)
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from bookbuild.build import build
+
+    proj, files = _targets(args.paths)
+    return build(proj, files, fmt=args.to, output_dir=args.output_dir, use_cache=not args.no_cache)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""Substitute execution results into the chapter: inline values and cell outputs become markdown.
+
+This is the last step that knows about cells; what it returns is plain pandoc markdown.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+from bookbuild.execute import ExecutionResult
+from bookbuild.qmd import CodeCell, Document
+
+IMAGE_TYPES = {"image/svg+xml": "svg", "image/png": "png", "image/jpeg": "jpg"}
+
+
+def substitute(doc: Document, result: ExecutionResult, assets: Path, assets_link: str,
+               echo: bool = False) -> str:
+    """The chapter as markdown; images from cell outputs are written into `assets`."""
+    edits: list[tuple[int, int, str]] = []
+    for ref, text in zip(doc.refs, result.inline):
+        edits.append((ref.start, ref.end, text))
+    for cell, outputs in zip(doc.cells, result.outputs):
+        edits.append((cell.start, cell.end, _cell_markdown(cell, outputs, assets, assets_link, echo)))
+    pieces, pos = [], 0
+    for start, end, text in sorted(edits):
+        pieces += [doc.text[pos:start], text]
+        pos = end
+    pieces.append(doc.text[pos:])
+    return "".join(pieces)
+
+
+def _option(cell: CodeCell, name: str, default: Any) -> Any:
+    return cell.options.get(name, default)
+
+
+def _cell_markdown(cell: CodeCell, outputs: list[dict], assets: Path, link: str,
+                   echo_default: bool) -> str:
+    if _option(cell, "include", True) is False:
+        return ""
+    parts = []
+    if _option(cell, "echo", echo_default) is True:
+        code = "".join(line for line in cell.source.splitlines(keepends=True)
+                       if not line.lstrip().startswith("#|"))
+        parts.append(f"```python\n{code.rstrip()}\n```")
+    output = _option(cell, "output", True)
+    if output is not False:
+        figures = 0
+        for out in outputs:
+            md, figures = _output_markdown(cell, out, assets, link, figures, asis=output == "asis")
+            if md:
+                parts.append(md)
+    return "\n\n".join(parts)
+
+
+def _output_markdown(cell: CodeCell, out: dict, assets: Path, link: str, figures: int,
+                     asis: bool) -> tuple[str, int]:
+    kind = out.get("output_type")
+    if kind == "stream":
+        text = "".join(out.get("text", ""))
+        return (text if asis else f"```\n{text.rstrip()}\n```"), figures
+    if kind not in ("display_data", "execute_result"):
+        return "", figures
+    data = out.get("data", {})
+    for mime, ext in IMAGE_TYPES.items():
+        if mime in data:
+            figures += 1
+            stem = cell.label or f"cell-{cell.index + 1}"
+            name = f"{stem}-{figures}.{ext}"
+            assets.mkdir(parents=True, exist_ok=True)
+            payload = "".join(data[mime])
+            raw = payload.encode() if mime == "image/svg+xml" else base64.b64decode(payload)
+            (assets / name).write_bytes(raw)
+            return _figure(cell, f"{link}/{name}", figures), figures
+    if "text/markdown" in data:
+        return "".join(data["text/markdown"]), figures
+    if "text/plain" in data:
+        text = "".join(data["text/plain"])
+        return (text if asis else f"```\n{text.rstrip()}\n```"), figures
+    return "", figures
+
+
+def _figure(cell: CodeCell, src: str, n: int) -> str:
+    caption = str(_option(cell, "fig-cap", "") or "")
+    attrs = []
+    label = cell.label
+    if label and label.startswith("fig-") and n == 1:
+        attrs.append(f"#{label}")
+    alt = _option(cell, "fig-alt", None)
+    if alt:
+        attrs.append('fig-alt="' + str(alt).replace('"', "&quot;") + '"')
+    suffix = "{" + " ".join(attrs) + "}" if attrs else ""
+    return f"![{caption}]({src}){suffix}"
