@@ -28,6 +28,8 @@ def time_command(cmd: list[str], runs: int = 5, cwd: Path | None = None, setup=N
 
 def report(name: str, ours: float, baseline: float, baseline_name: str, aim: float | None) -> None:
     ratio = ours / baseline
-    verdict = "" if aim is None else ("  (aim <= %.2fx: %s)" % (aim, "met" if ratio <= aim else "MISSED"))
+    verdict = ""
+    if aim is not None:
+        verdict = f"  (aim <= {aim:.2f}x: {'met' if ratio <= aim else 'MISSED'})"
     print(f"{name}: {ours * 1000:.0f} ms vs {baseline_name} {baseline * 1000:.0f} ms "
           f"= {ratio:.2f}x{verdict}", flush=True)

@@ -21,6 +21,9 @@ from bookbuild.qmd import CodeCell, Document, InlineRef
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_FRAME = re.compile(r"Cell In\[(\d+)\], line (\d+)")
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+FIGURE_ARGS = ["--InlineBackend.figure_formats=svg", "--InlineBackend.figure_formats=pdf",
+               "--InlineBackend.rc={'savefig.dpi': 150}"]
 SETUP_CODE = "import bookbuild.kernel as __bookbuild__\n__bookbuild__.install()\n"
 
 
@@ -82,8 +85,11 @@ class ChapterExecutor:
         with tempfile.TemporaryDirectory(prefix="bookbuild-kernel-") as sockets:
             km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc")
             km.ip = os.path.join(sockets, "kernel")  # IPC socket files live here, no TCP port
-            env = dict(os.environ, MPLBACKEND="Agg", PYDEVD_DISABLE_FILE_VALIDATION="1")
+            # The inline backend renders headless through Agg and turns every figure a cell
+            # leaves open into display data; SVG for pages, PDF for the printed book.
+            env = dict(os.environ, MPLBACKEND=INLINE_BACKEND, PYDEVD_DISABLE_FILE_VALIDATION="1")
             client = NotebookClient(nb, km=km, timeout=self.timeout,
+                                    extra_arguments=FIGURE_ARGS,
                                     startup_timeout=self.startup_timeout,
                                     kernel_name=self.kernel_name, allow_errors=False,
                                     shutdown_kernel="immediate",

@@ -19,9 +19,9 @@ def substitute(doc: Document, result: ExecutionResult, assets: Path, assets_link
                echo: bool = False) -> str:
     """The chapter as markdown; images from cell outputs are written into `assets`."""
     edits: list[tuple[int, int, str]] = []
-    for ref, text in zip(doc.refs, result.inline):
+    for ref, text in zip(doc.refs, result.inline, strict=True):
         edits.append((ref.start, ref.end, text))
-    for cell, outputs in zip(doc.cells, result.outputs):
+    for cell, outputs in zip(doc.cells, result.outputs, strict=True):
         edits.append((cell.start, cell.end, _cell_markdown(cell, outputs, assets, assets_link, echo)))
     pieces, pos = [], 0
     for start, end, text in sorted(edits):

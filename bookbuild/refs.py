@@ -270,15 +270,14 @@ def _check_ref(ref: InlineRef, scope: Scope, final: Scope) -> list[Diagnostic]:
     def at(node: ast.AST, offset: int = 0) -> tuple[int, int]:
         return ref.expr_line, ref.expr_col + node.col_offset + offset
 
+    if not ref.expr:
+        return [Diagnostic(ref.path, ref.line, ref.col, "REF003", "empty inline expression")]
     try:
         tree = ast.parse(ref.expr.replace("\n", " "), mode="eval")
     except SyntaxError as exc:
         col = ref.expr_col + max((exc.offset or 1) - 1, 0)
         return [Diagnostic(ref.path, ref.expr_line, col, "REF003",
                            f"syntax error in inline expression '{ref.expr}': {exc.msg}")]
-    if not ref.expr:
-        return [Diagnostic(ref.path, ref.line, ref.col, "REF003", "empty inline expression")]
-
     local = _expression_locals(tree)
     out: list[Diagnostic] = []
     for node in _outermost_chains(tree):
@@ -297,7 +296,7 @@ def _check_ref(ref: InlineRef, scope: Scope, final: Scope) -> list[Diagnostic]:
             else:
                 out.append(Diagnostic(ref.path, *at(name_node), "REF001",
                                       f"unresolved reference '{head}'"
-                                      + _suggest(head, scope.names.keys() | BUILTIN_NAMES)))
+                                      + _suggest(head, scope.names.keys())))
             continue
         dotted = head
         for attr, attr_node in attrs:

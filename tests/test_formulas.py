@@ -7,7 +7,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mlsysim import formulas as F
-from mlsysim.core.constants import A100_FLOPS_FP16_TENSOR, A100_MEM_BW, H100_FLOPS_FP16_TENSOR, H100_MEM_BW
+from mlsysim.core.constants import (
+    A100_FLOPS_FP16_TENSOR,
+    A100_MEM_BW,
+    H100_FLOPS_FP16_TENSOR,
+    H100_MEM_BW,
+)
 from mlsysim.core.units import Q_
 
 
