@@ -11,3 +11,6 @@ import import_cost  # noqa: E402
 
 if __name__ == "__main__":
     import_cost.main()
+    import engine  # noqa: E402
+
+    engine.main()

@@ -38,45 +38,62 @@ def relative_output(proj: project_mod.Project, source: Path, suffix: str) -> Pat
     return Path(source.name).with_suffix(suffix)
 
 
-def execute_all(proj: project_mod.Project, chapters: list[Chapter], use_cache: bool) -> list[str]:
-    """Fill in each chapter's result, from the cache or a fresh kernel; return error texts."""
+def execute_all(proj: project_mod.Project, chapters: list[Chapter], use_cache: bool,
+                before_execution=None) -> list[str]:
+    """Fill in each chapter's result, from the cache or a fresh kernel; return error texts.
+
+    Kernels for the first chapters to execute are launched before `before_execution()` (the
+    static check) runs, so their start-up overlaps it; if it returns errors, they are stopped
+    and nothing executes.
+    """
     from bookbuild.progress import Progress
 
     cache = Cache(proj.cache_dir)
-    progress = Progress(len(chapters))
-    errors: list[str] = []
-
-    async def one(ch: Chapter, gate: asyncio.Semaphore) -> None:
+    pending: list[tuple[Chapter, str, ChapterExecutor]] = []
+    for ch in chapters:
         cwd = proj.kernel_cwd(ch.source)
         k = key(ch.doc, cwd)
-        if use_cache:
-            hit = cache.get(k)
-            if hit is not None:
-                ch.result, ch.cached = hit, True
+        hit = cache.get(k) if use_cache else None
+        if hit is not None:
+            ch.result, ch.cached = hit, True
+        else:
+            pending.append((ch, k, ChapterExecutor(ch.doc, cwd, timeout=proj.settings.timeout)))
+    jobs = max(1, proj.settings.jobs)
+
+    async def run_all() -> list[str]:
+        early = [ex for _, _, ex in pending[:jobs]]
+        await asyncio.gather(*(ex.start() for ex in early))
+        errors = list(before_execution() if before_execution else [])
+        if errors:
+            await asyncio.gather(*(ex.abort() for ex in early))
+            return errors
+        progress = Progress(len(chapters))
+        for ch in chapters:
+            if ch.cached:
                 progress.start(ch.name, "cached")
                 progress.finish(ch.name, "cached, no kernel started")
-                return
-        async with gate:
-            progress.start(ch.name, "executing")
-            try:
-                ch.result = await ChapterExecutor(ch.doc, cwd, timeout=proj.settings.timeout).run()
-            except ExecutionError as exc:
-                errors.append(str(exc))
-                progress.finish(ch.name, "failed")
-                return
-            cache.put(k, ch.result)
-            progress.finish(ch.name, f"executed {len(ch.doc.cells)} cells, "
-                                     f"{len(ch.doc.refs)} inline values")
+        gate = asyncio.Semaphore(jobs)
 
-    async def run_all() -> None:
-        gate = asyncio.Semaphore(max(1, proj.settings.jobs))
-        await asyncio.gather(*(one(ch, gate) for ch in chapters))
+        async def one(ch: Chapter, k: str, ex: ChapterExecutor) -> None:
+            async with gate:
+                progress.start(ch.name, "executing")
+                try:
+                    ch.result = await ex.run()
+                except ExecutionError as exc:
+                    errors.append(str(exc))
+                    progress.finish(ch.name, "failed")
+                    return
+                cache.put(k, ch.result)
+                progress.finish(ch.name, f"executed {len(ch.doc.cells)} cells, "
+                                         f"{len(ch.doc.refs)} inline values")
 
-    try:
-        asyncio.run(run_all())
-    finally:
-        progress.close()
-    return errors
+        try:
+            await asyncio.gather(*(one(*p) for p in pending))
+        finally:
+            progress.close()
+        return errors
+
+    return asyncio.run(run_all())
 
 
 def build(proj: project_mod.Project, files: list[Path], fmt: str = "md",
@@ -86,19 +103,21 @@ def build(proj: project_mod.Project, files: list[Path], fmt: str = "md",
     from bookbuild.markdown import substitute
     from bookbuild.output import staged
 
-    results = check_files(files, proj.root)
-    if any(r.diagnostics for r in results):
+    def check() -> list[str]:
+        results = check_files(files, proj.root)
+        if not any(r.diagnostics for r in results):
+            return []
         report(results, sys.stderr)
-        print("render stopped: fix the problems above first", file=sys.stderr)
-        return 1
+        return ["render stopped: fix the problems above first"]
 
     chapters = [Chapter(f, parse_file(f)) for f in files]
-    errors = execute_all(proj, chapters, use_cache)
+    errors = execute_all(proj, chapters, use_cache, before_execution=check)
     if errors:
         for e in errors:
             print(e, file=sys.stderr)
-        print(f"render failed: {len(errors)} chapter(s) with errors; previous output left as it was",
-              file=sys.stderr)
+        if not errors[-1].startswith("render stopped"):
+            print(f"render failed: {len(errors)} chapter(s) with errors; previous output left "
+                  "as it was", file=sys.stderr)
         return 1
 
     out = (output_dir or proj.output_dir).resolve()

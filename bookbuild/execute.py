@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +23,8 @@ from bookbuild.qmd import CodeCell, Document, InlineRef
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_FRAME = re.compile(r"Cell In\[(\d+)\], line (\d+)")
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
-FIGURE_ARGS = ["--InlineBackend.figure_formats=svg", "--InlineBackend.figure_formats=pdf",
-               "--InlineBackend.rc={'savefig.dpi': 150}"]
+KERNEL_ARGS = ["--InlineBackend.figure_formats=svg", "--InlineBackend.figure_formats=pdf",
+               "--InlineBackend.rc={'savefig.dpi': 150}", "--HistoryManager.hist_file=:memory:"]
 SETUP_CODE = "import bookbuild.kernel as __bookbuild__\n__bookbuild__.install()\n"
 
 
@@ -74,33 +75,56 @@ class ChapterExecutor:
         self.startup_timeout = startup_timeout
         self.kernel_name = kernel_name
 
+    async def start(self) -> None:
+        """Launch the kernel process without waiting for it, so the caller can work meanwhile."""
+        from jupyter_client.manager import AsyncKernelManager
+
+        self._sockets = tempfile.mkdtemp(prefix="bookbuild-kernel-")
+        self.km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc")
+        self.km.ip = os.path.join(self._sockets, "kernel")  # IPC socket files here: no TCP port
+        # The inline backend renders headless through Agg and turns every figure a cell
+        # leaves open into display data; SVG for pages, PDF for the printed book.
+        env = dict(os.environ, MPLBACKEND=INLINE_BACKEND, PYDEVD_DISABLE_FILE_VALIDATION="1")
+        await self.km.start_kernel(extra_arguments=KERNEL_ARGS, env=env, cwd=str(self.cwd))
+
+    async def abort(self) -> None:
+        """Stop a kernel that was started but will not be used."""
+        if getattr(self, "km", None) is not None:
+            await self.km.shutdown_kernel(now=True)
+            self.km = None
+        shutil.rmtree(getattr(self, "_sockets", ""), ignore_errors=True)
+
+    async def _kill(self) -> None:
+        """Kill the finished kernel and reap it at once (jupyter_client polls every 100 ms)."""
+        provisioner = self.km.provisioner
+        process = getattr(provisioner, "process", None)
+        if process is not None:
+            await provisioner.kill()
+            await asyncio.to_thread(process.wait)
+
     async def run(self) -> ExecutionResult:
         import nbformat
-        from jupyter_client.manager import AsyncKernelManager
         from nbclient import NotebookClient
 
+        if getattr(self, "km", None) is None:
+            await self.start()
         nb = nbformat.v4.new_notebook()
         nb.cells = [nbformat.v4.new_code_cell(SETUP_CODE)]
         nb.cells += [nbformat.v4.new_code_cell(c.source) for c in self.doc.cells]
-        with tempfile.TemporaryDirectory(prefix="bookbuild-kernel-") as sockets:
-            km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc")
-            km.ip = os.path.join(sockets, "kernel")  # IPC socket files live here, no TCP port
-            # The inline backend renders headless through Agg and turns every figure a cell
-            # leaves open into display data; SVG for pages, PDF for the printed book.
-            env = dict(os.environ, MPLBACKEND=INLINE_BACKEND, PYDEVD_DISABLE_FILE_VALIDATION="1")
-            client = NotebookClient(nb, km=km, timeout=self.timeout,
-                                    extra_arguments=FIGURE_ARGS,
-                                    startup_timeout=self.startup_timeout,
-                                    kernel_name=self.kernel_name, allow_errors=False,
-                                    shutdown_kernel="immediate",
-                                    resources={"metadata": {"path": str(self.cwd)}})
-            async with client.async_setup_kernel(env=env, cleanup_kc=True):
+        client = NotebookClient(nb, km=self.km, timeout=self.timeout,
+                                startup_timeout=self.startup_timeout,
+                                kernel_name=self.kernel_name, allow_errors=False,
+                                shutdown_kernel="immediate")
+        try:
+            async with client.async_setup_kernel(cleanup_kc=True):
                 await self._run_cell(client, nb, 0, None)
-                counts: dict[int, CodeCell] = {}
                 for i, cell in enumerate(self.doc.cells, start=1):
                     await self._run_cell(client, nb, i, cell)
-                    counts[nb.cells[i].execution_count] = cell
                 inline, deps = await self._evaluate_inline(client)
+                await self._kill()
+        finally:
+            self.km = None
+            shutil.rmtree(self._sockets, ignore_errors=True)
         outputs = [[dict(o) for o in c.outputs] for c in nb.cells[1:]]
         return ExecutionResult(_plain(outputs), inline, deps)
 

@@ -86,3 +86,18 @@ def test_one_registry_is_the_application_registry() -> None:
     import pint
 
     assert pint.get_application_registry().get() is ureg
+
+
+def test_registry_without_a_writable_cache_still_has_information_dimension(tmp_path) -> None:
+    """The uncached fallback builds the same registry."""
+    import os
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "file-not-dir"
+    blocker.write_text("")
+    code = "from mlsysim.core.constants import *; print(ureg.byte.dimensionality, H100_MEM_BW)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=dict(os.environ, XDG_CACHE_HOME=str(blocker)))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[information] 3.35 terabyte / second"
