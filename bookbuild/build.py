@@ -96,12 +96,17 @@ def execute_all(proj: project_mod.Project, chapters: list[Chapter], use_cache: b
     return asyncio.run(run_all())
 
 
-def build(proj: project_mod.Project, files: list[Path], fmt: str = "md",
-          output_dir: Path | None = None, use_cache: bool = True) -> int:
+class BuildError(Exception):
+    """Stops a build; the message is already located (file:line) and ready to print."""
+
+
+def build(proj: project_mod.Project, files: list[Path], formats: list[str] | None = None,
+          output_dir: Path | None = None, use_cache: bool = True, strict: bool = False) -> int:
     """Render `files`; return the exit code. Errors go to stderr, located in the `.qmd`."""
     from bookbuild.check import check_files, report
-    from bookbuild.markdown import substitute
     from bookbuild.output import staged
+
+    formats = formats or proj.formats
 
     def check() -> list[str]:
         results = check_files(files, proj.root)
@@ -121,14 +126,36 @@ def build(proj: project_mod.Project, files: list[Path], fmt: str = "md",
         return 1
 
     out = (output_dir or proj.output_dir).resolve()
-    with staged(out) as stage:
-        for ch in chapters:
-            rel = relative_output(proj, ch.source, ".md")
-            assets_name = f"{rel.stem}_files"
-            md = substitute(ch.doc, ch.result, stage / rel.parent / assets_name, assets_name,
-                            echo=proj.settings.echo)
-            target = stage / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(md, encoding="utf-8")
-    print(f"wrote {len(chapters)} chapter(s) to {display_path(out)}", file=sys.stderr)
+    try:
+        with staged(out) as stage:
+            if "md" in formats:
+                write_markdown(proj, chapters, stage)
+            if "html" in formats or "pdf" in formats:
+                from bookbuild.publish import Publisher
+
+                publisher = Publisher(proj, chapters, strict=strict)
+                publisher.prepare()
+                if "html" in formats:
+                    publisher.write_html(stage)
+                if "pdf" in formats:
+                    publisher.write_pdf(stage)
+    except BuildError as exc:
+        print(exc, file=sys.stderr)
+        print("render failed; previous output left as it was", file=sys.stderr)
+        return 1
+    print(f"wrote {', '.join(formats)} for {len(chapters)} chapter(s) to {display_path(out)}",
+          file=sys.stderr)
     return 0
+
+
+def write_markdown(proj: project_mod.Project, chapters: list[Chapter], stage: Path) -> None:
+    from bookbuild.markdown import substitute
+
+    for ch in chapters:
+        rel = relative_output(proj, ch.source, ".md")
+        assets_name = f"{rel.stem}_files"
+        md = substitute(ch.doc, ch.result, stage / rel.parent / assets_name, assets_name,
+                        echo=proj.settings.echo)
+        target = stage / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(md, encoding="utf-8")

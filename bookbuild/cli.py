@@ -23,7 +23,10 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("render", help="execute cells, substitute values and write the output")
     p.add_argument("paths", nargs="*", type=Path, help=".qmd files (default: the book's chapters)")
-    p.add_argument("--to", choices=["md"], default="md", help="output format (default: md)")
+    p.add_argument("--to", choices=["html", "pdf", "md"], action="append",
+                   help="output format; repeatable (default: the formats in _quarto.yml)")
+    p.add_argument("--strict", action="store_true",
+                   help="treat warnings (such as unresolved cross-references) as errors")
     p.add_argument("--output-dir", type=Path, help="where to write (default: the project's _book/)")
     p.add_argument("--no-cache", action="store_true", help="execute even when the cache is valid")
     p.set_defaults(func=cmd_render)
@@ -69,7 +72,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     from bookbuild.build import build
 
     proj, files = _targets(args.paths)
-    return build(proj, files, fmt=args.to, output_dir=args.output_dir, use_cache=not args.no_cache)
+    return build(proj, files, formats=args.to, output_dir=args.output_dir,
+                 use_cache=not args.no_cache, strict=args.strict)
 
 
 if __name__ == "__main__":

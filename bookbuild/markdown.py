@@ -12,17 +12,25 @@ from typing import Any
 from bookbuild.execute import ExecutionResult
 from bookbuild.qmd import CodeCell, Document
 
-IMAGE_TYPES = {"image/svg+xml": "svg", "image/png": "png", "image/jpeg": "jpg"}
+IMAGE_TYPES = {"image/svg+xml": "svg", "image/png": "png", "image/jpeg": "jpg",
+               "application/pdf": "pdf"}
+FOR_PAGES = ("image/svg+xml", "image/png", "image/jpeg")
+FOR_PRINT = ("application/pdf", "image/png", "image/jpeg")
 
 
 def substitute(doc: Document, result: ExecutionResult, assets: Path, assets_link: str,
-               echo: bool = False) -> str:
-    """The chapter as markdown; images from cell outputs are written into `assets`."""
+               echo: bool = False, images: tuple[str, ...] = FOR_PAGES) -> str:
+    """The chapter as markdown; images from cell outputs are written into `assets`.
+
+    `images` lists the image types to take from an output, most wanted first (vector SVG for
+    pages, PDF for print).
+    """
     edits: list[tuple[int, int, str]] = []
     for ref, text in zip(doc.refs, result.inline, strict=True):
         edits.append((ref.start, ref.end, text))
     for cell, outputs in zip(doc.cells, result.outputs, strict=True):
-        edits.append((cell.start, cell.end, _cell_markdown(cell, outputs, assets, assets_link, echo)))
+        edits.append((cell.start, cell.end, _cell_markdown(cell, outputs, assets, assets_link, echo,
+                                                                images)))
     pieces, pos = [], 0
     for start, end, text in sorted(edits):
         pieces += [doc.text[pos:start], text]
@@ -36,7 +44,7 @@ def _option(cell: CodeCell, name: str, default: Any) -> Any:
 
 
 def _cell_markdown(cell: CodeCell, outputs: list[dict], assets: Path, link: str,
-                   echo_default: bool) -> str:
+                   echo_default: bool, images: tuple[str, ...]) -> str:
     if _option(cell, "include", True) is False:
         return ""
     parts = []
@@ -48,14 +56,15 @@ def _cell_markdown(cell: CodeCell, outputs: list[dict], assets: Path, link: str,
     if output is not False:
         figures = 0
         for out in outputs:
-            md, figures = _output_markdown(cell, out, assets, link, figures, asis=output == "asis")
+            md, figures = _output_markdown(cell, out, assets, link, figures, output == "asis",
+                                           images)
             if md:
                 parts.append(md)
     return "\n\n".join(parts)
 
 
 def _output_markdown(cell: CodeCell, out: dict, assets: Path, link: str, figures: int,
-                     asis: bool) -> tuple[str, int]:
+                     asis: bool, images: tuple[str, ...]) -> tuple[str, int]:
     kind = out.get("output_type")
     if kind == "stream":
         text = "".join(out.get("text", ""))
@@ -63,8 +72,9 @@ def _output_markdown(cell: CodeCell, out: dict, assets: Path, link: str, figures
     if kind not in ("display_data", "execute_result"):
         return "", figures
     data = out.get("data", {})
-    for mime, ext in IMAGE_TYPES.items():
+    for mime in images:
         if mime in data:
+            ext = IMAGE_TYPES[mime]
             figures += 1
             stem = cell.label or f"cell-{cell.index + 1}"
             name = f"{stem}-{figures}.{ext}"

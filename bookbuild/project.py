@@ -61,6 +61,34 @@ class Project:
             files = list((self.config.get("project") or {}).get("render") or [])
         return [self.root / f for f in files if f.endswith(".qmd")]
 
+    def appendices(self) -> set[Path]:
+        """Chapters listed under `book.appendices` (lettered A, B, ...)."""
+        if self.root is None:
+            return set()
+        entries = (self.config.get("book") or {}).get("appendices") or []
+        return {(self.root / e).resolve() for e in entries if isinstance(e, str)}
+
+    def option(self, key: str, default: Any = None) -> Any:
+        """A setting under the `bookbuild:` key of `_quarto.yml`."""
+        return (self.config.get("bookbuild") or {}).get(key, default)
+
+    def path_setting(self, value: str | None) -> Path | None:
+        if not value:
+            return None
+        return (self.root or Path.cwd()) / value
+
+    @property
+    def formats(self) -> list[str]:
+        """Output formats named in `_quarto.yml` (html first), or html alone."""
+        declared = list((self.config.get("format") or {}).keys())
+        ours = [f for f in ("html", "pdf") if f in declared]
+        return ours or ["html"]
+
+    @property
+    def book_title(self) -> str:
+        book = self.config.get("book") or {}
+        return str(book.get("title") or self.config.get("title") or "Book")
+
     def kernel_cwd(self, chapter: Path) -> Path:
         """Cells run at the project root, or beside the file when it lies outside a project."""
         return self.root if self.root is not None else chapter.resolve().parent

@@ -82,6 +82,7 @@ class Document:
     fences: tuple[Fence, ...]
     refs: tuple[InlineRef, ...]
     problems: tuple[Diagnostic, ...] = field(default=())
+    body_start: int = 0  # offset just past the YAML front matter
 
 
 class LineIndex:
@@ -157,7 +158,7 @@ def parse(text: str, path: str = "<string>") -> Document:
                                    "attribute (such as fig-cap) is never evaluated; compute the "
                                    "text in a cell instead"))
     return Document(path, text, front, tuple(cells), tuple(fences), tuple(refs),
-                    tuple(sorted(problems)))
+                    tuple(sorted(problems)), body_start)
 
 
 def _front_matter(text: str, path: str, problems: list[Diagnostic]) -> tuple[dict, int]:

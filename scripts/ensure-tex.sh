@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Make sure TeX Live and dvisvgm are present: install them with apt-get as root, else say how.
 set -euo pipefail
-pkgs="texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures texlive-fonts-recommended texlive-luatex dvisvgm"
+pkgs="texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures texlive-fonts-recommended texlive-luatex dvisvgm fonts-dejavu-core"
 
 have_tex() {
   command -v lualatex >/dev/null && command -v latex >/dev/null && command -v dvisvgm >/dev/null \
     && kpsewhich tikz.sty >/dev/null && kpsewhich standalone.cls >/dev/null \
-    && kpsewhich uhvr8t.tfm >/dev/null
+    && kpsewhich uhvr8t.tfm >/dev/null && [ -n "$(fc-list 'DejaVu Serif')" ]
 }
 
 if have_tex; then

@@ -1,0 +1,206 @@
+"""HTML and PDF output of executed chapters: cross-references, TikZ, pandoc, page shell."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from bookbuild import crossref, tikz
+from bookbuild.build import BuildError, Chapter, relative_output
+from bookbuild.diagnostics import display_path
+from bookbuild.markdown import FOR_PRINT, substitute
+from bookbuild.pages import Book, NavEntry, PageWriter, plain_title
+from bookbuild.project import Project
+from bookbuild.render import FILTERS, PandocError, html_fragment, latex_book
+
+DEFAULT_PREAMBLE = FILTERS / "tikz-preamble.tex"
+
+
+class Publisher:
+    """Turns executed chapters into the HTML book and the PDF; `prepare()` runs first."""
+
+    def __init__(self, proj: Project, chapters: list[Chapter], strict: bool = False,
+                 extra_body: str = "") -> None:
+        self.proj = proj
+        self.chapters = chapters
+        self.strict = strict
+        self.extra_body = extra_body
+        self.base = proj.root or Path.cwd()
+        preamble = proj.path_setting(proj.option("tikz-preamble")) or DEFAULT_PREAMBLE
+        if not preamble.is_file():
+            raise BuildError(f"tikz-preamble {preamble} does not exist (set bookbuild.tikz-preamble "
+                             "in _quarto.yml)")
+        self.preamble_path = preamble
+        self.preamble = preamble.read_text(encoding="utf-8")
+        self.external = proj.option("external-refs") or {}
+        self.callouts = proj.option("callouts") or {}
+        bib = self.proj.config.get("bibliography")
+        self.bibliography = [str(self.base / b) for b in ([bib] if isinstance(bib, str) else bib or [])]
+        self.tikz_cache = proj.cache_dir / "tikz"
+
+    # --- shared preparation ---------------------------------------------------------------
+    def prepare(self) -> None:
+        appendices = self.proj.appendices()
+        self.index = crossref.build_index(
+            [(ch.doc, ch.source.resolve() in appendices) for ch in self.chapters])
+        unresolved = self.index.unresolved(self.external)
+        for ref in unresolved:
+            print(f"{display_path(ref.source)}:{ref.line}: {'error' if self.strict else 'warning'}: "
+                  f"unresolved cross-reference '{ref.label}' (not in this book; map it under "
+                  "bookbuild.external-refs in _quarto.yml)", file=sys.stderr)
+        if unresolved and self.strict:
+            raise BuildError(f"{len(unresolved)} unresolved cross-reference(s) with --strict")
+        figures = [f for ch in self.chapters for f in tikz.figures(ch.doc)]
+        if figures:
+            try:
+                started = time.perf_counter()
+                self.svgs, errors = tikz.compile_all(figures, self.preamble, self.tikz_cache,
+                                                     self.proj.settings.jobs)
+            except tikz.TikzError as exc:
+                raise BuildError(str(exc)) from None
+            if errors:
+                raise BuildError("\n".join(errors))
+            print(f"tikz: {len(figures)} figure(s) ready ({time.perf_counter() - started:.1f} s)",
+                  file=sys.stderr)
+        else:
+            self.svgs = {}
+
+    def _meta(self, chapter_numbers: list[str], index_file: Path | None, tikz_link: str,
+              pdf: bool = False) -> dict:
+        meta = {
+            "crossref-chapters": chapter_numbers,
+            "crossref-external": self.external,
+            "callout-types": self.callouts,
+            "tikz-preamble": str(self.preamble_path),
+            "tikz-cache": str(self.tikz_cache),
+            "tikz-link": tikz_link,
+            "reference-section-title": "References",
+        }
+        if self.svgs:
+            meta["tikz-engine"] = tikz.engine_id()
+        if index_file is not None:
+            meta["crossref-index"] = str(index_file)
+        if self.bibliography:
+            # (link-citations without a bibliography leaves \citeproc undefined in LaTeX)
+            meta["bibliography"] = self.bibliography
+            meta["link-citations"] = True
+        if pdf:
+            book = self.proj.config.get("book") or {}
+            meta.update({k: book[k] for k in ("title", "subtitle", "author", "date") if k in book})
+            meta.setdefault("title", self.proj.book_title)
+            pdf_format = (self.proj.config.get("format") or {}).get("pdf") or {}
+            if isinstance(pdf_format, dict):
+                meta.update({k: v for k, v in pdf_format.items() if k in (
+                    "documentclass", "papersize", "fontsize", "geometry", "mainfont", "sansfont", "monofont",
+                    "classoption")})
+            meta.setdefault("documentclass", "scrreprt")
+            # Latin Modern lacks ≈, μ, ≪ and arrows that the prose uses; DejaVu has them.
+            meta.setdefault("mainfont", "DejaVu Serif")
+            meta.setdefault("sansfont", "DejaVu Sans")
+            meta.setdefault("monofont", "DejaVu Sans Mono")
+            meta.setdefault("colorlinks", True)
+        return meta
+
+    # --- HTML -----------------------------------------------------------------------------
+    def pages(self) -> dict[Path, Path]:
+        return {Path(ch.doc.path): relative_output(self.proj, ch.source, ".html")
+                for ch in self.chapters}
+
+    def write_html(self, stage: Path) -> None:
+        pages = self.pages()
+        infos = {info.source: info for info in self.index.chapters}
+        nav = [NavEntry(pages[Path(ch.doc.path)].as_posix(),
+                        plain_title(infos[Path(ch.doc.path)].title),
+                        infos[Path(ch.doc.path)].number) for ch in self.chapters]
+        writer = PageWriter(Book(self.proj.book_title,
+                                 str((self.proj.config.get("book") or {}).get("subtitle") or ""), nav),
+                            extra_body=self.extra_body)
+        work = Path(tempfile.mkdtemp(prefix="bookbuild-html-"))
+
+        def one(ch: Chapter) -> str:
+            started = time.perf_counter()
+            page = pages[Path(ch.doc.path)]
+            assets_name = f"{page.stem}_files"
+            assets = stage / page.parent / assets_name
+            md = substitute(ch.doc, ch.result, assets, assets_name, echo=self.proj.settings.echo)
+            index_file = work / f"{abs(hash(page.as_posix()))}.json"
+            index_file.write_text(json.dumps(crossref.index_for_page(self.index, Path(ch.doc.path),
+                                                                     pages)), encoding="utf-8")
+            info = infos[Path(ch.doc.path)]
+            meta = self._meta(info.chapter_numbers, index_file, assets_name)
+            try:
+                frag = html_fragment(md, meta, ch.source.resolve().parent, display_path(ch.source))
+            except PandocError as exc:
+                raise BuildError(f"{display_path(ch.source)}: {exc}") from None
+            for svg in {self.svgs[f] for f in tikz.figures(ch.doc)}:
+                assets.mkdir(parents=True, exist_ok=True)
+                shutil.copy(svg, assets / svg.name)
+            writer.write(stage, page.as_posix(), frag.body, frag.toc)
+            for w in frag.warnings:
+                print(f"{display_path(ch.source)}: pandoc: {w}", file=sys.stderr)
+            return f"html: {display_path(ch.source)} -> {page.as_posix()} ({time.perf_counter() - started:.1f} s)"
+
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, self.proj.settings.jobs)) as pool:
+                for line in pool.map(one, self.chapters):
+                    print(line, file=sys.stderr, flush=True)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        if "index.html" not in {p.as_posix() for p in pages.values()}:
+            writer.write_index(stage)
+        writer.write_assets(stage)
+
+    # --- PDF ------------------------------------------------------------------------------
+    def pdf_name(self) -> str:
+        book = self.proj.config.get("book") or {}
+        name = book.get("output-file") or "book"
+        return f"{name}.pdf"
+
+    def write_pdf(self, stage: Path) -> None:
+        started = time.perf_counter()
+        work = Path(tempfile.mkdtemp(prefix="bookbuild-pdf-"))
+        try:
+            parts, numbers = [], []
+            for ch in self.chapters:
+                rel = relative_output(self.proj, ch.source, "")
+                assets_name = f"{rel.name}_files"
+                assets = work / rel.parent / assets_name
+                link = (rel.parent / assets_name).as_posix()
+                md = substitute(ch.doc, ch.result, assets, link, echo=self.proj.settings.echo,
+                                images=FOR_PRINT)
+                parts.append(_strip_front_matter(md))
+                numbers += [info.chapter_numbers for info in self.index.chapters
+                            if info.source == Path(ch.doc.path)][0] or [""]
+            index = {label.id: {"kind": label.kind, "number": label.number, "href": f"#{label.id}"}
+                     for label in self.index.labels.values()}
+            index_file = work / "crossref-index.json"
+            index_file.write_text(json.dumps(index), encoding="utf-8")
+            meta = self._meta(numbers, index_file, "tikz", pdf=True)
+            pdf = work / self.pdf_name()
+            env_path = os.pathsep.join([str(work), str(self.base)])
+            try:
+                warnings = latex_book("\n\n".join(parts), meta, work, pdf,
+                                      resource_path=env_path)
+            except PandocError as exc:
+                raise BuildError(str(exc)) from None
+            for w in warnings:
+                if w.startswith("[WARNING]") and "[makePDF]" not in w:  # TeX's chatter stays out
+                    print(f"pdf: pandoc: {w}", file=sys.stderr)
+            shutil.copy(pdf, stage / pdf.name)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print(f"pdf: {self.pdf_name()} ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
+
+
+def _strip_front_matter(md: str) -> str:
+    if md.startswith("---"):
+        end = md.find("\n---", 3)
+        if end > 0:
+            return md[md.find("\n", end + 1) + 1:]
+    return md

@@ -1,0 +1,115 @@
+"""Drive pandoc (the pinned binary) with our Lua filters: HTML fragments and the LaTeX/PDF book."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from bookbuild.pandoc import pandoc_path
+
+ROOT = Path(__file__).resolve().parents[1]
+FILTERS = ROOT / "filters"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+FILTER_ORDER = ["inline-refs.lua", "tikz.lua", "callouts.lua", "crossref.lua"]
+MIN_PANDOC = (3, 1)
+# Quarto reads \\( \\) as inline math too; keep its reading of the same sources.
+MARKDOWN = "markdown+tex_math_single_backslash"
+BODY_MARK = "<!-- bookbuild:body -->"
+
+
+class PandocError(Exception):
+    """pandoc failed: the message carries the command, exit code and stderr."""
+
+
+@dataclass
+class Fragment:
+    toc: str
+    body: str
+    warnings: list[str]
+
+
+@lru_cache(maxsize=1)
+def pandoc_version() -> tuple[int, ...]:
+    exe = pandoc_path()
+    out = subprocess.run([str(exe), "--version"], capture_output=True, text=True).stdout
+    m = re.match(r"pandoc(?:\.exe)? (\d+)\.(\d+)", out)
+    if not m:
+        raise PandocError(f"cannot read the version of {exe}: {out[:200]!r}")
+    version = (int(m.group(1)), int(m.group(2)))
+    if version < MIN_PANDOC:
+        raise PandocError(f"{exe} is pandoc {version[0]}.{version[1]}; bookbuild needs "
+                          f"{MIN_PANDOC[0]}.{MIN_PANDOC[1]} or newer (pip install -U pypandoc-binary)")
+    return version
+
+
+def filter_args() -> list[str]:
+    missing = [f for f in FILTER_ORDER if not (FILTERS / f).is_file()]
+    if missing:
+        raise PandocError(f"Lua filters missing from {FILTERS}: {', '.join(missing)}")
+    args = []
+    for f in FILTER_ORDER:
+        args += ["--lua-filter", str(FILTERS / f)]
+    return args + ["--citeproc"]  # after crossref, so @sec-/@fig-/@tbl- are no longer citations
+
+
+def run(args: list[str], text: str, cwd: Path, what: str) -> subprocess.CompletedProcess:
+    pandoc_version()
+    cmd = [str(pandoc_path()), *args]
+    r = subprocess.run(cmd, input=text, capture_output=True, text=True, cwd=cwd, encoding="utf-8")
+    if r.returncode != 0:
+        shown = " ".join(cmd)
+        raise PandocError(f"pandoc failed on {what} (exit {r.returncode})\n  command: {shown}\n"
+                          + "\n".join("  " + line for line in r.stderr.strip().splitlines()))
+    return r
+
+
+def _warnings(stderr: str) -> list[str]:
+    return [line.strip() for line in stderr.splitlines() if line.strip()]
+
+
+def write_metadata(meta: dict, folder: Path) -> Path:
+    """Metadata for the filters, as a JSON file (YAML is a superset) pandoc reads."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="meta-", suffix=".yaml", dir=folder)
+    with open(fd, "w", encoding="utf-8") as f:
+        json.dump(meta, f)
+    return Path(name)
+
+
+def html_fragment(markdown: str, meta: dict, cwd: Path, what: str) -> Fragment:
+    """One chapter to an HTML body plus its table of contents."""
+    with tempfile.TemporaryDirectory(prefix="bookbuild-pandoc-") as tmp:
+        meta_file = write_metadata(meta, Path(tmp))
+        args = ["-f", MARKDOWN, "-t", "html5", "--mathml", "--toc", "--toc-depth=3",
+                "--wrap=none", "--preserve-tabs", "--section-divs",
+                "--template", str(TEMPLATES / "fragment.html"), "--metadata-file", str(meta_file),
+                *filter_args()]
+        r = run(args, markdown, cwd, what)
+    toc, _, body = r.stdout.partition(BODY_MARK)
+    return Fragment(toc.strip(), body.strip(), _warnings(r.stderr))
+
+
+def latex_book(markdown: str, meta: dict, cwd: Path, pdf: Path, resource_path: str) -> list[str]:
+    """The whole book to PDF through LaTeX (lualatex); returns pandoc's warnings."""
+    import shutil
+
+    if shutil.which("lualatex") is None:
+        from bookbuild.tikz import INSTALL_HINT
+
+        raise PandocError(f"lualatex not found: the PDF needs TeX Live. Install it with:\n  {INSTALL_HINT}")
+    # Through metadata, not --include-in-header: that would replace what the filters add.
+    header = (TEMPLATES / "book-header.tex").read_text(encoding="utf-8")
+    meta = dict(meta, **{"header-includes": [f"```{{=latex}}\n{header}\n```\n"]})  # \n: a block
+    with tempfile.TemporaryDirectory(prefix="bookbuild-pandoc-") as tmp:
+        meta_file = write_metadata(meta, Path(tmp))
+        args = ["-f", MARKDOWN, "-t", "latex", "--standalone", "--toc", "--preserve-tabs",
+                "--top-level-division=chapter", "--pdf-engine=lualatex",
+                "--resource-path", resource_path,
+                "--metadata-file", str(meta_file), *filter_args(), "-o", str(pdf)]
+        r = run(args, markdown, cwd, "the PDF book")
+    return _warnings(r.stderr)

@@ -1,0 +1,148 @@
+"""TikZ figures: compile every ```{.tikz} block to SVG before pandoc runs, in parallel.
+
+Files are named exactly as `filters/tikz.lua` names them (sha1 of engine, preamble and code),
+so the filter finds them and compiles nothing. A LaTeX error names the figure's label, its
+`.qmd` line and the relevant lines of the LaTeX log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from bookbuild.qmd import Document
+
+LATEX = os.environ.get("LATEX", "latex")
+DVISVGM = os.environ.get("DVISVGM", "dvisvgm")
+INSTALL_HINT = ("apt-get install texlive-latex-base texlive-latex-recommended texlive-latex-extra "
+                "texlive-pictures texlive-fonts-recommended texlive-luatex dvisvgm  (or: make setup)")
+FIG_OPEN = re.compile(r"^:{3,}[ \t]*\{[^}]*#(fig-[\w-]+)", re.M)
+
+
+class TikzError(Exception):
+    """A figure failed to compile, or the TeX tools are missing."""
+
+
+@dataclass(frozen=True)
+class Figure:
+    source: str  # the .qmd
+    line: int  # line of the opening fence
+    label: str | None
+    code: str
+
+    def describe(self) -> str:
+        return f"figure '{self.label}'" if self.label else "a TikZ figure"
+
+
+@lru_cache(maxsize=1)
+def engine_id() -> str:
+    """Same text the Lua filter computes: first line of each tool's --version."""
+    missing = [t for t in (LATEX, DVISVGM) if shutil.which(t) is None]
+    if missing:
+        raise TikzError(f"{' and '.join(missing)} not found: TikZ figures need TeX Live and "
+                        f"dvisvgm. Install them with:\n  {INSTALL_HINT}")
+    first = [subprocess.run([t, "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+             for t in (LATEX, DVISVGM)]
+    return "; ".join(first)
+
+
+def _prefix(preamble: str) -> str:
+    return "\\documentclass[tikz,border=2pt]{standalone}\n" + preamble + "\n\\begin{document}\n"
+
+
+def document(preamble: str, code: str) -> str:
+    """The standalone LaTeX file of one figure (identical to the Lua filter's)."""
+    return _prefix(preamble) + code + "\n\\end{document}\n"
+
+
+def svg_name(preamble: str, code: str) -> str:
+    material = engine_id() + "\n" + preamble + "\n" + code.rstrip()
+    return f"tikz-{hashlib.sha1(material.encode('utf-8')).hexdigest()}.svg"
+
+
+def figures(doc: Document) -> list[Figure]:
+    out = []
+    for fence in doc.fences:
+        if ".tikz" not in fence.info.split() and "{.tikz}" not in fence.info:
+            continue
+        before = doc.text[:fence.start]
+        opened = list(FIG_OPEN.finditer(before))
+        label = None
+        if opened:
+            between = before[opened[-1].end():]
+            if not re.search(r"^:{3,}[ \t]*$", between, re.M):
+                label = opened[-1].group(1)
+        out.append(Figure(doc.path, fence.line, label, fence.body.rstrip()))
+    return out
+
+
+def _log_excerpt(log: str, figure: Figure, code_start: int) -> tuple[str, int]:
+    """The error lines of a LaTeX log, and the `.qmd` line the error points at."""
+    lines = log.splitlines()
+    excerpt, qmd_line = [], figure.line
+    for i, line in enumerate(lines):
+        if line.startswith("!"):
+            excerpt = lines[i:i + 4]
+            for follow in lines[i:i + 12]:
+                m = re.match(r"l\.(\d+)", follow)
+                if m:
+                    offset = int(m.group(1)) - code_start  # 0 on the code's first line
+                    if offset >= 0:
+                        qmd_line = figure.line + 1 + offset
+                    if follow not in excerpt:
+                        excerpt.append(follow)
+                    break
+            break
+    return "\n".join(excerpt) or "\n".join(lines[-15:]), qmd_line
+
+
+def compile_one(figure: Figure, preamble: str, target: Path) -> None:
+    with tempfile.TemporaryDirectory(prefix="bookbuild-tikz-") as tmp:
+        tex = Path(tmp) / "figure.tex"
+        tex.write_text(document(preamble, figure.code), encoding="utf-8")
+        r = subprocess.run([LATEX, "-interaction=nonstopmode", "-halt-on-error",
+                            f"-output-directory={tmp}", str(tex)], capture_output=True, text=True,
+                           errors="replace", timeout=300)
+        if r.returncode != 0:
+            log_path = Path(tmp) / "figure.log"
+            log = log_path.read_text(errors="replace") if log_path.exists() else r.stdout
+            excerpt, line = _log_excerpt(log, figure, _prefix(preamble).count("\n") + 1)
+            from bookbuild.diagnostics import display_path
+
+            raise TikzError(f"{display_path(figure.source)}:{line}: LaTeX error in {figure.describe()} "
+                            f"({LATEX} exited {r.returncode}):\n"
+                            + "\n".join("    " + x for x in excerpt.splitlines()))
+        tmp_svg = Path(tmp) / "figure.svg"
+        r = subprocess.run([DVISVGM, "--no-fonts", "--exact-bbox", "--verbosity=0", "-o",
+                            str(tmp_svg), str(Path(tmp) / "figure.dvi")], capture_output=True,
+                           text=True, timeout=300)
+        if r.returncode != 0 or not tmp_svg.exists():
+            raise TikzError(f"{figure.source}:{figure.line}: dvisvgm failed for {figure.describe()} "
+                            f"(exit {r.returncode}): {r.stderr.strip()}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(tmp_svg), target)
+
+
+def compile_all(figs: list[Figure], preamble: str, cache: Path, jobs: int) -> tuple[dict, list[str]]:
+    """Make sure every figure has its SVG in `cache`; return {figure: svg path} and errors."""
+    paths = {f: cache / svg_name(preamble, f.code) for f in figs}
+    todo = [f for f, p in paths.items() if not p.exists()]
+    errors: list[str] = []
+
+    def work(f: Figure) -> None:
+        try:
+            compile_one(f, preamble, paths[f])
+        except TikzError as exc:
+            errors.append(str(exc))
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(work, todo))
+    return paths, sorted(errors)
