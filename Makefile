@@ -10,7 +10,7 @@ KERNEL := $(VENV)/share/jupyter/kernels/python3/kernel.json
 TEX_PKGS := texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures \
             texlive-fonts-recommended texlive-luatex dvisvgm
 
-.PHONY: setup tex test lint render check numbers preview bench clean
+.PHONY: setup tex test-tools test render check numbers preview bench clean
 
 setup: $(STAMP) $(KERNEL) tex
 
@@ -30,7 +30,10 @@ $(KERNEL): $(STAMP)
 tex:
 	@bash scripts/ensure-tex.sh
 
-test: setup
+test-tools:
+	@bash scripts/ensure-test-tools.sh
+
+test: setup test-tools
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 

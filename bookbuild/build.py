@@ -54,7 +54,9 @@ def execute_all(proj: project_mod.Project, chapters: list[Chapter], use_cache: b
         cwd = proj.kernel_cwd(ch.source)
         k = key(ch.doc, cwd)
         hit = cache.get(k) if use_cache else None
-        if hit is not None:
+        if not ch.doc.cells and not ch.doc.refs:
+            ch.result, ch.cached = ExecutionResult([], []), True  # nothing to run: no kernel
+        elif hit is not None:
             ch.result, ch.cached = hit, True
         else:
             pending.append((ch, k, ChapterExecutor(ch.doc, cwd, timeout=proj.settings.timeout)))
@@ -101,8 +103,12 @@ class BuildError(Exception):
 
 
 def build(proj: project_mod.Project, files: list[Path], formats: list[str] | None = None,
-          output_dir: Path | None = None, use_cache: bool = True, strict: bool = False) -> int:
-    """Render `files`; return the exit code. Errors go to stderr, located in the `.qmd`."""
+          output_dir: Path | None = None, use_cache: bool = True, strict: bool = False,
+          whole_book: bool = False) -> int:
+    """Render `files`; return the exit code. Errors go to stderr, located in the `.qmd`.
+
+    `whole_book` renders into an empty output folder; otherwise other chapters' output stays.
+    """
     from bookbuild.check import check_files, report
     from bookbuild.output import staged
 
@@ -127,7 +133,7 @@ def build(proj: project_mod.Project, files: list[Path], formats: list[str] | Non
 
     out = (output_dir or proj.output_dir).resolve()
     try:
-        with staged(out) as stage:
+        with staged(out, fresh=whole_book) as stage:
             if "md" in formats:
                 write_markdown(proj, chapters, stage)
             if "html" in formats or "pdf" in formats:

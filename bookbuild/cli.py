@@ -73,7 +73,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     proj, files = _targets(args.paths)
     return build(proj, files, formats=args.to, output_dir=args.output_dir,
-                 use_cache=not args.no_cache, strict=args.strict)
+                 use_cache=not args.no_cache, strict=args.strict, whole_book=not args.paths)
 
 
 if __name__ == "__main__":

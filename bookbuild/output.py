@@ -10,16 +10,18 @@ from pathlib import Path
 
 
 @contextmanager
-def staged(out: Path) -> Iterator[Path]:
-    """Yield a copy of `out` to write into; on success it replaces `out`, on error it vanishes.
+def staged(out: Path, fresh: bool = False) -> Iterator[Path]:
+    """Yield a folder to write into; on success it replaces `out`, on error it vanishes.
 
-    The last good output is never touched until the new one is complete.
+    It starts as a copy of `out` (a partial render keeps the other chapters), or empty when
+    `fresh` (a whole-book render leaves no stale files). The last good output is never touched
+    until the new one is complete.
     """
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.staging-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    if out.exists():
+    if out.exists() and not fresh:
         shutil.copytree(out, tmp, symlinks=True)
     else:
         tmp.mkdir()

@@ -57,7 +57,7 @@ def test_values_follow_the_one_formatting_rule(cli, workdir: Path) -> None:
 
 def test_cell_options_echo_include_output_and_figures(cli, workdir: Path) -> None:
     copy_fixture("values.qmd", workdir)
-    r = cli("render", "values.qmd", cwd=workdir)
+    r = cli("render", "values.qmd", "--to", "md", cwd=workdir)
     assert r.returncode == 0, r.stderr
     md = (workdir / "_book" / "values.md").read_text(encoding="utf-8")
     assert "```python\nshown = 1 + 1\nprint(\"printed\", shown)\n```" in md
@@ -81,7 +81,7 @@ def test_cell_options_echo_include_output_and_figures(cli, workdir: Path) -> Non
 def test_cell_failures_are_located_and_exit_1(cli, tmp_path: Path, cell: str, expected: str) -> None:
     root = _project(tmp_path / "b", {"ch.qmd": f"# T\n\n```{{python}}\n{cell}```\n"},
                     settings="bookbuild:\n  timeout: 3\n")
-    r = cli("render", cwd=root)
+    r = cli("render", "--to", "md", cwd=root)
     assert r.returncode == 1
     assert expected in r.stderr, r.stderr
     assert not (root / "_book").exists()
@@ -90,18 +90,18 @@ def test_cell_failures_are_located_and_exit_1(cli, tmp_path: Path, cell: str, ex
 def test_inline_expression_error_names_line_and_column(cli, book: Path) -> None:
     text = (book / "ch.qmd").read_text().replace("today.", "and `{python} N.value / 0` fails.")
     (book / "ch.qmd").write_text(text)
-    r = cli("render", cwd=book)
+    r = cli("render", "--to", "md", cwd=book)
     assert r.returncode == 1
     assert "ch.qmd:10:37: inline expression 'N.value / 0' raised ZeroDivisionError: division by zero" in r.stderr
 
 
 def test_failed_render_leaves_previous_output_untouched(cli, book: Path) -> None:
-    assert cli("render", cwd=book).returncode == 0
+    assert cli("render", "--to", "md", cwd=book).returncode == 0
     out = book / "_book" / "ch.md"
     before = out.read_bytes()
     assert b"The value is 42 today." in before
     (book / "helpers.py").write_text("base = 1 / 0\n")
-    r = cli("render", cwd=book)
+    r = cli("render", "--to", "md", cwd=book)
     assert r.returncode == 1
     assert "ZeroDivisionError" in r.stderr
     assert out.read_bytes() == before
@@ -111,33 +111,33 @@ def test_failed_render_leaves_previous_output_untouched(cli, book: Path) -> None
 def test_static_errors_stop_render_before_any_kernel(cli, book: Path) -> None:
     text = (book / "ch.qmd").read_text().replace("N.value", "N.valeu")
     (book / "ch.qmd").write_text(text)
-    r = cli("render", cwd=book)
+    r = cli("render", "--to", "md", cwd=book)
     assert r.returncode == 1
     assert "unresolved reference 'N.valeu' (did you mean 'value'?)" in r.stderr
     assert "executed" not in r.stderr and not (book / ".bookbuild").exists()
 
 
 def test_cache_prose_edit_starts_no_kernel_code_and_module_edits_do(cli, book: Path) -> None:
-    first = cli("render", cwd=book)
+    first = cli("render", "--to", "md", cwd=book)
     assert "executed 1 cells" in first.stderr
 
     chapter = book / "ch.qmd"
     chapter.write_text(chapter.read_text().replace("today.", "this week."))
-    prose = cli("render", cwd=book)
+    prose = cli("render", "--to", "md", cwd=book)
     assert "cached, no kernel started" in prose.stderr
     assert "The value is 42 this week." in (book / "_book" / "ch.md").read_text()
 
     (book / "helpers.py").write_text("base = 50\n")
-    module = cli("render", cwd=book)
+    module = cli("render", "--to", "md", cwd=book)
     assert "executed 1 cells" in module.stderr
     assert "The value is 100 this week." in (book / "_book" / "ch.md").read_text()
 
     chapter.write_text(chapter.read_text().replace("base * 2", "base * 3"))
-    code = cli("render", cwd=book)
+    code = cli("render", "--to", "md", cwd=book)
     assert "executed 1 cells" in code.stderr
     assert "The value is 150 this week." in (book / "_book" / "ch.md").read_text()
 
-    forced = cli("render", "--no-cache", cwd=book)
+    forced = cli("render", "--to", "md", "--no-cache", cwd=book)
     assert "executed 1 cells" in forced.stderr
 
 
@@ -147,13 +147,13 @@ def test_editing_a_module_under_mlsysim_re_executes(cli, tmp_path: Path) -> None
                "class M:\n    bw = H100_MEM_BW.m_as(TB / second)\n```\n\nBandwidth `{python} M.bw` TB/s.\n")
     root = _project(tmp_path / "b", {"ch.qmd": chapter})
     shutil.copytree(ROOT / "mlsysim", root / "mlsysim", ignore=shutil.ignore_patterns("__pycache__"))
-    assert cli("render", cwd=root).returncode == 0
+    assert cli("render", "--to", "md", cwd=root).returncode == 0
     assert "Bandwidth 3.35 TB/s." in (root / "_book" / "ch.md").read_text()
-    assert "cached" in cli("render", cwd=root).stderr
+    assert "cached" in cli("render", "--to", "md", cwd=root).stderr
 
     constants = root / "mlsysim" / "core" / "constants.py"
     constants.write_text(constants.read_text().replace('_c(3.35,  "TB/s"', '_c(3.9,   "TB/s"'))
-    r = cli("render", cwd=root)
+    r = cli("render", "--to", "md", cwd=root)
     assert "executed 1 cells" in r.stderr, r.stderr
     assert "Bandwidth 3.9 TB/s." in (root / "_book" / "ch.md").read_text()
 
@@ -163,9 +163,9 @@ def test_files_read_by_cells_are_dependencies(cli, tmp_path: Path) -> None:
                "Data says `{python} D.text`.\n")
     root = _project(tmp_path / "b", {"ch.qmd": chapter})
     (root / "data.txt").write_text("first\n")
-    assert cli("render", cwd=root).returncode == 0
+    assert cli("render", "--to", "md", cwd=root).returncode == 0
     (root / "data.txt").write_text("second\n")
-    r = cli("render", cwd=root)
+    r = cli("render", "--to", "md", cwd=root)
     assert "executed" in r.stderr
     assert "Data says second." in (root / "_book" / "ch.md").read_text()
 
@@ -174,7 +174,7 @@ def test_several_chapters_render_with_a_progress_line_each(cli, tmp_path: Path) 
     chapters = {f"c{i}.qmd": f"```{{python}}\nclass C:\n    n = {i}\n```\n\nChapter `{{python}} C.n`.\n"
                 for i in range(3)}
     root = _project(tmp_path / "b", chapters)
-    r = cli("render", cwd=root)
+    r = cli("render", "--to", "md", cwd=root)
     assert r.returncode == 0, r.stderr
     for i in range(3):
         assert f"c{i}.qmd: executed 1 cells" in r.stderr
@@ -183,7 +183,7 @@ def test_several_chapters_render_with_a_progress_line_each(cli, tmp_path: Path) 
 
 def test_output_dir_option(cli, book: Path, tmp_path: Path) -> None:
     out = tmp_path / "elsewhere"
-    assert cli("render", "--output-dir", str(out), cwd=book).returncode == 0
+    assert cli("render", "--to", "md", "--output-dir", str(out), cwd=book).returncode == 0
     assert "The value is 42 today." in (out / "ch.md").read_text()
 
 

@@ -1,0 +1,133 @@
+"""Rendered pages in a real browser (Debian chromium, headless): what a reader sees."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, UPSTREAM, run_cli
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def chromium() -> str:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.fail("chromium is missing: apt-get install chromium (make test installs it)")
+    return exe
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("playwright is missing: run `make setup` (pip install -e '.[dev]')")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def upstream_book(tmp_path_factory) -> Path:
+    """The upstream appendix as the one chapter of a book configured like ours."""
+    if not UPSTREAM.is_file():
+        pytest.skip(f"{UPSTREAM} not present")
+    root = tmp_path_factory.mktemp("upstream")
+    (root / "appendix").mkdir()
+    shutil.copy(UPSTREAM, root / "appendix" / "machine.qmd")
+    shutil.copy(ROOT / "appendix" / "references.bib", root / "appendix" / "references.bib")
+    config = yaml.safe_load((ROOT / "_quarto.yml").read_text())
+    config["book"]["chapters"] = ["appendix/machine.qmd"]
+    config["bookbuild"].pop("tikz-preamble")
+    (root / "_quarto.yml").write_text(yaml.safe_dump(config))
+    r = run_cli("render", "--to", "html", cwd=root)
+    assert r.returncode == 0, r.stderr
+    return root / "_book"
+
+
+@pytest.fixture(scope="module")
+def our_book(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ours") / "_book"
+    r = run_cli("render", "--to", "html", "--output-dir", str(out), cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+READER_VIEW = """() => {
+  const body = document.querySelector('main').innerText;
+  const tikz = [...document.querySelectorAll('img.tikz')].map(i => {
+    const r = i.getBoundingClientRect();
+    return {src: i.getAttribute('src'), natural: i.naturalWidth, width: r.width, height: r.height,
+            alt: i.alt};
+  });
+  const xrefs = [...document.querySelectorAll('main a.xref:not(.xref-external)')].map(a => ({
+    text: a.innerText, href: a.getAttribute('href'),
+    target: a.getAttribute('href').startsWith('#') ?
+      !!document.getElementById(decodeURIComponent(a.getAttribute('href').slice(1))) : null}));
+  const callouts = [...document.querySelectorAll('.callout-title')].map(t => {
+    const r = t.getBoundingClientRect();
+    return {text: t.innerText.trim(), visible: r.width > 0 && r.height > 0};
+  });
+  const math = [...document.querySelectorAll('math')].map(m => m.namespaceURI);
+  return {body, tikz, xrefs, callouts, math};
+}"""
+
+
+def read_page(browser, path: Path, shot: str) -> dict:
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    view = page.evaluate(READER_VIEW)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / shot), full_page=False)
+    page.close()
+    return view
+
+
+def assert_reader_view(view: dict, tikz_count: int) -> None:
+    assert "{python}" not in view["body"]
+    for raw in ("@tbl-", "@fig-", "@sec-"):
+        assert raw not in view["body"].replace("?@", "")
+    assert len(view["tikz"]) == tikz_count
+    for img in view["tikz"]:
+        assert img["src"].endswith(".svg") and img["natural"] > 0
+        assert img["width"] > 50 and img["height"] > 20, img
+        assert img["alt"], img
+    for x in view["xrefs"]:
+        assert x["text"].split("\xa0")[0].split(" ")[0] in ("Section", "Table", "Figure"), x
+        assert any(ch.isdigit() for ch in x["text"]), x
+        if x["target"] is not None:
+            assert x["target"], f"{x['href']} has no target on the page"
+    for c in view["callouts"]:
+        assert c["visible"] and c["text"], c
+    assert view["math"] and set(view["math"]) == {"http://www.w3.org/1998/Math/MathML"}
+
+
+def test_upstream_appendix_in_a_browser(browser, upstream_book: Path) -> None:
+    view = read_page(browser, upstream_book / "appendix" / "machine.html", "upstream-appendix.png")
+    assert_reader_view(view, tikz_count=3)
+    assert len(view["xrefs"]) >= 15
+    titles = {" ".join(c["text"].split()).lower() for c in view["callouts"]}
+    assert {"tip learning objectives", "key takeaways three numbers that matter most"} <= titles
+    assert re.search(r"DRAM access costs ~581\s*×\s*more energy", view["body"])
+    assert "295 ops/byte" in view["body"]
+
+
+def test_fixture_book_in_a_browser(browser, tmp_path: Path) -> None:
+    from tests.conftest import FIXTURES
+
+    root = tmp_path / "book"
+    shutil.copytree(FIXTURES / "book", root)
+    r = run_cli("render", "--to", "html", cwd=root)
+    assert r.returncode == 0, r.stderr
+    view = read_page(browser, root / "_book" / "chapters" / "one.html", "fixture-chapter.png")
+    assert_reader_view(view, tikz_count=1)
+    assert "The ridge point is 295 FLOP/byte" in view["body"]
