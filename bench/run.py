@@ -14,3 +14,6 @@ if __name__ == "__main__":
     import engine  # noqa: E402
 
     engine.main()
+    import render_html  # noqa: E402
+
+    render_html.main()

@@ -95,6 +95,15 @@ def execute_all(proj: project_mod.Project, chapters: list[Chapter], use_cache: b
             progress.close()
         return errors
 
+    if not pending:  # all cached: no event loop, no kernel
+        errors = list(before_execution() if before_execution else [])
+        if not errors:
+            progress = Progress(len(chapters))
+            for ch in chapters:
+                progress.start(ch.name, "cached")
+                progress.finish(ch.name, "cached, no kernel started")
+            progress.close()
+        return errors
     return asyncio.run(run_all())
 
 
@@ -122,6 +131,17 @@ def build(proj: project_mod.Project, files: list[Path], formats: list[str] | Non
         return ["render stopped: fix the problems above first"]
 
     chapters = [Chapter(f, parse_file(f)) for f in files]
+    publisher = None
+    if "html" in formats or "pdf" in formats:
+        from bookbuild.publish import Publisher
+
+        try:
+            publisher = Publisher(proj, chapters, strict=strict)
+        except BuildError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        if "html" in formats:
+            publisher.start_figures()  # TikZ compiles while the kernels run
     errors = execute_all(proj, chapters, use_cache, before_execution=check)
     if errors:
         for e in errors:
@@ -136,10 +156,7 @@ def build(proj: project_mod.Project, files: list[Path], formats: list[str] | Non
         with staged(out, fresh=whole_book) as stage:
             if "md" in formats:
                 write_markdown(proj, chapters, stage)
-            if "html" in formats or "pdf" in formats:
-                from bookbuild.publish import Publisher
-
-                publisher = Publisher(proj, chapters, strict=strict)
+            if publisher is not None:
                 publisher.prepare()
                 if "html" in formats:
                     publisher.write_html(stage)

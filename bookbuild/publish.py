@@ -56,20 +56,42 @@ class Publisher:
                   "bookbuild.external-refs in _quarto.yml)", file=sys.stderr)
         if unresolved and self.strict:
             raise BuildError(f"{len(unresolved)} unresolved cross-reference(s) with --strict")
+        self.svgs, errors = self._figures_done()
+        if errors:
+            raise BuildError("\n".join(errors))
+
+    def start_figures(self) -> None:
+        """Compile the TikZ figures in a background thread; `prepare()` waits for it."""
+        import threading
+
+        self._figure_result: tuple[dict, list[str]] | None = None
+        self._figure_thread = threading.Thread(target=self._compile_figures, daemon=True)
+        self._figure_thread.start()
+
+    def _compile_figures(self) -> None:
         figures = [f for ch in self.chapters for f in tikz.figures(ch.doc)]
-        if figures:
-            try:
-                started = time.perf_counter()
-                self.svgs, errors = tikz.compile_all(figures, self.preamble, self.tikz_cache,
-                                                     self.proj.settings.jobs)
-            except tikz.TikzError as exc:
-                raise BuildError(str(exc)) from None
-            if errors:
-                raise BuildError("\n".join(errors))
+        if not figures:
+            self._figure_result = ({}, [])
+            return
+        started = time.perf_counter()
+        try:
+            svgs, errors = tikz.compile_all(figures, self.preamble, self.tikz_cache,
+                                            self.proj.settings.jobs)
+        except tikz.TikzError as exc:
+            self._figure_result = ({}, [str(exc)])
+            return
+        if not errors:
             print(f"tikz: {len(figures)} figure(s) ready ({time.perf_counter() - started:.1f} s)",
                   file=sys.stderr)
+        self._figure_result = (svgs, errors)
+
+    def _figures_done(self) -> tuple[dict, list[str]]:
+        if getattr(self, "_figure_thread", None) is None:
+            self._compile_figures()
         else:
-            self.svgs = {}
+            self._figure_thread.join()
+        assert self._figure_result is not None
+        return self._figure_result
 
     def _meta(self, chapter_numbers: list[str], index_file: Path | None, tikz_link: str,
               pdf: bool = False) -> dict:

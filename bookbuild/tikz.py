@@ -44,14 +44,33 @@ class Figure:
 
 @lru_cache(maxsize=1)
 def engine_id() -> str:
-    """Same text the Lua filter computes: first line of each tool's --version."""
-    missing = [t for t in (LATEX, DVISVGM) if shutil.which(t) is None]
+    """Same text the Lua filter computes: first line of each tool's --version.
+
+    Remembered per tool binary (path, size, mtime) in the user cache, so a warm build does not
+    start two processes just to ask their versions.
+    """
+    found = [shutil.which(t) for t in (LATEX, DVISVGM)]
+    missing = [t for t, f in zip((LATEX, DVISVGM), found, strict=True) if f is None]
     if missing:
         raise TikzError(f"{' and '.join(missing)} not found: TikZ figures need TeX Live and "
                         f"dvisvgm. Install them with:\n  {INSTALL_HINT}")
+    stats = [os.stat(os.path.realpath(f)) for f in found]
+    identity = "|".join(f"{f}:{st.st_size}:{st.st_mtime_ns}" for f, st in zip(found, stats, strict=True))
+    memo = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bookbuild" / (
+        "engine-" + hashlib.sha1(identity.encode()).hexdigest() + ".txt")
+    try:
+        return memo.read_text(encoding="utf-8")
+    except OSError:
+        pass
     first = [subprocess.run([t, "--version"], capture_output=True, text=True).stdout.split("\n")[0]
              for t in (LATEX, DVISVGM)]
-    return "; ".join(first)
+    text = "; ".join(first)
+    try:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        memo.write_text(text, encoding="utf-8")
+    except OSError:
+        pass
+    return text
 
 
 def _prefix(preamble: str) -> str:
@@ -128,7 +147,9 @@ def compile_one(figure: Figure, preamble: str, target: Path) -> None:
             raise TikzError(f"{figure.source}:{figure.line}: dvisvgm failed for {figure.describe()} "
                             f"(exit {r.returncode}): {r.stderr.strip()}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(tmp_svg), target)
+        partial = target.with_name(target.name + f".{os.getpid()}.tmp")
+        shutil.copyfile(tmp_svg, partial)
+        os.replace(partial, target)  # atomic: an interrupted build never leaves half an SVG
 
 
 def compile_all(figs: list[Figure], preamble: str, cache: Path, jobs: int) -> tuple[dict, list[str]]:
