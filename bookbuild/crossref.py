@@ -102,7 +102,7 @@ def build_index(docs: list[tuple[Document, bool]]) -> BookIndex:
     references: list[Reference] = []
     next_chapter, next_appendix = 1, 1
     for doc, appendix in docs:
-        source = Path(doc.path)
+        source = Path(doc.path).resolve()
         prose = _prose(doc)
         lines = LineIndex(doc.text)
         info = ChapterInfo(source)
@@ -118,6 +118,8 @@ def build_index(docs: list[tuple[Document, bool]]) -> BookIndex:
         for cell in doc.cells:
             if cell.label and cell.label.startswith("fig-"):
                 events.append((cell.start, "fig", cell.label))
+            elif cell.label and cell.label.startswith("tbl-") and cell.options.get("tbl-cap"):
+                events.append((cell.start, "tbl", cell.label))
         for m in REFERENCE.finditer(prose):
             references.append(Reference(m.group(1) or m.group(2), source, lines.position(m.start())[0]))
 

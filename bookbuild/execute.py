@@ -163,7 +163,7 @@ class ChapterExecutor:
         """The failing `.qmd` line, then frames outside the chapter (library code), innermost last."""
         lines = self.doc.text.splitlines()
         out = [f"{line:>5} | {lines[line - 1]}"] if 0 < line <= len(lines) else []
-        out += [f"  in {m}" for m in re.findall(r"^File (.+)$", tb, re.M)]
+        out += [f"  in {m}" for m in _project_frames(tb)]
         return "\n".join(out)
 
     async def _evaluate_inline(self, client) -> tuple[list[str], list[str]]:
@@ -187,13 +187,23 @@ def _inline_text(result: dict | None, ref: InlineRef) -> str:
     if result is None:
         raise ExecutionError(ref.path, ref.line, f"no value came back for '{ref.expr}'", col=ref.col)
     if result.get("status") != "ok":
-        frames = re.findall(r"^File (.+)$", clean_traceback(result.get("traceback", [])), re.M)
+        frames = _project_frames(clean_traceback(result.get("traceback", [])))
         raise ExecutionError(ref.path, ref.line,
                              f"inline expression '{ref.expr}' raised {result.get('ename')}: "
                              f"{result.get('evalue')}", col=ref.col,
                              traceback="\n".join(f"  in {f}" for f in frames))
     # The helper returns a str; the kernel sends back its repr.
     return ast.literal_eval(result["data"]["text/plain"])
+
+
+def _project_frames(tb: str, keep: int = 3) -> list[str]:
+    """Traceback frames outside installed packages (the user's and mlsysim's code), innermost last.
+
+    Frames inside site-packages (pint's internals, say) say little about what to fix.
+    """
+    frames = re.findall(r"^File (.+)$", tb, re.M)
+    ours = [f for f in frames if "site-packages" not in f and "/lib/python" not in f]
+    return ours[-keep:]
 
 
 def _plain(value: Any) -> Any:

@@ -60,6 +60,10 @@ def _cell_markdown(cell: CodeCell, outputs: list[dict], assets: Path, link: str,
                                            images)
             if md:
                 parts.append(md)
+        label, caption = cell.label or "", _option(cell, "tbl-cap", None)
+        if label.startswith("tbl-") and caption:
+            # A cell that prints a markdown table gets Quarto's table caption and label.
+            parts.append(f": {caption} {{#{label}}}")
     return "\n\n".join(parts)
 
 

@@ -17,6 +17,7 @@ from bookbuild.diagnostics import display_path
 from bookbuild.markdown import FOR_PRINT, substitute
 from bookbuild.pages import Book, NavEntry, PageWriter, plain_title
 from bookbuild.project import Project
+from bookbuild.qmd import Document, parse_file
 from bookbuild.render import FILTERS, PandocError, html_fragment, latex_book
 
 DEFAULT_PREAMBLE = FILTERS / "tikz-preamble.tex"
@@ -45,10 +46,18 @@ class Publisher:
         self.tikz_cache = proj.cache_dir / "tikz"
 
     # --- shared preparation ---------------------------------------------------------------
-    def prepare(self) -> None:
+    def book_docs(self) -> list[tuple[Document, bool]]:
+        """Every chapter of the book in order (flagged if an appendix), so that numbers and
+        references stay right when only some chapters are rendered."""
+        rendered = {ch.source.resolve(): ch.doc for ch in self.chapters}
+        book = [p.resolve() for p in self.proj.chapters() if p.is_file()]
+        order = book if set(rendered) <= set(book) else list(rendered)
         appendices = self.proj.appendices()
-        self.index = crossref.build_index(
-            [(ch.doc, ch.source.resolve() in appendices) for ch in self.chapters])
+        return [(rendered.get(p) or parse_file(p), p in appendices) for p in order]
+
+    def prepare(self) -> None:
+        self.docs = self.book_docs()
+        self.index = crossref.build_index(self.docs)
         unresolved = self.index.unresolved(self.external)
         for ref in unresolved:
             print(f"{display_path(ref.source)}:{ref.line}: {'error' if self.strict else 'warning'}: "
@@ -131,15 +140,15 @@ class Publisher:
 
     # --- HTML -----------------------------------------------------------------------------
     def pages(self) -> dict[Path, Path]:
-        return {Path(ch.doc.path): relative_output(self.proj, ch.source, ".html")
-                for ch in self.chapters}
+        """Output page of every chapter of the book, keyed by its resolved source path."""
+        return {Path(doc.path).resolve(): relative_output(self.proj, Path(doc.path), ".html")
+                for doc, _ in self.docs}
 
     def write_html(self, stage: Path) -> None:
         pages = self.pages()
         infos = {info.source: info for info in self.index.chapters}
-        nav = [NavEntry(pages[Path(ch.doc.path)].as_posix(),
-                        plain_title(infos[Path(ch.doc.path)].title),
-                        infos[Path(ch.doc.path)].number) for ch in self.chapters]
+        nav = [NavEntry(pages[info.source].as_posix(), plain_title(info.title), info.number)
+               for info in self.index.chapters]
         writer = PageWriter(Book(self.proj.book_title,
                                  str((self.proj.config.get("book") or {}).get("subtitle") or ""), nav),
                             extra_body=self.extra_body)
@@ -147,14 +156,15 @@ class Publisher:
 
         def one(ch: Chapter) -> str:
             started = time.perf_counter()
-            page = pages[Path(ch.doc.path)]
+            source = ch.source.resolve()
+            page = pages[source]
             assets_name = f"{page.stem}_files"
             assets = stage / page.parent / assets_name
             md = substitute(ch.doc, ch.result, assets, assets_name, echo=self.proj.settings.echo)
             index_file = work / f"{abs(hash(page.as_posix()))}.json"
-            index_file.write_text(json.dumps(crossref.index_for_page(self.index, Path(ch.doc.path),
-                                                                     pages)), encoding="utf-8")
-            info = infos[Path(ch.doc.path)]
+            index_file.write_text(json.dumps(crossref.index_for_page(self.index, source, pages)),
+                                  encoding="utf-8")
+            info = infos[source]
             meta = self._meta(info.chapter_numbers, index_file, assets_name)
             try:
                 frag = html_fragment(md, meta, ch.source.resolve().parent, display_path(ch.source))
@@ -198,7 +208,7 @@ class Publisher:
                                 images=FOR_PRINT)
                 parts.append(_strip_front_matter(md))
                 numbers += [info.chapter_numbers for info in self.index.chapters
-                            if info.source == Path(ch.doc.path)][0] or [""]
+                            if info.source == ch.source.resolve()][0] or [""]
             index = {label.id: {"kind": label.kind, "number": label.number, "href": f"#{label.id}"}
                      for label in self.index.labels.values()}
             index_file = work / "crossref-index.json"

@@ -26,7 +26,7 @@ local options = { chapters = {}, chapter = '', index = {}, external = {} }
 
 local function read_options(meta)
   local chapters = meta['crossref-chapters']
-  if chapters and chapters.t == 'MetaList' then
+  if chapters and pandoc.utils.type(chapters) == 'List' then
     for i, c in ipairs(chapters) do options.chapters[i] = stringify(c) end
   elseif chapters then
     options.chapters = { stringify(chapters) }

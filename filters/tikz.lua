@@ -46,7 +46,7 @@ local function read_options(meta)
   if FORMAT:match('latex') and options.preamble_path then
     -- The PDF loads the same preamble as the SVGs, so colours and fonts match.
     local includes = meta['header-includes'] or pandoc.MetaList({})
-    if includes.t ~= 'MetaList' then includes = pandoc.MetaList({ includes }) end
+    if pandoc.utils.type(includes) ~= 'List' then includes = pandoc.MetaList({ includes }) end
     includes:insert(pandoc.MetaBlocks({ pandoc.RawBlock('latex', options.preamble) }))
     meta['header-includes'] = includes
   end
