@@ -36,6 +36,7 @@ test-tools:
 test: setup test-tools
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
+	$(BB) numbers check
 
 render: setup
 	$(BB) render

@@ -17,3 +17,6 @@ if __name__ == "__main__":
     import render_html  # noqa: E402
 
     render_html.main()
+    import numbers_scale  # noqa: E402
+
+    numbers_scale.main()

@@ -53,7 +53,7 @@ def execute_all(proj: project_mod.Project, chapters: list[Chapter], use_cache: b
     for ch in chapters:
         cwd = proj.kernel_cwd(ch.source)
         k = key(ch.doc, cwd)
-        hit = cache.get(k) if use_cache else None
+        hit = cache.get(k, ch.doc) if use_cache else None
         if not ch.doc.cells and not ch.doc.refs:
             ch.result, ch.cached = ExecutionResult([], []), True  # nothing to run: no kernel
         elif hit is not None:
@@ -85,7 +85,7 @@ def execute_all(proj: project_mod.Project, chapters: list[Chapter], use_cache: b
                     errors.append(str(exc))
                     progress.finish(ch.name, "failed")
                     return
-                cache.put(k, ch.result)
+                cache.put(k, ch.result, ch.doc)
                 progress.finish(ch.name, f"executed {len(ch.doc.cells)} cells, "
                                          f"{len(ch.doc.refs)} inline values")
 
@@ -150,6 +150,20 @@ def build(proj: project_mod.Project, files: list[Path], formats: list[str] | Non
             print(f"render failed: {len(errors)} chapter(s) with errors; previous output left "
                   "as it was", file=sys.stderr)
         return 1
+
+    if proj.root is not None and "md" not in formats or proj.root is not None and len(formats) > 1:
+        from bookbuild import numbers
+
+        try:
+            lines, drifted = numbers.drift_lines(proj, chapters, "error" if strict else "warning")
+        except numbers.LockError as exc:
+            lines, drifted = [f"warning: {exc}"], False
+        for line in lines:
+            print(line, file=sys.stderr)
+        if drifted and strict:
+            print("render failed: numbers drifted from numbers.lock (--strict); previous output "
+                  "left as it was", file=sys.stderr)
+            return 1
 
     out = (output_dir or proj.output_dir).resolve()
     try:

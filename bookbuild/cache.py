@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -42,30 +43,71 @@ def key(doc: Document, cwd: Path) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-def file_hash(path: str) -> str | None:
+CONSTANTS_FILE = ("mlsysim", "core", "constants.py")
+WHOLE_TABLE = {"sources", "SOURCES"}  # reading the table itself uses every constant
+UNKNOWN = "<unparsable cell>"  # then assume every constant is used
+
+
+def used_names(doc: Document) -> set[str]:
+    """Every name the chapter's cells mention (a superset of the constants they use)."""
+    import ast
+
+    names: set[str] = set()
+    for cell in doc.cells:
+        try:
+            tree = ast.parse("\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                                       for line in cell.source.splitlines()))
+        except SyntaxError:
+            return {UNKNOWN}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                names.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                names.add(node.attr)
+            elif isinstance(node, ast.alias) and node.name != "*":
+                names.add(node.asname or node.name)
+    return names
+
+
+def file_hash(path: str, used: set[str] | None = None) -> str | None:
+    """Content hash of a dependency. For mlsysim's constants table, lines defining constants the
+    chapter never names are left out, so editing one constant re-executes only its users."""
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        data = Path(path).read_bytes()
     except OSError:
         return None
+    if used is not None and Path(path).parts[-3:] == CONSTANTS_FILE and not (used & WHOLE_TABLE) \
+            and UNKNOWN not in used:
+        kept = [line for line in data.decode("utf-8", "replace").splitlines()
+                if not _defines_other_constant(line, used)]
+        data = "\n".join(kept).encode()
+    return hashlib.sha256(data).hexdigest()
+
+
+def _defines_other_constant(line: str, used: set[str]) -> bool:
+    m = re.match(r"([A-Z][A-Z0-9_]*)\s*=\s*_c\(", line)
+    return bool(m) and m.group(1) not in used
 
 
 class Cache:
     def __init__(self, root: Path) -> None:
         self.dir = root / "cache"
 
-    def get(self, k: str) -> ExecutionResult | None:
+    def get(self, k: str, doc: Document | None = None) -> ExecutionResult | None:
         """The stored result if it exists, reads cleanly and no dependency changed; else None."""
+        used = used_names(doc) if doc is not None else None
         try:
             entry = json.loads((self.dir / f"{k}.json").read_text(encoding="utf-8"))
             deps = entry["dependencies"]
-            if any(file_hash(p) != h for p, h in deps.items()):
+            if any(file_hash(p, used) != h for p, h in deps.items()):
                 return None
             return ExecutionResult(entry["outputs"], entry["inline"], list(deps))
         except (OSError, ValueError, KeyError, TypeError):
             return None  # a missing or unreadable entry is a miss
 
-    def put(self, k: str, result: ExecutionResult) -> None:
-        deps = {p: file_hash(p) for p in result.dependencies}
+    def put(self, k: str, result: ExecutionResult, doc: Document | None = None) -> None:
+        used = used_names(doc) if doc is not None else None
+        deps = {p: file_hash(p, used) for p in result.dependencies}
         entry = {"outputs": result.outputs, "inline": result.inline, "dependencies": deps}
         self.dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.dir, suffix=".tmp")

@@ -31,6 +31,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-cache", action="store_true", help="execute even when the cache is valid")
     p.set_defaults(func=cmd_render)
 
+    p = sub.add_parser("numbers", help="the numbers lock: check drift, accept it, explain a number")
+    nsub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = nsub.add_parser("check", help="exit 1 if any rendered number or constant drifted from numbers.lock")
+    q.set_defaults(func=cmd_numbers)
+    q = nsub.add_parser("accept", help="rewrite numbers.lock with the current numbers")
+    q.set_defaults(func=cmd_numbers)
+    q = nsub.add_parser("why", help="the chain from an inline expression down to its constants")
+    q.add_argument("expr", help="an inline expression, e.g. Roofline.h100_ridge")
+    q.set_defaults(func=cmd_numbers)
+
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -74,6 +84,17 @@ def cmd_render(args: argparse.Namespace) -> int:
     proj, files = _targets(args.paths)
     return build(proj, files, formats=args.to, output_dir=args.output_dir,
                  use_cache=not args.no_cache, strict=args.strict, whole_book=not args.paths)
+
+
+def cmd_numbers(args: argparse.Namespace) -> int:
+    from bookbuild.numbers import LockError, run
+
+    proj, files = _targets([])
+    try:
+        return run(proj, files, args.action, getattr(args, "expr", None))
+    except LockError as exc:
+        print(f"bookbuild: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

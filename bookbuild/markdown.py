@@ -6,6 +6,7 @@ This is the last step that knows about cells; what it returns is plain pandoc ma
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,18 @@ FOR_PRINT = ("application/pdf", "image/png", "image/jpeg")
 
 
 def substitute(doc: Document, result: ExecutionResult, assets: Path, assets_link: str,
-               echo: bool = False, images: tuple[str, ...] = FOR_PAGES) -> str:
+               echo: bool = False, images: tuple[str, ...] = FOR_PAGES,
+               provenance: list[dict | None] | None = None) -> str:
     """The chapter as markdown; images from cell outputs are written into `assets`.
 
     `images` lists the image types to take from an output, most wanted first (vector SVG for
     pages, PDF for print).
     """
     edits: list[tuple[int, int, str]] = []
-    for ref, text in zip(doc.refs, result.inline, strict=True):
+    for i, (ref, text) in enumerate(zip(doc.refs, result.inline, strict=True)):
+        note = provenance[i] if provenance else None
+        if note and _plain_text(text) and not _inside_math(doc.text, ref.start):
+            text = _with_provenance(text, note)
         edits.append((ref.start, ref.end, text))
     for cell, outputs in zip(doc.cells, result.outputs, strict=True):
         edits.append((cell.start, cell.end, _cell_markdown(cell, outputs, assets, assets_link, echo,
@@ -37,6 +42,32 @@ def substitute(doc: Document, result: ExecutionResult, assets: Path, assets_link
         pos = end
     pieces.append(doc.text[pos:])
     return "".join(pieces)
+
+
+PLAIN = re.compile(r"[^$\[\]`*_\\|<>{}\n]+")
+
+
+def _plain_text(text: str) -> bool:
+    """Text that can sit in a bracketed span unchanged (no markdown or math of its own)."""
+    return bool(PLAIN.fullmatch(text))
+
+
+def _inside_math(text: str, offset: int) -> bool:
+    """Whether `offset` lies between $ delimiters of its paragraph (markup would break the math)."""
+    para = max(text.rfind("\n\n", 0, offset), 0)
+    before = text[para:offset].replace("\\$", "")
+    if before.count("$") % 2 == 1:
+        return True
+    return before.count("\\(") > before.count("\\)")
+
+
+def _with_provenance(text: str, note: dict) -> str:
+    """The value as a span carrying its expression and constants (a tooltip in HTML)."""
+    def attr(value: str) -> str:
+        return value.replace("\\", "/").replace('"', "'")
+
+    return (f'[{text}]{{.num data-expr="{attr(note["expr"])}" '
+            f'data-constants="{attr(note["constants"])}" title="{attr(note["title"])}"}}')
 
 
 def _option(cell: CodeCell, name: str, default: Any) -> Any:

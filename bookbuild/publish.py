@@ -160,7 +160,8 @@ class Publisher:
             page = pages[source]
             assets_name = f"{page.stem}_files"
             assets = stage / page.parent / assets_name
-            md = substitute(ch.doc, ch.result, assets, assets_name, echo=self.proj.settings.echo)
+            md = substitute(ch.doc, ch.result, assets, assets_name, echo=self.proj.settings.echo,
+                            provenance=self._provenance(ch))
             index_file = work / f"{abs(hash(page.as_posix()))}.json"
             index_file.write_text(json.dumps(crossref.index_for_page(self.index, source, pages)),
                                   encoding="utf-8")
@@ -187,6 +188,23 @@ class Publisher:
         if "index.html" not in {p.as_posix() for p in pages.values()}:
             writer.write_index(stage)
         writer.write_assets(stage)
+
+    def _provenance(self, ch: Chapter) -> list[dict | None] | None:
+        """Expression and sourced constants of each inline value, for the page's tooltips."""
+        from bookbuild import numbers
+        from bookbuild.refs import ModuleNames, search_roots
+        from bookbuild.trace import Tracer
+
+        if not hasattr(self, "_constants"):
+            try:
+                self._constants = numbers.constants_snapshot(self.base, self.proj.cache_dir)
+            except numbers.LockError:
+                self._constants = {}
+        if not self._constants:
+            return None
+        tracer = Tracer(ch.doc, ModuleNames(search_roots(ch.doc.path, self.proj.root)),
+                        set(self._constants))
+        return numbers.annotations(self.proj, ch, tracer, self._constants)
 
     # --- PDF ------------------------------------------------------------------------------
     def pdf_name(self) -> str:
