@@ -151,11 +151,12 @@ def build(proj: project_mod.Project, files: list[Path], formats: list[str] | Non
                   "as it was", file=sys.stderr)
         return 1
 
-    if proj.root is not None and "md" not in formats or proj.root is not None and len(formats) > 1:
+    if proj.root is not None and formats != ["md"]:
         from bookbuild import numbers
 
         try:
-            lines, drifted = numbers.drift_lines(proj, chapters, "error" if strict else "warning")
+            lines, drifted = numbers.drift_lines(proj, chapters, "error" if strict else "warning",
+                                                 missing_is_drift=False)
         except numbers.LockError as exc:
             lines, drifted = [f"warning: {exc}"], False
         for line in lines:

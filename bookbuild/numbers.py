@@ -233,13 +233,18 @@ def restrict(lock: Lock, chapters: set[str]) -> Lock:
     return Lock(dict(lock.constants), [e for e in lock.entries if e.chapter in chapters])
 
 
-def drift_lines(proj, chapters, severity: str) -> tuple[list[str], bool]:
-    """Compare executed chapters with numbers.lock; return report lines and whether it drifted."""
+def drift_lines(proj, chapters, severity: str, missing_is_drift: bool = True) -> tuple[list[str], bool]:
+    """Compare executed chapters with numbers.lock; return report lines and whether it drifted.
+
+    A missing lock counts as drift for `numbers check`; `render` only mentions it.
+    """
     path = (proj.root or Path.cwd()) / LOCK
     locked = load(path)
     now, traced, _ = current(proj, chapters)
     if locked is None:
-        return [f"{severity}: no {LOCK} yet: review the numbers, then run `bookbuild numbers accept`"], True
+        level = severity if missing_is_drift else "note"
+        return [f"{level}: no {LOCK} yet: review the numbers, then run `bookbuild numbers accept`"], \
+            missing_is_drift
     locked = restrict(locked, {e.chapter for e in now.entries} | {chapter_key(proj.root, c.source) for c in chapters})
     drift = compare(locked, now)
     if not drift:
