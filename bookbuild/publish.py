@@ -153,6 +153,9 @@ class Publisher:
                                  str((self.proj.config.get("book") or {}).get("subtitle") or ""), nav),
                             extra_body=self.extra_body)
         work = Path(tempfile.mkdtemp(prefix="bookbuild-html-"))
+        # Traced here, before the threads: CPython 3.11's ast.parse is not safe to run in
+        # several threads at once ("AST constructor recursion depth mismatch").
+        notes = {id(ch): self._provenance(ch) for ch in self.chapters}
 
         def one(ch: Chapter) -> str:
             started = time.perf_counter()
@@ -161,7 +164,7 @@ class Publisher:
             assets_name = f"{page.stem}_files"
             assets = stage / page.parent / assets_name
             md = substitute(ch.doc, ch.result, assets, assets_name, echo=self.proj.settings.echo,
-                            provenance=self._provenance(ch))
+                            provenance=notes[id(ch)])
             index_file = work / f"{abs(hash(page.as_posix()))}.json"
             index_file.write_text(json.dumps(crossref.index_for_page(self.index, source, pages)),
                                   encoding="utf-8")
