@@ -20,3 +20,6 @@ if __name__ == "__main__":
     import numbers_scale  # noqa: E402
 
     numbers_scale.main()
+    import preview_latency  # noqa: E402
+
+    preview_latency.main()

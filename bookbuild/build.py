@@ -113,8 +113,10 @@ class BuildError(Exception):
 
 def build(proj: project_mod.Project, files: list[Path], formats: list[str] | None = None,
           output_dir: Path | None = None, use_cache: bool = True, strict: bool = False,
-          whole_book: bool = False) -> int:
+          whole_book: bool = False, extra_body: str = "") -> int:
     """Render `files`; return the exit code. Errors go to stderr, located in the `.qmd`.
+
+    `extra_body` is HTML appended to every page (preview's reload script; never in render).
 
     `whole_book` renders into an empty output folder; otherwise other chapters' output stays.
     """
@@ -136,7 +138,7 @@ def build(proj: project_mod.Project, files: list[Path], formats: list[str] | Non
         from bookbuild.publish import Publisher
 
         try:
-            publisher = Publisher(proj, chapters, strict=strict)
+            publisher = Publisher(proj, chapters, strict=strict, extra_body=extra_body)
         except BuildError as exc:
             print(exc, file=sys.stderr)
             return 1

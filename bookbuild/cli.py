@@ -31,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-cache", action="store_true", help="execute even when the cache is valid")
     p.set_defaults(func=cmd_render)
 
+    p = sub.add_parser("preview", help="serve the book locally, rebuild on change, reload the page")
+    p.add_argument("--port", type=int, default=4200, help="first port to try (default 4200)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.set_defaults(func=cmd_preview)
+
     p = sub.add_parser("numbers", help="the numbers lock: check drift, accept it, explain a number")
     nsub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     q = nsub.add_parser("check", help="exit 1 if any rendered number or constant drifted from numbers.lock")
@@ -84,6 +89,21 @@ def cmd_render(args: argparse.Namespace) -> int:
     proj, files = _targets(args.paths)
     return build(proj, files, formats=args.to, output_dir=args.output_dir,
                  use_cache=not args.no_cache, strict=args.strict, whole_book=not args.paths)
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    import signal
+
+    from bookbuild.preview import Previewer
+    from bookbuild.project import ProjectError
+
+    try:
+        previewer = Previewer(Path.cwd(), port=args.port, open_browser=not args.no_browser)
+    except ProjectError as exc:
+        print(f"bookbuild: {exc}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_: previewer.stop.set())
+    return previewer.serve()
 
 
 def cmd_numbers(args: argparse.Namespace) -> int:

@@ -20,6 +20,22 @@ from typing import Any
 
 from bookbuild.qmd import CodeCell, Document, InlineRef
 
+# Kernel processes currently running, so a long-lived caller (preview) can kill them on exit.
+LIVE_KERNELS: set = set()
+
+
+def kill_live_kernels() -> int:
+    """Kill every kernel still running; return how many there were."""
+    n = 0
+    for process in list(LIVE_KERNELS):
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+            n += 1
+        LIVE_KERNELS.discard(process)
+    return n
+
+
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_FRAME = re.compile(r"Cell In\[(\d+)\], line (\d+)")
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
@@ -86,6 +102,9 @@ class ChapterExecutor:
         # leaves open into display data; SVG for pages, PDF for the printed book.
         env = dict(os.environ, MPLBACKEND=INLINE_BACKEND, PYDEVD_DISABLE_FILE_VALIDATION="1")
         await self.km.start_kernel(extra_arguments=KERNEL_ARGS, env=env, cwd=str(self.cwd))
+        process = getattr(self.km.provisioner, "process", None)
+        if process is not None:
+            LIVE_KERNELS.add(process)
 
     async def abort(self) -> None:
         """Stop a kernel that was started but will not be used."""
@@ -101,6 +120,7 @@ class ChapterExecutor:
         if process is not None:
             await provisioner.kill()
             await asyncio.to_thread(process.wait)
+            LIVE_KERNELS.discard(process)
 
     async def run(self) -> ExecutionResult:
         import nbformat

@@ -122,7 +122,8 @@ def load(path: Path) -> Lock | None:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster on big locks
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
         lock = Lock({k: str(v) for k, v in (data.get("constants") or {}).items()})
         for chapter, items in (data.get("chapters") or {}).items():
             seen: dict[str, int] = {}

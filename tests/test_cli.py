@@ -17,7 +17,7 @@ def test_help_lists_only_built_commands(cli, workdir: Path) -> None:
     r = cli("--help", cwd=workdir)
     assert r.returncode == 0
     commands = {line.split()[0] for line in r.stdout.splitlines() if line.startswith("    ")}
-    assert commands == {"check", "render", "numbers"}  # unbuilt commands are absent, not stubs
+    assert commands == {"check", "render", "numbers", "preview"}
 
 
 def test_no_command_prints_help_and_fails(cli, workdir: Path) -> None:
