@@ -15,6 +15,8 @@ from bookbuild.qmd import CodeCell, Document
 from bookbuild.refs import BUILTIN_NAMES, ModuleNames
 
 CONSTANTS_MODULE = "mlsysim.core.constants"
+# Modules whose sourced names are leaves of the trace (datasheet and measured values).
+CONSTANT_MODULES = (CONSTANTS_MODULE, "mlsysim.core.measured")
 
 
 @dataclass
@@ -47,8 +49,7 @@ class Tracer:
         self.defs: dict[str, Definition] = {}
         self.imports: dict[str, str] = {}  # local name -> "constant:NAME" | "unit" | "import"
         self.classes: set[str] = set()
-        unit_names = modules.public_names(CONSTANTS_MODULE) or set()
-        self.unit_names = unit_names - constants
+        self.modules = modules
         for cell in doc.cells:
             try:
                 tree = ast.parse(_ipython_safe(cell.source))
@@ -64,16 +65,15 @@ class Tracer:
             if isinstance(stmt, ast.ImportFrom):
                 for alias in stmt.names:
                     if alias.name == "*":
-                        if stmt.module == CONSTANTS_MODULE:
-                            for c in self.constants:
-                                self.imports[c] = f"constant:{c}"
-                            for u in self.unit_names:
-                                self.imports.setdefault(u, "unit")
+                        if stmt.module in CONSTANT_MODULES:
+                            for name in self.modules.public_names(stmt.module) or set():
+                                self.imports[name] = (f"constant:{name}" if name in self.constants
+                                                      else "unit")
                         continue
                     local = alias.asname or alias.name
-                    if stmt.module == CONSTANTS_MODULE and alias.name in self.constants:
+                    if stmt.module in CONSTANT_MODULES and alias.name in self.constants:
                         self.imports[local] = f"constant:{alias.name}"
-                    elif stmt.module in (CONSTANTS_MODULE, "mlsysim.core.units"):
+                    elif stmt.module in (*CONSTANT_MODULES, "mlsysim.core.units"):
                         self.imports[local] = "unit"
                     else:
                         self.imports[local] = "import"

@@ -9,7 +9,11 @@ __version__ = "0.1.0"
 
 
 def sources() -> list:
-    """Every sourced constant as `Source(name, value, source, year, kind)`, in definition order."""
-    from mlsysim.core.constants import SOURCES
+    """Every sourced constant, datasheet values first, then measured ones, in definition order.
 
-    return list(SOURCES.values())
+    Each is `Source(name, value, source, year, kind, detail)`.
+    """
+    from mlsysim.core.constants import SOURCES
+    from mlsysim.core.measured import SOURCES as MEASURED
+
+    return list(SOURCES.values()) + list(MEASURED.values())

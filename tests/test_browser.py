@@ -135,7 +135,7 @@ def test_fixture_book_in_a_browser(browser, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("page", "tikz_count"), [
     ("appendix/numbers.html", 1), ("appendix/models.html", 1), ("appendix/formats.html", 1),
-    ("appendix/sources.html", 0), ("index.html", 0),
+    ("appendix/measured.html", 0), ("appendix/sources.html", 0), ("index.html", 0),
 ])
 def test_our_book_in_a_browser(browser, our_book: Path, page: str, tikz_count: int) -> None:
     view = read_page(browser, our_book / page, "ours-" + page.replace("/", "-") + ".png")

@@ -17,6 +17,7 @@ class Source:
     source: str
     year: int
     kind: str = "datasheet"
+    detail: str = ""  # for measured values: device, software versions, date
 
     def __post_init__(self) -> None:
         if not self.source.strip():
@@ -51,9 +52,9 @@ class Table:
         self.sources: dict[str, Source] = {}
 
     def __call__(self, value: float, unit: str | None, source: str, year: int,
-                 kind: str = "datasheet") -> Any:
+                 kind: str = "datasheet", detail: str = "") -> Any:
         v = value if unit is None else self._quantity(value, unit)
-        self._pending.append((v, source, year, kind))
+        self._pending.append((v, source, year, kind, detail))
         return v
 
     def bind(self, namespace: dict[str, Any]) -> dict[str, Source]:
@@ -61,7 +62,7 @@ class Table:
         want = next(pending, None)
         for name, value in namespace.items():
             if want is not None and value is want[0]:
-                self.sources[name] = Source(name, value, want[1], want[2], want[3])
+                self.sources[name] = Source(name, value, *want[1:])
                 want = next(pending, None)
         if want is not None:
             raise RuntimeError(f"constant {want[0]!r} was recorded but never assigned to a name")
