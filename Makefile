@@ -6,9 +6,13 @@ BB := $(VENV)/bin/bookbuild
 STAMP := $(VENV)/.installed
 KERNEL := $(VENV)/share/jupyter/kernels/python3/kernel.json
 
-# Debian packages for TikZ figures and the PDF (see DESIGN.md).
+# Debian packages for TikZ figures and the PDF (see DESIGN.md), and for the tests.
 TEX_PKGS := texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures \
-            texlive-fonts-recommended texlive-luatex dvisvgm
+            texlive-fonts-recommended texlive-luatex dvisvgm fonts-dejavu-core
+TEX_CHECK := command -v lualatex && command -v latex && command -v dvisvgm && kpsewhich tikz.sty \
+             && kpsewhich standalone.cls && kpsewhich uhvr8t.tfm && fc-list "DejaVu Serif" | grep -q .
+TEST_PKGS := chromium poppler-utils
+TEST_CHECK := command -v chromium && command -v pdftotext
 
 .PHONY: setup tex test-tools test render check numbers preview bench clean
 
@@ -28,10 +32,10 @@ $(KERNEL): $(STAMP)
 	@test -f $@
 
 tex:
-	@bash scripts/ensure-tex.sh
+	@bash scripts/apt-ensure.sh "TeX Live and dvisvgm" '$(TEX_CHECK)' $(TEX_PKGS)
 
 test-tools:
-	@bash scripts/ensure-test-tools.sh
+	@bash scripts/apt-ensure.sh "chromium and poppler-utils" '$(TEST_CHECK)' $(TEST_PKGS)
 
 test: setup test-tools
 	$(VENV)/bin/ruff check .

@@ -52,11 +52,12 @@ def used_names(doc: Document) -> set[str]:
     """Every name the chapter's cells mention (a superset of the constants they use)."""
     import ast
 
+    from bookbuild.refs import python_source
+
     names: set[str] = set()
     for cell in doc.cells:
         try:
-            tree = ast.parse("\n".join("" if line.lstrip().startswith(("%", "!")) else line
-                                       for line in cell.source.splitlines()))
+            tree = ast.parse(python_source(cell.source))
         except SyntaxError:
             return {UNKNOWN}
         for node in ast.walk(tree):

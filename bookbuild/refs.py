@@ -233,7 +233,7 @@ def check_document(doc: Document, project_root: Path | None = None,
     trees: list[tuple[CodeCell, ast.Module | None]] = []
     for cell in doc.cells:
         try:
-            trees.append((cell, ast.parse(_ipython_safe(cell.source), cell.path)))
+            trees.append((cell, ast.parse(python_source(cell.source), cell.path)))
         except SyntaxError as exc:
             line = cell.first_line + (exc.lineno or 1) - 1
             problems.append(Diagnostic(cell.path, line, exc.offset or 1, "QMD001",
@@ -260,7 +260,7 @@ def check_document(doc: Document, project_root: Path | None = None,
     return CheckResult(doc.path, len(doc.refs), sorted(set(problems)))
 
 
-def _ipython_safe(source: str) -> str:
+def python_source(source: str) -> str:
     """Blank out IPython-only lines (`%magic`, `!shell`) so `ast` can read the rest."""
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line
                      for line in source.splitlines())

@@ -12,7 +12,7 @@ import ast
 from dataclasses import dataclass, field
 
 from bookbuild.qmd import CodeCell, Document
-from bookbuild.refs import BUILTIN_NAMES, ModuleNames
+from bookbuild.refs import BUILTIN_NAMES, ModuleNames, python_source
 
 CONSTANTS_MODULE = "mlsysim.core.constants"
 # Modules whose sourced names are leaves of the trace (datasheet and measured values).
@@ -52,7 +52,7 @@ class Tracer:
         self.modules = modules
         for cell in doc.cells:
             try:
-                tree = ast.parse(_ipython_safe(cell.source))
+                tree = ast.parse(python_source(cell.source))
             except SyntaxError:
                 continue
             self._collect(tree.body, cell, None)
@@ -176,11 +176,6 @@ class Tracer:
             return  # a class object itself, used as a namespace
         out.untraced.add(key)
         out.steps.append((depth, key, "(not defined in this chapter: not traced)"))
-
-
-def _ipython_safe(source: str) -> str:
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line
-                     for line in source.splitlines())
 
 
 def _name(node: ast.AST) -> str | None:

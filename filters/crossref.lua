@@ -110,8 +110,20 @@ local function prefix_caption(caption, text)
   return caption
 end
 
+local float_counts = { fig = 0, tbl = 0 }
+
+-- Figures and tables with a fig-/tbl- label get the next number of their kind and a caption prefix.
+local function number_float(el, kind)
+  if not el.identifier:match('^' .. kind .. '%-') then return nil end
+  float_counts[kind] = float_counts[kind] + 1
+  local number = numbered(float_counts[kind])
+  local_index[el.identifier] = { kind = kind, number = number, href = '#' .. el.identifier }
+  el.caption = prefix_caption(el.caption, KIND_NAMES[kind] .. ' ' .. number .. ':')
+  return el
+end
+
 local function number_blocks(doc)
-  local figures, tables, chapter_index = 0, 0, 0
+  local chapter_index = 0
   doc.blocks = doc.blocks:walk({
     traverse = 'topdown',
     Header = function(h)
@@ -119,7 +131,7 @@ local function number_blocks(doc)
         chapter_index = chapter_index + 1
         options.chapter = options.chapters[chapter_index] or options.chapter
         if h.classes:includes('unnumbered') then options.chapter = '' end
-        figures, tables = 0, 0
+        float_counts.fig, float_counts.tbl = 0, 0
         for l = 2, #counters do counters[l] = 0 end
       end
       if h.classes:includes('unnumbered') or options.chapter == '' then return nil end
@@ -140,22 +152,8 @@ local function number_blocks(doc)
       end
       return h
     end,
-    Figure = function(fig)
-      if not fig.identifier:match('^fig%-') then return nil end
-      figures = figures + 1
-      local number = numbered(figures)
-      local_index[fig.identifier] = { kind = 'fig', number = number, href = '#' .. fig.identifier }
-      fig.caption = prefix_caption(fig.caption, 'Figure ' .. number .. ':')
-      return fig
-    end,
-    Table = function(tbl)
-      if not tbl.identifier:match('^tbl%-') then return nil end
-      tables = tables + 1
-      local number = numbered(tables)
-      local_index[tbl.identifier] = { kind = 'tbl', number = number, href = '#' .. tbl.identifier }
-      tbl.caption = prefix_caption(tbl.caption, 'Table ' .. number .. ':')
-      return tbl
-    end,
+    Figure = function(fig) return number_float(fig, 'fig') end,
+    Table = function(tbl) return number_float(tbl, 'tbl') end,
   })
   return doc
 end
