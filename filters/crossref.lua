@@ -200,6 +200,10 @@ local function RawInline(raw)
   if entry then
     return pandoc.Link(pandoc.Inlines(entry.number), entry.href, '', { class = 'xref' })
   end
+  local ext = options.external[label]
+  if ext then
+    return pandoc.Link(pandoc.Inlines(ext.title), ext.url, '', { class = 'xref xref-external' })
+  end
   return unresolved(label)
 end
 

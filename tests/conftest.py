@@ -53,3 +53,20 @@ def copy_fixture(name: str, dest: Path) -> Path:
     target = dest / name
     shutil.copy(FIXTURES / name, target)
     return target
+
+
+def make_upstream_book(root: Path) -> Path:
+    """The upstream appendix, unmodified, as the one chapter of a book configured like ours."""
+    import yaml
+
+    if not UPSTREAM.is_file():
+        pytest.skip(f"{UPSTREAM} not present")
+    (root / "appendix").mkdir(parents=True)
+    shutil.copy(UPSTREAM, root / "appendix" / "machine.qmd")
+    shutil.copy(ROOT / "appendix" / "references.bib", root / "appendix" / "references.bib")
+    config = yaml.safe_load((ROOT / "_quarto.yml").read_text())
+    config["book"]["chapters"] = ["appendix/machine.qmd"]
+    config["book"].pop("appendices", None)
+    config["bookbuild"].pop("tikz-preamble")  # the default preamble ships with the filters
+    (root / "_quarto.yml").write_text(yaml.safe_dump(config))
+    return root

@@ -7,9 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import ROOT, UPSTREAM, run_cli
+from tests.conftest import ROOT, make_upstream_book, run_cli
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -37,18 +36,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def upstream_book(tmp_path_factory) -> Path:
-    """The upstream appendix as the one chapter of a book configured like ours."""
-    if not UPSTREAM.is_file():
-        pytest.skip(f"{UPSTREAM} not present")
-    root = tmp_path_factory.mktemp("upstream")
-    (root / "appendix").mkdir()
-    shutil.copy(UPSTREAM, root / "appendix" / "machine.qmd")
-    shutil.copy(ROOT / "appendix" / "references.bib", root / "appendix" / "references.bib")
-    config = yaml.safe_load((ROOT / "_quarto.yml").read_text())
-    config["book"]["chapters"] = ["appendix/machine.qmd"]
-    config["book"].pop("appendices", None)
-    config["bookbuild"].pop("tikz-preamble")
-    (root / "_quarto.yml").write_text(yaml.safe_dump(config))
+    root = make_upstream_book(tmp_path_factory.mktemp("upstream") / "book")
     r = run_cli("render", "--to", "html", cwd=root)
     assert r.returncode == 0, r.stderr
     return root / "_book"

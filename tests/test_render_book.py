@@ -230,3 +230,19 @@ def test_missing_tex_is_a_clear_message(rendered, tmp_path: Path) -> None:
     assert r.returncode == 1
     assert "/nonexistent/latex not found: TikZ figures need TeX Live and dvisvgm" in r.stderr
     assert "apt-get install" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_upstream_appendix_renders_to_html_and_pdf_unmodified(tmp_path: Path) -> None:
+    from tests.conftest import make_upstream_book
+
+    root = make_upstream_book(tmp_path / "upstream")
+    r = run_cli("render", cwd=root)
+    assert r.returncode == 0, r.stderr
+    assert "warning" not in r.stderr  # every reference resolves or is mapped in _quarto.yml
+    html = page(root, "appendix/machine.html")
+    assert "Principle “the Iron Law”" in html.text
+    assert ("#tbl-ridge-current-ref", "Table 1.8") in html.links
+    text = subprocess.run(["pdftotext", str(root / "_book" / "machine-foundations.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    flat = re.sub(r"\s+", " ", text)
+    assert "1.2.1 The Roofline Model" in flat and "≪" in flat and "{python}" not in flat
