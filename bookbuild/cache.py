@@ -18,7 +18,7 @@ from pathlib import Path
 from bookbuild.execute import ExecutionResult
 from bookbuild.qmd import Document
 
-FORMAT = 1
+FORMAT = 2
 
 
 def _versions() -> dict[str, str]:
@@ -102,14 +102,16 @@ class Cache:
             deps = entry["dependencies"]
             if any(file_hash(p, used) != h for p, h in deps.items()):
                 return None
-            return ExecutionResult(entry["outputs"], entry["inline"], list(deps))
+            return ExecutionResult(entry["outputs"], entry["inline"], list(deps),
+                                   entry.get("constants"))
         except (OSError, ValueError, KeyError, TypeError):
             return None  # a missing or unreadable entry is a miss
 
     def put(self, k: str, result: ExecutionResult, doc: Document | None = None) -> None:
         used = used_names(doc) if doc is not None else None
         deps = {p: file_hash(p, used) for p in result.dependencies}
-        entry = {"outputs": result.outputs, "inline": result.inline, "dependencies": deps}
+        entry = {"outputs": result.outputs, "inline": result.inline, "dependencies": deps,
+                 "constants": result.constants}
         self.dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.dir, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -51,6 +51,7 @@ class ExecutionResult:
     outputs: list[list[dict[str, Any]]]  # nbformat outputs, per code cell
     inline: list[str]  # text per inline reference, in document order
     dependencies: list[str] = field(default_factory=list)
+    constants: dict | None = None  # mlsysim's constants as this kernel saw them, if it loaded them
 
 
 class ExecutionError(Exception):
@@ -140,13 +141,13 @@ class ChapterExecutor:
                 await self._run_cell(client, nb, 0, None)
                 for i, cell in enumerate(self.doc.cells, start=1):
                     await self._run_cell(client, nb, i, cell)
-                inline, deps = await self._evaluate_inline(client)
+                inline, deps, constants = await self._evaluate_inline(client)
                 await self._kill()
         finally:
             self.km = None
             shutil.rmtree(self._sockets, ignore_errors=True)
         outputs = [[dict(o) for o in c.outputs] for c in nb.cells[1:]]
-        return ExecutionResult(_plain(outputs), inline, deps)
+        return ExecutionResult(_plain(outputs), inline, deps, constants)
 
     async def _run_cell(self, client, nb, index: int, cell: CodeCell | None) -> None:
         from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -186,10 +187,11 @@ class ChapterExecutor:
         out += [f"  in {m}" for m in _project_frames(tb)]
         return "\n".join(out)
 
-    async def _evaluate_inline(self, client) -> tuple[list[str], list[str]]:
+    async def _evaluate_inline(self, client) -> tuple[list[str], list[str], dict | None]:
         exprs = {f"r{i}": f"__bookbuild__.inline(({ref.expr}\n))"
                  for i, ref in enumerate(self.doc.refs)}
         exprs["deps"] = "__bookbuild__.dependencies()"
+        exprs["constants"] = "__bookbuild__.constants()"
         msg_id = client.kc.execute("", silent=True, store_history=False, user_expressions=exprs)
         reply = await client.async_wait_for_reply(msg_id)
         if reply is None:
@@ -198,9 +200,10 @@ class ChapterExecutor:
         values = []
         for i, ref in enumerate(self.doc.refs):
             values.append(_inline_text(results.get(f"r{i}"), ref))
-        deps = json.loads(_inline_text(results["deps"], self.doc.refs[0] if self.doc.refs else
-                                       InlineRef(self.doc.path, 1, 1, "deps", 1, 1, 0, 0)))
-        return values, deps
+        anchor = self.doc.refs[0] if self.doc.refs else InlineRef(self.doc.path, 1, 1, "", 1, 1, 0, 0)
+        deps = json.loads(_inline_text(results["deps"], anchor))
+        constants = json.loads(_inline_text(results["constants"], anchor))
+        return values, deps, constants
 
 
 def _inline_text(result: dict | None, ref: InlineRef) -> str:

@@ -62,12 +62,25 @@ def _inside_math(text: str, offset: int) -> bool:
 
 
 def _with_provenance(text: str, note: dict) -> str:
-    """The value as a span carrying its expression and constants (a tooltip in HTML)."""
-    def attr(value: str) -> str:
-        return value.replace("\\", "/").replace('"', "'")
+    """The value in a span numbered after its reference; `provenance_html` fills in the rest
+    after pandoc (long attributes in the markdown would slow pandoc down)."""
+    return f'[{text}]{{.num data-ref="{note["index"]}"}}'
 
-    return (f'[{text}]{{.num data-expr="{attr(note["expr"])}" '
-            f'data-constants="{attr(note["constants"])}" title="{attr(note["title"])}"}}')
+
+NUM_SPAN = re.compile(r'<span class="num" data-ref="(\d+)">')
+
+
+def provenance_html(body: str, notes: list[dict | None]) -> str:
+    """Give each numbered span its expression, constants and tooltip."""
+    import html
+
+    def full(m: re.Match) -> str:
+        note = notes[int(m.group(1))]
+        return (f'<span class="num" data-expr="{html.escape(note["expr"])}" '
+                f'data-constants="{html.escape(note["constants"])}" '
+                f'title="{html.escape(note["title"])}">')
+
+    return NUM_SPAN.sub(full, body)
 
 
 def _option(cell: CodeCell, name: str, default: Any) -> Any:

@@ -25,11 +25,7 @@ HEADER = """\
 # Entries: line in the chapter, the inline expression, the text it rendered.
 """
 
-SNAPSHOT_CODE = """\
-import json, mlsysim
-print(json.dumps({s.name: {"value": f"{s.magnitude!r} {s.unit}".strip(), "source": s.source,
-                           "year": s.year, "kind": s.kind} for s in mlsysim.sources()}))
-"""
+SNAPSHOT_CODE = "import mlsysim.core.constants, bookbuild.kernel as k; print(k.constants())"
 
 
 @dataclass(frozen=True)
@@ -56,12 +52,16 @@ class LockError(Exception):
 
 
 # --- constants ---------------------------------------------------------------------------
-def constants_snapshot(root: Path, cache_dir: Path) -> dict[str, dict]:
+def constants_snapshot(root: Path, cache_dir: Path, chapters=()) -> dict[str, dict]:
     """Every mlsysim constant as the project's kernels see it (a project-local mlsysim wins).
 
-    Runs `mlsysim.sources()` in a fresh interpreter in the project folder, cached on the hash of
-    the package's files so a warm build pays nothing.
+    Taken from an executed chapter's kernel when one loaded mlsysim (free); otherwise from
+    `mlsysim.sources()` in a fresh interpreter in the project folder, cached on the hash of the
+    package's files.
     """
+    for ch in chapters:
+        if ch.result is not None and ch.result.constants:
+            return ch.result.constants
     init = ModuleNames(search_roots(str(root / "x.qmd"), root)).find("mlsysim")
     digest = hashlib.sha256()
     if init is not None:
@@ -220,7 +220,7 @@ def chapter_key(root: Path | None, source: Path) -> str:
 def current(proj, chapters) -> tuple[Lock, dict[str, Tracer], dict[str, dict]]:
     """The lock the executed `chapters` would write now, with tracers and constant details."""
     root = proj.root or Path.cwd()
-    details = constants_snapshot(root, proj.cache_dir)
+    details = constants_snapshot(root, proj.cache_dir, chapters)
     now = Lock({name: d["value"] for name, d in details.items()})
     docs = {}
     for ch in chapters:
@@ -295,7 +295,8 @@ def annotations(proj, chapter, tracer: Tracer, details: dict[str, dict]) -> list
         parts = [f"{name} = {details[name]['value']} ({details[name]['source']}, {details[name]['year']})"
                  for name in sorted(t.constants) if name in details]
         title = f"{ref.expr}" + (" ← " + "; ".join(parts) if parts else "")
-        out.append({"expr": ref.expr, "constants": " ".join(sorted(t.constants)), "title": title})
+        out.append({"index": len(out), "expr": ref.expr, "constants": " ".join(sorted(t.constants)),
+                    "title": title})
     return out
 
 

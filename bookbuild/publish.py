@@ -14,7 +14,7 @@ from pathlib import Path
 from bookbuild import crossref, tikz
 from bookbuild.build import BuildError, Chapter, relative_output
 from bookbuild.diagnostics import display_path
-from bookbuild.markdown import FOR_PRINT, substitute
+from bookbuild.markdown import FOR_PRINT, provenance_html, substitute
 from bookbuild.pages import Book, NavEntry, PageWriter, plain_title
 from bookbuild.project import Project
 from bookbuild.qmd import Document, parse_file
@@ -177,7 +177,8 @@ class Publisher:
             for svg in {self.svgs[f] for f in tikz.figures(ch.doc)}:
                 assets.mkdir(parents=True, exist_ok=True)
                 shutil.copy(svg, assets / svg.name)
-            writer.write(stage, page.as_posix(), frag.body, frag.toc)
+            body = provenance_html(frag.body, notes[id(ch)]) if notes[id(ch)] else frag.body
+            writer.write(stage, page.as_posix(), body, frag.toc)
             for w in frag.warnings:
                 print(f"{display_path(ch.source)}: pandoc: {w}", file=sys.stderr)
             return f"html: {display_path(ch.source)} -> {page.as_posix()} ({time.perf_counter() - started:.1f} s)"
@@ -200,7 +201,8 @@ class Publisher:
 
         if not hasattr(self, "_constants"):
             try:
-                self._constants = numbers.constants_snapshot(self.base, self.proj.cache_dir)
+                self._constants = numbers.constants_snapshot(self.base, self.proj.cache_dir,
+                                                             self.chapters)
             except numbers.LockError:
                 self._constants = {}
         if not self._constants:

@@ -62,3 +62,16 @@ def dependencies() -> str:
             roots.add(os.path.dirname(top) + os.sep)
     read = {f for f in _opened if f.startswith(tuple(roots)) and _local(f)}
     return json.dumps(sorted(set(local.values()) | read))
+
+
+def constants() -> str:
+    """JSON of every mlsysim constant (value with unit, source, year, kind), or "null" when the
+    chapter did not load mlsysim's constants; the numbers lock snapshots them from here."""
+    mlsysim = sys.modules.get("mlsysim")
+    if mlsysim is None or "mlsysim.core.constants" not in sys.modules:
+        return "null"
+    try:
+        return json.dumps({s.name: {"value": f"{s.magnitude!r} {s.unit}".strip(), "source": s.source,
+                                    "year": s.year, "kind": s.kind} for s in mlsysim.sources()})
+    except Exception:  # an older mlsysim without sources(): the caller falls back
+        return "null"
