@@ -23,10 +23,10 @@ from tests.conftest import FIXTURES
 class Preview:
     """A running `bookbuild preview` and a listener on its event stream."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, port: int = 4700) -> None:
         exe = Path(sys.executable).with_name("bookbuild")
         self.root = root
-        self.proc = subprocess.Popen([str(exe), "preview", "--no-browser", "--port", "4700"],
+        self.proc = subprocess.Popen([str(exe), "preview", "--no-browser", "--port", str(port)],
                                      cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, env=dict(os.environ, NO_COLOR="1"))
         self.log: list[str] = []
@@ -176,3 +176,39 @@ def test_ctrl_c_stops_cleanly_and_leaves_no_kernel(preview: Preview) -> None:
     leftover = [line for line in out.splitlines()
                 if "ipykernel_launcher" in line and line.split()[1] == str(preview.proc.pid)]
     assert leftover == []
+
+
+def test_edits_during_a_build_are_coalesced_into_one_follow_up(preview: Preview) -> None:
+    chapter = preview.root / "chapters" / "one.qmd"
+    edit(chapter, "    name = \"first\"", "    import time; time.sleep(3)\n    name = \"first\"")
+    deadline = time.monotonic() + 30
+    while "building chapters/one.qmd" not in "".join(preview.log) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for word in ("alpha", "beta", "gamma"):  # three saves while the slow build runs
+        edit(chapter, "Outer body.", f"Outer body {word}.")
+        chapter.write_text(chapter.read_text().replace(f"Outer body {word}.", "Outer body."))
+        time.sleep(0.2)
+    edit(chapter, "Outer body.", "Outer body, final.")
+    preview.next_event(("reload",), timeout=60)  # the slow build
+    preview.next_event(("reload",), timeout=60)  # one follow-up with every edit
+    time.sleep(1.5)
+    assert "Outer body, final." in preview.get("/chapters/one.html")[1]
+    assert "".join(preview.log).count("preview: building") == 3  # initial + slow + one follow-up
+
+
+def test_busy_port_moves_to_the_next_free_one(tmp_path: Path) -> None:
+    import socket
+
+    root = tmp_path / "book"
+    shutil.copytree(FIXTURES / "book", root)
+    with socket.socket() as busy:
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        p = Preview(root, port=taken)
+        try:
+            assert p.port > taken
+            assert p.get("/index.html")[0] == 200
+        finally:
+            p.stop()
