@@ -7,12 +7,10 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
-from common import BOOKBUILD, PY, ROOT, UPSTREAM, report, time_command
+from common import BOOKBUILD, PY, ROOT, prose_editor, report, time_command, upstream_copy
 
 sys.path.insert(0, str(ROOT))
 
@@ -37,14 +35,10 @@ def notebook_of(qmd: Path, dest: Path) -> Path:
 
 
 def main(runs: int = 5) -> None:
-    if not UPSTREAM.is_file():
-        print(f"skipped: {UPSTREAM} not found")
-        return
-    work = Path(tempfile.mkdtemp(prefix="bookbuild-bench-"))
-    try:
-        qmd = work / "appendix_machine.qmd"
-        shutil.copy(UPSTREAM, qmd)
-
+    with upstream_copy("bookbuild-bench-") as qmd:
+        if qmd is None:
+            return
+        work = qmd.parent
         base = time_command([pandoc(), str(qmd), "-o", str(work / "p.html")], runs)
         ours = time_command([BOOKBUILD, "check", str(qmd)], runs)
         report("check", ours, base, "pandoc to HTML", 0.3)
@@ -58,18 +52,9 @@ def main(runs: int = 5) -> None:
                              "--output-dir", out], runs, cwd=work)
         report("cold render --to md", cold, base, "nbconvert --execute", 0.6)
 
-        text = qmd.read_text(encoding="utf-8")
-        edits = iter(range(10_000))
-
-        def prose_edit() -> None:
-            qmd.write_text(text.replace("This appendix collects",
-                                        f"This appendix (edit {next(edits)}) collects"), encoding="utf-8")
-
         warm = time_command([BOOKBUILD, "render", str(qmd), "--to", "md", "--output-dir", out],
-                            runs, cwd=work, setup=prose_edit)
+                            runs, cwd=work, setup=prose_editor(qmd))
         report("re-render after a prose edit", warm, cold, "cold render", 0.2)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -9,27 +9,22 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
-from common import BOOKBUILD, PY, UPSTREAM, report, time_command
+from common import BOOKBUILD, PY, prose_editor, report, time_command, upstream_copy
 from engine import notebook_of, pandoc
 
 
 def main(runs: int = 5) -> None:
-    if not UPSTREAM.is_file():
-        print(f"skipped: {UPSTREAM} not found")
-        return
-    work = Path(tempfile.mkdtemp(prefix="bookbuild-bench-html-"))
-    try:
-        qmd = work / "appendix_machine.qmd"
-        shutil.copy(UPSTREAM, qmd)
+    with upstream_copy("bookbuild-bench-html-") as qmd:
+        if qmd is None:
+            return
+        work = qmd.parent
         nb = notebook_of(qmd, work)
         jupyter = str(Path(PY).with_name("jupyter"))
         base = time_command([jupyter, "nbconvert", "--execute", "--to", "html", "--output-dir",
                              str(work / "nb"), str(nb)], runs, cwd=work)
-        out = str(work / "out")
-        render = [BOOKBUILD, "render", str(qmd), "--to", "html", "--output-dir", out]
+        render = [BOOKBUILD, "render", str(qmd), "--to", "html", "--output-dir", str(work / "out")]
 
         def empty_caches() -> None:
             shutil.rmtree(work / ".bookbuild", ignore_errors=True)
@@ -37,18 +32,9 @@ def main(runs: int = 5) -> None:
         cold = time_command(render, runs, cwd=work, setup=empty_caches)
         report("cold HTML render (3 TikZ figures)", cold, base, "nbconvert --execute --to html", 0.8)
 
-        text = qmd.read_text(encoding="utf-8")
-        edits = iter(range(10_000))
-
-        def prose_edit() -> None:
-            qmd.write_text(text.replace("This appendix collects",
-                                        f"This appendix (edit {next(edits)}) collects"), encoding="utf-8")
-
         bare = time_command([pandoc(), str(qmd), "-o", str(work / "bare.html")], runs)
-        warm = time_command(render, runs, cwd=work, setup=prose_edit)
+        warm = time_command(render, runs, cwd=work, setup=prose_editor(qmd))
         report("HTML re-render after a prose edit", warm, bare, "bare pandoc to HTML", 1.3)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

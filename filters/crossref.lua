@@ -167,11 +167,14 @@ local function unresolved(label)
   return pandoc.Span(pandoc.Inlines('?@' .. label), { class = 'xref-unresolved', title = 'unresolved reference ' .. label })
 end
 
-local function reference(label)
+-- A link to `label`: "Table 1.2" (or just "1.2" with `bare`), the mapped title of an external
+-- label, or a visible unresolved marker.
+local function reference(label, bare)
   local entry = lookup(label)
   if entry then
     local name = KIND_NAMES[entry.kind] or entry.kind
-    return pandoc.Link(pandoc.Inlines(name .. '\u{a0}' .. entry.number), entry.href, '', { class = 'xref' })
+    local text = bare and entry.number or (name .. '\u{a0}' .. entry.number)
+    return pandoc.Link(pandoc.Inlines(text), entry.href, '', { class = 'xref' })
   end
   local ext = options.external[label]
   if ext then
@@ -196,15 +199,7 @@ local function RawInline(raw)
   if raw.format ~= 'tex' and raw.format ~= 'latex' then return nil end
   local label = raw.text:match('^\\ref%{([^}]+)%}$')
   if not label then return nil end
-  local entry = lookup(label)
-  if entry then
-    return pandoc.Link(pandoc.Inlines(entry.number), entry.href, '', { class = 'xref' })
-  end
-  local ext = options.external[label]
-  if ext then
-    return pandoc.Link(pandoc.Inlines(ext.title), ext.url, '', { class = 'xref xref-external' })
-  end
-  return unresolved(label)
+  return reference(label, true)
 end
 
 return {
