@@ -152,10 +152,43 @@ def compile_one(figure: Figure, preamble: str, target: Path) -> None:
         os.replace(partial, target)  # atomic: an interrupted build never leaves half an SVG
 
 
+def compile_batch(figs: list[Figure], preamble: str, targets: list[Path]) -> bool:
+    """All figures in one LaTeX run (standalone puts each tikzpicture on its own page), then one
+    dvisvgm call: TikZ loads once instead of once per figure. False if anything failed."""
+    if any(f.code.count("\\begin{tikzpicture}") != 1 for f in figs):
+        return False  # a page per figure holds only when each block is one picture
+    with tempfile.TemporaryDirectory(prefix="bookbuild-tikz-") as tmp:
+        tex = Path(tmp) / "batch.tex"
+        tex.write_text(_prefix(preamble) + "\n".join(f.code for f in figs) + "\n\\end{document}\n",
+                       encoding="utf-8")
+        r = subprocess.run([LATEX, "-interaction=nonstopmode", "-halt-on-error",
+                            f"-output-directory={tmp}", str(tex)], capture_output=True, timeout=600)
+        if r.returncode != 0:
+            return False
+        r = subprocess.run([DVISVGM, "--no-fonts", "--exact-bbox", "--verbosity=0", "--page=1-",
+                            "-o", str(Path(tmp) / "page-%p.svg"), str(Path(tmp) / "batch.dvi")],
+                           capture_output=True, timeout=600)
+        pages = sorted(Path(tmp).glob("page-*.svg"), key=lambda p: int(p.stem.split("-")[1]))
+        if r.returncode != 0 or len(pages) != len(figs):
+            return False
+        for page, target in zip(pages, targets, strict=True):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + f".{os.getpid()}.tmp")
+            shutil.copyfile(page, partial)
+            os.replace(partial, target)
+    return True
+
+
 def compile_all(figs: list[Figure], preamble: str, cache: Path, jobs: int) -> tuple[dict, list[str]]:
-    """Make sure every figure has its SVG in `cache`; return {figure: svg path} and errors."""
+    """Make sure every figure has its SVG in `cache`; return {figure: svg path} and errors.
+
+    Missing figures compile in one batch; if that fails, one by one in parallel, which also
+    tells which figure is broken and where.
+    """
     paths = {f: cache / svg_name(preamble, f.code) for f in figs}
     todo = [f for f, p in paths.items() if not p.exists()]
+    if len(todo) > 1 and compile_batch(todo, preamble, [paths[f] for f in todo]):
+        return paths, []
     errors: list[str] = []
 
     def work(f: Figure) -> None:

@@ -88,3 +88,23 @@ def test_tikz_filter_reports_a_latex_error(tmp_path: Path) -> None:
     r = pandoc(text, "-t", "html", "--lua-filter", str(FILTERS / "tikz.lua"), cwd=tmp_path)
     assert r.returncode != 0
     assert "tikz.lua: latex failed" in r.stderr and "Undefined control sequence" in r.stderr
+
+
+def test_figures_compile_in_one_batch_and_a_broken_one_is_still_located(tmp_path: Path) -> None:
+    from bookbuild import tikz
+    from bookbuild.qmd import parse
+
+    good = "\\begin{tikzpicture}\\draw[BlueLine] (0,0) -- (1,1);\\end{tikzpicture}"
+    other = "\\begin{tikzpicture}\\draw[RedLine] (0,0) circle (1);\\end{tikzpicture}"
+    preamble = (FILTERS / "tikz-preamble.tex").read_text()
+    doc = parse(f"::: {{#fig-a}}\n```{{.tikz}}\n{good}\n```\n:::\n\n```{{.tikz}}\n{other}\n```\n", "f.qmd")
+    paths, errors = tikz.compile_all(tikz.figures(doc), preamble, tmp_path / "ok", jobs=2)
+    assert errors == [] and all("<svg" in p.read_text() for p in paths.values())
+
+    broken = other.replace("\\draw[RedLine]", "\\drw[RedLine]")
+    doc = parse(f"::: {{#fig-a}}\n```{{.tikz}}\n{good}\n```\n:::\n\n```{{.tikz}}\n{broken}\n```\n", "f.qmd")
+    paths, errors = tikz.compile_all(tikz.figures(doc), preamble, tmp_path / "bad", jobs=2)
+    assert len(errors) == 1
+    assert errors[0].startswith("f.qmd:8: LaTeX error in a TikZ figure")
+    assert "Undefined control sequence" in errors[0]
+    assert paths[tikz.figures(doc)[0]].exists()  # the good figure still compiled
