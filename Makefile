@@ -17,6 +17,9 @@ TEST_CHECK := command -v chromium && command -v pdftotext
 .PHONY: setup tex test-tools test render check numbers preview bench clean
 
 setup: $(STAMP) $(KERNEL) tex
+	@# Bytecode for our packages: every command and every chapter kernel imports them, and
+	@# PYTHONDONTWRITEBYTECODE (set on some machines) would make each run recompile them.
+	@$(PY) -m compileall -q bookbuild mlsysim
 
 $(PY):
 	python3 -m venv $(VENV)

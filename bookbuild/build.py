@@ -6,7 +6,6 @@ build before the output folder is touched.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +103,8 @@ def execute_all(proj: project_mod.Project, chapters: list[Chapter], use_cache: b
                 progress.finish(ch.name, "cached, no kernel started")
             progress.close()
         return errors
+    import asyncio  # only here: a fully cached build never needs an event loop
+
     return asyncio.run(run_all())
 
 

@@ -8,7 +8,6 @@ as `ExecutionError`s located in the `.qmd`, with colour-free tracebacks.
 from __future__ import annotations
 
 import ast
-import asyncio
 import json
 import os
 import re
@@ -119,6 +118,8 @@ class ChapterExecutor:
         provisioner = self.km.provisioner
         process = getattr(provisioner, "process", None)
         if process is not None:
+            import asyncio
+
             await provisioner.kill()
             await asyncio.to_thread(process.wait)
             LIVE_KERNELS.discard(process)
@@ -236,4 +237,6 @@ def _plain(value: Any) -> Any:
 
 def execute(doc: Document, cwd: Path, timeout: int = 120) -> ExecutionResult:
     """Run one chapter synchronously (tests and simple callers)."""
+    import asyncio
+
     return asyncio.run(ChapterExecutor(doc, cwd, timeout).run())
