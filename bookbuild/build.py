@@ -37,6 +37,15 @@ def relative_output(proj: project_mod.Project, source: Path, suffix: str) -> Pat
     return Path(source.name).with_suffix(suffix)
 
 
+def report_cached(progress, chapters: list[Chapter]):
+    """One progress line per chapter served from the cache; returns the progress."""
+    for ch in chapters:
+        if ch.cached:
+            progress.start(ch.name, "cached")
+            progress.finish(ch.name, "cached, no kernel started")
+    return progress
+
+
 def execute_all(proj: project_mod.Project, chapters: list[Chapter], use_cache: bool,
                 before_execution=None) -> list[str]:
     """Fill in each chapter's result, from the cache or a fresh kernel; return error texts.
@@ -51,11 +60,12 @@ def execute_all(proj: project_mod.Project, chapters: list[Chapter], use_cache: b
     pending: list[tuple[Chapter, str, ChapterExecutor]] = []
     for ch in chapters:
         cwd = proj.kernel_cwd(ch.source)
-        k = key(ch.doc, cwd)
-        hit = cache.get(k, ch.doc) if use_cache else None
         if not ch.doc.cells and not ch.doc.refs:
             ch.result, ch.cached = ExecutionResult([], []), True  # nothing to run: no kernel
-        elif hit is not None:
+            continue
+        k = key(ch.doc, cwd)
+        hit = cache.get(k, ch.doc) if use_cache else None
+        if hit is not None:
             ch.result, ch.cached = hit, True
         else:
             pending.append((ch, k, ChapterExecutor(ch.doc, cwd, timeout=proj.settings.timeout)))
@@ -68,11 +78,7 @@ def execute_all(proj: project_mod.Project, chapters: list[Chapter], use_cache: b
         if errors:
             await asyncio.gather(*(ex.abort() for ex in early))
             return errors
-        progress = Progress(len(chapters))
-        for ch in chapters:
-            if ch.cached:
-                progress.start(ch.name, "cached")
-                progress.finish(ch.name, "cached, no kernel started")
+        progress = report_cached(Progress(len(chapters)), chapters)
         gate = asyncio.Semaphore(jobs)
 
         async def one(ch: Chapter, k: str, ex: ChapterExecutor) -> None:
@@ -97,11 +103,7 @@ def execute_all(proj: project_mod.Project, chapters: list[Chapter], use_cache: b
     if not pending:  # all cached: no event loop, no kernel
         errors = list(before_execution() if before_execution else [])
         if not errors:
-            progress = Progress(len(chapters))
-            for ch in chapters:
-                progress.start(ch.name, "cached")
-                progress.finish(ch.name, "cached, no kernel started")
-            progress.close()
+            report_cached(Progress(len(chapters)), chapters).close()
         return errors
     import asyncio  # only here: a fully cached build never needs an event loop
 

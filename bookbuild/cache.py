@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 from bookbuild.execute import ExecutionResult
@@ -21,6 +22,7 @@ from bookbuild.qmd import Document
 FORMAT = 2
 
 
+@lru_cache(maxsize=1)
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 

@@ -287,7 +287,7 @@ def why(proj, chapters, expr: str) -> list[str]:
     return out
 
 
-def annotations(proj, chapter, tracer: Tracer, details: dict[str, dict]) -> list[dict | None]:
+def annotations(chapter, tracer: Tracer, details: dict[str, dict]) -> list[dict | None]:
     """Per inline reference of `chapter`: its expression and the sourced constants behind it."""
     out = []
     for ref in chapter.doc.refs:

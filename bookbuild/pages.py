@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import posixpath
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -85,6 +84,3 @@ class PageWriter:
         (out / "assets").mkdir(parents=True, exist_ok=True)
         shutil.copy(TEMPLATES / "book.css", out / "assets" / "book.css")
 
-
-def relative_href(target: str, page: str) -> str:
-    return posixpath.relpath(target, posixpath.dirname(page) or ".")

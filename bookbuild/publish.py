@@ -209,7 +209,7 @@ class Publisher:
             return None
         tracer = Tracer(ch.doc, ModuleNames(search_roots(ch.doc.path, self.proj.root)),
                         set(self._constants))
-        return numbers.annotations(self.proj, ch, tracer, self._constants)
+        return numbers.annotations(ch, tracer, self._constants)
 
     # --- PDF ------------------------------------------------------------------------------
     def pdf_name(self) -> str:
