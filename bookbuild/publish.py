@@ -57,7 +57,9 @@ class Publisher:
 
     def prepare(self) -> None:
         self.docs = self.book_docs()
-        self.index = crossref.build_index(self.docs)
+        self.index = crossref.build_index(self.docs, self._crossref_settings())
+        if self.index.duplicates:
+            raise BuildError("\n".join(self.index.duplicates))
         unresolved = self.index.unresolved(self.external)
         for ref in unresolved:
             print(f"{display_path(ref.source)}:{ref.line}: {'error' if self.strict else 'warning'}: "
@@ -68,6 +70,15 @@ class Publisher:
         self.svgs, errors = self._figures_done()
         if errors:
             raise BuildError("\n".join(errors))
+
+    def _crossref_settings(self) -> dict:
+        """`crossref`, `number-depth`, `number-sections` of the book (top level or format.html)."""
+        config = self.proj.config
+        html = (config.get("format") or {}).get("html")
+        found = {k: config[k] for k in ("crossref", "number-depth", "number-sections") if k in config}
+        if isinstance(html, dict):
+            found.update({k: html[k] for k in ("crossref", "number-depth", "number-sections") if k in html})
+        return found
 
     def start_figures(self) -> None:
         """Compile the TikZ figures in a background thread; `prepare()` waits for it."""
@@ -102,9 +113,10 @@ class Publisher:
         assert self._figure_result is not None
         return self._figure_result
 
-    def _meta(self, chapter_numbers: list[str], index_file: Path | None, tikz_link: str,
+    def _meta(self, chapter_numbers: list, index_file: Path | None, tikz_link: str,
               pdf: bool = False) -> dict:
         meta = {
+            **self._crossref_settings(),
             "crossref-chapters": chapter_numbers,
             "crossref-external": self.external,
             "callout-types": self.callouts,
@@ -165,11 +177,12 @@ class Publisher:
             assets = stage / page.parent / assets_name
             md = substitute(ch.doc, ch.result, assets, assets_name, echo=self.proj.settings.echo,
                             provenance=notes[id(ch)])
+            md = crossref.with_title(ch.doc, md)
             index_file = work / f"{abs(hash(page.as_posix()))}.json"
             index_file.write_text(json.dumps(crossref.index_for_page(self.index, source, pages)),
                                   encoding="utf-8")
             info = infos[source]
-            meta = self._meta(info.chapter_numbers, index_file, assets_name)
+            meta = self._meta(info.filter_chapters(), index_file, assets_name)
             try:
                 frag = html_fragment(md, meta, ch.source.resolve().parent, display_path(ch.source))
             except PandocError as exc:
@@ -229,9 +242,9 @@ class Publisher:
                 link = (rel.parent / assets_name).as_posix()
                 md = substitute(ch.doc, ch.result, assets, link, echo=self.proj.settings.echo,
                                 images=FOR_PRINT)
-                parts.append(_strip_front_matter(md))
-                numbers += [info.chapter_numbers for info in self.index.chapters
-                            if info.source == ch.source.resolve()][0] or [""]
+                parts.append(_strip_front_matter(crossref.with_title(ch.doc, md)))
+                numbers += [info.filter_chapters() for info in self.index.chapters
+                            if info.source == ch.source.resolve()][0]
             index = {label.id: {"kind": label.kind, "number": label.number, "href": f"#{label.id}"}
                      for label in self.index.labels.values()}
             index_file = work / "crossref-index.json"

@@ -41,10 +41,12 @@ def test_crossref_numbers_and_links_within_a_document() -> None:
                "-M", "crossref-chapters=3")
     assert r.returncode == 0, r.stderr
     assert '<span class="header-section-number">3.1</span> Part' in r.stdout
-    assert '<span class="xref-label">Table 3.1:</span> Cap' in r.stdout
-    assert '<a href="#tbl-a" class="xref">Table\xa03.1</a>' in r.stdout
-    assert '<a href="#sec-part" class="xref">Section\xa03.1</a>' in r.stdout
-    assert 'class="xref-unresolved"' in r.stdout and "?@fig-nope" in r.stdout
+    assert ('<figcaption class="quarto-float-caption-top quarto-float-caption quarto-float-tbl" '
+            'id="tbl-a-caption">\nTable\xa03.1: Cap\n</figcaption>') in r.stdout
+    assert '<a href="#tbl-a" class="quarto-xref xref">Table\xa03.1</a>' in r.stdout
+    assert '<a href="#sec-part" class="quarto-xref xref">Section\xa03.1</a>' in r.stdout
+    assert 'class="quarto-unresolved-ref xref-unresolved"' in r.stdout
+    assert "<strong>?@fig-nope</strong>" in r.stdout
 
 
 def test_callouts_builtin_and_declared_types(tmp_path: Path) -> None:
