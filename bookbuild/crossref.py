@@ -108,7 +108,8 @@ def _prose(doc: Document) -> str:
 
 def _attrs(raw: str | None) -> tuple[str, set[str]]:
     ident, classes = "", set()
-    for token in (raw or "").split():
+    # quoted values (captions) may contain anything; only the bare tokens are id and classes
+    for token in re.sub(r'"[^"]*"|\'[^\']*\'', " ", raw or "").strip("{} \t").split():
         if token.startswith("#"):
             ident = token[1:]
         elif token.startswith("."):
