@@ -325,7 +325,8 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
                 elif prefix in CALLOUTS:
                     labels[ident] = Label(ident, prefix, state.next(prefix), "", source, line)
                 divs.append(entry)
-                callout_body = payload.end() if callout else -1
+                titled = re.search(r"\btitle=", raw) is not None
+                callout_body = payload.end() if callout and not titled else -1
                 continue
             if kind == "close":
                 if divs and divs.pop() is not None:

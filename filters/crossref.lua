@@ -488,32 +488,23 @@ local function equations(inlines)
   return out
 end
 
--- A callout with a tip-/nte-/wrn-/imp-/cau- label reads "Tip 1.1" where its type name was.
+-- A callout with a tip-/nte-/wrn-/imp-/cau- label is titled "Tip 1.1: title" (its `title`
+-- attribute or first heading); callouts.lua, which runs after this filter, draws the box.
 local function callout(div, kind)
   local number = next_number(kind)
   register(div.identifier, kind, number)
   local label = options.title[kind] .. NBSP .. number
-  local done = false
-  div = pandoc.walk_block(div, {
-    Span = function(span)
-      if not done and span.classes:includes('callout-label') then
-        done = true
-        span.content = pandoc.Inlines(label)
-        return span
-      end
-    end,
-    RawBlock = function(rb)
-      if not done and rb.format:match('latex') and rb.text:match('title={') then
-        done = true
-        rb.text = rb.text:gsub('title={[^:}]*', 'title={' .. label:gsub('%%', '%%%%'), 1)
-        return rb
-      end
-    end,
-  })
-  if not done then
-    -- callouts.lua has not run (plain pandoc with this filter alone): say it in the title
-    local title = div.attributes.title
-    div.attributes.title = title and (label .. options.delim .. ' ' .. title) or label
+  local title = div.attributes.title
+  local first = div.content[1]
+  if (not title or title == '') and first and first.t == 'Header' then
+    title = pandoc.write(pandoc.Pandoc({ pandoc.Plain(first.content) }), 'markdown'):gsub('%s+$', '')
+    div.content:remove(1)
+  end
+  div.attributes.title = (title and title ~= '') and (label .. options.delim .. ' ' .. title) or label
+  if latex then
+    -- the box drawn for LaTeX keeps no Div, so the label goes inside it
+    div.content:insert(1, pandoc.RawBlock('latex', '\\phantomsection\\label{' .. div.identifier .. '}'))
+    div.identifier = ''
   end
   return div
 end
@@ -534,15 +525,13 @@ local filter = {
       return number_float(float_from_div(div, kind)), false
     end
     if CALLOUTS[kind] then
-      -- a first heading is the callout's title (Quarto): it gets no section number
-      local first = div.content[1]
-      local rest = walk_blocks(first and first.t == 'Header' and pandoc.Blocks({ table.unpack(div.content, 2) })
-        or div.content)
-      if first and first.t == 'Header' then rest:insert(1, first) end
-      div.content = rest
-      return callout(div, kind), false
+      div = callout(div, kind)
+      div.content = walk_blocks(div.content)
+      return div, false
     end
-    if is_callout(div) and div.content[1] and div.content[1].t == 'Header' then
+    -- without a title attribute, a callout's first heading is its title: no section number
+    local title = div.attributes.title
+    if is_callout(div) and (not title or title == '') and div.content[1] and div.content[1].t == 'Header' then
       local first = div.content[1]
       div.content = walk_blocks(pandoc.Blocks({ table.unpack(div.content, 2) }))
       div.content:insert(1, first)
