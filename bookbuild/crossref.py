@@ -208,6 +208,7 @@ def _definitions(doc: Document, source: Path) -> list[tuple[str, Path, int]]:
     prose = _prose(doc)
     found = [(m.start(1), m.group(1)) for m in DEFINITION.finditer(prose)]
     found += [(c.start, c.label) for c in doc.cells if c.label and c.label.split("-")[0] in KINDS]
+    found += [(c.start, str(c.options["lst-label"])) for c in doc.cells if c.options.get("lst-label")]
     for fence in doc.fences:
         m = DEFINITION.search(fence.info)
         if m:
@@ -236,9 +237,12 @@ def _events(doc: Document, prose: str) -> list[tuple[int, str, Any]]:
             events.append((fence.start, "float", ident))
     for cell in doc.cells:
         label = cell.label or ""
+        listing = str(cell.options.get("lst-label") or "")
+        if listing.startswith("lst-"):  # the echoed code, which comes before the cell's output
+            events.append((cell.start, "float", listing))
         if label.startswith("fig-") or (label.startswith("tbl-") and cell.options.get("tbl-cap")):
             events.append((cell.start, "float", label))
-    # a div's own float comes before the floats inside it
+    # a div's own float comes before the floats inside it; the sort is stable for a cell's two
     order = {"close": 0, "open": 1, "heading": 2, "float": 2, "eq": 2}
     return sorted(events, key=lambda e: (e[0], order[e[1]]))
 

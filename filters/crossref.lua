@@ -227,10 +227,6 @@ local function float_from_div(div, kind)
   local layout = {}
   for _, key in ipairs(LAYOUT_KEYS) do layout[key] = attr[key]; attr[key] = nil end
   attr[kind .. '-cap'] = nil
-  -- an image without a label inside a float is its content, not a figure of its own
-  content = pandoc.Blocks(content):walk({ Figure = function(fig)
-    if fig.identifier == '' then return fig.content end
-  end })
   content = alt_text(content, attr['fig-alt'])
   attr['fig-alt'] = nil
   return { kind = kind, id = div.identifier, content = pandoc.Blocks(content),
