@@ -403,3 +403,35 @@ def index_for_page(index: BookIndex, page: Path, pages: dict[Path, Path]) -> dic
             href = f"{rel}#{label.id}"
         out[label.id] = {"kind": label.kind, "number": label.number, "href": href}
     return out
+
+
+REFS_DIV = re.compile(r"^:{3,}[ \t]*\{[ \t]*#refs[\s}]", re.M)
+CITATION = re.compile(r"(?<![\w@\\])-?@(?:\{([^}]+)\}|(\w(?:[\w:.#$%&+?<>~/-]*\w)?))")
+
+
+def refs_chapter(docs: list[tuple[Document, bool]]) -> Path | None:
+    """The chapter holding the book's bibliography (`::: {#refs}`), as Quarto's references.qmd."""
+    for doc, _ in docs:
+        if REFS_DIV.search(_prose(doc)):
+            return Path(doc.path).resolve()
+    return None
+
+
+def citation_keys(docs: list[tuple[Document, bool]]) -> list[str]:
+    """Every bibliography key the book cites (cross-references left out), in order of first use."""
+    keys: dict[str, None] = {}
+    for doc, _ in docs:
+        for m in CITATION.finditer(_prose(doc)):
+            key = m.group(1) or m.group(2)
+            if _canonical(key).split("-")[0] not in KINDS or "-" not in key:
+                keys.setdefault(key, None)
+    return list(keys)
+
+
+CITATION_SPAN = re.compile(r'(<span class="citation" data-cites="([^" ]+)[^"]*">)(.*?)(</span>)', re.S)
+
+
+def link_citations(body: str, page: str) -> str:
+    """Citations of a chapter without its own bibliography link to their entry on `page`."""
+    return CITATION_SPAN.sub(lambda m: f'{m.group(1)}<a href="{page}#ref-{m.group(2)}" role="doc-biblioref">'
+                             f"{m.group(3)}</a>{m.group(4)}", body)

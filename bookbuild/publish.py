@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import shutil
 import sys
 import tempfile
@@ -113,10 +114,9 @@ class Publisher:
         assert self._figure_result is not None
         return self._figure_result
 
-    def _meta(self, chapter_numbers: list, index_file: Path | None, tikz_link: str,
+    def _meta(self, chapter_numbers: list[str], index_file: Path | None, tikz_link: str,
               pdf: bool = False) -> dict:
         meta = {
-            **self._crossref_settings(),
             "crossref-chapters": chapter_numbers,
             "crossref-external": self.external,
             "callout-types": self.callouts,
@@ -148,6 +148,8 @@ class Publisher:
             meta.setdefault("sansfont", "DejaVu Sans")
             meta.setdefault("monofont", "DejaVu Sans Mono")
             meta.setdefault("colorlinks", True)
+        for key, value in self._crossref_settings().items():  # crossref.lua reads them
+            meta.setdefault(key, value)
         return meta
 
     # --- HTML -----------------------------------------------------------------------------
@@ -168,6 +170,9 @@ class Publisher:
         # Traced here, before the threads: CPython 3.11's ast.parse is not safe to run in
         # several threads at once ("AST constructor recursion depth mismatch").
         notes = {id(ch): self._provenance(ch) for ch in self.chapters}
+        # A chapter with `::: {#refs}` holds the book's one bibliography (Quarto's references.qmd).
+        refs = crossref.refs_chapter(self.docs) if self.bibliography else None
+        cited = " ".join(f"@{{{k}}}" for k in crossref.citation_keys(self.docs)) if refs else ""
 
         def one(ch: Chapter) -> str:
             started = time.perf_counter()
@@ -183,6 +188,8 @@ class Publisher:
                                   encoding="utf-8")
             info = infos[source]
             meta = self._meta(info.filter_chapters(), index_file, assets_name)
+            if refs is not None:
+                meta.update({"nocite": cited} if source == refs else {"suppress-bibliography": True})
             try:
                 frag = html_fragment(md, meta, ch.source.resolve().parent, display_path(ch.source))
             except PandocError as exc:
@@ -191,6 +198,9 @@ class Publisher:
                 assets.mkdir(parents=True, exist_ok=True)
                 shutil.copy(svg, assets / svg.name)
             body = provenance_html(frag.body, notes[id(ch)]) if notes[id(ch)] else frag.body
+            if refs is not None and source != refs:  # citations link to the bibliography's page
+                there = posixpath.relpath(pages[refs].as_posix(), page.parent.as_posix() or ".")
+                body = crossref.link_citations(body, there)
             writer.write(stage, page.as_posix(), body, frag.toc)
             for w in frag.warnings:
                 print(f"{display_path(ch.source)}: pandoc: {w}", file=sys.stderr)

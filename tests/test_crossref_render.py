@@ -133,3 +133,20 @@ def test_a_label_defined_twice_stops_the_build_with_both_places(rendered: Path, 
     assert "extra.qmd:9: label 'fig-swatch' is defined twice (first at floats.qmd:5)" in r.stderr
     assert "Traceback" not in r.stderr
     assert (root / "_book" / "floats.html").read_bytes() == before
+
+
+def test_one_bibliography_on_the_references_page(rendered: Path) -> None:
+    refs = soup(rendered, "references.html")
+    entries = [e["id"] for e in refs.select("div#refs div.csl-entry")]
+    assert entries == ["ref-knuth1984", "ref-lamport1994"]
+    assert "Addison-Wesley" in text(one(refs, "div#ref-knuth1984"))
+    for name, key in (("kinds.html", "knuth1984"), ("floats.html", "lamport1994")):
+        page = soup(rendered, name)
+        assert page.select("div.csl-entry") == [] and page.select("#refs") == [], name
+        assert page.select(f'a[href="references.html#ref-{key}"]'), name
+    if shutil.which("pdftotext") is None:
+        pytest.fail("pdftotext is missing: apt-get install poppler-utils (make test installs it)")
+    pdf = rendered / "_book" / "crossref-fixture.pdf"
+    flat = re.sub(r"\s+", " ", subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                                              text=True, check=True, timeout=60).stdout)
+    assert flat.count("Knuth, Donald") == 1 and flat.count("Lamport, Leslie") == 1  # listed once
