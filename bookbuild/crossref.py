@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bookbuild.errors import display_path
 from bookbuild.qmd import Document, LineIndex
 
 KINDS = {"sec": "Section", "fig": "Figure", "tbl": "Table", "eq": "Equation", "lst": "Listing",
@@ -247,24 +248,119 @@ def _events(doc: Document, prose: str) -> list[tuple[int, str, Any]]:
     return sorted(events, key=lambda e: (e[0], order[e[1]]))
 
 
-class _Chapter:
-    """Numbering state of one chapter, mirroring crossref.lua's walk."""
+class _Numbering:
+    """Book-wide chapter counters (1, 2, ... and A, B, ... for appendices)."""
 
-    def __init__(self, options: Options) -> None:
-        self.options = options
+    def __init__(self) -> None:
+        self.chapters = 0
+        self.appendices = 0
+
+    def next(self, appendix: bool, unnumbered: bool) -> str:
+        if unnumbered:
+            return ""
+        if appendix:
+            self.appendices += 1
+            return _letters(self.appendices)
+        self.chapters += 1
+        return str(self.chapters)
+
+
+def _is_callout(classes: set[str]) -> bool:
+    return any(c == "callout" or c.startswith("callout-") for c in classes)
+
+
+class _ChapterWalk:
+    """Numbers one chapter's events the way crossref.lua walks the chapter's blocks."""
+
+    def __init__(self, doc: Document, appendix: bool, options: Options, book: _Numbering,
+                 labels: dict[str, Label]) -> None:
+        self.source = Path(doc.path).resolve()
+        self.appendix, self.options, self.book, self.labels = appendix, options, book, labels
+        self.lines = LineIndex(doc.text)
+        self.info = ChapterInfo(self.source, depth=options.depth, title_heading=title_heading(doc))
         self.number = ""
         self.counters = [0] * 7
         self.counts: dict[str, int] = {}
+        self.divs: list[dict | None] = []  # open divs; a float div is {kind, number, subs}
+        self.parent: dict | None = None  # the innermost open float div
+        self.callout_body = -1  # where a just-opened untitled callout's body starts
+        if self.info.title_heading:
+            self.restart(self.book.next(appendix, not options.numbered))
+            self.info.title, self.info.number = str(doc.front_matter["title"]), self.number
 
     def restart(self, number: str) -> None:
-        self.number = number
-        self.counters = [0] * 7
-        self.counts = {}
+        self.number, self.counters, self.counts = number, [0] * 7, {}
+        self.info.chapter_numbers.append(number)
 
     def next(self, kind: str) -> str:
         self.counts[kind] = self.counts.get(kind, 0) + 1
         n = label_for(self.counts[kind], self.options.labels.get(kind, "arabic"))
         return f"{self.number}.{n}" if self.options.chapters and self.number else n
+
+    def add(self, ident: str, kind: str, number: str, offset: int, title: str = "") -> None:
+        self.labels[ident] = Label(ident, kind, number, title, self.source, self.lines.position(offset)[0])
+
+    def walk(self, prose: str, events: list[tuple[int, str, Any]]) -> ChapterInfo:
+        for offset, kind, payload in events:
+            if kind == "open":
+                self.open_div(payload)
+            elif kind == "close":
+                self.close_div()
+            elif kind == "heading":
+                if not (self.callout_body >= 0 and not prose[self.callout_body:offset].strip()):
+                    self.heading(payload)  # else it is the callout's title (Quarto), not a section
+            elif kind == "eq":
+                self.add(payload, "eq", self.next("eq"), offset)
+            else:
+                self.float(payload.split("-")[0], payload, offset)
+        if not self.info.title:
+            self.info.title = self.source.stem.replace("-", " ").replace("_", " ").title()
+        return self.info
+
+    def open_div(self, m: re.Match) -> None:
+        raw = m.group(2)
+        ident, classes = _attrs(raw if raw.startswith("{") else "." + raw)
+        prefix = ident.split("-")[0] if "-" in ident else ""
+        entry: dict | None = None
+        if prefix in FLOATS and not _is_callout(classes):
+            entry = self.parent = self.float(prefix, ident, m.start())
+        elif prefix in CALLOUTS:
+            self.add(ident, prefix, self.next(prefix), m.start())
+        self.divs.append(entry)
+        titled = re.search(r"\btitle=", raw) is not None
+        self.callout_body = m.end() if _is_callout(classes) and not titled else -1
+
+    def close_div(self) -> None:
+        if self.divs and self.divs.pop() is not None:
+            self.parent = next((d for d in reversed(self.divs) if d is not None), None)
+
+    def heading(self, m: re.Match) -> None:
+        level, title = len(m.group(1)), m.group(2).strip()
+        ident, classes = _attrs(m.group(3))
+        if level == 1 and not self.info.title_heading:
+            self.restart(self.book.next(self.appendix, "unnumbered" in classes or not self.options.numbered))
+            if not self.info.title:
+                self.info.title, self.info.number = title, self.number
+            number = self.number
+        elif "unnumbered" in classes or not self.number or level > (self.options.depth or 6):
+            number = ""
+        else:
+            self.counters[level] += 1
+            self.counters[level + 1:] = [0] * (6 - level)
+            number = ".".join([self.number, *(str(self.counters[lv]) for lv in range(2, level + 1))])
+        if ident and number:
+            self.add(ident, "sec", number, m.start(), title)
+
+    def float(self, kind: str, ident: str, offset: int) -> dict:
+        """Number a float (a sub-float when inside a float of its kind) and return its record."""
+        parent = self.parent
+        if parent is not None and parent["kind"] == kind:
+            parent["subs"] += 1
+            number = f"{parent['number']} ({label_for(parent['subs'], self.options.subref)})"
+        else:
+            number = self.next(kind)
+        self.add(ident, kind, number, offset)
+        return {"kind": kind, "number": number, "subs": 0}
 
 
 def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | None = None) -> BookIndex:
@@ -276,114 +372,31 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
     chapters: list[ChapterInfo] = []
     labels: dict[str, Label] = {}
     references: list[Reference] = []
-    defined: dict[str, tuple[Path, int]] = {}
-    duplicates: list[str] = []
-    counter = {"chapter": 1, "appendix": 1}
-
-    def chapter_number(appendix: bool, unnumbered: bool) -> str:
-        if unnumbered:
-            return ""
-        if appendix:
-            counter["appendix"] += 1
-            return _letters(counter["appendix"] - 1)
-        counter["chapter"] += 1
-        return str(counter["chapter"] - 1)
-
+    book = _Numbering()
     for doc, appendix in docs:
-        source = Path(doc.path).resolve()
         options = Options.read(_merged(settings or {}, doc.front_matter or {}))
         prose = _prose(doc)
-        lines = LineIndex(doc.text)
-        info = ChapterInfo(source, depth=options.depth)
-        for label, where, line in _definitions(doc, source):
-            if label in defined:
-                first = defined[label]
-                duplicates.append(f"{_shown(where)}:{line}: label '{label}' is defined twice "
-                                  f"(first at {_shown(first[0])}:{first[1]}); rename one of them")
-            else:
-                defined[label] = (where, line)
+        walk = _ChapterWalk(doc, appendix, options, book, labels)
+        chapters.append(walk.walk(prose, _events(doc, prose)))
         for m in REFERENCE.finditer(prose):
-            references.append(Reference(m.group(1) or m.group(2), source, lines.position(m.start())[0]))
+            references.append(Reference(m.group(1) or m.group(2), walk.source,
+                                        walk.lines.position(m.start())[0]))
+    return BookIndex(chapters, labels, references, _duplicates(docs))
 
-        state = _Chapter(options)
-        info.title_heading = title_heading(doc)
-        if info.title_heading:
-            front = doc.front_matter or {}
-            state.restart(chapter_number(appendix, not options.numbered))
-            info.title, info.number = str(front["title"]), state.number
-            info.chapter_numbers.append(state.number)
-        depth = options.depth or 6
-        divs: list[dict | None] = []  # open divs; a float div is {kind, number, subs}
-        parent: dict | None = None
-        callout_body = -1  # where the body of a just-opened callout starts: a heading there is its title
-        for offset, kind, payload in _events(doc, prose):
-            line = lines.position(offset)[0]
-            if kind == "open":
-                raw = payload.group(2)
-                ident, classes = _attrs(raw if raw.startswith("{") else "." + raw)
-                prefix = ident.split("-")[0] if "-" in ident else ""
-                callout = any(c == "callout" or c.startswith("callout-") for c in classes)
-                entry: dict | None = None
-                if prefix in FLOATS and not callout:
-                    entry = parent = _number_float(state, parent, prefix, ident, source, line, labels)
-                elif prefix in CALLOUTS:
-                    labels[ident] = Label(ident, prefix, state.next(prefix), "", source, line)
-                divs.append(entry)
-                titled = re.search(r"\btitle=", raw) is not None
-                callout_body = payload.end() if callout and not titled else -1
+
+def _duplicates(docs: list[tuple[Document, bool]]) -> list[str]:
+    """`file:line: label 'x' is defined twice (first at file:line)` for each repeated label."""
+    defined: dict[str, tuple[Path, int]] = {}
+    out = []
+    for doc, _ in docs:
+        for label, where, line in _definitions(doc, Path(doc.path).resolve()):
+            if label not in defined:
+                defined[label] = (where, line)
                 continue
-            if kind == "close":
-                if divs and divs.pop() is not None:
-                    parent = next((d for d in reversed(divs) if d is not None), None)
-                continue
-            if kind == "heading":
-                if callout_body >= 0 and not prose[callout_body:offset].strip():
-                    continue  # the callout's title (Quarto), not a section
-                level = len(payload.group(1))
-                title = payload.group(2).strip()
-                ident, classes = _attrs(payload.group(3))
-                if level == 1 and not info.title_heading:
-                    state.restart(chapter_number(appendix, "unnumbered" in classes or not options.numbered))
-                    info.chapter_numbers.append(state.number)
-                    if not info.title:
-                        info.title, info.number = title, state.number
-                    number = state.number
-                elif "unnumbered" in classes or not state.number or level > depth:
-                    number = ""
-                else:
-                    state.counters[level] += 1
-                    for deeper in range(level + 1, 7):
-                        state.counters[deeper] = 0
-                    number = ".".join([state.number, *(str(state.counters[lv]) for lv in range(2, level + 1))])
-                if ident and number:
-                    labels[ident] = Label(ident, "sec", number, title, source, line)
-            elif kind == "eq":
-                labels[payload] = Label(payload, "eq", state.next("eq"), "", source, line)
-            else:
-                _number_float(state, parent, payload.split("-")[0], payload, source, line, labels)
-        if not info.title:
-            info.title = source.stem.replace("-", " ").replace("_", " ").title()
-        chapters.append(info)
-    return BookIndex(chapters, labels, references, duplicates)
-
-
-def _number_float(state: _Chapter, parent: dict | None, kind: str, ident: str, source: Path,
-                  line: int, labels: dict[str, Label]) -> dict:
-    """Number a float (a sub-float when inside a float of its kind) and return its record."""
-    if parent is not None and parent["kind"] == kind:
-        parent["subs"] += 1
-        number = f"{parent['number']} ({label_for(parent['subs'], state.options.subref)})"
-        labels[ident] = Label(ident, kind, number, "", source, line)
-        return {"kind": kind, "number": number, "subs": 0, "sub": True}
-    number = state.next(kind)
-    labels[ident] = Label(ident, kind, number, "", source, line)
-    return {"kind": kind, "number": number, "subs": 0}
-
-
-def _shown(path: Path) -> str:
-    from bookbuild.diagnostics import display_path
-
-    return display_path(path)
+            first = defined[label]
+            out.append(f"{display_path(where)}:{line}: label '{label}' is defined twice "
+                       f"(first at {display_path(first[0])}:{first[1]}); rename one of them")
+    return out
 
 
 def index_for_page(index: BookIndex, page: Path, pages: dict[Path, Path]) -> dict:

@@ -24,6 +24,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from bookbuild import project as project_mod
+from bookbuild.errors import BookbuildError
 
 HOST = "127.0.0.1"
 EVENTS = "/__bookbuild__/events"
@@ -82,7 +83,7 @@ class Hub:
                 q.put((event, data))
 
 
-def make_handler(root: Path, hub: Hub):
+def make_handler(root: Path, hub: Hub):  # noqa: C901  (replaced by the new preview server)
     root = root.resolve()
 
     class Handler(SimpleHTTPRequestHandler):
@@ -241,6 +242,9 @@ class Previewer:
             try:
                 code = build(self.proj, targets, formats=["html"], output_dir=self.out,
                              whole_book=False, extra_body=RELOAD_SCRIPT)
+            except BookbuildError as exc:
+                print(str(exc), file=sys.stderr)
+                code = 1
             except Exception as exc:  # the server must survive any build failure
                 import traceback
 

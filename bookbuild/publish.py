@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bookbuild import crossref, tikz
-from bookbuild.build import BuildError, Chapter, relative_output
-from bookbuild.diagnostics import display_path
+from bookbuild.chapters import Chapter, relative_output
+from bookbuild.errors import BuildError, display_path
 from bookbuild.markdown import FOR_PRINT, provenance_html, substitute
 from bookbuild.pages import Book, NavEntry, PageWriter, plain_title
 from bookbuild.project import Project
@@ -97,7 +97,7 @@ class Publisher:
         started = time.perf_counter()
         try:
             svgs, errors = tikz.compile_all(figures, self.preamble, self.tikz_cache,
-                                            self.proj.settings.jobs)
+                                            self.proj.settings.jobs, self.proj.settings.timeout)
         except tikz.TikzError as exc:
             self._figure_result = ({}, [str(exc)])
             return
@@ -155,7 +155,7 @@ class Publisher:
     # --- HTML -----------------------------------------------------------------------------
     def pages(self) -> dict[Path, Path]:
         """Output page of every chapter of the book, keyed by its resolved source path."""
-        return {Path(doc.path).resolve(): relative_output(self.proj, Path(doc.path), ".html")
+        return {Path(doc.path).resolve(): relative_output(self.proj.root, Path(doc.path), ".html")
                 for doc, _ in self.docs}
 
     def write_html(self, stage: Path) -> None:
@@ -216,23 +216,16 @@ class Publisher:
             writer.write_index(stage)
         writer.write_assets(stage)
 
-    def _provenance(self, ch: Chapter) -> list[dict | None] | None:
-        """Expression and sourced constants of each inline value, for the page's tooltips."""
-        from bookbuild import numbers
-        from bookbuild.refs import ModuleNames, search_roots
-        from bookbuild.trace import Tracer
+    def _provenance(self, ch: Chapter) -> list[dict] | None:
+        """Expression and constants of each inline value, for the page's tooltips."""
+        from bookbuild import provenance
 
         if not hasattr(self, "_constants"):
-            try:
-                self._constants = numbers.constants_snapshot(self.base, self.proj.cache_dir,
-                                                             self.chapters)
-            except numbers.LockError:
-                self._constants = {}
+            self._constants = provenance.constants_of(self.chapters)
         if not self._constants:
             return None
-        tracer = Tracer(ch.doc, ModuleNames(search_roots(ch.doc.path, self.proj.root)),
-                        set(self._constants))
-        return numbers.annotations(ch, tracer, self._constants)
+        tracer = provenance.tracer(ch.doc, self.proj.root, set(self._constants))
+        return provenance.annotations(ch, tracer, self._constants)
 
     # --- PDF ------------------------------------------------------------------------------
     def pdf_name(self) -> str:
@@ -246,7 +239,7 @@ class Publisher:
         try:
             parts, numbers = [], []
             for ch in self.chapters:
-                rel = relative_output(self.proj, ch.source, "")
+                rel = relative_output(self.proj.root, ch.source, "")
                 assets_name = f"{rel.name}_files"
                 assets = work / rel.parent / assets_name
                 link = (rel.parent / assets_name).as_posix()
