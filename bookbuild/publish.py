@@ -18,7 +18,7 @@ from bookbuild.markdown import FOR_PRINT, provenance_html, substitute
 from bookbuild.pages import Book, NavEntry, PageWriter, plain_title
 from bookbuild.project import Project
 from bookbuild.qmd import Document, parse_file
-from bookbuild.render import FILTERS, PandocError, html_fragment, latex_book
+from bookbuild.render import FILTERS, Literal, PandocError, html_fragment, latex_book
 
 DEFAULT_PREAMBLE = FILTERS / "tikz-preamble.tex"
 
@@ -108,18 +108,18 @@ class Publisher:
             "crossref-chapters": chapter_numbers,
             "crossref-external": self.external,
             "callout-types": self.callouts,
-            "tikz-preamble": str(self.preamble_path),
-            "tikz-cache": str(self.tikz_cache),
-            "tikz-link": tikz_link,
+            "tikz-preamble": Literal(self.preamble_path),
+            "tikz-cache": Literal(self.tikz_cache),
+            "tikz-link": Literal(tikz_link),
             "reference-section-title": "References",
         }
         if self.svgs:
-            meta["tikz-engine"] = tikz.engine_id()
+            meta["tikz-engine"] = Literal(tikz.engine_id())
         if index_file is not None:
-            meta["crossref-index"] = str(index_file)
+            meta["crossref-index"] = Literal(index_file)
         if self.bibliography:
             # (link-citations without a bibliography leaves \citeproc undefined in LaTeX)
-            meta["bibliography"] = self.bibliography
+            meta["bibliography"] = [Literal(b) for b in self.bibliography]
             meta["link-citations"] = True
         if pdf:
             book = self.proj.config.get("book") or {}

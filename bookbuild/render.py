@@ -72,22 +72,41 @@ def _warnings(stderr: str) -> list[str]:
     return [line.strip() for line in stderr.splitlines() if line.strip()]
 
 
-def write_metadata(meta: dict, folder: Path) -> Path:
-    """Metadata for the filters, as a JSON file (YAML is a superset) pandoc reads."""
+class Literal(str):
+    """A metadata value pandoc must keep verbatim (a path, an id): never read as Markdown."""
+
+
+def _is_literal(value: object) -> bool:
+    return isinstance(value, Literal) or (
+        isinstance(value, list) and bool(value) and all(isinstance(v, Literal) for v in value))
+
+
+def literal_args(meta: dict) -> list[str]:
+    """`-M key=value` for the Literal values: pandoc reads those as plain strings, whereas any
+    string in a metadata file is Markdown (a folder `_draft_` would lose its underscores)."""
+    args = []
+    for k, v in meta.items():
+        if _is_literal(v):
+            args += [arg for item in (v if isinstance(v, list) else [v]) for arg in ("-M", f"{k}={item}")]
+    return args
+
+
+def write_metadata(meta: dict, folder: Path) -> list[str]:
+    """Pandoc arguments carrying `meta` to the filters: Literal values on the command line,
+    the rest in a JSON file (YAML is a superset) read as Markdown, as Quarto reads metadata."""
     folder.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix="meta-", suffix=".yaml", dir=folder)
     with open(fd, "w", encoding="utf-8") as f:
-        json.dump(meta, f)
-    return Path(name)
+        json.dump({k: v for k, v in meta.items() if not _is_literal(v)}, f)
+    return ["--metadata-file", name, *literal_args(meta)]
 
 
 def html_fragment(markdown: str, meta: dict, cwd: Path, what: str) -> Fragment:
     """One chapter to an HTML body plus its table of contents."""
     with tempfile.TemporaryDirectory(prefix="bookbuild-pandoc-") as tmp:
-        meta_file = write_metadata(meta, Path(tmp))
         args = ["-f", MARKDOWN, "-t", "html5", "--mathml", "--toc", "--toc-depth=3",
                 "--wrap=none", "--preserve-tabs", "--section-divs",
-                "--template", str(TEMPLATES / "fragment.html"), "--metadata-file", str(meta_file),
+                "--template", str(TEMPLATES / "fragment.html"), *write_metadata(meta, Path(tmp)),
                 *filter_args()]
         r = run(args, markdown, cwd, what)
     toc, _, body = r.stdout.partition(BODY_MARK)
@@ -106,10 +125,9 @@ def latex_book(markdown: str, meta: dict, cwd: Path, pdf: Path, resource_path: s
     header = (TEMPLATES / "book-header.tex").read_text(encoding="utf-8")
     meta = dict(meta, **{"header-includes": [f"```{{=latex}}\n{header}\n```\n"]})  # \n: a block
     with tempfile.TemporaryDirectory(prefix="bookbuild-pandoc-") as tmp:
-        meta_file = write_metadata(meta, Path(tmp))
         args = ["-f", MARKDOWN, "-t", "latex", "--standalone", "--toc", "--preserve-tabs",
                 "--top-level-division=chapter", "--pdf-engine=lualatex",
                 "--resource-path", resource_path,
-                "--metadata-file", str(meta_file), *filter_args(), "-o", str(pdf)]
+                *write_metadata(meta, Path(tmp)), *filter_args(), "-o", str(pdf)]
         r = run(args, markdown, cwd, "the PDF book")
     return _warnings(r.stderr)
