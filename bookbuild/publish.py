@@ -15,6 +15,7 @@ from bookbuild import crossref, tikz
 from bookbuild.build import BuildError, Chapter, relative_output
 from bookbuild.diagnostics import display_path
 from bookbuild.markdown import FOR_PRINT, provenance_html, substitute
+from bookbuild.metadata import document_metadata
 from bookbuild.pages import Book, NavEntry, PageWriter, plain_title
 from bookbuild.project import Project
 from bookbuild.qmd import Document, parse_file
@@ -104,7 +105,8 @@ class Publisher:
 
     def _meta(self, chapter_numbers: list[str], index_file: Path | None, tikz_link: str,
               pdf: bool = False) -> dict:
-        meta = {
+        meta = document_metadata(self.proj.config, "pdf" if pdf else "html")
+        meta |= {
             "crossref-chapters": chapter_numbers,
             "crossref-external": self.external,
             "callout-types": self.callouts,
