@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bookbuild import crossref, tikz
+from bookbuild import crossref, shortcodes, tikz
 from bookbuild.build import BuildError, Chapter, relative_output
 from bookbuild.diagnostics import display_path
 from bookbuild.markdown import FOR_PRINT, provenance_html, substitute
@@ -66,9 +66,31 @@ class Publisher:
                   "bookbuild.external-refs in _quarto.yml)", file=sys.stderr)
         if unresolved and self.strict:
             raise BuildError(f"{len(unresolved)} unresolved cross-reference(s) with --strict")
+        self._report(self._quarto_problems())
         self.svgs, errors = self._figures_done()
         if errors:
             raise BuildError("\n".join(errors))
+
+    def _quarto_problems(self) -> list[str]:
+        """Located problems with shortcodes, images and resources of the rendered chapters."""
+        found = []
+        for ch in self.chapters:
+            ctx = shortcodes.context(self.proj.config, self.proj.root, ch.doc.front_matter, "html")
+            found += shortcodes.located(display_path(ch.source), ch.doc.text, ctx)
+        return found
+
+    def _report(self, problems: list[str]) -> None:
+        """Print located problems as warnings, or stop the build with them under --strict."""
+        level = "error" if self.strict else "warning"
+        for p in problems:
+            path, line, message = p.split(":", 2)
+            print(f"{path}:{line}: {level}:{message}", file=sys.stderr)
+        if problems and self.strict:
+            raise BuildError(f"{len(problems)} problem(s) above with --strict")
+
+    def _expand(self, md: str, ch: Chapter, fmt: str) -> str:
+        ctx = shortcodes.context(self.proj.config, self.proj.root, ch.doc.front_matter, fmt)
+        return shortcodes.expand(md, ctx)
 
     def start_figures(self) -> None:
         """Compile the TikZ figures in a background thread; `prepare()` waits for it."""
@@ -167,6 +189,7 @@ class Publisher:
             assets = stage / page.parent / assets_name
             md = substitute(ch.doc, ch.result, assets, assets_name, echo=self.proj.settings.echo,
                             provenance=notes[id(ch)])
+            md = self._expand(md, ch, "html")
             index_file = work / f"{abs(hash(page.as_posix()))}.json"
             index_file.write_text(json.dumps(crossref.index_for_page(self.index, source, pages)),
                                   encoding="utf-8")
@@ -231,6 +254,7 @@ class Publisher:
                 link = (rel.parent / assets_name).as_posix()
                 md = substitute(ch.doc, ch.result, assets, link, echo=self.proj.settings.echo,
                                 images=FOR_PRINT)
+                md = self._expand(md, ch, "latex")
                 parts.append(_strip_front_matter(md))
                 numbers += [info.chapter_numbers for info in self.index.chapters
                             if info.source == ch.source.resolve()][0] or [""]
