@@ -255,7 +255,7 @@ class Publisher:
                 md = substitute(ch.doc, ch.result, assets, link, echo=self.proj.settings.echo,
                                 images=FOR_PRINT)
                 md = self._expand(md, ch, "latex")
-                parts.append(_strip_front_matter(md))
+                parts.append(_chapter_scope(_strip_front_matter(md), ch.doc.front_matter))
                 numbers += [info.chapter_numbers for info in self.index.chapters
                             if info.source == ch.source.resolve()][0] or [""]
             index = {label.id: {"kind": label.kind, "number": label.number, "href": f"#{label.id}"}
@@ -285,3 +285,23 @@ def _strip_front_matter(md: str) -> str:
         if end > 0:
             return md[md.find("\n", end + 1) + 1:]
     return md
+
+
+def _chapter_scope(md: str, front_matter: dict) -> str:
+    """The chapter wrapped with the metadata flags its own conditional content tests
+    (`when-meta`), which the book's single PDF document would otherwise lose."""
+    flags: dict[bool, list[str]] = {True: [], False: []}
+
+    def walk(prefix: str, data: dict) -> None:
+        for k, v in data.items():
+            if isinstance(v, bool):
+                flags[v].append(prefix + str(k))
+            elif isinstance(v, dict):
+                walk(f"{prefix}{k}.", v)
+
+    walk("", front_matter)
+    if not flags[True] and not flags[False]:
+        return md
+    fence = ":" * 12
+    return (f'{fence} {{.chapter-meta true-meta="{" ".join(flags[True])}" '
+            f'false-meta="{" ".join(flags[False])}"}}\n{md}\n\n{fence}\n')
