@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -11,7 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bookbuild import crossref, shortcodes, tikz
+from bookbuild import crossref, resources, shortcodes, tikz, userfilters
 from bookbuild.build import BuildError, Chapter, relative_output
 from bookbuild.diagnostics import display_path
 from bookbuild.markdown import FOR_PRINT, provenance_html, substitute
@@ -45,6 +46,8 @@ class Publisher:
         bib = self.proj.config.get("bibliography")
         self.bibliography = [str(self.base / b) for b in ([bib] if isinstance(bib, str) else bib or [])]
         self.tikz_cache = proj.cache_dir / "tikz"
+        self.user_filters = self._filters(self.proj.config, self.base,
+                                          self.base / "_quarto.yml")
 
     # --- shared preparation ---------------------------------------------------------------
     def book_docs(self) -> list[tuple[Document, bool]]:
@@ -70,6 +73,21 @@ class Publisher:
         self.svgs, errors = self._figures_done()
         if errors:
             raise BuildError("\n".join(errors))
+
+    def _filters(self, holder: dict, base: Path, source: Path) -> userfilters.UserFilters:
+        """The `filters:` listed in `_quarto.yml` or a chapter's front matter, resolved."""
+        if not holder.get("filters"):
+            return userfilters.UserFilters()
+        text = source.read_text(encoding="utf-8") if source.is_file() else ""
+        where = f"{display_path(source)}:{resources.line_of(text, 'filters:')}"
+        try:
+            return userfilters.resolve(holder.get("filters"), base, self.base, where)
+        except userfilters.FilterError as exc:
+            raise BuildError(str(exc)) from None
+
+    def _chapter_filters(self, ch: Chapter) -> userfilters.UserFilters:
+        own = self._filters(ch.doc.front_matter, ch.source.resolve().parent, ch.source)
+        return self.user_filters + own
 
     def _quarto_problems(self) -> list[str]:
         """Located problems with shortcodes, images and resources of the rendered chapters."""
@@ -196,12 +214,16 @@ class Publisher:
             info = infos[source]
             meta = self._meta(info.chapter_numbers, index_file, assets_name)
             try:
-                frag = html_fragment(md, meta, ch.source.resolve().parent, display_path(ch.source))
+                frag = html_fragment(md, meta, ch.source.resolve().parent, display_path(ch.source),
+                                     self._chapter_filters(ch))
             except PandocError as exc:
                 raise BuildError(f"{display_path(ch.source)}: {exc}") from None
             for svg in {self.svgs[f] for f in tikz.figures(ch.doc)}:
                 assets.mkdir(parents=True, exist_ok=True)
                 shutil.copy(svg, assets / svg.name)
+            missing = resources.copy_images(frag.body, source.parent, stage / page.parent, stage)
+            self._report([f"{display_path(ch.source)}:{resources.line_of(ch.doc.text, src)}: "
+                          f"image '{src}' not found beside the chapter" for src in missing])
             body = provenance_html(frag.body, notes[id(ch)]) if notes[id(ch)] else frag.body
             writer.write(stage, page.as_posix(), body, frag.toc)
             for w in frag.warnings:
@@ -214,6 +236,13 @@ class Publisher:
                     print(line, file=sys.stderr, flush=True)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        if self.proj.root is not None:
+            globs = resources.resource_globs(self.proj.config)
+            config_text = (self.proj.root / "_quarto.yml").read_text(encoding="utf-8")
+            config_name = display_path(self.proj.root / "_quarto.yml")
+            self._report([f"{config_name}:{resources.line_of(config_text, g)}: resources '{g}' "
+                          "matches no file" for g in
+                          resources.copy_resources(globs, self.proj.root, stage)])
         if "index.html" not in {p.as_posix() for p in pages.values()}:
             writer.write_index(stage)
         writer.write_assets(stage)
@@ -237,6 +266,20 @@ class Publisher:
         return numbers.annotations(ch, tracer, self._constants)
 
     # --- PDF ------------------------------------------------------------------------------
+    def _missing_in_pdf(self, warnings: list[str]) -> list[str]:
+        """pandoc's "Could not fetch resource X" as `chapter.qmd:line: image 'X' not found`."""
+        found = []
+        for w in warnings:
+            m = re.search(r"Could not fetch resource '?([^':]+?)'?(?::|$)", w)
+            if not m:
+                continue
+            src = m.group(1).strip()
+            owner = next((ch for ch in self.chapters if src in ch.doc.text), None)
+            where = (f"{display_path(owner.source)}:{resources.line_of(owner.doc.text, src)}"
+                     if owner else "pdf:0")
+            found.append(f"{where}: image '{src}' not found beside the chapter")
+        return found
+
     def pdf_name(self) -> str:
         book = self.proj.config.get("book") or {}
         name = book.get("output-file") or "book"
@@ -264,15 +307,21 @@ class Publisher:
             index_file.write_text(json.dumps(index), encoding="utf-8")
             meta = self._meta(numbers, index_file, "tikz", pdf=True)
             pdf = work / self.pdf_name()
-            env_path = os.pathsep.join([str(work), str(self.base)])
+            # Images are relative to their chapter, as in Quarto: every chapter's folder.
+            chapter_dirs = dict.fromkeys(str(ch.source.resolve().parent) for ch in self.chapters)
+            env_path = os.pathsep.join([str(work), str(self.base), *chapter_dirs])
             try:
+                user = self.user_filters
+                for ch in self.chapters:
+                    user = user + self._chapter_filters(ch)
                 warnings = latex_book("\n\n".join(parts), meta, work, pdf,
-                                      resource_path=env_path)
+                                      resource_path=env_path, user=user)
             except PandocError as exc:
                 raise BuildError(str(exc)) from None
+            self._report(self._missing_in_pdf(warnings))
             for w in warnings:
-                if w.startswith("[WARNING]") and "[makePDF]" not in w:  # TeX's chatter stays out
-                    print(f"pdf: pandoc: {w}", file=sys.stderr)
+                if w.startswith("[WARNING]") and "[makePDF]" not in w and "fetch resource" not in w:
+                    print(f"pdf: pandoc: {w}", file=sys.stderr)  # TeX's chatter stays out
             shutil.copy(pdf, stage / pdf.name)
         finally:
             shutil.rmtree(work, ignore_errors=True)

@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from bookbuild.pandoc import pandoc_path
+from bookbuild.userfilters import UserFilters, pandoc_args
 
 ROOT = Path(__file__).resolve().parents[1]
 FILTERS = ROOT / "filters"
@@ -47,14 +48,17 @@ def pandoc_version() -> tuple[int, ...]:
     return version
 
 
-def filter_args() -> list[str]:
+def filter_args(user: UserFilters | None = None) -> list[str]:
+    """Ours in FILTER_ORDER, with the author's `filters:` before (or after, past `quarto`)."""
     missing = [f for f in FILTER_ORDER if not (FILTERS / f).is_file()]
     if missing:
         raise PandocError(f"Lua filters missing from {FILTERS}: {', '.join(missing)}")
-    args = []
+    user = user or UserFilters()
+    args = pandoc_args(user.before)
     for f in FILTER_ORDER:
         args += ["--lua-filter", str(FILTERS / f)]
-    return args + ["--citeproc"]  # after crossref, so @sec-/@fig-/@tbl- are no longer citations
+    # citeproc after crossref, so @sec-/@fig-/@tbl- are no longer citations
+    return args + ["--citeproc"] + pandoc_args(user.after)
 
 
 def run(args: list[str], text: str, cwd: Path, what: str) -> subprocess.CompletedProcess:
@@ -101,19 +105,21 @@ def write_metadata(meta: dict, folder: Path) -> list[str]:
     return ["--metadata-file", name, *literal_args(meta)]
 
 
-def html_fragment(markdown: str, meta: dict, cwd: Path, what: str) -> Fragment:
+def html_fragment(markdown: str, meta: dict, cwd: Path, what: str,
+                  user: UserFilters | None = None) -> Fragment:
     """One chapter to an HTML body plus its table of contents."""
     with tempfile.TemporaryDirectory(prefix="bookbuild-pandoc-") as tmp:
         args = ["-f", MARKDOWN, "-t", "html5", "--mathml", "--toc", "--toc-depth=3",
                 "--wrap=none", "--preserve-tabs", "--section-divs",
                 "--template", str(TEMPLATES / "fragment.html"), *write_metadata(meta, Path(tmp)),
-                *filter_args()]
+                *filter_args(user)]
         r = run(args, markdown, cwd, what)
     toc, _, body = r.stdout.partition(BODY_MARK)
     return Fragment(toc.strip(), body.strip(), _warnings(r.stderr))
 
 
-def latex_book(markdown: str, meta: dict, cwd: Path, pdf: Path, resource_path: str) -> list[str]:
+def latex_book(markdown: str, meta: dict, cwd: Path, pdf: Path, resource_path: str,
+               user: UserFilters | None = None) -> list[str]:
     """The whole book to PDF through LaTeX (lualatex); returns pandoc's warnings."""
     import shutil
 
@@ -128,6 +134,6 @@ def latex_book(markdown: str, meta: dict, cwd: Path, pdf: Path, resource_path: s
         args = ["-f", MARKDOWN, "-t", "latex", "--standalone", "--toc", "--preserve-tabs",
                 "--top-level-division=chapter", "--pdf-engine=lualatex",
                 "--resource-path", resource_path,
-                *write_metadata(meta, Path(tmp)), *filter_args(), "-o", str(pdf)]
+                *write_metadata(meta, Path(tmp)), *filter_args(user), "-o", str(pdf)]
         r = run(args, markdown, cwd, "the PDF book")
     return _warnings(r.stderr)

@@ -10,11 +10,16 @@ ENV = {"BOOKBUILD_TEST_USER": "ada"}
 
 
 @pytest.fixture(scope="module")
-def pdf(tmp_path_factory) -> str:
+def pdf_run(tmp_path_factory):
     root = book("features", tmp_path_factory.mktemp("pdf"))
     r = render(root, "--to", "pdf", env=ENV, timeout=600)
     assert r.returncode == 0, r.stderr
-    return pdf_text(root / "_book" / "book.pdf")
+    return r, pdf_text(root / "_book" / "book.pdf")
+
+
+@pytest.fixture(scope="module")
+def pdf(pdf_run) -> str:
+    return pdf_run[1]
 
 
 def test_callouts_in_print(pdf: str) -> None:
@@ -37,3 +42,9 @@ def test_conditional_content_in_print(pdf: str) -> None:
     assert "Everywhere but print this is hidden." in pdf
     assert "web page see this" not in pdf and "word-processor" not in pdf
     assert "The status is draft." in pdf
+
+
+def test_images_and_filters_in_print(pdf_run) -> None:
+    r, shown = pdf_run
+    assert "resources.qmd:16: warning: image 'img/nowhere.png' not found" in r.stderr
+    assert "turns WHISPER into a shout" in shown
