@@ -189,7 +189,11 @@ class Publisher:
     def write_html(self, stage: Path) -> None:
         pages = self.pages()
         infos = {info.source: info for info in self.index.chapters}
-        nav = [NavEntry(pages[info.source].as_posix(), plain_title(info.title), info.number)
+        fronts = {Path(doc.path).resolve(): doc.front_matter for doc, _ in self.docs}
+        nav = [NavEntry(pages[info.source].as_posix(), plain_title(shortcodes.expand(
+                   info.title, shortcodes.context(self.proj.config, self.proj.root,
+                                                  fronts.get(info.source, {}), "html"))),
+                        info.number)
                for info in self.index.chapters]
         writer = PageWriter(Book(self.proj.book_title,
                                  str((self.proj.config.get("book") or {}).get("subtitle") or ""), nav),

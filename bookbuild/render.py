@@ -16,7 +16,8 @@ from bookbuild.userfilters import UserFilters, pandoc_args
 ROOT = Path(__file__).resolve().parents[1]
 FILTERS = ROOT / "filters"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-FILTER_ORDER = ["conditional.lua", "inline-refs.lua", "tikz.lua", "callouts.lua", "crossref.lua"]
+FILTER_ORDER = ["conditional.lua", "inline-refs.lua", "layout.lua", "tikz.lua", "callouts.lua",
+                "crossref.lua"]
 MIN_PANDOC = (3, 1)
 # Quarto reads \\( \\) as inline math too; keep its reading of the same sources.
 MARKDOWN = "markdown+tex_math_single_backslash"

@@ -48,3 +48,11 @@ def test_images_and_filters_in_print(pdf_run) -> None:
     r, shown = pdf_run
     assert "resources.qmd:16: warning: image 'img/nowhere.png' not found" in r.stderr
     assert "turns WHISPER into a shout" in shown
+
+
+def test_layout_in_print(pdf: str) -> None:
+    assert "Margin remark: utilisation above 0.8" in pdf
+    assert "Little’s law relates the queue to the wait." in pdf or "Little's law relates" in pdf
+    for tab, body in (("Python", "Compute it in Python."), ("Shell", "Compute it in the shell.")):
+        assert f"{tab} {body}" in pdf
+    assert "Left cell text. Right cell text." in pdf

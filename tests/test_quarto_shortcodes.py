@@ -30,6 +30,8 @@ def test_meta_and_var_in_text_heading_links_attributes_and_math(page: Elements) 
     h1 = page.find("h1")[0]
     assert "Codes for Orion" in text(h1["text"])
     assert any(a["attrs"].get("id") == "sec-codes" for a in h1["ancestors"])  # id kept
+    nav = [text(a["text"]) for a in page.find("a") if a["attrs"].get("aria-current") == "page"]
+    assert nav == ["2 Codes for Orion"]
     first = text(page.find("p")[0]["text"])
     assert "The cluster Orion runs release 4.2" in first
     assert 'in the book "Features Book"' in first.replace("“", '"').replace("”", '"')
