@@ -12,7 +12,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bookbuild import crossref, resources, shortcodes, tikz, userfilters
+from bookbuild import (
+    crossref,
+    includes,
+    resources,
+    shortcodes,
+    texerrors,
+    tikz,
+    userfilters,
+)
 from bookbuild.build import BuildError, Chapter, relative_output
 from bookbuild.diagnostics import display_path
 from bookbuild.markdown import FOR_PRINT, provenance_html, substitute
@@ -229,7 +237,11 @@ class Publisher:
             self._report([f"{display_path(ch.source)}:{resources.line_of(ch.doc.text, src)}: "
                           f"image '{src}' not found beside the chapter" for src in missing])
             body = provenance_html(frag.body, notes[id(ch)]) if notes[id(ch)] else frag.body
-            writer.write(stage, page.as_posix(), body, frag.toc)
+            inc = self._includes("html", ch)
+            writer.write(stage, page.as_posix(), body, frag.toc,
+                         head=inc.text("include-in-header"),
+                         before_body=inc.text("include-before-body"),
+                         after_body=inc.text("include-after-body"))
             for w in frag.warnings:
                 print(f"{display_path(ch.source)}: pandoc: {w}", file=sys.stderr)
             return f"html: {display_path(ch.source)} -> {page.as_posix()} ({time.perf_counter() - started:.1f} s)"
@@ -240,6 +252,7 @@ class Publisher:
                     print(line, file=sys.stderr, flush=True)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        self._report(self._includes("html", *self.chapters).problems)
         if self.proj.root is not None:
             globs = resources.resource_globs(self.proj.config)
             config_text = (self.proj.root / "_quarto.yml").read_text(encoding="utf-8")
@@ -268,6 +281,24 @@ class Publisher:
         tracer = Tracer(ch.doc, ModuleNames(search_roots(ch.doc.path, self.proj.root)),
                         set(self._constants))
         return numbers.annotations(ch, tracer, self._constants)
+
+    def _includes(self, fmt: str, *chapters: Chapter) -> includes.Includes:
+        """The project's include-* for `fmt`, then those of the chapters' front matter."""
+        found = includes.collect(self.proj.config, fmt, self.base, self.base / "_quarto.yml",
+                                 display_path(self.base / "_quarto.yml"))
+        for ch in chapters:
+            found = found + includes.collect(ch.doc.front_matter, fmt, ch.source.resolve().parent,
+                                             ch.source, display_path(ch.source))
+        return found
+
+    def _tex_sources(self, inc: includes.Includes) -> list[texerrors.Source]:
+        """Where the text of the book's LaTeX came from: chapters first, then the includes."""
+        sources = [texerrors.Source(display_path(ch.source), ch.doc.text) for ch in self.chapters]
+        for key in includes.KEYS:
+            sources += [texerrors.Source(display_path(i.origin) if i.origin else
+                                         display_path(self.base / "_quarto.yml"), i.text)
+                        for i in inc.parts[key]]
+        return sources
 
     # --- PDF ------------------------------------------------------------------------------
     def _missing_in_pdf(self, warnings: list[str]) -> list[str]:
@@ -310,6 +341,13 @@ class Publisher:
             index_file = work / "crossref-index.json"
             index_file.write_text(json.dumps(index), encoding="utf-8")
             meta = self._meta(numbers, index_file, "tikz", pdf=True)
+            inc = self._includes("pdf", *self.chapters)
+            self._report(inc.problems)
+            for key, field in (("include-in-header", "header-includes"),
+                               ("include-before-body", "include-before"),
+                               ("include-after-body", "include-after")):
+                if inc.parts[key]:
+                    meta[field] = [f"```{{=latex}}\n{i.text}\n```\n" for i in inc.parts[key]]
             pdf = work / self.pdf_name()
             # Images are relative to their chapter, as in Quarto: every chapter's folder.
             chapter_dirs = dict.fromkeys(str(ch.source.resolve().parent) for ch in self.chapters)
@@ -321,7 +359,7 @@ class Publisher:
                 warnings = latex_book("\n\n".join(parts), meta, work, pdf,
                                       resource_path=env_path, user=user)
             except PandocError as exc:
-                raise BuildError(str(exc)) from None
+                raise BuildError(texerrors.locate(str(exc), self._tex_sources(inc)) or str(exc)) from None
             self._report(self._missing_in_pdf(warnings))
             for w in warnings:
                 if w.startswith("[WARNING]") and "[makePDF]" not in w and "fetch resource" not in w:

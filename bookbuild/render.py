@@ -130,7 +130,9 @@ def latex_book(markdown: str, meta: dict, cwd: Path, pdf: Path, resource_path: s
         raise PandocError(f"lualatex not found: the PDF needs TeX Live. Install it with:\n  {INSTALL_HINT}")
     # Through metadata, not --include-in-header: that would replace what the filters add.
     header = (TEMPLATES / "book-header.tex").read_text(encoding="utf-8")
-    meta = dict(meta, **{"header-includes": [f"```{{=latex}}\n{header}\n```\n"]})  # \n: a block
+    # ours first, then the author's include-in-header (\n: a block)
+    meta = dict(meta, **{"header-includes": [f"```{{=latex}}\n{header}\n```\n",
+                                             *meta.get("header-includes", [])]})
     with tempfile.TemporaryDirectory(prefix="bookbuild-pandoc-") as tmp:
         args = ["-f", MARKDOWN, "-t", "latex", "--standalone", "--toc", "--preserve-tabs",
                 "--top-level-division=chapter", "--pdf-engine=lualatex",

@@ -191,10 +191,18 @@ local function panel_layout(div)
   a['layout'], a['layout-ncol'], a['layout-nrow'], a['layout-valign'] = nil, nil, nil, nil
   local next_cell = 1
   local out = pandoc.Blocks({})
+  -- LaTeX: one row is minipages joined by raw text with no blank line between them (a blank
+  -- line would end the paragraph and stack the cells).
+  local pending = nil
+  local function raw(text) pending = (pending or '') .. text end
+  local function flush()
+    if pending then out:insert(latex(pending)); pending = nil end
+  end
   for _, widths in ipairs(rows) do
     local total = 0
     for _, w in ipairs(widths) do total = total + math.abs(w) end
     local row = pandoc.Blocks({})
+    if is_latex() then raw('\\noindent') end
     for _, w in ipairs(widths) do
       local pct = 100 * math.abs(w) / total
       local content = pandoc.Blocks({})
@@ -203,29 +211,26 @@ local function panel_layout(div)
         next_cell = next_cell + 1
       end
       if is_latex() then
-        row:insert(latex(('\\begin{minipage}[%s]{%.3f\\linewidth}'):format(
-          valign == 'bottom' and 'b' or (valign == 'center' and 'c' or 't'), 0.97 * pct / 100)))
-        row:extend(content)
-        row:insert(latex('\\end{minipage}\\hfill'))
+        raw(('\\begin{minipage}[%s]{%.3f\\linewidth}'):format(
+          valign == 'bottom' and 'b' or (valign == 'center' and 'c' or 't'), 0.97 * pct / 100))
+        flush()
+        out:extend(content)
+        raw('\\end{minipage}\\hfill')
       else
         row:insert(pandoc.Div(content, { class = 'quarto-layout-cell',
           style = ('flex-basis: %.1f%%; justify-content: flex-start;'):format(pct) }))
       end
     end
     if is_latex() then
-      out:extend(row)
-      out:insert(latex('\\par\\medskip'))
+      raw('\\par\\medskip')
+      flush()
     else
       out:insert(pandoc.Div(row, { class = 'quarto-layout-row quarto-layout-valign-' .. valign }))
     end
   end
   -- cells beyond the layout stay, one per row
   for i = next_cell, #cells do out:insert(cells[i]) end
-  if is_latex() then
-    local blocks = pandoc.Blocks({ latex('\\par\\noindent') })
-    blocks:extend(out)
-    return blocks
-  end
+  if is_latex() then return out end
   div.classes:insert('quarto-layout-panel')
   div.content = out
   return div
