@@ -1,0 +1,192 @@
+"""The chapter's computed values: every number its cells assign, and every rendered inline value.
+
+Values need execution. The chapter runs unchanged plus one synthetic cell that defines a
+function returning JSON of the assigned names (magnitudes of pint Quantities), and one
+synthetic inline reference calling it; results go through the execution cache, so a second
+`check --literals` starts no kernel.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bookbuild.qmd import CodeCell, Document, InlineRef
+from bookbuild.refs import python_source
+
+PROBE = "__bookbuild_literal_values__"
+_NUMBER_TEXT = re.compile(r"[~≈]?\s*-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+_PROBE_CODE = '''\
+def {probe}():
+    """Numeric values of the names the chapter's cells assign (never raises)."""
+    import json as _json
+    import numbers as _numbers
+    out = {{}}
+    for key in {keys!r}:
+        try:
+            head, *rest = key.split(".")
+            value = globals()[head]
+            for part in rest:
+                value = getattr(value, part)
+            value = getattr(value, "magnitude", value)
+            if isinstance(value, bool):
+                continue
+            if isinstance(value, _numbers.Real):
+                out[key] = float(value)
+            elif isinstance(value, str) and len(value) < 40:
+                out[key] = value
+        except Exception:
+            pass
+    return _json.dumps(out)
+'''
+
+
+@dataclass(frozen=True)
+class Assigned:
+    """A name a cell assigns: `Class.attr` or a module-level name, with where and how."""
+
+    key: str
+    cell: int  # index of the cell among the chapter's cells
+    line: int  # `.qmd` line of the assignment
+    expr: str  # source of the right-hand side
+    comment: str = ""  # a trailing `# comment` on the assignment line
+
+    @property
+    def words(self) -> list[str]:
+        return self.key.split(".")[-1]
+
+
+@dataclass(frozen=True)
+class Value:
+    """One computed number and where it comes from."""
+
+    key: str  # `Class.attr`, a module-level name, or an inline expression
+    number: float
+    text: str  # as the chapter shows it (rendered text or str value), else repr
+    line: int  # `.qmd` line of the assignment or of the inline reference
+    expr: str  # right-hand side, or the inline expression
+    cell: int | None  # cell index for assigned names; None for inline values
+    quoted: bool = False  # the chapter quotes this name inline somewhere
+
+
+def assigned_names(doc: Document) -> list[Assigned]:
+    """Module-level names and class attributes assigned in each cell, in order (static)."""
+    out: list[Assigned] = []
+    for cell in doc.cells:
+        src = python_source(cell.source)
+        try:
+            tree = ast.parse(src)
+        except SyntaxError:
+            continue
+        lines = src.splitlines()
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                for stmt in node.body:
+                    out += _targets(stmt, f"{node.name}.", cell, lines)
+            else:
+                out += _targets(node, "", cell, lines)
+    return out
+
+
+def _targets(stmt: ast.stmt, prefix: str, cell: CodeCell, lines: list[str]) -> list[Assigned]:
+    if isinstance(stmt, ast.Assign):
+        targets, value = stmt.targets, stmt.value
+    elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+        targets, value = [stmt.target], stmt.value
+    else:
+        return []
+    expr = ast.get_source_segment("\n".join(lines), value) or ""
+    line_text = lines[stmt.lineno - 1] if stmt.lineno <= len(lines) else ""
+    comment = _trailing_comment(line_text) if stmt.end_lineno == stmt.lineno else ""
+    return [Assigned(prefix + t.id, cell.index, cell.first_line + stmt.lineno - 1,
+                     " ".join(expr.split()), comment)
+            for t in targets if isinstance(t, ast.Name)]
+
+
+def _trailing_comment(line: str) -> str:
+    import io
+    import tokenize
+
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(line).readline):
+            if tok.type == tokenize.COMMENT:
+                return tok.string.lstrip("#").strip()
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return ""
+
+
+def probe_document(doc: Document, keys: list[str]) -> Document:
+    """`doc` plus the synthetic cell and inline reference that report the assigned values."""
+    code = _PROBE_CODE.format(probe=PROBE, keys=keys)
+    end = len(doc.text)
+    line = doc.text.count("\n") + 1
+    cell = CodeCell(doc.path, len(doc.cells), line, code, {}, end, end)
+    ref = InlineRef(doc.path, line, 1, f"{PROBE}()", line, 1, end, end)
+    return replace(doc, cells=(*doc.cells, cell), refs=(*doc.refs, ref))
+
+
+def as_number(text: str) -> float | None:
+    """The number a short text shows (`"1,365"`, `"~5,000"`, `"0.16"`), else None."""
+    m = _NUMBER_TEXT.fullmatch(text.strip())
+    if not m:
+        return None
+    try:
+        return float(re.sub(r"[~≈,\s]", "", text))
+    except ValueError:
+        return None
+
+
+def computed_values(doc: Document, cwd: Path, cache_root: Path, timeout: int = 120) -> list[Value]:
+    """Every numeric value the chapter computes; executes (cached) when it has cells.
+
+    Raises `bookbuild.execute.ExecutionError` when a cell fails.
+    """
+    from bookbuild.cache import Cache, key
+
+    assigned = assigned_names(doc)
+    if not doc.cells:
+        return []
+    probed = probe_document(doc, [a.key for a in assigned])
+    cache = Cache(cache_root)
+    k = key(probed, cwd)
+    result = cache.get(k, probed)
+    if result is None:
+        import asyncio
+
+        from bookbuild.execute import ChapterExecutor
+
+        result = asyncio.run(ChapterExecutor(probed, cwd, timeout=timeout).run())
+        cache.put(k, result, probed)
+    raw = json.loads(result.inline[-1])
+    return collect(doc, assigned, raw, result.inline[:-1])
+
+
+def collect(doc: Document, assigned: list[Assigned], raw: dict, inline: list[str]) -> list[Value]:
+    """Values from the probe's JSON and the rendered inline texts."""
+    quoted = {r.expr for r in doc.refs}
+    values: list[Value] = []
+    for a in assigned:
+        v = raw.get(a.key)
+        if isinstance(v, str):
+            number, text = as_number(v), v
+        elif isinstance(v, (int, float)):
+            number, text = float(v), _short(v)
+        else:
+            continue
+        if number is None:
+            continue
+        values.append(Value(a.key, number, text, a.line, a.expr, a.cell, a.key in quoted))
+    for ref, text in zip(doc.refs, inline):
+        number = as_number(text)
+        if number is not None:
+            values.append(Value(ref.expr, number, text, ref.line, ref.expr, None, True))
+    return values
+
+
+def _short(v: float) -> str:
+    return f"{v:.6g}" if isinstance(v, float) and not float(v).is_integer() else str(int(v))
