@@ -19,7 +19,7 @@ from bookbuild.literals.precision import agrees, distance, plausible
 from bookbuild.literals.prose import Spot, Table
 from bookbuild.literals.scan import Literal
 from bookbuild.literals.values import Value
-from bookbuild.literals.words import STOP, UNITS, NameWords, normal, same, text_words
+from bookbuild.literals.words import STOP, UNITS, NameWords, Words, normal, text_words
 from bookbuild.qmd import Document, InlineRef
 
 _REF_UNIT = re.compile(r"\s?(\$\s*\\times\s*\$|×|%|\\%|x(?![A-Za-z])|[A-Za-zµμ][\w/µμ]*)")
@@ -64,11 +64,19 @@ class Judge:
             if v.cell is not None:
                 self.by_cell.setdefault(v.cell, []).append(v)
         self.by_line = {v.line: v for v in self.values if v.cell is not None}
+        self.ref_starts = [r.start for r in doc.refs]
+        # Only names with two or more words can tie a literal by words alone.
+        self.wordy = [v for v in self.values if len(_name(v.key).alphabetic) >= 2]
+        self.by_word: dict[str, list[Value]] = {}
+        for v in self.values:
+            for w in _name(v.key).distinctive:
+                self.by_word.setdefault(w if w.isdigit() or len(w) < 5 else w[:5], []).append(v)
+        self._tables: dict[int, list] = {}
 
     # --- cell comments and docstrings -------------------------------------------------
     def cell(self, sp: CellSpot) -> Finding | None:
         lit = sp.lit
-        context = _without(sp.clause, lit)
+        context = Words(_without(sp.clause, lit))
         cands = self.by_cell.get(sp.cell, [])
         tied = [v for v in cands if _name(v.key).matched(context)]
         if sp.assigned_line is not None and sp.assigned_line in self.by_line:
@@ -127,7 +135,7 @@ class Judge:
 
     def _caption(self, sp: Spot, sentence: str, line: int, col: int, may_suggest: bool):
         lit, table = sp.lit, sp.table
-        context = _without(sentence, self._local(sp))
+        context = Words(_without(sentence, self._local(sp)))
         cells = self._table_values(table)
         label = f"caption of {table.label}" if table.label else "a table caption"
         for v, _, _ in cells:
@@ -160,15 +168,32 @@ class Judge:
                                         "help: compute the ratio in a cell and quote it inline"])
         return False
 
+    def _sharing(self, context: Words) -> list[Value]:
+        """Values whose name shares at least one word with `context` (in chapter order)."""
+        hits: dict[str, Value] = {}
+        for w in context:
+            for v in self.by_word.get(w if w.isdigit() or len(w) < 5 else w[:5], ()):
+                hits[v.key] = v
+        return list(hits.values())
+
+    def _refs(self, a: int, b: int) -> list[InlineRef]:
+        from bisect import bisect_left
+
+        i, j = bisect_left(self.ref_starts, a), bisect_left(self.ref_starts, b)
+        return list(self.doc.refs[i:j])
+
     def _table_values(self, table: Table) -> list[tuple[Value, int, int]]:
         """(value, row, column) for every inline reference in the table's body."""
+        if id(table) in self._tables:
+            return self._tables[id(table)]
         out = []
         for r, cells in enumerate(table.rows):
             for c, (a, b) in enumerate(cells):
-                for ref in _refs(self.doc.refs, a, b):
+                for ref in self._refs(a, b):
                     v = self.by_key.get(ref.expr)
                     if v is not None:
                         out.append((v, r, c))
+        self._tables[id(table)] = out
         return out
 
     def _row_words(self, table: Table, r: int) -> list[str]:
@@ -179,7 +204,8 @@ class Judge:
         """Ratios between values of rows the caption names by different words."""
         rows: dict[int, set[str]] = {}
         for r in range(len(table.rows)):
-            hit = {c for c in context if any(same(c, w) for w in self._row_words(table, r))}
+            row = Words(self._row_words(table, r))
+            hit = {c for c in context if row.has(c)}
             if hit:
                 rows[r] = hit
         out = []
@@ -207,12 +233,12 @@ class Judge:
                 common &= set(_name(k).distinctive)
             pattern = sorted(common)
         found = []
-        for v in self.values:
+        label_w, side_w, all_w = Words(label), Words(header + pattern), Words(label + header + pattern)
+        for v in self._sharing(label_w):
             nw = _name(v.key)
-            if not nw.distinctive or nw.matched(label) == [] or \
-                    not (nw.matched(header) or nw.matched(pattern)):
+            if not nw.distinctive or not nw.matched(label_w) or not nw.matched(side_w):
                 continue
-            if len(nw.matched(label + header + pattern)) < len(nw.distinctive):
+            if len(nw.matched(all_w)) < len(nw.distinctive):
                 continue
             found.append(v)
         if not found:
@@ -236,7 +262,7 @@ class Judge:
         local = self._local(sp)
         near = _content(_window(sentence, local))
         tied = []
-        for ref in _refs(self.doc.refs, a, b):
+        for ref in self._refs(a, b):
             v = self.by_key.get(ref.expr)
             if v is None:
                 continue
@@ -263,7 +289,7 @@ class Judge:
         """The value all of whose distinctive name words appear in `context`, with at least
         `need` of them alphabetic, and whose unit (if any) is the literal's (strongest first)."""
         best = None
-        for v in self.values:
+        for v in self._sharing(context):
             nw = _name(v.key)
             if len(nw.alphabetic) < need:
                 continue
@@ -281,7 +307,7 @@ class Judge:
 
     def _name_words(self, sp: Spot, sentence: str, line: int, col: int, may_suggest: bool):
         lit = sp.lit
-        context = _content(_window(sentence, self._local(sp)))
+        context = Words(_content(_window(sentence, self._local(sp))))
         named = self._named(lit, context, need=2)
         if named is None:
             return None
@@ -319,10 +345,6 @@ class Judge:
                        f"'{lit.shown}' could be computed: it equals {v.key} = {v.text}",
                        [f"value: {self._describe(v)}", f"evidence: {evidence}",
                         f"help: write `{{python}} {v.key}` instead"])
-
-
-def _refs(refs: tuple[InlineRef, ...], a: int, b: int) -> list[InlineRef]:
-    return [r for r in refs if a <= r.start < b]
 
 
 def _without(text: str, lit: Literal) -> list[str]:

@@ -67,9 +67,10 @@ def _scan_cell(cell: CodeCell, qmd_lines: list[str]) -> list[CellSpot]:
 
 
 def _docstring_lines(src: str) -> set[int]:
-    try:
-        tree = ast.parse(src)
-    except SyntaxError:
+    from bookbuild.literals.values import parsed
+
+    tree = parsed(src)
+    if tree is None:
         return set()
     out = set()
     for node in ast.walk(tree):
@@ -102,7 +103,7 @@ def _statements(pieces, cell: CodeCell, qmd_lines: list[str]) -> list[CellSpot]:
             continue
         # One text for the statement; remember where each piece starts in it.
         joined, where = "", []
-        for text, line, col, kind, trailing in group:
+        for text, line, col, _kind, _trailing in group:
             where.append((len(joined), text, line, col))
             joined += text + "\n"
         view = masked(_unbox(joined))

@@ -30,8 +30,6 @@ _TIMES_MATH = re.compile(r"\$\s*\\times\s*\$")
 _SIM_MATH = re.compile(r"\$\s*\\(?:sim|approx)\s*\$")
 
 _NUMBER = re.compile(r"(?<![\w.\\])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+(?![\w.]))?")
-_APPROX_WORDS = ("about", "roughly", "approximately", "approx.", "around", "nearly", "almost",
-                 "circa", "some")
 _SKIP_BEFORE = re.compile(
     r"(?:\b(?:step|section|sec\.|chapter|ch\.|figure|fig\.|table|tbl\.|equation|eq\.|principle|"
     r"appendix|part|page|p\.|pp\.|no\.|version|v|rev|gen|release|python|level|phase|item|"
@@ -48,6 +46,8 @@ _OPERATOR_AFTER = re.compile(r"^\s*(?:[/*+^=]|\)\s*/)")
 _OPERATOR_BEFORE = re.compile(r"(?:[/*+^(]|\d\s*-)\s*$")
 _UNIT_AFTER = re.compile(r"^(\s*)(×|x(?![A-Za-z])|X(?![A-Za-z])|%|\\%|-?[A-Za-zµμ°][\w/µμ°^-]*)")
 _MULTIPLIER_WORDS = {"×", "x", "X", "times", "fold"}
+_APPROX_BEFORE = re.compile(r"([~≈∼]|\\sim|\b(?:about|roughly|approximately|approx\.|around|"
+                            r"nearly|almost|circa|some))\s*$", re.I)
 
 
 @dataclass(frozen=True)
@@ -151,8 +151,7 @@ def _literal(text: str, m: re.Match) -> Literal | None:
     if unit.lower() in ("times", "fold"):
         unit = "×"
     approx, mark_start = False, s
-    a = re.search(r"([~≈∼]|\\sim|\b(?:" + "|".join(re.escape(w) for w in _APPROX_WORDS)
-                  + r"))\s*$", before, re.I)
+    a = _APPROX_BEFORE.search(before)
     if a:
         approx, mark_start = True, s - (len(before) - a.start())
     if math.isnan(number) or math.isinf(number):

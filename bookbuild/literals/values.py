@@ -12,6 +12,7 @@ import ast
 import json
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 from bookbuild.qmd import CodeCell, Document, InlineRef
@@ -78,9 +79,8 @@ def assigned_names(doc: Document) -> list[Assigned]:
     out: list[Assigned] = []
     for cell in doc.cells:
         src = python_source(cell.source)
-        try:
-            tree = ast.parse(src)
-        except SyntaxError:
+        tree = parsed(src)
+        if tree is None:
             continue
         lines = src.splitlines()
         for node in tree.body:
@@ -92,6 +92,15 @@ def assigned_names(doc: Document) -> list[Assigned]:
     return out
 
 
+@lru_cache(maxsize=256)
+def parsed(src: str) -> ast.Module | None:
+    """A cell's AST, parsed once for both the names and the docstrings."""
+    try:
+        return ast.parse(src)
+    except SyntaxError:
+        return None
+
+
 def _targets(stmt: ast.stmt, prefix: str, cell: CodeCell, lines: list[str]) -> list[Assigned]:
     if isinstance(stmt, ast.Assign):
         targets, value = stmt.targets, stmt.value
@@ -99,12 +108,25 @@ def _targets(stmt: ast.stmt, prefix: str, cell: CodeCell, lines: list[str]) -> l
         targets, value = [stmt.target], stmt.value
     else:
         return []
-    expr = ast.get_source_segment("\n".join(lines), value) or ""
+    expr = _segment(lines, value)
     line_text = lines[stmt.lineno - 1] if stmt.lineno <= len(lines) else ""
     comment = _trailing_comment(line_text) if stmt.end_lineno == stmt.lineno else ""
     return [Assigned(prefix + t.id, cell.index, cell.first_line + stmt.lineno - 1,
                      " ".join(expr.split()), comment)
             for t in targets if isinstance(t, ast.Name)]
+
+
+def _segment(lines: list[str], node: ast.expr) -> str:
+    """The source of `node` (ast.get_source_segment without re-splitting the cell each time)."""
+    if node.end_lineno is None or node.end_col_offset is None:
+        return ""
+    first, last = node.lineno - 1, node.end_lineno - 1
+    if first == last:
+        return lines[first].encode()[node.col_offset:node.end_col_offset].decode(errors="replace")
+    parts = [lines[first].encode()[node.col_offset:].decode(errors="replace")]
+    parts += lines[first + 1:last]
+    parts.append(lines[last].encode()[:node.end_col_offset].decode(errors="replace"))
+    return "\n".join(parts)
 
 
 def _trailing_comment(line: str) -> str:
@@ -154,14 +176,16 @@ def computed_values(doc: Document, cwd: Path, cache_root: Path, timeout: int = 1
     probed = probe_document(doc, [a.key for a in assigned])
     cache = Cache(cache_root)
     k = key(probed, cwd)
-    result = cache.get(k, probed)
+    # Entries are stored and read without `doc`: dependencies hash whole files (coarser, never
+    # stale) and the read needs no second parse of every cell.
+    result = cache.get(k)
     if result is None:
         import asyncio
 
         from bookbuild.execute import ChapterExecutor
 
         result = asyncio.run(ChapterExecutor(probed, cwd, timeout=timeout).run())
-        cache.put(k, result, probed)
+        cache.put(k, result)
     raw = json.loads(result.inline[-1])
     return collect(doc, assigned, raw, result.inline[:-1])
 
@@ -181,7 +205,7 @@ def collect(doc: Document, assigned: list[Assigned], raw: dict, inline: list[str
         if number is None:
             continue
         values.append(Value(a.key, number, text, a.line, a.expr, a.cell, a.key in quoted))
-    for ref, text in zip(doc.refs, inline):
+    for ref, text in zip(doc.refs, inline, strict=False):
         number = as_number(text)
         if number is not None:
             values.append(Value(ref.expr, number, text, ref.line, ref.expr, None, True))

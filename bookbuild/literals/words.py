@@ -65,7 +65,7 @@ def same(a: str, b: str) -> bool:
     if a.isdigit() or b.isdigit():
         return False
     k = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y:
             break
         k += 1
@@ -101,11 +101,31 @@ class NameWords:
     def alphabetic(self) -> list[str]:
         return [w for w in self.distinctive if not w.isdigit()]
 
-    def matched(self, context: list[str]) -> list[str]:
-        return [w for w in self.distinctive if any(same(w, c) for c in context)]
+    def matched(self, context) -> list[str]:
+        ctx = context if isinstance(context, Words) else Words(context)
+        return [w for w in self.distinctive if ctx.has(w)]
 
     def unit_matches(self, unit: str) -> bool:
         if unit == "×":
             return self.ratio
         words = {normal(w) for w in re.split(r"[/\s^-]+", unit) if w}
         return bool(words) and words <= {normal(u) for u in self.units}
+
+
+class Words:
+    """A bag of context words with fast `same()` lookups (exact, then by a 5-letter prefix)."""
+
+    def __init__(self, words) -> None:
+        self.exact = set(words)
+        self.by_prefix: dict[str, list[str]] = {}
+        for w in self.exact:
+            if len(w) >= 5 and not w.isdigit():
+                self.by_prefix.setdefault(w[:5], []).append(w)
+
+    def has(self, word: str) -> bool:
+        if word in self.exact:
+            return True
+        return len(word) >= 5 and any(same(word, c) for c in self.by_prefix.get(word[:5], ()))
+
+    def __iter__(self):
+        return iter(self.exact)
