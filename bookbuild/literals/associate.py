@@ -138,8 +138,10 @@ class Judge:
         context = Words(_without(sentence, self._local(sp)))
         cells = self._table_values(table)
         label = f"caption of {table.label}" if table.label else "a table caption"
-        for v, _, _ in cells:
-            if agrees(lit, v.number) and (lit.unit != "×" or _name(v.key).ratio):
+        for v, r, c in cells:
+            a, b = table.rows[r][c]
+            units = {_unit_after(self.doc.text, ref.end) for ref in self._refs(a, b)}
+            if agrees(lit, v.number) and (lit.unit in units or not lit.unit and not units - {""}):
                 if may_suggest:
                     return self._could(line, col, lit, v, f"{label}; the table quotes {v.key}")
                 return None
@@ -240,6 +242,8 @@ class Judge:
                 continue
             if len(nw.matched(all_w)) < len(nw.distinctive):
                 continue
+            if nw.units and not nw.unit_matches(lit.unit):
+                continue  # another dimension, or a bare multiple where the name has a unit
             found.append(v)
         if not found:
             return False
@@ -340,7 +344,9 @@ class Judge:
                        [f"value: {self._describe(v)}", f"evidence: {evidence}",
                         f"help: quote it inline as `{{python}} {v.key}`, or correct the number"])
 
-    def _could(self, line: int, col: int, lit: Literal, v: Value, evidence: str) -> Finding:
+    def _could(self, line: int, col: int, lit: Literal, v: Value, evidence: str) -> Finding | None:
+        if lit.number in (0, 1) and not lit.unit:
+            return None  # a bare 0 or 1 is an identity (the reference row), not a copied value
         return Finding(line, col, "LIT002",
                        f"'{lit.shown}' could be computed: it equals {v.key} = {v.text}",
                        [f"value: {self._describe(v)}", f"evidence: {evidence}",

@@ -1,7 +1,7 @@
 """Does a literal agree with a computed value at the precision the literal itself claims?
 
 `~600` for 581 is a fair rounding (600 commits to hundreds); `~208` for 153 is not. Digits
-are read as truncated or rounded (one unit of the last digit either way); `~`, `about` and
+are read as rounded (half a unit of the last digit either way); `~`, `about` and
 the like widen that to 5 % of the value; a percentage may quote a fraction (5 % for 0.05).
 """
 
@@ -20,8 +20,8 @@ def _candidates(lit: Literal, value: float) -> list[float]:
 
 
 def agrees(lit: Literal, value: float) -> bool:
-    """Plain digits are exact to their last digit, rounded or truncated (153 for 153.9); an
-    approximate literal's trailing zeros are rounding (`~600` is 550-650), widened to 5 %."""
+    """Plain digits are exact to their last digit, rounded (153 for 153.02); an approximate
+    literal's trailing zeros are rounding (`~600` is 550-650), widened to 5 %."""
     step = lit.step
     whole = "." not in lit.digits and "e" not in lit.digits.lower()
     for v in _candidates(lit, value):
@@ -32,7 +32,7 @@ def agrees(lit: Literal, value: float) -> bool:
                 return True
             continue
         unit = 1.0 if whole else step
-        if abs(lit.number - v) <= unit / 2 * (1 + 1e-9) or lit.number <= v < lit.number + unit:
+        if abs(lit.number - v) <= unit / 2 * (1 + 1e-9):
             return True
     return False
 
