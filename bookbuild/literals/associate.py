@@ -335,7 +335,7 @@ class Judge:
             nxt = f"{owner}.{cur.expr}" if owner else cur.expr
             cur = self.by_key.get(nxt) if re.fullmatch(r"\w+", cur.expr) else None
         expr = " = ".join(chain)
-        shown = f"{v.key} = {expr}" if expr and expr != v.key else v.key
+        shown = f"{v.key} = {expr}" if expr and expr not in (v.key, v.text) else v.key
         return f"{shown} = {v.text} (line {v.line})"
 
     def _stale(self, line: int, col: int, lit: Literal, v: Value, evidence: str) -> Finding:

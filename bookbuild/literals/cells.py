@@ -112,7 +112,7 @@ def _statements(pieces, cell: CodeCell, qmd_lines: list[str]) -> list[CellSpot]:
             base, text, line, col = max(w for w in where if w[0] <= lit.start)
             a, b = next((a, b) for a, b in bounds if a <= lit.start < b)
             qline = cell.first_line + line - 1
-            qcol = _qmd_col(qmd_lines, qline, text, col) + (lit.start - base)
+            qcol = _qmd_col(qmd_lines, qline, text, col) + (lit.mark_start - base)
             clause_lit = _relative(lit, a)
             kind, trailing = group[0][3], group[0][4]
             out.append(CellSpot(kind, clause_lit, view[a:b], qline, qcol, cell.index,

@@ -21,13 +21,12 @@ def _candidates(lit: Literal, value: float) -> list[float]:
 
 def agrees(lit: Literal, value: float) -> bool:
     """Plain digits are exact to their last digit, rounded (153 for 153.02); an approximate
-    literal's trailing zeros are rounding (`~600` is 550-650), widened to 5 %."""
+    literal's trailing zeros are rounding too (`~600` is 550-650), and it may be 5 % off."""
     step = lit.step
     whole = "." not in lit.digits and "e" not in lit.digits.lower()
     for v in _candidates(lit, value):
         if lit.approx:
-            half = step / 2 if whole and step > 1 else step
-            tol = max(half, APPROX_SLACK * abs(v))
+            tol = max(step / 2, APPROX_SLACK * abs(v))
             if abs(lit.number - v) <= tol * (1 + 1e-9):
                 return True
             continue
