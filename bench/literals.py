@@ -12,8 +12,23 @@ import statistics
 import subprocess
 import time
 
+import common
 from common import BOOKBUILD, upstream_copy
 from engine import pandoc
+
+
+def _find_upstream() -> None:
+    """From a git worktree, ../shared lies beside the main checkout rather than beside us."""
+    if common.UPSTREAM.is_file():
+        return
+    out = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+                         cwd=common.ROOT, capture_output=True, text=True, timeout=30).stdout
+    if out.strip():
+        from pathlib import Path
+
+        candidate = Path(out.strip()).parent.parent / "shared" / "upstream" / common.UPSTREAM.name
+        if candidate.is_file():
+            common.UPSTREAM = candidate
 
 
 def _once(cmd: list[str], cwd) -> float:
@@ -28,6 +43,7 @@ def _spread(xs: list[float]) -> str:
 
 
 def main(rounds: int = 7) -> None:
+    _find_upstream()
     with upstream_copy("bookbuild-bench-literals-") as qmd:
         if qmd is None:
             return

@@ -152,3 +152,27 @@ def test_upstream_appendix_reports_exactly_its_four_contradictions(tmp_path: Pat
     assert "'~0.12%' contradicts the computed AppendixMachineSetup.relu_util_str = 0.16" in r.stdout
     assert "'~7.5×' contradicts the computed AmdahlExample.amdahl_8_str = 5.9" in r.stdout
     assert r.returncode == 1
+
+
+def test_second_run_is_served_by_the_cache(tmp_path: Path) -> None:
+    """A cell that leaves a mark each time it runs: two lints, one execution."""
+    marks = tmp_path / "runs.txt"
+    (tmp_path / "once.qmd").write_text(
+        "```{python}\n"
+        f"open({str(marks)!r}, 'a').write('ran\\n')\n"
+        "class Link:\n    gbps = 400\n```\n\n"
+        "The link carries `{python} Link.gbps` Gbps.\n", encoding="utf-8")
+    for _ in range(2):
+        r = run_cli("check", "--literals", "once.qmd", cwd=tmp_path)
+        assert r.returncode == 0, r.stdout + r.stderr
+    assert marks.read_text().splitlines() == ["ran"]
+
+
+def test_a_failing_cell_is_located_and_exits_one(tmp_path: Path) -> None:
+    (tmp_path / "bad.qmd").write_text(
+        "```{python}\nclass Bad:\n    ratio = 1 / 0\n```\n\nIt is `{python} Bad.ratio`.\n",
+        encoding="utf-8")
+    r = run_cli("check", "--literals", "bad.qmd", cwd=tmp_path)
+    assert r.returncode == 1
+    assert "bad.qmd:3: ZeroDivisionError in cell #1: division by zero" in r.stderr
+    assert "Traceback (most recent call last)" not in r.stderr
