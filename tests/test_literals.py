@@ -176,3 +176,16 @@ def test_a_failing_cell_is_located_and_exits_one(tmp_path: Path) -> None:
     assert r.returncode == 1
     assert "bad.qmd:3: ZeroDivisionError in cell #1: division by zero" in r.stderr
     assert "Traceback (most recent call last)" not in r.stderr
+
+
+def test_one_word_name_with_its_unit_already_quoted_is_could_be_computed(tmp_path: Path) -> None:
+    (tmp_path / "pct.qmd").write_text(
+        "```{python}\nclass Job:\n    serial = 0.05\n    serial_pct = f\"{serial * 100:.0f}\"\n"
+        "```\n\nWith a serial part of `{python} Job.serial_pct`%, the limit is twenty.\n\n"
+        "A 5% serial part caps the speedup.\n\nA 7% serial part is another job.\n",
+        encoding="utf-8")
+    r = run_cli("check", "--literals", "pct.qmd", cwd=tmp_path)
+    assert r.stdout.splitlines()[1] == \
+        "pct.qmd:9:3: '5%' could be computed: it equals Job.serial_pct = 5 [LIT002]"
+    assert "pct.qmd:11:" not in r.stdout  # 7% equals nothing computed: no finding
+    assert r.returncode == 1

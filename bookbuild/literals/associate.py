@@ -314,7 +314,7 @@ class Judge:
         context = Words(_content(_window(sentence, self._local(sp))))
         named = self._named(lit, context, need=2)
         if named is None:
-            return None
+            return self._one_word(lit, context, line, col) if may_suggest else None
         v, words = named
         if agrees(lit, v.number):
             if may_suggest:
@@ -323,6 +323,20 @@ class Judge:
         hypothetical = sentence.rstrip().endswith("?") or _HYPOTHETICAL.match(sentence)
         if plausible(lit, v.number) and not hypothetical:
             return self._stale(line, col, lit, v, f"words: {', '.join(words)}")
+        return None
+
+    def _one_word(self, lit: Literal, context: Words, line: int, col: int) -> Finding | None:
+        """LIT002 only: a one-word name whose unit the literal shares and which the chapter
+        already quotes inline (`serial_pct` for "a 5% serial fraction")."""
+        if not lit.unit or lit.unit == "×":
+            return None
+        for v in self._sharing(context):
+            nw = _name(v.key)
+            if v.quoted and v.cell is not None and len(nw.alphabetic) == 1 \
+                    and len(nw.distinctive) == 1 and nw.matched(context) \
+                    and nw.unit_matches(lit.unit) and agrees(lit, v.number):
+                return self._could(line, col, lit, v, f"words: {nw.distinctive[0]}, unit "
+                                   f"{lit.unit}; the chapter quotes {v.key} inline")
         return None
 
     # --- findings --------------------------------------------------------------------------

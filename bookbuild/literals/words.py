@@ -92,6 +92,8 @@ class NameWords:
         owner = key.split(".")[0] if "." in key else ""
         words = split_name(attr)
         self.units = {w for w in words if w in UNITS}
+        if {"pct", "percent"} & set(words):
+            self.units.add("%")
         self.ratio = any(w in RATIO_WORDS for w in words)
         self.distinctive = [w for w in dict.fromkeys(words)
                             if w not in STOP and w not in UNITS and w not in RATIO_WORDS]
@@ -108,6 +110,8 @@ class NameWords:
     def unit_matches(self, unit: str) -> bool:
         if unit == "×":
             return self.ratio
+        if unit == "%":
+            return "%" in self.units
         words = {normal(w) for w in re.split(r"[/\s^-]+", unit) if w}
         return bool(words) and words <= {normal(u) for u in self.units}
 
