@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from bookbuild.literals.scan import Literal, literals, masked
-from bookbuild.qmd import Document, InlineRef
+from bookbuild.qmd import Document
 
 _DIV_FENCE = re.compile(r"^ {0,3}:{3,}.*$", re.M)
 _DIV_ATTR = re.compile(r"\b(title|fig-cap|fig-alt|tbl-cap)\s*=\s*\"([^\"]*)\"")
@@ -40,7 +40,6 @@ class Spot:
     kind: str  # prose, table, caption, title, alt
     lit: Literal  # offsets are absolute in the document text
     sentence: tuple[int, int]  # offsets of the sentence (or table cell) holding it
-    block: tuple[int, int]  # offsets of the paragraph, list item or table row
     table: Table | None = None  # the table it sits in, or the table a caption describes
     column: int | None = None
     row: int | None = None
@@ -75,7 +74,7 @@ def scan_document(doc: Document) -> tuple[list[Spot], str]:
             kind = {"title": "title", "fig-alt": "alt"}.get(a.group(1), "caption")
             s, e = m.start() + a.start(2), m.start() + a.end(2)
             for lit in literals(masked(text[s:e])):
-                spots.append(Spot(kind, _shift(lit, s), (s, e), (s, e), in_attribute=True))
+                spots.append(Spot(kind, _shift(lit, s), (s, e), in_attribute=True))
         wipe(m.start(), m.end())
     source = _digitless_blanked("".join(blank))
     view = masked(source)
@@ -109,13 +108,15 @@ def _walk(tokens, source: str, view: str, starts: list[int]) -> list[Spot]:
     table: Table | None = None
     last_table: Table | None = None
     last_table_close = -1
+    pending: Table | None = None  # described by a caption written before it
     in_head = False
     row_cells: list[tuple[int, int]] = []
     row_span = (0, 0)
     column = 0
     for i, tok in enumerate(tokens):
         if tok.type == "table_open":
-            table = Table(start=starts[tok.map[0]], end=_line_end(starts, source, tok.map[1]))
+            table, pending = pending or Table(), None
+            table.start, table.end = starts[tok.map[0]], _line_end(starts, source, tok.map[1])
         elif tok.type == "table_close":
             last_table, table, last_table_close = table, None, i
         elif tok.type == "thead_open":
@@ -135,9 +136,8 @@ def _walk(tokens, source: str, view: str, starts: list[int]) -> list[Spot]:
                 table.header.append(tok.content)
             else:
                 row_cells.append(span)
-                for lit in _in_inline(tok, source, view, span[0], span[1]):
-                    spots.append(Spot("table", lit, span, row_span, table, column,
-                                      len(table.rows)))
+                for lit, _ in _in_inline_with_alt(tok, source, view, span[0], span[1]):
+                    spots.append(Spot("table", lit, span, table, column, len(table.rows)))
             column += 1
         elif tok.type == "inline" and tok.map is not None:
             a, b = starts[tok.map[0]], _line_end(starts, source, tok.map[1])
@@ -149,13 +149,12 @@ def _walk(tokens, source: str, view: str, starts: list[int]) -> list[Spot]:
                     described = last_table
                     last_table.label = _label(tok.content)
                 elif i + 2 < len(tokens) and tokens[i + 2].type == "table_open":
-                    described = "next"
+                    described = pending = Table(label=_label(tok.content))
             if tokens[i - 1].type == "heading_open" if i else False:
                 continue  # headings name things; their numbers are labels, not claims
             for lit, alt in _in_inline_with_alt(tok, source, view, a, b):
                 sentence = _sentence(view, a, b, lit.start)
-                spots.append(Spot("alt" if alt else kind, lit, sentence, (a, b),
-                                  described if isinstance(described, Table) else None))
+                spots.append(Spot("alt" if alt else kind, lit, sentence, described))
     return spots
 
 
@@ -177,10 +176,6 @@ def _find(source: str, content: str, a: int, b: int) -> tuple[int, int] | None:
                       for ch in content)
     m = re.compile(pattern).search(source, a, b)
     return (m.start(), m.end()) if m else None
-
-
-def _in_inline(tok, source: str, view: str, a: int, b: int) -> list[Literal]:
-    return [lit for lit, _ in _in_inline_with_alt(tok, source, view, a, b)]
 
 
 def _in_inline_with_alt(tok, source: str, view: str, a: int, b: int):
@@ -233,7 +228,3 @@ def _sentence(view: str, a: int, b: int, offset: int) -> tuple[int, int]:
             end = m.start() + 1
             break
     return start, end
-
-
-def refs_between(refs: tuple[InlineRef, ...], a: int, b: int) -> list[InlineRef]:
-    return [r for r in refs if a <= r.start < b]

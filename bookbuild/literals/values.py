@@ -54,11 +54,6 @@ class Assigned:
     cell: int  # index of the cell among the chapter's cells
     line: int  # `.qmd` line of the assignment
     expr: str  # source of the right-hand side
-    comment: str = ""  # a trailing `# comment` on the assignment line
-
-    @property
-    def words(self) -> list[str]:
-        return self.key.split(".")[-1]
 
 
 @dataclass(frozen=True)
@@ -109,10 +104,8 @@ def _targets(stmt: ast.stmt, prefix: str, cell: CodeCell, lines: list[str]) -> l
     else:
         return []
     expr = _segment(lines, value)
-    line_text = lines[stmt.lineno - 1] if stmt.lineno <= len(lines) else ""
-    comment = _trailing_comment(line_text) if stmt.end_lineno == stmt.lineno else ""
     return [Assigned(prefix + t.id, cell.index, cell.first_line + stmt.lineno - 1,
-                     " ".join(expr.split()), comment)
+                     " ".join(expr.split()))
             for t in targets if isinstance(t, ast.Name)]
 
 
@@ -127,19 +120,6 @@ def _segment(lines: list[str], node: ast.expr) -> str:
     parts += lines[first + 1:last]
     parts.append(lines[last].encode()[:node.end_col_offset].decode(errors="replace"))
     return "\n".join(parts)
-
-
-def _trailing_comment(line: str) -> str:
-    import io
-    import tokenize
-
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(line).readline):
-            if tok.type == tokenize.COMMENT:
-                return tok.string.lstrip("#").strip()
-    except (tokenize.TokenError, SyntaxError):
-        pass
-    return ""
 
 
 def probe_document(doc: Document, keys: list[str]) -> Document:
