@@ -132,6 +132,49 @@ def probe_document(doc: Document, keys: list[str]) -> Document:
     return replace(doc, cells=(*doc.cells, cell), refs=(*doc.refs, ref))
 
 
+_KEYED_PACKAGES = ("pint", "bookbuild", "ipykernel")
+
+
+def probe_key(doc: Document, cwd: Path) -> str:
+    """Cache key of the probed chapter: what the kernel runs, where, and the versions of Python
+    and the packages that shape values. Like `cache.key`, but the versions come from the
+    installed `*.dist-info` folder names (importlib.metadata costs a tenth of a second)."""
+    import hashlib
+    import sys
+
+    from bookbuild.cache import FORMAT
+
+    material = {
+        "probe": 1,
+        "cache-format": FORMAT,
+        "cells": [c.source for c in doc.cells],
+        "inline": [r.expr for r in doc.refs],
+        "cwd": str(cwd),
+        "python": sys.version.split()[0],
+        "versions": _installed_versions(),
+    }
+    return "literals-" + hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _installed_versions() -> dict[str, str]:
+    """`{package: version}` from `name-version.dist-info` folders on sys.path ("absent" if none)."""
+    import os
+    import sys
+
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            m = re.fullmatch(r"([A-Za-z0-9_.]+)-([^-]+)\.dist-info", name)
+            if m and m.group(1).lower().replace("-", "_") in _KEYED_PACKAGES:
+                found.setdefault(m.group(1).lower(), m.group(2))
+    return {pkg: found.get(pkg, "absent") for pkg in _KEYED_PACKAGES}
+
+
 def as_number(text: str) -> float | None:
     """The number a short text shows (`"1,365"`, `"~5,000"`, `"0.16"`), else None."""
     m = _NUMBER_TEXT.fullmatch(text.strip())
@@ -148,14 +191,14 @@ def computed_values(doc: Document, cwd: Path, cache_root: Path, timeout: int = 1
 
     Raises `bookbuild.execute.ExecutionError` when a cell fails.
     """
-    from bookbuild.cache import Cache, key
+    from bookbuild.cache import Cache
 
     assigned = assigned_names(doc)
     if not doc.cells:
         return []
     probed = probe_document(doc, [a.key for a in assigned])
     cache = Cache(cache_root)
-    k = key(probed, cwd)
+    k = probe_key(probed, cwd)
     # Entries are stored and read without `doc`: dependencies hash whole files (coarser, never
     # stale) and the read needs no second parse of every cell.
     result = cache.get(k)
