@@ -18,7 +18,7 @@ _DIV_FENCE = re.compile(r"^ {0,3}:{3,}.*$", re.M)
 _DIV_ATTR = re.compile(r"\b(title|fig-cap|fig-alt|tbl-cap)\s*=\s*\"([^\"]*)\"")
 _SENTENCE_END = re.compile(r"(?<![A-Z])[.!?][\"')\]*_]*\s+(?=[A-Z`*_\[(@$~\d])")
 _ABBREVIATION = re.compile(r"\b(?:vs|e\.g|i\.e|eg|ie|cf|al|etc|approx|Fig|No|Eq|c|ca)$")
-_KEEP = re.compile(r"\d|\||^\s*:|^\s*Table:", re.M)  # a digit, a table, a caption
+_KEEP = re.compile(r"\||^\s*:|^\s*Table:", re.M)  # a table or a caption
 _ESCAPABLE = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 
 
@@ -76,8 +76,9 @@ def scan_document(doc: Document) -> tuple[list[Spot], str]:
             for lit in literals(masked(text[s:e])):
                 spots.append(Spot(kind, _shift(lit, s), (s, e), in_attribute=True))
         wipe(m.start(), m.end())
-    source = _digitless_blanked("".join(blank))
+    source = "".join(blank)
     view = masked(source)
+    source = _digitless_blanked(source, view)
     starts = [0] + [m.end() for m in re.finditer("\n", source)]
     # The parser reads whitespace-only lines as empty ones: same line map, far fewer characters.
     compact = "\n".join(line if line.strip() else "" for line in source.split("\n"))
@@ -86,15 +87,18 @@ def scan_document(doc: Document) -> tuple[list[Spot], str]:
     return sorted(spots, key=lambda sp: sp.lit.start), view
 
 
-def _digitless_blanked(source: str) -> str:
-    """Blank the paragraphs with no digit, table or caption: they hold no literal, and the
-    parser's time grows with the text it reads (offsets and line numbers are unchanged)."""
-    parts = re.split(r"(\n[ \t]*\n)", source)
-    for i in range(0, len(parts), 2):
-        chunk = parts[i]
-        if not _KEEP.search(chunk):
-            parts[i] = re.sub(r"[^\n]", " ", chunk)
-    return "".join(parts)
+def _digitless_blanked(source: str, view: str) -> str:
+    """Blank the paragraphs without a table, a caption or a digit outside code and math: they
+    hold no literal, and the parser's time grows with the text it reads (offsets and line
+    numbers are unchanged)."""
+    out, at = [], 0
+    for m in re.finditer(r"\n[ \t]*\n", source + "\n\n"):
+        chunk, seen = source[at:m.start()], view[at:m.start()]
+        keep = _KEEP.search(chunk) or re.search(r"\d", seen)
+        out.append(chunk if keep else re.sub(r"[^\n]", " ", chunk))
+        out.append(source[m.start():m.end()])
+        at = m.end()
+    return "".join(out)[:len(source)]
 
 
 def _shift(lit: Literal, by: int) -> Literal:
