@@ -65,8 +65,6 @@ class Judge:
                 self.by_cell.setdefault(v.cell, []).append(v)
         self.by_line = {v.line: v for v in self.values if v.cell is not None}
         self.ref_starts = [r.start for r in doc.refs]
-        # Only names with two or more words can tie a literal by words alone.
-        self.wordy = [v for v in self.values if len(_name(v.key).alphabetic) >= 2]
         self.by_word: dict[str, list[Value]] = {}
         for v in self.values:
             for w in _name(v.key).distinctive:
@@ -100,6 +98,8 @@ class Judge:
         return self._stale(sp.line, sp.col, lit, best, evidence)
 
     # --- markdown ------------------------------------------------------------------------
+    # Each route returns a Finding, None (judged: nothing to report) or False (no evidence
+    # on this route: try the next one).
     def prose(self, sp: Spot) -> Finding | None:
         lit = sp.lit
         line, col = self.index.position(lit.mark_start)
