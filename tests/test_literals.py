@@ -108,6 +108,19 @@ def test_never_findings_exit_zero(book: Path) -> None:
     assert r.stdout.splitlines()[-1].startswith("ok: literals: 0 LIT001 stale, 0 LIT002")
 
 
+def test_the_same_number_as_plain_prose_is_a_finding(book: Path) -> None:
+    """Control for the test above: its words do tie 208 to a100_ridge_point; only the
+    context (section, code, math, URL, range...) keeps those 208s from being findings."""
+    text = (book / "clean.qmd").read_text(encoding="utf-8")
+    (book / "control.qmd").write_text(text + "\nThe A100 ridge point is 208 FLOP/byte.\n",
+                                      encoding="utf-8")
+    r = run_cli("check", "--literals", "control.qmd", cwd=book)
+    findings = [x for x in r.stdout.splitlines() if x.endswith("]")]
+    last = len(text.splitlines()) + 2
+    assert findings == [f"control.qmd:{last}:25: '208 FLOP/byte' contradicts the computed "
+                        "a100_ridge_point = 153 [LIT001]"]
+
+
 def test_silencing_comment_drops_one_finding_and_is_counted(book: Path, stale) -> None:
     text = (book / "stale.qmd").read_text(encoding="utf-8")
     quiet = book / "quiet.qmd"

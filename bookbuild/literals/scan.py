@@ -14,6 +14,7 @@ from dataclasses import dataclass
 # Same-length masks: what they cover becomes spaces, so offsets stay those of the source.
 _MASKS = [
     re.compile(r"<!--.*?-->", re.S),
+    re.compile(r"\{\{<.*?>\}\}|\{\{%.*?%\}\}", re.S),  # Quarto shortcodes
     re.compile(r"\$\$.+?\$\$", re.S),
     re.compile(r"(?<![\\$])\$(?![\s$])(?:[^$\\]|\\.)+?(?<!\s)\$(?!\d)"),
     re.compile(r"\\\(.+?\\\)|\\\[.+?\\\]", re.S),
@@ -29,7 +30,7 @@ _MASKS = [
 _TIMES_MATH = re.compile(r"\$\s*\\times\s*\$")
 _SIM_MATH = re.compile(r"\$\s*\\(?:sim|approx)\s*\$")
 
-_NUMBER = re.compile(r"(?<![\w.\\])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+(?![\w.]))?")
+_NUMBER = re.compile(r"(?<![\w.\\:])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+(?![\w.]))?")
 _SKIP_BEFORE = re.compile(
     r"(?:\b(?:step|section|sec\.|chapter|ch\.|figure|fig\.|table|tbl\.|equation|eq\.|principle|"
     r"appendix|part|page|p\.|pp\.|no\.|version|v|rev|gen|release|python|level|phase|item|"
@@ -110,8 +111,8 @@ def _literal(text: str, m: re.Match) -> Literal | None:
     before, after = text[max(0, s - 40):s], text[e:e + 40]
     if s >= 2 and text[s - 1] == "-" and (text[s - 2].isalnum() or text[s - 2] == "_"):
         return None  # GPT-4, n-1, sec-2529
-    if after[:1] == "." and after[1:2].isdigit():
-        return None  # 1.2.3 is a version
+    if after[:1] in ".:" and after[1:2].isdigit():
+        return None  # 1.2.3 is a version, 10:30 a time or a ratio of parts
     if re.match(r"^[.)]\s", after) and not before.strip(" \t│┌├└─*#>|-"):
         return None  # list numbering at the start of a line: "1. ", "2) "
     if re.match(r"^(?:st|nd|rd|th)\b", after):
