@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TextIO
 
 from bookbuild.diagnostics import display_path
 from bookbuild.literals.associate import Finding, Judge
+from bookbuild.literals.values import Value
 from bookbuild.qmd import Document
 
 _IGNORE = re.compile(r"bookbuild:\s*ignore\b([^>\n]*)")
@@ -25,13 +25,11 @@ class LiteralReport:
     values: int = 0
 
 
-def check_chapter(doc: Document, cwd: Path, cache_root: Path, timeout: int = 120) -> LiteralReport:
-    """Execute (cached) for the values, scan prose and cells, judge every literal."""
+def check_chapter(doc: Document, values: list[Value]) -> LiteralReport:
+    """Scan the chapter's prose and cells and judge every literal against `values`."""
     from bookbuild.literals.cells import scan_cells
     from bookbuild.literals.prose import scan_document
-    from bookbuild.literals.values import computed_values
 
-    values = computed_values(doc, cwd, cache_root, timeout)
     spots, view = scan_document(doc)
     cell_spots = scan_cells(doc)
     judge = Judge(doc, values, view)

@@ -186,31 +186,69 @@ def as_number(text: str) -> float | None:
         return None
 
 
-def computed_values(doc: Document, cwd: Path, cache_root: Path, timeout: int = 120) -> list[Value]:
-    """Every numeric value the chapter computes; executes (cached) when it has cells.
+@dataclass(frozen=True)
+class Probe:
+    """A chapter made ready for execution: the probed document and its cache key."""
 
-    Raises `bookbuild.execute.ExecutionError` when a cell fails.
-    """
+    doc: Document
+    cwd: Path
+    assigned: tuple[Assigned, ...]
+    probed: Document
+    key: str
+
+
+def prepare(doc: Document, cwd: Path) -> Probe | None:
+    """The probe for a chapter, or None when it has no cells (nothing computed)."""
+    if not doc.cells:
+        return None
+    assigned = tuple(assigned_names(doc))
+    probed = probe_document(doc, [a.key for a in assigned])
+    return Probe(doc, cwd, assigned, probed, probe_key(probed, cwd))
+
+
+def computed_values(probes: list[Probe], cache_root: Path, timeout: int = 120,
+                    jobs: int = 1) -> list[list[Value] | Exception]:
+    """Per probe, every numeric value the chapter computes, or the located `ExecutionError`
+    of a failing cell. Cache misses run in fresh kernels, `jobs` at a time; entries are stored
+    and read without `doc`: dependencies hash whole files (coarser, never stale) and the read
+    needs no second parse of every cell."""
     from bookbuild.cache import Cache
 
-    assigned = assigned_names(doc)
-    if not doc.cells:
-        return []
-    probed = probe_document(doc, [a.key for a in assigned])
     cache = Cache(cache_root)
-    k = probe_key(probed, cwd)
-    # Entries are stored and read without `doc`: dependencies hash whole files (coarser, never
-    # stale) and the read needs no second parse of every cell.
-    result = cache.get(k)
-    if result is None:
+    results: list = [cache.get(p.key) for p in probes]
+    misses = [i for i, r in enumerate(results) if r is None]
+    if misses:
         import asyncio
 
-        from bookbuild.execute import ChapterExecutor
+        asyncio.run(_execute(probes, misses, results, cache, timeout, jobs))
+    out: list[list[Value] | Exception] = []
+    for p, r in zip(probes, results, strict=True):
+        if isinstance(r, Exception):
+            out.append(r)
+        else:
+            out.append(collect(p.doc, list(p.assigned), json.loads(r.inline[-1]), r.inline[:-1]))
+    return out
 
-        result = asyncio.run(ChapterExecutor(probed, cwd, timeout=timeout).run())
-        cache.put(k, result)
-    raw = json.loads(result.inline[-1])
-    return collect(doc, assigned, raw, result.inline[:-1])
+
+async def _execute(probes: list[Probe], misses: list[int], results: list, cache, timeout: int,
+                   jobs: int) -> None:
+    import asyncio
+
+    from bookbuild.execute import ChapterExecutor, ExecutionError
+
+    gate = asyncio.Semaphore(max(1, jobs))
+
+    async def one(i: int) -> None:
+        p = probes[i]
+        async with gate:
+            try:
+                results[i] = await ChapterExecutor(p.probed, p.cwd, timeout=timeout).run()
+            except ExecutionError as exc:
+                results[i] = exc
+                return
+        cache.put(p.key, results[i])
+
+    await asyncio.gather(*(one(i) for i in misses))
 
 
 def collect(doc: Document, assigned: list[Assigned], raw: dict, inline: list[str]) -> list[Value]:
