@@ -13,8 +13,8 @@ import tokenize
 from dataclasses import dataclass
 
 from bookbuild.literals.scan import Literal, literals, masked
+from bookbuild.names import python_source
 from bookbuild.qmd import CodeCell, Document
-from bookbuild.refs import python_source
 
 _BOX = " \t#│├└┌┐┘┤┬┴┼─═║╔╗╚╝-=*"
 _KEY = re.compile(r"^[A-Z][\w ]{0,24}:\s")

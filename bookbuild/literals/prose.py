@@ -108,58 +108,77 @@ def _shift(lit: Literal, by: int) -> Literal:
 
 
 def _walk(tokens, source: str, view: str, starts: list[int]) -> list[Spot]:
-    spots: list[Spot] = []
-    table: Table | None = None
-    last_table: Table | None = None
-    last_table_close = -1
-    pending: Table | None = None  # described by a caption written before it
-    in_head = False
-    row_cells: list[tuple[int, int]] = []
-    row_span = (0, 0)
-    column = 0
+    walker = _Walker(tokens, source, view, starts)
     for i, tok in enumerate(tokens):
-        if tok.type == "table_open":
-            table, pending = pending or Table(), None
-            table.start, table.end = starts[tok.map[0]], _line_end(starts, source, tok.map[1])
-        elif tok.type == "table_close":
-            last_table, table, last_table_close = table, None, i
-        elif tok.type == "thead_open":
-            in_head = True
-        elif tok.type == "thead_close":
-            in_head = False
-        elif tok.type == "tr_open":
-            row_span = (starts[tok.map[0]], _line_end(starts, source, tok.map[1]))
-            row_cells, column = [], 0
-        elif tok.type == "tr_close" and table is not None and not in_head:
-            table.rows.append(row_cells)
-        elif tok.type == "inline" and table is not None:
-            cursor = row_cells[-1][1] if row_cells else row_span[0]
-            found = _find(source, tok.content, cursor, row_span[1]) if tok.content else None
-            span = found or (cursor, cursor)
-            if in_head:
-                table.header.append(tok.content)
-            else:
-                row_cells.append(span)
-                for lit, _ in _in_inline_with_alt(tok, source, view, span[0], span[1]):
-                    spots.append(Spot("table", lit, span, table, column, len(table.rows)))
-            column += 1
-        elif tok.type == "inline" and tok.map is not None:
-            a, b = starts[tok.map[0]], _line_end(starts, source, tok.map[1])
-            kind, described = "prose", None
-            stripped = tok.content.lstrip()
-            if stripped.startswith(":") or stripped.startswith("Table:"):
-                kind = "caption"
-                if last_table is not None and last_table_close >= i - 2:
-                    described = last_table
-                    last_table.label = _label(tok.content)
-                elif i + 2 < len(tokens) and tokens[i + 2].type == "table_open":
-                    described = pending = Table(label=_label(tok.content))
-            if tokens[i - 1].type == "heading_open" if i else False:
-                continue  # headings name things; their numbers are labels, not claims
-            for lit, alt in _in_inline_with_alt(tok, source, view, a, b):
-                sentence = _sentence(view, a, b, lit.start)
-                spots.append(Spot("alt" if alt else kind, lit, sentence, described))
-    return spots
+        walker.step(i, tok)
+    return walker.spots
+
+
+class _Walker:
+    """One pass over markdown-it's tokens, tracking the table (and caption) being read."""
+
+    def __init__(self, tokens, source: str, view: str, starts: list[int]) -> None:
+        self.tokens, self.source, self.view, self.starts = tokens, source, view, starts
+        self.spots: list[Spot] = []
+        self.table: Table | None = None
+        self.last_table: Table | None = None
+        self.last_table_close = -1
+        self.pending: Table | None = None  # described by a caption written before it
+        self.in_head = False
+        self.row_cells: list[tuple[int, int]] = []
+        self.row_span = (0, 0)
+        self.column = 0
+
+    def _span(self, tok) -> tuple[int, int]:
+        return self.starts[tok.map[0]], _line_end(self.starts, self.source, tok.map[1])
+
+    def step(self, i: int, tok) -> None:
+        kind = tok.type
+        if kind == "table_open":
+            self.table, self.pending = self.pending or Table(), None
+            self.table.start, self.table.end = self._span(tok)
+        elif kind == "table_close":
+            self.last_table, self.table, self.last_table_close = self.table, None, i
+        elif kind in ("thead_open", "thead_close"):
+            self.in_head = kind == "thead_open"
+        elif kind == "tr_open":
+            self.row_span, self.row_cells, self.column = self._span(tok), [], 0
+        elif kind == "tr_close" and self.table is not None and not self.in_head:
+            self.table.rows.append(self.row_cells)
+        elif kind == "inline" and self.table is not None:
+            self._cell(tok)
+        elif kind == "inline" and tok.map is not None:
+            if i and self.tokens[i - 1].type == "heading_open":
+                return  # headings name things; their numbers are labels, not claims
+            self._paragraph(i, tok)
+
+    def _cell(self, tok) -> None:
+        table = self.table
+        cursor = self.row_cells[-1][1] if self.row_cells else self.row_span[0]
+        found = _find(self.source, tok.content, cursor, self.row_span[1]) if tok.content else None
+        span = found or (cursor, cursor)
+        if self.in_head:
+            table.header.append(tok.content)
+        else:
+            self.row_cells.append(span)
+            for lit, _ in _in_inline_with_alt(tok, self.source, self.view, *span):
+                self.spots.append(Spot("table", lit, span, table, self.column, len(table.rows)))
+        self.column += 1
+
+    def _paragraph(self, i: int, tok) -> None:
+        a, b = self._span(tok)
+        kind, described = "prose", None
+        stripped = tok.content.lstrip()
+        if stripped.startswith(":") or stripped.startswith("Table:"):
+            kind = "caption"
+            if self.last_table is not None and self.last_table_close >= i - 2:
+                described = self.last_table
+                described.label = _label(tok.content)
+            elif i + 2 < len(self.tokens) and self.tokens[i + 2].type == "table_open":
+                described = self.pending = Table(label=_label(tok.content))
+        for lit, alt in _in_inline_with_alt(tok, self.source, self.view, a, b):
+            sentence = _sentence(self.view, a, b, lit.start)
+            self.spots.append(Spot("alt" if alt else kind, lit, sentence, described))
 
 
 def _label(caption: str) -> str:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from bookbuild.diagnostics import display_path
+from bookbuild.errors import display_path
 from bookbuild.literals.associate import Finding, Judge
 from bookbuild.literals.values import Value
 from bookbuild.qmd import Document

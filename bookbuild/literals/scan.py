@@ -47,6 +47,7 @@ _OPERATOR_AFTER = re.compile(r"^\s*(?:[/*+^=]|\)\s*/)")
 _OPERATOR_BEFORE = re.compile(r"(?:[/*+^(]|\d\s*-)\s*$")
 _UNIT_AFTER = re.compile(r"^(\s*)(×|x(?![A-Za-z])|X(?![A-Za-z])|%|\\%|-?[A-Za-zµμ°][\w/µμ°^-]*)")
 _MULTIPLIER_WORDS = {"×", "x", "X", "times", "fold"}
+_YEAR = re.compile(r"(1[89]|20)\d\d")
 _APPROX_BEFORE = re.compile(r"([~≈∼]|\\sim|\b(?:about|roughly|approximately|approx\.|around|"
                             r"nearly|almost|circa|some))\s*$", re.I)
 
@@ -109,55 +110,56 @@ def literals(text: str) -> list[Literal]:
 def _literal(text: str, m: re.Match) -> Literal | None:
     s, e, digits = m.start(), m.end(), m.group()
     before, after = text[max(0, s - 40):s], text[e:e + 40]
-    if s >= 2 and text[s - 1] == "-" and (text[s - 2].isalnum() or text[s - 2] == "_"):
-        return None  # GPT-4, n-1, sec-2529
-    if after[:1] in ".:" and after[1:2].isdigit():
-        return None  # 1.2.3 is a version, 10:30 a time or a ratio of parts
-    if re.match(r"^[.)]\s", after) and not before.strip(" \t│┌├└─*#>|-"):
-        return None  # list numbering at the start of a line: "1. ", "2) "
-    if re.match(r"^(?:st|nd|rd|th)\b", after):
-        return None  # ordinals
-    if _SKIP_BEFORE.search(before) or _BOUND_BEFORE.search(before):
+    if _not_a_claim(text, s, before, after):
         return None
-    if _RANGE_AFTER.match(after) or _RANGE_BEFORE.search(before):
-        return None
-    if _OPERATOR_AFTER.match(after) or _OPERATOR_BEFORE.search(before):
-        return None
-    if after[:1] == "+" or (after[:1] == "s" and not after[1:2].isalpha()):
-        return None  # 64+, 1990s
     plain = digits.replace(",", "")
-    try:
-        number = float(plain)
-    except ValueError:
+    number = float(plain)
+    unit = _unit(after)
+    if unit is None or math.isinf(number):
         return None
-    unit = ""
-    u = _UNIT_AFTER.match(after)
-    if u:
-        word = u.group(2).lstrip("-").rstrip(".,;:")
-        glued = u.group(1) == "" or u.group(2).startswith("-")
-        if word in _MULTIPLIER_WORDS:
-            unit = "×"
-        elif word in ("%", "\\%", "percent"):
-            unit = "%"
-        elif glued and word[-1:].isdigit():
-            return None  # glued to an identifier: 4B100, 2x3
-        elif len(u.group(1)) <= 1 and (glued or "/" in word or _is_unit(word)):
-            unit = word
-    if not unit and _NAMED_BEFORE.search(before):
-        return None
-    if unit in ("x",):
-        unit = "×"
-    if not unit and re.fullmatch(r"(1[89]|20)\d\d", plain) and "." not in plain:
-        return None  # a year
-    if unit.lower() in ("times", "fold"):
-        unit = "×"
+    if not unit and (_NAMED_BEFORE.search(before) or _YEAR.fullmatch(plain)):
+        return None  # "IEEE 754", "NVLink 4.0"; a year
     approx, mark_start = False, s
     a = _APPROX_BEFORE.search(before)
     if a:
         approx, mark_start = True, s - (len(before) - a.start())
-    if math.isnan(number) or math.isinf(number):
-        return None
     return Literal(s, e, mark_start, digits, number, approx, unit)
+
+
+def _not_a_claim(text: str, s: int, before: str, after: str) -> bool:
+    """Numbers that name, count off or bound something rather than state a value."""
+    if s >= 2 and text[s - 1] == "-" and (text[s - 2].isalnum() or text[s - 2] == "_"):
+        return True  # GPT-4, n-1, sec-2529
+    if after[:1] in ".:" and after[1:2].isdigit():
+        return True  # 1.2.3 is a version, 10:30 a time or a ratio of parts
+    if re.match(r"^[.)]\s", after) and not before.strip(" \t│┌├└─*#>|-"):
+        return True  # list numbering at the start of a line: "1. ", "2) "
+    if re.match(r"^(?:st|nd|rd|th)\b", after) or after[:1] == "+":
+        return True  # ordinals; 64+
+    if after[:1] == "s" and not after[1:2].isalpha():
+        return True  # the 1990s
+    return bool(_SKIP_BEFORE.search(before) or _BOUND_BEFORE.search(before)
+                or _RANGE_AFTER.match(after) or _RANGE_BEFORE.search(before)
+                or _OPERATOR_AFTER.match(after) or _OPERATOR_BEFORE.search(before))
+
+
+def _unit(after: str) -> str | None:
+    """The unit written after the digits: ×, %, a unit word, "" for none; None when the
+    digits are glued to an identifier (4B100, 2x3)."""
+    u = _UNIT_AFTER.match(after)
+    if not u:
+        return ""
+    word = u.group(2).lstrip("-").rstrip(".,;:")
+    glued = u.group(1) == "" or u.group(2).startswith("-")
+    if word in _MULTIPLIER_WORDS:
+        return "×"
+    if word in ("%", "\\%", "percent"):
+        return "%"
+    if glued and word[-1:].isdigit():
+        return None
+    if len(u.group(1)) <= 1 and (glued or "/" in word or _is_unit(word)):
+        return "×" if word.lower() in ("times", "fold") else word
+    return ""
 
 
 def _is_unit(word: str) -> bool:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
+from bookbuild.names import python_source
 from bookbuild.qmd import CodeCell, Document, InlineRef
-from bookbuild.refs import python_source
 
 PROBE = "__bookbuild_literal_values__"
 _NUMBER_TEXT = re.compile(r"[~≈]?\s*-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?")
