@@ -17,6 +17,8 @@ CODES = {
     "QMD001": "syntax error in code cell",
     "QMD002": "invalid YAML",
     "QMD003": "unclosed code fence",
+    "QMD004": "file is not UTF-8",
+    "QMD005": "include that cannot be expanded",
 }
 
 
