@@ -13,7 +13,7 @@ from pathlib import Path
 from bookbuild import project as project_mod
 from bookbuild.cache import Cache, key
 from bookbuild.diagnostics import display_path
-from bookbuild.execute import ChapterExecutor, ExecutionError, ExecutionResult
+from bookbuild.execute import ChapterExecutor, ExecutionError, ExecutionResult, Plan
 from bookbuild.qmd import Document, parse_file
 
 
@@ -47,7 +47,7 @@ def report_cached(progress, chapters: list[Chapter]):
 
 
 def execute_all(proj: project_mod.Project, chapters: list[Chapter], use_cache: bool,
-                before_execution=None) -> list[str]:
+                before_execution=None, formats: list[str] | None = None) -> list[str]:
     """Fill in each chapter's result, from the cache or a fresh kernel; return error texts.
 
     Kernels for the first chapters to execute are launched before `before_execution()` (the
@@ -63,12 +63,14 @@ def execute_all(proj: project_mod.Project, chapters: list[Chapter], use_cache: b
         if not ch.doc.cells and not ch.doc.refs:
             ch.result, ch.cached = ExecutionResult([], []), True  # nothing to run: no kernel
             continue
-        k = key(ch.doc, cwd)
+        plan = Plan.of(ch.doc, proj.config, formats or proj.formats)
+        k = key(ch.doc, cwd, plan.fingerprint())
         hit = cache.get(k, ch.doc) if use_cache else None
         if hit is not None:
             ch.result, ch.cached = hit, True
         else:
-            pending.append((ch, k, ChapterExecutor(ch.doc, cwd, timeout=proj.settings.timeout)))
+            pending.append((ch, k, ChapterExecutor(ch.doc, cwd, timeout=proj.settings.timeout,
+                                                   plan=plan)))
     jobs = max(1, proj.settings.jobs)
 
     async def run_all() -> list[str]:
@@ -147,7 +149,7 @@ def build(proj: project_mod.Project, files: list[Path], formats: list[str] | Non
             return 1
         if "html" in formats:
             publisher.start_figures()  # TikZ compiles while the kernels run
-    errors = execute_all(proj, chapters, use_cache, before_execution=check)
+    errors = execute_all(proj, chapters, use_cache, before_execution=check, formats=formats)
     if errors:
         for e in errors:
             print(e, file=sys.stderr)
@@ -198,7 +200,7 @@ def write_markdown(proj: project_mod.Project, chapters: list[Chapter], stage: Pa
         rel = relative_output(proj, ch.source, ".md")
         assets_name = f"{rel.stem}_files"
         md = substitute(ch.doc, ch.result, stage / rel.parent / assets_name, assets_name,
-                        echo=proj.settings.echo)
+                        fmt="md", config=proj.config)
         target = stage / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(md, encoding="utf-8")

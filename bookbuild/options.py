@@ -7,6 +7,7 @@ set anywhere takes Quarto's default for the output format.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 # Options a cell reads, with Quarto's defaults (the same for every format).
@@ -89,3 +90,32 @@ def truthy(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() not in ("false", "no", "off", "0", "")
     return bool(value)
+
+
+def evaluated(doc, project_root=None, fmt: str = "html") -> list[bool]:
+    """Per cell of `doc`, whether it runs (`eval`), for a caller without the parsed project."""
+    config = _project_config(project_root) if project_root is not None else {}
+    document = document_options(config, doc.front_matter, fmt)
+    return [truthy(cell_options(document, c.options)["eval"]) for c in doc.cells]
+
+
+def _project_config(root) -> dict:
+    from pathlib import Path
+
+    path = Path(root) / "_quarto.yml"
+    try:
+        return _read_yaml(str(path), path.stat().st_mtime_ns)
+    except OSError:
+        return {}
+
+
+@lru_cache(maxsize=8)
+def _read_yaml(path: str, _mtime: int) -> dict:
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}  # the project loader reports a broken _quarto.yml, located
+    return data if isinstance(data, dict) else {}

@@ -14,7 +14,7 @@ from pathlib import Path
 from bookbuild import crossref, tikz
 from bookbuild.build import BuildError, Chapter, relative_output
 from bookbuild.diagnostics import display_path
-from bookbuild.markdown import FOR_PRINT, provenance_html, substitute
+from bookbuild.markdown import provenance_html, substitute
 from bookbuild.pages import Book, NavEntry, PageWriter, plain_title
 from bookbuild.project import Project
 from bookbuild.qmd import Document, parse_file
@@ -163,8 +163,8 @@ class Publisher:
             page = pages[source]
             assets_name = f"{page.stem}_files"
             assets = stage / page.parent / assets_name
-            md = substitute(ch.doc, ch.result, assets, assets_name, echo=self.proj.settings.echo,
-                            provenance=notes[id(ch)])
+            md = substitute(ch.doc, ch.result, assets, assets_name, fmt="html",
+                            config=self.proj.config, provenance=notes[id(ch)])
             index_file = work / f"{abs(hash(page.as_posix()))}.json"
             index_file.write_text(json.dumps(crossref.index_for_page(self.index, source, pages)),
                                   encoding="utf-8")
@@ -227,8 +227,8 @@ class Publisher:
                 assets_name = f"{rel.name}_files"
                 assets = work / rel.parent / assets_name
                 link = (rel.parent / assets_name).as_posix()
-                md = substitute(ch.doc, ch.result, assets, link, echo=self.proj.settings.echo,
-                                images=FOR_PRINT)
+                md = substitute(ch.doc, ch.result, assets, link, fmt="pdf",
+                                config=self.proj.config)
                 parts.append(_strip_front_matter(md))
                 numbers += [info.chapter_numbers for info in self.index.chapters
                             if info.source == ch.source.resolve()][0] or [""]
