@@ -187,3 +187,13 @@ def test_includes_bring_cells_and_values(book: Path, pdf: str) -> None:
         assert "Back in the chapter: value-from-include and nested-value." in seen
         assert "From the project root: nested-value." in seen
         assert "{{< include _not_expanded.qmd >}}" in seen  # inside a code block: left alone
+
+
+def test_code_tools_offer_the_chapter_source_in_html_only(book: Path, pdf: str) -> None:
+    html = page(book, "rich")
+    tools = re.search(r'<details class="code-tools"><summary>Source</summary>(.*?)</details>',
+                      html, re.S)
+    assert tools and "class HtmlOnly:" in text(tools.group(1))
+    assert "code-tools: true" in text(tools.group(1))  # the .qmd as written
+    assert "<details" not in page(book, "options").replace('class="code-fold"', "")
+    assert "code-tools: true" not in pdf
