@@ -223,7 +223,8 @@ class CellWriter:
             raw = f"```{{=latex}}\n{payload.strip()}\n```"
             return raw if asis else _output_div("cell-output-display", raw)
         if mime == "text/markdown":
-            return payload if asis else _output_div("cell-output-display", payload)
+            # A table's caption line must follow the table itself, so no div around it.
+            return payload if (asis or table_cell) else _output_div("cell-output-display", payload)
         if mime == "text/plain":
             if asis:
                 return payload
