@@ -160,15 +160,20 @@ class LineIndex:
         return i + 1, offset - self.starts[i] + 1
 
 
-def read_source(path: Path, problems: list[Diagnostic], where: Path | None = None) -> str:
+def read_source(path: str | Path, problems: list[Diagnostic], where: str | None = None) -> str:
     """A file's text; bytes that are not UTF-8 become U+FFFD and one located problem."""
-    data = path.read_bytes()
+    with open(path, "rb") as f:
+        data = f.read()
+    return _decode(data, str(where or path), problems)
+
+
+def _decode(data: bytes, where: str, problems: list[Diagnostic]) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        problems.append(Diagnostic(str(where or path), line, col, "QMD004",
+        problems.append(Diagnostic(where, line, col, "QMD004",
                                    f"byte 0x{data[exc.start]:02x} is not UTF-8; save the file "
                                    "as UTF-8"))
         return data.decode("utf-8", errors="replace")
@@ -358,25 +363,33 @@ def _expand(text: str, path: str, body_start: int, root: Path | None,
 def _include(m: re.Match, line: str, path: str, n: int, root: Path | None,
              problems: list[Diagnostic], files: dict[str, str], chain: Chain,
              stack: tuple[str, ...]) -> tuple[str | None, list[Origin]]:
-    """The expanded text of one include shortcode, or None (and a problem) when it cannot be."""
+    """The expanded text of one include shortcode, or None (and a problem) when it cannot be.
+
+    Plain string paths (os.path), not pathlib: this runs once per include on every parse.
+    """
     raw = m.group(1).strip("\"'")
     col = m.start() + 1
-    base = root if raw.startswith("/") and root is not None else Path(path).parent
-    target = base / raw.lstrip("/")
+    absolute = raw.startswith("/") and root is not None
+    target = os.path.join(str(root), raw.lstrip("/")) if absolute else \
+        os.path.join(os.path.dirname(path), raw)
     note = included_note(chain)
     resolved = os.path.abspath(target)  # no symlink resolution: one syscall fewer per include
-    if not os.path.isfile(resolved):
+    if resolved in stack:
+        names = " -> ".join(os.path.basename(p) for p in stack[stack.index(resolved):])
+        problems.append(Diagnostic(path, n, col, "QMD005", f"include cycle: {names} -> "
+                                   f"{os.path.basename(resolved)}; remove one of the includes"
+                                   + note))
+        return "\n", [Origin(path, n, chain)]  # the shortcode line, left blank
+    try:
+        with open(resolved, "rb") as f:
+            data = f.read()
+    except OSError:
         problems.append(Diagnostic(path, n, col, "QMD005", f"included file '{raw}' not found "
                                    f"(looked for {target}); fix the path (a leading / is the "
                                    "project root)" + note))
         return "\n", [Origin(path, n, chain)]  # the shortcode line, left blank
-    if resolved in stack:
-        names = " -> ".join(Path(p).name for p in stack[stack.index(resolved):])
-        problems.append(Diagnostic(path, n, col, "QMD005", f"include cycle: {names} -> "
-                                   f"{Path(resolved).name}; remove one of the includes" + note))
-        return "\n", [Origin(path, n, chain)]  # the shortcode line, left blank
-    shown = str(Path(path).parent / raw) if not raw.startswith("/") else str(target)
-    inner = read_source(target, problems, Path(shown))
+    shown = os.path.normpath(target)
+    inner = _decode(data, shown, problems)
     files.setdefault(shown, inner)
     return _expand(inner, shown, 0, root, problems, files, ((path, n),) + chain, stack, resolved)
 
