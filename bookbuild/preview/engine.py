@@ -1,0 +1,77 @@
+"""The one place where preview touches the rest of bookbuild (project, build, kernels).
+
+Everything preview needs from the engine goes through these few functions, so a change in the
+build's API is one edit here.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bookbuild import project as project_mod
+
+ProjectError = project_mod.ProjectError
+
+
+def find_root(start: Path) -> Path | None:
+    """The folder holding `_quarto.yml` at or above `start`; the file is not parsed here."""
+    return project_mod.find_root(start)
+
+
+def preview_dir(root: Path) -> Path:
+    """Where preview writes its pages (never the render output folder)."""
+    return root / ".bookbuild" / "preview"
+
+
+def load(root: Path):
+    """The parsed project; raises on a broken `_quarto.yml` (the caller locates the message)."""
+    return project_mod.load(root)
+
+
+def chapters(proj) -> list[Path]:
+    return proj.chapters()
+
+
+def output_dir(proj) -> Path:
+    return proj.output_dir
+
+
+def extra_watch_dirs(proj) -> list[Path]:
+    """Folders outside the project that change pages: our templates and filters, a shared
+    bibliography or TikZ preamble."""
+    from bookbuild.pages import TEMPLATES
+    from bookbuild.render import FILTERS
+
+    dirs = [TEMPLATES, FILTERS]
+    bib = proj.config.get("bibliography")
+    for b in [bib] if isinstance(bib, str) else bib or []:
+        dirs.append((proj.root / str(b)).parent)
+    preamble = proj.option("tikz-preamble")
+    if preamble:
+        dirs.append((proj.root / str(preamble)).parent)
+    return dirs
+
+
+def build_html(proj, targets: list[Path], out: Path) -> int:
+    """Render `targets` as HTML into `out`, keeping other chapters' pages; the exit code."""
+    from bookbuild.build import build
+
+    return build(proj, targets, formats=["html"], output_dir=out, whole_book=False)
+
+
+def kill_kernels() -> None:
+    """SIGKILL the kernels this process started, with their process groups; no waiting.
+
+    Safe inside a signal handler: jupyter_client starts each kernel in a session of its own.
+    """
+    import contextlib
+    import os
+    import signal
+
+    execute = sys.modules.get("bookbuild.execute")
+    for process in list(getattr(execute, "LIVE_KERNELS", ())):
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(process.pid, signal.SIGKILL)
