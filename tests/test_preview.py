@@ -325,7 +325,7 @@ def test_overlay_and_reload_in_a_real_browser(preview: Preview) -> None:
 ])
 def test_paths_outside_the_output_folder_are_404(served: Preview, path: str) -> None:
     status, body = served.get(path)
-    assert status == 404
+    assert status in (403, 404)  # an absolute-form target is refused before routing
     assert "project:" not in body and "root:" not in body
 
 
@@ -348,7 +348,7 @@ def test_symlinks_pointing_outside_are_404_inside_ones_served(served: Preview) -
     ("LOCALHOST:{port}", 200),
     ("evil.example:{port}", 403), ("evil.example", 403), ("127.0.0.1", 403),
     ("127.0.0.1:1", 403), ("localhost.evil.example:{port}", 403), ("127.0.0.1.nip.io:{port}", 403),
-    ("", 403),
+    ("", 400),  # HTTP/1.1 without Host is malformed: refused before the app sees it
 ])
 def test_host_header_must_name_this_server(served: Preview, host: str, status: int) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)

@@ -26,7 +26,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 HOST = "127.0.0.1"
 EVENTS = "/__bookbuild__/events"
-HEAD_TIMEOUT = 10.0  # seconds a connection may take to send a complete request head
+HEAD_TIMEOUT = 5.0  # seconds a connection may take to send a complete request head
 KEEP_ALIVE = 5  # seconds an idle keep-alive connection stays open
 MAX_CONNECTIONS = 100  # beyond this uvicorn answers 503 at once
 MAX_STREAMS = 32  # event streams (open tabs) at once
