@@ -473,6 +473,7 @@ def stop_and_time(preview: Preview, sig: int) -> tuple[int, float, list[psutil.P
     preview.proc.send_signal(sig)
     code = preview.proc.wait(timeout=20)
     seconds = time.monotonic() - started
+    print(f"stopped by signal {sig} in {seconds:.2f} s")
     _, alive = psutil.wait_procs(tree, timeout=0.5)
     return code, seconds, [p for p in alive if not zombie(p)]
 

@@ -17,6 +17,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -126,20 +127,14 @@ def _config_failure(message: str) -> Result:
 
 
 def child_main(root: str, out: str) -> None:
-    """Serve build requests until stdin closes or SIGTERM arrives."""
-    from bookbuild.preview import engine
+    """Serve build requests until stdin closes; the parent kills this process to stop a build.
 
+    No signal handler here: nbclient replaces SIGTERM's while a kernel runs and resets it to
+    the default afterwards, so the parent does all the killing itself.
+    """
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # anything a library prints goes to the terminal, never into the protocol
 
-    def stop(signum, frame) -> None:
-        try:
-            engine.kill_kernels()
-        finally:
-            os._exit(128 + signum)  # at once: no cleanup code may run into a half-killed build
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group; the parent decides
     for line in sys.stdin:
         request = json.loads(line)
         result = run_build(Path(root), Path(out), request.get("changed"))
@@ -185,21 +180,21 @@ class Builder:
                                  "with your next save", whole=True)
         return Result(**json.loads(line))
 
-    async def stop(self, grace: float = 0.8) -> int:
-        """Kill the child's whole tree within about `grace` + 0.3 s; the number of processes."""
+    async def stop(self) -> int:
+        """Kill the child's whole tree at once; the number of processes killed.
+
+        Nothing in a build is worth waiting for at shutdown, and SIGKILL cannot be caught, so
+        it cannot be delayed by a handler that a library installed.
+        """
         proc = self.proc
         if proc is None or proc.returncode is not None:
             return 0
         tree = descendants(proc.pid)  # listed first: kernels would be orphaned out of reach
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGTERM)  # the child kills its kernels and exits
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(proc.wait(), grace)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # pandoc, LaTeX, anything left in its group
+            os.killpg(proc.pid, signal.SIGKILL)  # the child, pandoc, LaTeX, dvisvgm
         await asyncio.to_thread(kill_all, tree)
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(proc.wait(), 0.3)
+            await asyncio.wait_for(proc.wait(), 0.5)
         return 1 + len(tree)
 
 
@@ -214,15 +209,24 @@ def descendants(pid: int) -> list:
 
 
 def kill_all(procs: list, wait: float = 0.3) -> None:
-    """SIGKILL each process and the group it leads (a kernel's own subprocesses), then reap."""
+    """SIGKILL each process and the group it leads (a kernel's own subprocesses), then wait
+    for them and remove what killed kernels leave behind (connection file, socket folder)."""
     import psutil
 
+    from bookbuild.preview import engine
+
+    leftovers = []
     for p in procs:
+        with contextlib.suppress(psutil.Error):
+            leftovers += engine.kernel_leftovers(p.cmdline())
         with contextlib.suppress(OSError):
             os.killpg(p.pid, signal.SIGKILL)
         with contextlib.suppress(psutil.Error):
             p.kill()  # psutil checks the pid was not reused
     psutil.wait_procs(procs, timeout=wait)
+    for path in leftovers:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ build's API is one edit here.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from bookbuild import project as project_mod
@@ -60,18 +59,19 @@ def build_html(proj, targets: list[Path], out: Path) -> int:
     return build(proj, targets, formats=["html"], output_dir=out, whole_book=False)
 
 
-def kill_kernels() -> None:
-    """SIGKILL the kernels this process started, with their process groups; no waiting.
+def kernel_leftovers(cmdline: list[str]) -> list[Path]:
+    """Files a kernel process leaves when killed: its connection file and IPC socket folder."""
+    import json
 
-    Safe inside a signal handler: jupyter_client starts each kernel in a session of its own.
-    """
-    import contextlib
-    import os
-    import signal
-
-    execute = sys.modules.get("bookbuild.execute")
-    for process in list(getattr(execute, "LIVE_KERNELS", ())):
-        with contextlib.suppress(OSError):
-            os.killpg(process.pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            os.kill(process.pid, signal.SIGKILL)
+    if "ipykernel_launcher" not in " ".join(cmdline) or "-f" not in cmdline[:-1]:
+        return []
+    connection = Path(cmdline[cmdline.index("-f") + 1])
+    found = [connection]
+    try:
+        ip = json.loads(connection.read_text(encoding="utf-8")).get("ip", "")
+    except (OSError, ValueError):
+        return found
+    sockets = Path(ip).parent
+    if sockets.name.startswith("bookbuild-kernel-"):  # the folder execute.py makes per kernel
+        found.append(sockets)
+    return found

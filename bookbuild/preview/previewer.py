@@ -80,12 +80,12 @@ class Previewer:
         crashed = [t for t in done if t in tasks and t.exception() is not None]
         started = time.monotonic()
         hub.closing.set()  # event streams end, so the server has no open response to wait for
+        for t in tasks[1:]:
+            t.cancel()  # first, so the killed build is not reported as a failed one
+        await asyncio.wait(tasks[1:], timeout=0.5)
         killed = await builder.stop()
         server.should_exit = True
-        for t in tasks:
-            if t is not tasks[0]:
-                t.cancel()
-        await asyncio.wait(tasks, timeout=1.5)
+        await asyncio.wait(tasks[:1], timeout=1.0)
         seconds = time.monotonic() - started
         for t in crashed:
             exc = t.exception()
