@@ -128,7 +128,10 @@ async def changes(root: Path, output: Path | None, extra: Iterable[Path],
             await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
             until.set()
             waiter.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            failed = (await asyncio.gather(task, return_exceptions=True))[0]
+            if isinstance(failed, Exception) and not stop.is_set():
+                # a watched folder vanished mid-watch, say: watch again what exists now
+                await asyncio.sleep(0.5)
 
     tasks = [asyncio.create_task(pump([root], False, stop)), asyncio.create_task(deep())]
     getter: asyncio.Task | None = None
