@@ -425,6 +425,17 @@ def test_event_streams_are_bounded_and_cost_no_threads(served: Preview) -> None:
     finally:
         for c in conns:
             c.close()
+    # closed tabs free their places: a new stream is accepted again (bounded wait)
+    deadline = time.monotonic() + 10
+    while True:
+        c = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+        c.request("GET", "/__bookbuild__/events")
+        status = c.getresponse().status
+        c.close()
+        if status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert status == 200
 
 
 def test_client_disconnects_are_quiet(served: Preview) -> None:
