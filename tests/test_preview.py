@@ -242,6 +242,17 @@ def test_broken_quarto_yml_shows_located_error_then_recovers(preview: Preview) -
     assert not TRACEBACK.search("".join(preview.log))
 
 
+def test_removed_quarto_yml_is_reported_then_recovers(preview: Preview) -> None:
+    config = preview.root / "_quarto.yml"
+    good = config.read_text()
+    config.unlink()
+    _, data = preview.next_event(("build-error",))
+    assert data["message"].startswith("_quarto.yml: missing")
+    config.write_text(good)
+    preview.next_event(("reload",))
+    assert preview.get("/chapters/two.html")[0] == 200
+
+
 def test_bad_setting_value_is_reported_not_fatal(preview: Preview) -> None:
     config = preview.root / "_quarto.yml"
     config.write_text(config.read_text() + "  timeout: abc\n")

@@ -84,6 +84,9 @@ def run_build(root: Path, out: Path, changed: list[str] | None) -> Result:
     from bookbuild.preview.watcher import plan
 
     started = time.perf_counter()
+    if not (root / "_quarto.yml").is_file():
+        return _config_failure("_quarto.yml: missing from the project folder; restore it (preview "
+                               "rebuilds when it is back)")
     try:
         proj = engine.load(root)
         listed = engine.chapters(proj)
