@@ -74,7 +74,8 @@ class Previewer:
         if self.open_browser and (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             import webbrowser
 
-            loop.run_in_executor(None, webbrowser.open, url)
+            # a daemon thread: a browser that blocks must not hold up the exit
+            threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
         done, _ = await asyncio.wait([asyncio.create_task(stopping.wait()), *tasks[:2]],
                                      return_when=asyncio.FIRST_COMPLETED)
         crashed = [t for t in done if t in tasks and t.exception() is not None]
@@ -116,10 +117,16 @@ class Previewer:
             pass
 
         async def collect() -> None:
-            async for batch in watcher.changes(self.root, output, extra, stopping,
-                                               self.debounce_ms):
-                pending.update(batch)
-                wake.set()
+            while not stopping.is_set():
+                try:
+                    async for batch in watcher.changes(self.root, output, extra, stopping,
+                                                       self.debounce_ms):
+                        pending.update(batch)
+                        wake.set()
+                except Exception as exc:  # the watcher must outlive a vanished folder
+                    print(f"preview: watching files failed ({exc}); watching again",
+                          file=sys.stderr, flush=True)
+                    await asyncio.sleep(1)
 
         watching = asyncio.create_task(collect())  # before the first build: edits meanwhile count
         whole, failed = True, set()
