@@ -333,7 +333,8 @@ def test_overlay_and_reload_in_a_real_browser(preview: Preview) -> None:
     "/../_quarto.yml", "/%2e%2e/_quarto.yml", "/..%2f_quarto.yml", "/assets/../../_quarto.yml",
     "/%2E%2E/%2E%2E/etc/passwd", "//etc/passwd", "/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
     "/..\\_quarto.yml", "/..%5c_quarto.yml", "/chapters/one.html%00.css", "/%252e%252e/_quarto.yml",
-    "http://127.0.0.1/../_quarto.yml", "/etc/passwd", "/chapters/",
+    "http://127.0.0.1/../_quarto.yml", "/etc/passwd", "/chapters/", "/" + "a" * 300,
+    "/" + "b/" * 3000 + "x.html",
 ])
 def test_paths_outside_the_output_folder_are_404(served: Preview, path: str) -> None:
     status, body = served.get(path)
@@ -346,13 +347,16 @@ def test_symlinks_pointing_outside_are_404_inside_ones_served(served: Preview) -
     (out / "leak.yml").symlink_to(served.root / "_quarto.yml")
     (out / "leakdir").symlink_to("/etc")
     (out / "again.html").symlink_to(out / "index.html")
+    (out / "loop.html").symlink_to(out / "loop.html")
     try:
         assert served.get("/leak.yml")[0] == 404
         assert served.get("/leakdir/passwd")[0] == 404
+        assert served.get("/loop.html")[0] == 404
         assert served.get("/again.html")[0] == 200
     finally:
-        for name in ("leak.yml", "leakdir", "again.html"):
+        for name in ("leak.yml", "leakdir", "again.html", "loop.html"):
             (out / name).unlink()
+    assert not TRACEBACK.search("".join(served.log))
 
 
 @pytest.mark.parametrize("host,status", [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 
 def __getattr__(name: str):
-    # Lazy, so the builder child (`python -m bookbuild.preview.builder`) does not import the
+    # Lazy, so the builder child (builder.CHILD) does not import the
     # server stack it never uses.
     if name == "Previewer":
         from bookbuild.preview.previewer import Previewer

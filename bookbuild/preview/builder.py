@@ -149,6 +149,12 @@ def child_main(root: str, out: str) -> None:
 # parent side
 
 
+# Started with -c, not -m: either puts the working folder (the book) first on sys.path, where
+# a chapter's helper named like a library (`numbers.py`, `yaml.py`) would shadow it; drop it.
+CHILD = ("import sys; sys.path.pop(0); from bookbuild.preview.builder import child_main; "
+         "child_main(sys.argv[1], sys.argv[2])")
+
+
 class Builder:
     """The parent's handle on the builder child: start it, send builds, kill its whole tree."""
 
@@ -159,7 +165,7 @@ class Builder:
 
     async def _spawn(self) -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bookbuild.preview.builder", str(self.root), str(self.out),
+            sys.executable, "-c", CHILD, str(self.root), str(self.out),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=self.root,
             start_new_session=True)  # its own process group: pandoc and LaTeX die with it
 
@@ -230,7 +236,3 @@ def kill_all(procs: list, wait: float = 0.3) -> None:
     for path in leftovers:
         with contextlib.suppress(OSError):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
-
-
-if __name__ == "__main__":
-    child_main(sys.argv[1], sys.argv[2])

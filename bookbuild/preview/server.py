@@ -97,7 +97,10 @@ def inside(root: Path, url_path: str) -> Path | None:
     base = root.resolve()
     try:
         target = base.joinpath(*parts).resolve()
-    except (OSError, ValueError):
+        target.stat()  # a name too long or a symlink loop fails here, not later as a 500
+    except FileNotFoundError:
+        pass  # missing inside the folder: the caller answers with a page saying so
+    except (OSError, ValueError, RuntimeError):
         return None
     return target if target == base or target.is_relative_to(base) else None
 
