@@ -545,6 +545,23 @@ def test_sigterm_during_a_looping_tikz_figure_kills_latex(preview: Preview) -> N
     assert seconds < 2.0, f"took {seconds:.2f} s"
 
 
+def test_sigterm_during_a_long_pandoc_run_kills_pandoc(preview: Preview) -> None:
+    # a million emphasised words keep pandoc busy for far longer than the test waits
+    edit(preview.root / "chapters" / "two.qmd", "Back to",
+         "```{python}\nclass Two:\n    big = '*a* ' * 1_000_000\n```\n\n`{python} Two.big`"
+         "\n\nBack to")
+    deadline = time.monotonic() + 90
+    while not any(p.name() == "pandoc" and "--version" not in p.cmdline()
+                  for p in psutil.Process(preview.proc.pid).children(recursive=True)):
+        assert time.monotonic() < deadline, "".join(preview.log)
+        time.sleep(0.1)
+    time.sleep(1)
+    exit_code, seconds, alive = stop_and_time(preview, signal.SIGTERM)
+    assert exit_code == 143
+    assert alive == []
+    assert seconds < 2.0, f"took {seconds:.2f} s"
+
+
 # --- what a change rebuilds (pure planning, on real files) -----------------------------------
 
 def test_plan_maps_edits_to_chapters(tmp_path: Path) -> None:
