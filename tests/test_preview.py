@@ -523,9 +523,14 @@ def test_signal_during_a_long_cell_stops_within_2_s_and_kills_the_kernel(
         assert time.monotonic() < deadline, "".join(preview.log)
         time.sleep(0.1)
     time.sleep(1.5)  # the kernel is now sleeping inside the cell
+    kernel = next(p for p in psutil.Process(preview.proc.pid).children(recursive=True)
+                  if "ipykernel" in " ".join(p.cmdline()))
+    connection = Path(kernel.cmdline()[kernel.cmdline().index("-f") + 1])
+    assert connection.exists()
     exit_code, seconds, alive = stop_and_time(preview, sig)
     assert exit_code == code
     assert alive == []
+    assert not connection.exists()  # a killed kernel's files are removed too
     assert seconds < 2.0, f"took {seconds:.2f} s"
     assert not TRACEBACK.search("".join(preview.log))
 

@@ -232,7 +232,19 @@ def kill_all(procs: list, wait: float = 0.3) -> None:
             os.killpg(p.pid, signal.SIGKILL)
         with contextlib.suppress(psutil.Error):
             p.kill()  # psutil checks the pid was not reused
-    psutil.wait_procs(procs, timeout=wait)
+    deadline = time.monotonic() + wait
+    while any(_alive(p) for p in procs) and time.monotonic() < deadline:
+        time.sleep(0.02)
     for path in leftovers:
         with contextlib.suppress(OSError):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def _alive(p) -> bool:
+    """Running and not a zombie: a killed kernel's new parent (init) may be slow to reap it."""
+    import psutil
+
+    try:
+        return p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False

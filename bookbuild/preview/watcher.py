@@ -110,7 +110,7 @@ async def changes(root: Path, output: Path | None, extra: Iterable[Path],
             return
         async for batch in awatch(*paths, stop_event=until, debounce=debounce_ms, step=20,
                                   recursive=recursive, yield_on_timeout=False,
-                                  rust_timeout=500):
+                                  rust_timeout=200):
             found = {Path(p) for _, p in batch}
             if not recursive and any(p.is_dir() and p.parent == root and not
                                      skipped_dir(p, output) for p in found):
@@ -125,9 +125,11 @@ async def changes(root: Path, output: Path | None, extra: Iterable[Path],
             until = asyncio.Event()
             task = asyncio.create_task(pump(deep_dirs(root, output, extra), True, until))
             waiter = asyncio.create_task(_first(stop, restart))
-            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-            until.set()
-            waiter.cancel()
+            try:
+                await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                until.set()  # also on cancellation: the watch thread ends at its next step
+                waiter.cancel()
             failed = (await asyncio.gather(task, return_exceptions=True))[0]
             if isinstance(failed, Exception) and not stop.is_set():
                 # a watched folder vanished mid-watch, say: watch again what exists now
