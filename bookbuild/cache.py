@@ -1,25 +1,32 @@
 """Execution cache under `.bookbuild/cache/`: one JSON entry per chapter execution.
 
 The key hashes what the kernel sees (code cells with their options, inline expressions) plus the
-Python and pint versions; the entry lists every local file the kernel imported or read, with its
+Python and package versions; the entry lists every file the kernel imported or read, with its
 hash, and is valid only while all of them are unchanged. Prose is not part of the key.
+
+A module the chapter imported is hashed without the module-level definitions (`NAME = ...`,
+`def`, `class`) that nothing the chapter runs can reach, following names through every imported
+module, so editing one constant re-executes only the chapters that depend on it, helpers
+included. Whenever the code that remains reaches names dynamically (`getattr`, `vars`,
+`globals`, ...) the whole file counts. Assumed: a module-level definition changes only the name
+it binds (a `NAME = call(...)` that nothing reaches cannot move a number).
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
-import os
-import re
 import sys
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
+from bookbuild.atomic import write_text
 from bookbuild.execute import ExecutionResult
+from bookbuild.names import DYNAMIC_ACCESS, EVERYTHING, mentioned, module_aliases, parse_cell
 from bookbuild.qmd import Document
 
-FORMAT = 2
+FORMAT = 3
 
 
 @lru_cache(maxsize=1)
@@ -27,7 +34,7 @@ def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": sys.version.split()[0], "cache-format": str(FORMAT)}
-    for pkg in ("pint", "bookbuild", "ipykernel"):
+    for pkg in ("pint", "bookbuild", "ipykernel", "numpy", "matplotlib"):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
@@ -37,59 +44,100 @@ def _versions() -> dict[str, str]:
 
 def key(doc: Document, cwd: Path) -> str:
     material = {
-        "cells": [c.source for c in doc.cells],
+        "cells": [[c.source, c.options] for c in doc.cells],
         "inline": [r.expr for r in doc.refs],
         "cwd": str(cwd),
         "versions": _versions(),
     }
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
 
 
-CONSTANTS_FILE = ("mlsysim", "core", "constants.py")
-WHOLE_TABLE = {"sources", "SOURCES"}  # reading the table itself uses every constant
-UNKNOWN = "<unparsable cell>"  # then assume every constant is used
+def _chapter_trees(doc: Document) -> list[ast.Module] | None:
+    trees = [parse_cell(source) for source in [c.source for c in doc.cells] + [r.expr for r in doc.refs]]
+    return None if any(t is None for t in trees) else trees
 
 
-def used_names(doc: Document) -> set[str]:
-    """Every name the chapter's cells mention (a superset of the constants they use)."""
-    import ast
-
-    from bookbuild.refs import python_source
-
+def used_names(doc: Document, modules: set[str] | None = None) -> set[str]:
+    """Every name the chapter's cells and inline expressions mention."""
+    trees = _chapter_trees(doc)
+    if trees is None:
+        return {EVERYTHING}
     names: set[str] = set()
-    for cell in doc.cells:
-        try:
-            tree = ast.parse(python_source(cell.source))
-        except SyntaxError:
-            return {UNKNOWN}
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Name):
-                names.add(node.id)
-            elif isinstance(node, ast.Attribute):
-                names.add(node.attr)
-            elif isinstance(node, ast.alias) and node.name != "*":
-                names.add(node.asname or node.name)
-    return names
+    for tree in trees:
+        names |= mentioned(tree, modules)
+    return names | ({EVERYTHING} if names & DYNAMIC_ACCESS else set())
+
+
+@lru_cache(maxsize=256)
+def _module_tree(path: str, stamp: tuple[int, int]) -> ast.Module | None:
+    try:
+        return ast.parse(Path(path).read_bytes(), path)
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+def _tree(path: str) -> ast.Module | None:
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return _module_tree(path, (st.st_mtime_ns, st.st_size)) if path.endswith(".py") else None
+
+
+def reachable_names(deps: list[str], doc: Document) -> set[str]:
+    """Names the chapter can reach: its own, then, to a fixed point, every name mentioned by a
+    module statement that binds a reached name or binds nothing (imports, calls, ...)."""
+    trees = [t for t in map(_tree, deps) if t is not None]
+    modules: set[str] = set()
+    for tree in trees + (_chapter_trees(doc) or []):
+        modules |= module_aliases(tree, deps)
+    reach = used_names(doc, modules)
+    pending = []
+    for tree in trees:
+        for stmt in tree.body:
+            names = bound_by(stmt)
+            if names:
+                pending.append((names, stmt))
+            else:
+                reach |= mentioned(stmt, modules)
+    if EVERYTHING in reach:
+        return reach
+    changed = True
+    while changed:
+        changed = False
+        for item in list(pending):
+            if item[0] & reach:
+                pending.remove(item)
+                reach |= mentioned(item[1], modules)
+                changed = True
+    return reach
 
 
 def file_hash(path: str, used: set[str] | None = None) -> str | None:
-    """Content hash of a dependency. For mlsysim's constants table, lines defining constants the
-    chapter never names are left out, so editing one constant re-executes only its users."""
+    """Content hash of a dependency, leaving out definitions of names nothing reaches."""
     try:
         data = Path(path).read_bytes()
     except OSError:
         return None
-    if used is not None and Path(path).parts[-3:] == CONSTANTS_FILE and not (used & WHOLE_TABLE) \
-            and UNKNOWN not in used:
-        kept = [line for line in data.decode("utf-8", "replace").splitlines()
-                if not _defines_other_constant(line, used)]
-        data = "\n".join(kept).encode()
-    return hashlib.sha256(data).hexdigest()
+    tree = _tree(path) if used is not None and EVERYTHING not in used else None
+    if tree is None:
+        return hashlib.sha256(data).hexdigest()
+    kept = [stmt for stmt in tree.body if not bound_by(stmt) or bound_by(stmt) & used]
+    if any(mentioned(stmt) & DYNAMIC_ACCESS for stmt in kept):
+        return hashlib.sha256(data).hexdigest()
+    material = "\n".join(ast.dump(stmt, include_attributes=False) for stmt in kept)
+    return hashlib.sha256(material.encode()).hexdigest()
 
 
-def _defines_other_constant(line: str, used: set[str]) -> bool:
-    m = re.match(r"([A-Z][A-Z0-9_]*)\s*=\s*_c\(", line)
-    return bool(m) and m.group(1) not in used
+def bound_by(stmt: ast.stmt) -> set[str]:
+    """Names a prunable module statement defines (`NAME = ...`, `def`, `class`); else empty."""
+    if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
+        return {t.id for t in stmt.targets}
+    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value:
+        return {stmt.target.id}
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {stmt.name}
+    return set()
 
 
 class Cache:
@@ -97,11 +145,14 @@ class Cache:
         self.dir = root / "cache"
 
     def get(self, k: str, doc: Document | None = None) -> ExecutionResult | None:
-        """The stored result if it exists, reads cleanly and no dependency changed; else None."""
-        used = used_names(doc) if doc is not None else None
+        """The stored result if it reads cleanly, its checksum holds and no dependency changed."""
         try:
-            entry = json.loads((self.dir / f"{k}.json").read_text(encoding="utf-8"))
+            raw = json.loads((self.dir / f"{k}.json").read_text(encoding="utf-8"))
+            entry = raw["entry"]
+            if raw["sha256"] != _digest(entry):
+                return None  # edited or damaged: a miss, never published
             deps = entry["dependencies"]
+            used = reachable_names(list(deps), doc) if doc is not None else None
             if any(file_hash(p, used) != h for p, h in deps.items()):
                 return None
             return ExecutionResult(entry["outputs"], entry["inline"], list(deps),
@@ -110,12 +161,12 @@ class Cache:
             return None  # a missing or unreadable entry is a miss
 
     def put(self, k: str, result: ExecutionResult, doc: Document | None = None) -> None:
-        used = used_names(doc) if doc is not None else None
+        used = reachable_names(result.dependencies, doc) if doc is not None else None
         deps = {p: file_hash(p, used) for p in result.dependencies}
         entry = {"outputs": result.outputs, "inline": result.inline, "dependencies": deps,
                  "constants": result.constants}
-        self.dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.dir, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(entry, f)
-        os.replace(tmp, self.dir / f"{k}.json")
+        write_text(self.dir / f"{k}.json", json.dumps({"sha256": _digest(entry), "entry": entry}))
+
+
+def _digest(entry: dict) -> str:
+    return hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TextIO
 
+from bookbuild.names import ModuleNames, search_roots
 from bookbuild.qmd import parse_file
-from bookbuild.refs import CheckResult, ModuleNames, check_document, search_roots
+from bookbuild.refs import CheckResult, check_document
 
 
 def check_files(files: list[Path], project_root: Path | None) -> list[CheckResult]:
@@ -35,3 +37,12 @@ def report(results: list[CheckResult], out: TextIO) -> int:
         return 1
     print(f"ok: {refs} inline references resolve in {files} {noun}", file=out)
     return 0
+
+
+def static_check(files: list[Path], project_root: Path | None, command: str) -> list[str]:
+    """The check a build runs first: problems go to stderr; returns a stop message if any."""
+    results = check_files(files, project_root)
+    if not any(r.diagnostics for r in results):
+        return []
+    report(results, sys.stderr)
+    return [f"{command} stopped: fix the problems above first"]

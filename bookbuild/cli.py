@@ -1,4 +1,8 @@
-"""`bookbuild` command line. Imports stay inside commands so `check` starts fast."""
+"""`bookbuild` command line. Imports stay inside commands so `check` starts fast.
+
+Every failure reaches the user through `run_command`: located lines on stderr and an exit code
+(1 build, 2 usage or configuration, 130 interrupted); a traceback only with `--debug`.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,18 @@ import sys
 from pathlib import Path
 
 from bookbuild import __version__
+from bookbuild.errors import EXIT_BUILD, EXIT_INTERRUPTED, EXIT_USAGE, BookbuildError, UsageError
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def parser() -> argparse.ArgumentParser:
+    p0 = argparse.ArgumentParser(
         prog="bookbuild",
         description="Check, execute and render a Quarto-style book whose numbers are computed.",
     )
-    parser.add_argument("--version", action="version", version=f"bookbuild {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p0.add_argument("--version", action="version", version=f"bookbuild {__version__}")
+    p0.add_argument("--debug", action="store_true",
+                    help="show Python tracebacks for internal errors (for bug reports)")
+    sub = p0.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("check", help="statically check every inline reference (runs nothing)")
     p.add_argument("paths", nargs="*", type=Path, help=".qmd files (default: the book's chapters)")
@@ -26,13 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--to", choices=["html", "pdf", "md"], action="append",
                    help="output format; repeatable (default: the formats in _quarto.yml)")
     p.add_argument("--strict", action="store_true",
-                   help="treat warnings (such as unresolved cross-references) as errors")
+                   help="treat warnings (unresolved cross-references, numbers drift) as errors")
     p.add_argument("--output-dir", type=Path, help="where to write (default: the project's _book/)")
     p.add_argument("--no-cache", action="store_true", help="execute even when the cache is valid")
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("preview", help="serve the book locally, rebuild on change, reload the page")
-    p.add_argument("--port", type=int, default=4200, help="first port to try (default 4200)")
+    p.add_argument("--port", type=_port, default=4200, help="first port to try (default 4200)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.set_defaults(func=cmd_preview)
 
@@ -45,33 +52,97 @@ def main(argv: list[str] | None = None) -> int:
     q = nsub.add_parser("why", help="the chain from an inline expression down to its constants")
     q.add_argument("expr", help="an inline expression, e.g. Roofline.h100_ridge")
     q.set_defaults(func=cmd_numbers)
+    return p0
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
+        parser().print_help()
+        return EXIT_USAGE
+    return run_command(args.func, args)
+
+
+def run_command(func, args: argparse.Namespace) -> int:
+    """Run one command; every failure becomes located lines on stderr and an exit code."""
+    _sigterm_interrupts()
     try:
-        return args.func(args)
+        return func(args)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        _stop_children()
+        print("bookbuild: interrupted; kernels and child processes stopped", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BookbuildError as exc:
+        _stop_children()
+        print(str(exc), file=sys.stderr)
+        return exc.exit_code
+    except OSError as exc:  # a folder we cannot write, a full disk: the file and the reason
+        _stop_children()
+        if getattr(args, "debug", False):
+            raise
+        target = f"{exc.filename}: " if exc.filename else ""
+        print(f"bookbuild: {target}{exc.strerror or exc} (check the permissions and free space "
+              "of that folder)", file=sys.stderr)
+        return EXIT_BUILD
+    except Exception as exc:  # a bug of ours: one line, the traceback only with --debug
+        _stop_children()
+        if getattr(args, "debug", False):
+            raise
+        print(f"bookbuild: internal error: {type(exc).__name__}: {exc} ({_innermost_frame(exc)}); "
+              "run again with --debug for the traceback and report it", file=sys.stderr)
+        return EXIT_BUILD
+
+
+def _sigterm_interrupts() -> None:
+    """SIGTERM stops a command the way Ctrl-C does: children killed, staging removed, exit 130."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is outside 1-65535")
+    return port
+
+
+def _innermost_frame(exc: BaseException) -> str:
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
+
+
+def _stop_children() -> None:
+    """Kill what a failed or interrupted command left running (kernels, pandoc, LaTeX)."""
+    from bookbuild.processes import kill_all
+
+    if "bookbuild.execute" in sys.modules:
+        sys.modules["bookbuild.execute"].kill_live_kernels()
+    kill_all()
 
 
 def _targets(paths: list[Path]):
-    """The project and the chapter files a command works on; exits 2 on a missing file."""
+    """The project and the chapter files a command works on; UsageError on a missing file."""
     from bookbuild import project
 
     start = paths[0].resolve().parent if paths else Path.cwd()
     proj = project.load(start)
     files = paths or proj.chapters()
     if not files:
-        print("bookbuild: no .qmd files given and no chapters listed in _quarto.yml", file=sys.stderr)
-        raise SystemExit(2)
+        raise UsageError("bookbuild: no .qmd files given and no chapters listed in _quarto.yml")
     missing = [f for f in files if not f.is_file()]
     if missing:
-        for f in missing:
-            print(f"bookbuild: no such file: {f}", file=sys.stderr)
-        raise SystemExit(2)
+        raise UsageError("\n".join(f"bookbuild: no such file: {f}" for f in missing))
     return proj, files
 
 
@@ -79,8 +150,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from bookbuild.check import check_files, report
 
     proj, files = _targets(args.paths)
-    results = check_files(files, proj.root)
-    return report(results, sys.stdout)
+    return report(check_files(files, proj.root), sys.stdout)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -95,26 +165,17 @@ def cmd_preview(args: argparse.Namespace) -> int:
     import signal
 
     from bookbuild.preview import Previewer
-    from bookbuild.project import ProjectError
 
-    try:
-        previewer = Previewer(Path.cwd(), port=args.port, open_browser=not args.no_browser)
-    except ProjectError as exc:
-        print(f"bookbuild: {exc}", file=sys.stderr)
-        return 2
+    previewer = Previewer(Path.cwd(), port=args.port, open_browser=not args.no_browser)
     signal.signal(signal.SIGTERM, lambda *_: previewer.stop.set())
     return previewer.serve()
 
 
 def cmd_numbers(args: argparse.Namespace) -> int:
-    from bookbuild.numbers import LockError, run
+    from bookbuild.numbers_cmd import run
 
     proj, files = _targets([])
-    try:
-        return run(proj, files, args.action, getattr(args, "expr", None))
-    except LockError as exc:
-        print(f"bookbuild: {exc}", file=sys.stderr)
-        return 1
+    return run(proj, files, args.action, getattr(args, "expr", None))
 
 
 if __name__ == "__main__":

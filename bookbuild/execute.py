@@ -63,7 +63,7 @@ class ExecutionError(Exception):
         self.message, self.traceback = message, traceback
 
     def __str__(self) -> str:
-        from bookbuild.diagnostics import display_path
+        from bookbuild.errors import display_path
 
         where = f"{display_path(self.path)}:{self.line}" + (f":{self.col}" if self.col else "")
         text = f"{where}: {self.message}"

@@ -1,37 +1,164 @@
-"""Write a build into a staging folder and swap it in only when everything succeeded."""
+"""The output folder: refuse unsafe ones, stage a build, swap it in atomically, own only our files.
+
+A manifest in the output folder lists the files bookbuild wrote there and for which format, so a
+later build removes only those (an author's `CNAME` or `.nojekyll` stays) and rendering one
+format keeps the others. At every instant the folder holds the previous complete output or the
+new one: the staged folder and the old one are exchanged in one `renameat2(RENAME_EXCHANGE)`.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import json
 import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bookbuild.atomic import fault_point, write_text
+from bookbuild.errors import Diagnostic, UsageError
+
+MANIFEST = ".bookbuild-manifest.json"
+_STAGING = ".staging-"
+def check_safe(out: Path, root: Path | None, chapters: list[Path], config_file: Path | None) -> None:
+    """Refuse an output folder whose replacement could destroy the author's sources."""
+    out = out.resolve()
+    where = str(config_file) if config_file else ""
+
+    def refuse(reason: str) -> None:
+        raise UsageError(diagnostics=[Diagnostic(
+            where, 0, 0, "OUT001", f"refusing output folder {out}: {reason}",
+            "choose a folder of its own for the output, e.g. `--output-dir _book`")])
+
+    if root is not None and (out == root or out in root.parents):
+        refuse("it is the project folder or lies above it")
+    if out == Path(out.anchor) or out == Path.home():
+        refuse("it is the file system root or your home folder")
+    for marker in ("_quarto.yml", ".git", "pyproject.toml"):
+        if (out / marker).exists():
+            refuse(f"it contains {marker}")
+    for chapter in chapters:
+        if out in chapter.resolve().parents:
+            refuse(f"it contains the chapter {chapter.name}")
+
+
+def read_manifest(folder: Path) -> dict[str, list[str]]:
+    """Files bookbuild wrote in `folder`, by format; empty when unknown or unreadable."""
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        return {str(k): [str(p) for p in v] for k, v in data["files"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _files(folder: Path) -> dict[str, tuple[int, int, int]]:
+    out = {}
+    for p in folder.rglob("*"):
+        if p.is_file() and not p.is_symlink():
+            st = p.stat()
+            out[p.relative_to(folder).as_posix()] = (st.st_ino, st.st_size, st.st_mtime_ns)
+    return out
+
+
+class Stage:
+    """A staging folder plus the bookkeeping of which format wrote which file."""
+
+    def __init__(self, path: Path, owned: dict[str, list[str]]) -> None:
+        self.path = path
+        self.owned = owned
+        self._before = _files(path)
+
+    def wrote(self, fmt: str) -> None:
+        """Attribute every file created or changed since the last call to format `fmt`."""
+        now = _files(self.path)
+        changed = {p for p, sig in now.items() if self._before.get(p) != sig and p != MANIFEST}
+        self.owned[fmt] = sorted(set(self.owned.get(fmt, [])) | changed)
+        self._before = now
+
+
+def _remove_stale_staging(out: Path) -> None:
+    """Staging folders left by a killed build (their process is gone) are ours to remove."""
+    for p in out.parent.glob(f".{out.name}{_STAGING}*"):
+        pid = p.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
 
 @contextmanager
-def staged(out: Path, fresh: bool = False) -> Iterator[Path]:
-    """Yield a folder to write into; on success it replaces `out`, on error it vanishes.
+def staged(out: Path, root: Path | None = None, formats: list[str] = (), whole_book: bool = False,
+           chapters: list[Path] = (), config_file: Path | None = None) -> Iterator[Stage]:
+    """Yield a Stage to write into; on success it replaces `out` atomically, on error it vanishes.
 
-    It starts as a copy of `out` (a partial render keeps the other chapters), or empty when
-    `fresh` (a whole-book render leaves no stale files). The last good output is never touched
-    until the new one is complete.
+    Call `stage.wrote(fmt)` after writing each format, so the manifest knows whose files are whose.
+
+    The stage starts as a copy of `out`. For a whole-book render the files the manifest says
+    `formats` wrote last time are dropped first (no stale pages); other formats' files and files
+    bookbuild did not write stay.
     """
     out = out.resolve()
+    check_safe(out, root, chapters, config_file)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.staging-{os.getpid()}"
+    _remove_stale_staging(out)
+    tmp = out.parent / f".{out.name}{_STAGING}{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    if out.exists() and not fresh:
-        shutil.copytree(out, tmp, symlinks=True)
-    else:
-        tmp.mkdir()
     try:
-        yield tmp
-    except BaseException:
+        owned = read_manifest(out)
+        if out.is_dir():
+            shutil.copytree(out, tmp, symlinks=True)
+        else:
+            tmp.mkdir()
+        fault_point("staged")
+        if whole_book:
+            for fmt in formats:
+                for rel in owned.pop(fmt, []):
+                    (tmp / rel).unlink(missing_ok=True)
+        stage = Stage(tmp, owned)
+        yield stage
+        write_text(tmp / MANIFEST, json.dumps({"files": stage.owned}, indent=1, sort_keys=True))
+        fault_point("manifest")
+        _swap(tmp, out)
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
+
+
+def _swap(new: Path, out: Path) -> None:
+    """Make `new` the output: exchange the two folders in one step, then drop the old one."""
+    if out.exists() and _exchange(new, out):
+        fault_point("exchanged")
+        return  # the old output now sits at `new`; the caller removes it
     if out.exists():
+        # No atomic exchange here (not Linux, or a file system without it): keep the window tiny.
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
         out.rename(old)
-    tmp.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
+        fault_point("moved old")
+        new.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        new.rename(out)
+    fault_point("swapped")
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """renameat2(RENAME_EXCHANGE): swap two paths atomically; False where unsupported."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    fn = getattr(libc, "renameat2", None)
+    if fn is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc = fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return rc == 0

@@ -1,17 +1,59 @@
-"""The book project: `_quarto.yml`, its chapters and our namespaced settings."""
+"""The book project: `_quarto.yml`, validated against a schema, its chapters and our settings.
+
+Quarto has hundreds of keys and we pass most of them through, so the schema checks the types
+of the keys we read and every key under our own `bookbuild:` namespace; each problem is a
+located line in `_quarto.yml`.
+"""
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bookbuild.errors import Diagnostic, UsageError
+
 CONFIG = "_quarto.yml"
+ProjectError = UsageError  # the configuration is missing or malformed (exit 2)
 
-
-class ProjectError(Exception):
-    """The project configuration is missing or malformed."""
+_STR_LIST = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+_POSITIVE = {"type": "integer", "minimum": 1}
+_CHAPTERS = {"type": "array", "items": {"oneOf": [
+    {"type": "string"},
+    {"type": "object", "properties": {"part": {"type": "string"},
+                                      "chapters": {"$ref": "#/$defs/chapters"}}},
+]}}
+SCHEMA: dict[str, Any] = {
+    "$defs": {"chapters": _CHAPTERS},
+    "type": "object",
+    "properties": {
+        "project": {"type": "object", "properties": {
+            "type": {"type": "string"}, "output-dir": {"type": "string", "minLength": 1},
+            "render": {"type": "array", "items": {"type": "string"}},
+        }},
+        "book": {"type": "object", "properties": {
+            "title": {"type": "string"}, "subtitle": {"type": "string"},
+            "output-file": {"type": "string", "minLength": 1},
+            "chapters": {"$ref": "#/$defs/chapters"}, "appendices": {"$ref": "#/$defs/chapters"},
+        }},
+        "format": {"oneOf": [{"type": "string"}, {"type": "object"}]},
+        "execute": {"type": "object"},
+        "bibliography": _STR_LIST,
+        "bookbuild": {"type": "object", "additionalProperties": False, "properties": {
+            "timeout": _POSITIVE, "jobs": _POSITIVE, "echo": {"type": "boolean"},
+            "tikz-preamble": {"type": "string"},
+            "callouts": {"type": "object", "additionalProperties": {
+                "type": "object", "additionalProperties": False,
+                "properties": {"label": {"type": "string"}, "color": {"type": "string"},
+                               "icon": {"type": "string"}}}},
+            "external-refs": {"type": "object", "additionalProperties": {
+                "type": "object", "required": ["url"], "additionalProperties": False,
+                "properties": {"url": {"type": "string"}, "title": {"type": "string"}}}},
+        }},
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -30,6 +72,10 @@ class Project:
     settings: Settings
 
     @property
+    def config_file(self) -> Path | None:
+        return None if self.root is None else self.root / CONFIG
+
+    @property
     def output_dir(self) -> Path:
         base = self.root or Path.cwd()
         out = (self.config.get("project") or {}).get("output-dir", "_book")
@@ -43,23 +89,11 @@ class Project:
         """Chapters in book order: `book.chapters` then `book.appendices` (parts flattened)."""
         if self.root is None:
             return []
-        book = self.config.get("book") or {}
-        files: list[str] = []
+        return [self.root / f for f in _chapter_entries(self.config)]
 
-        def add(entries: Any) -> None:
-            for entry in entries or []:
-                if isinstance(entry, str):
-                    files.append(entry)
-                elif isinstance(entry, dict):
-                    if "part" in entry and str(entry["part"]).endswith(".qmd"):
-                        files.append(entry["part"])
-                    add(entry.get("chapters"))
-
-        add(book.get("chapters"))
-        add(book.get("appendices"))
-        if not files:
-            files = list((self.config.get("project") or {}).get("render") or [])
-        return [self.root / f for f in files if f.endswith(".qmd")]
+    def sources(self) -> list[Path]:
+        """Every chapter file the project names (the output folder must never contain one)."""
+        return self.chapters()
 
     def appendices(self) -> set[Path]:
         """Chapters listed under `book.appendices` (lettered A, B, ...)."""
@@ -80,7 +114,8 @@ class Project:
     @property
     def formats(self) -> list[str]:
         """Output formats named in `_quarto.yml` (html first), or html alone."""
-        declared = list((self.config.get("format") or {}).keys())
+        fmt = self.config.get("format") or {}
+        declared = [fmt] if isinstance(fmt, str) else list(fmt.keys())
         ours = [f for f in ("html", "pdf") if f in declared]
         return ours or ["html"]
 
@@ -94,6 +129,26 @@ class Project:
         return self.root if self.root is not None else chapter.resolve().parent
 
 
+def _chapter_entries(config: dict) -> list[str]:
+    book = config.get("book") or {}
+    files: list[str] = []
+
+    def add(entries: Any) -> None:
+        for entry in entries or []:
+            if isinstance(entry, str):
+                files.append(entry)
+            elif isinstance(entry, dict):
+                if "part" in entry and str(entry["part"]).endswith(".qmd"):
+                    files.append(entry["part"])
+                add(entry.get("chapters"))
+
+    add(book.get("chapters"))
+    add(book.get("appendices"))
+    if not files:
+        files = list((config.get("project") or {}).get("render") or [])
+    return [f for f in files if f.endswith(".qmd")]
+
+
 def find_root(start: Path) -> Path | None:
     start = start.resolve()
     for d in [start, *start.parents]:
@@ -103,16 +158,18 @@ def find_root(start: Path) -> Path | None:
 
 
 def load(start: Path | None = None) -> Project:
-    """The project containing `start` (default: the working directory), or a bare one."""
+    """The project containing `start` (default: the working directory), or a bare one.
+
+    Raises UsageError with located problems when `_quarto.yml` is unreadable or invalid.
+    """
     root = find_root(start or Path.cwd())
     if root is None:
         return Project(None, {}, Settings())
-    import yaml
-
-    try:
-        config = yaml.safe_load((root / CONFIG).read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ProjectError(f"{root / CONFIG}: invalid YAML: {exc}") from exc
+    path = root / CONFIG
+    config, node = _read(path)
+    problems = validate(config, node, str(path))
+    if problems:
+        raise UsageError(diagnostics=problems)
     ours = config.get("bookbuild") or {}
     execute = config.get("execute") or {}
     settings = Settings(
@@ -121,3 +178,128 @@ def load(start: Path | None = None) -> Project:
         jobs=int(ours.get("jobs", os.cpu_count() or 1)),
     )
     return Project(root, config, settings)
+
+
+def _read(path: Path):
+    """The parsed config and its YAML node tree (for line numbers)."""
+    import yaml
+
+    def fail(line: int, message: str, hint: str = "") -> UsageError:
+        return UsageError(diagnostics=[Diagnostic(str(path), line, 0, "CFG001", message, hint)])
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise fail(line, f"not UTF-8 text (byte 0x{path.read_bytes()[exc.start]:02x})",
+                   "save the file as UTF-8") from None
+    except OSError as exc:
+        raise fail(0, f"cannot read the project configuration: {exc.strerror}") from None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        node = yaml.compose(text, Loader=loader)
+        config = yaml.load(text, Loader=loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and start is not None:
+            problem += f" ({context} at line {start.line + 1})"
+        raise fail(mark.line + 1 if mark else 0, f"invalid YAML: {problem}") from None
+    if config is None:
+        return {}, None
+    if not isinstance(config, dict):
+        raise fail(1, f"the project configuration must be a mapping of keys, not a {type(config).__name__}")
+    return config, node
+
+
+def validate(config: dict, node, path: str) -> list[Diagnostic]:
+    """Every schema violation and chapter problem, located in `_quarto.yml`."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    problems = []
+    for err in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
+        keys = list(err.absolute_path)
+        where = ".".join(map(str, keys)) or "(top level)"
+        problems.append(Diagnostic(path, _line_of(node, keys), 0, "CFG001",
+                                   f"{where}: {_explain(err)}", _hint(err)))
+    seen: dict[str, int] = {}
+    for entry in _chapter_entries(config):
+        seen[entry] = seen.get(entry, 0) + 1
+        if seen[entry] > 1:
+            problems.append(Diagnostic(path, _find_line(node, entry, seen[entry]), 0, "CFG001",
+                                       f"chapter {entry} is listed twice", "list each chapter once"))
+            continue
+        file = Path(path).parent / entry
+        if not file.is_file():
+            problems.append(Diagnostic(path, _find_line(node, entry), 0, "CFG001",
+                                       f"chapter {entry} does not exist",
+                                       "fix the path or remove it from the book's chapters"))
+    return problems
+
+
+def _explain(err) -> str:
+    if err.validator == "additionalProperties":
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+        return f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}"
+    if err.validator in ("type", "oneOf"):
+        return f"expected {_expected(err.schema)}, got {err.instance!r}"
+    if err.validator == "minimum":
+        return f"expected a number of at least {err.validator_value}, got {err.instance!r}"
+    return err.message
+
+
+def _expected(schema: dict) -> str:
+    if "oneOf" in schema:
+        return " or ".join(_expected(s) for s in schema["oneOf"])
+    names = {"string": "a string", "integer": "a whole number", "boolean": "true or false",
+             "object": "a mapping", "array": "a list"}
+    text = names.get(schema.get("type"), str(schema.get("type", "another value")))
+    return text + (f" of at least {schema['minimum']}" if "minimum" in schema else "")
+
+
+def _hint(err) -> str:
+    if err.validator == "additionalProperties":
+        known = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(known))
+        close = difflib.get_close_matches(extra[0], known, n=1) if extra else []
+        return f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+    return ""
+
+
+def _line_of(node, keys: list) -> int:
+    """1-based line of the value at `keys` in the YAML node tree (its parent's if missing)."""
+    line = node.start_mark.line + 1 if node is not None else 0
+    for k in keys:
+        child = None
+        if node is not None and node.id == "mapping":
+            child = next((v for kn, v in node.value if kn.value == str(k)), None)
+            key_node = next((kn for kn, v in node.value if kn.value == str(k)), None)
+            if key_node is not None:
+                line = key_node.start_mark.line + 1
+        elif node is not None and node.id == "sequence" and isinstance(k, int) and k < len(node.value):
+            child = node.value[k]
+            line = child.start_mark.line + 1
+        node = child
+    return line
+
+
+def _find_line(node, scalar: str, nth: int = 1) -> int:
+    """Line of the `nth` scalar equal to `scalar` anywhere in the tree (0 when not found)."""
+    found = []
+
+    def walk(n) -> None:
+        if n is None:
+            return
+        if n.id == "scalar" and n.value == scalar:
+            found.append(n.start_mark.line + 1)
+        elif n.id == "mapping":
+            for _key, v in n.value:
+                walk(v)
+        elif n.id == "sequence":
+            for v in n.value:
+                walk(v)
+
+    walk(node)
+    return found[nth - 1] if len(found) >= nth else (found[0] if found else 0)

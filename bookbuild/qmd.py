@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bookbuild.diagnostics import Diagnostic
+from bookbuild.errors import Diagnostic
 
 INLINE_ENGINE = "{python}"
 _FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})[ \t]*([^\n`]*)$")

@@ -10,16 +10,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from bookbuild import processes
 from bookbuild.pandoc import pandoc_path
 
 ROOT = Path(__file__).resolve().parents[1]
 FILTERS = ROOT / "filters"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-FILTER_ORDER = ["inline-refs.lua", "tikz.lua", "callouts.lua", "crossref.lua"]
+# crossref before callouts: it numbers callouts (and skips their title headings) while they
+# are still divs.
+FILTER_ORDER = ["inline-refs.lua", "tikz.lua", "crossref.lua", "callouts.lua"]
 MIN_PANDOC = (3, 1)
 # Quarto reads \\( \\) as inline math too; keep its reading of the same sources.
 MARKDOWN = "markdown+tex_math_single_backslash"
 BODY_MARK = "<!-- bookbuild:body -->"
+PANDOC_TIMEOUT = 600  # the whole PDF book runs LaTeX inside one pandoc call
 
 
 class PandocError(Exception):
@@ -36,7 +40,7 @@ class Fragment:
 @lru_cache(maxsize=1)
 def pandoc_version() -> tuple[int, ...]:
     exe = pandoc_path()
-    out = subprocess.run([str(exe), "--version"], capture_output=True, text=True).stdout
+    out = processes.run([str(exe), "--version"], timeout=60).stdout
     m = re.match(r"pandoc(?:\.exe)? (\d+)\.(\d+)", out)
     if not m:
         raise PandocError(f"cannot read the version of {exe}: {out[:200]!r}")
@@ -60,7 +64,10 @@ def filter_args() -> list[str]:
 def run(args: list[str], text: str, cwd: Path, what: str) -> subprocess.CompletedProcess:
     pandoc_version()
     cmd = [str(pandoc_path()), *args]
-    r = subprocess.run(cmd, input=text, capture_output=True, text=True, cwd=cwd, encoding="utf-8")
+    try:
+        r = processes.run(cmd, timeout=PANDOC_TIMEOUT, input=text, cwd=cwd)
+    except processes.Timeout as exc:
+        raise PandocError(f"pandoc on {what}: {exc}") from None
     if r.returncode != 0:
         shown = " ".join(cmd)
         raise PandocError(f"pandoc failed on {what} (exit {r.returncode})\n  command: {shown}\n"

@@ -11,13 +11,13 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from bookbuild import processes
 from bookbuild.qmd import Document
 
 LATEX = os.environ.get("LATEX", "latex")
@@ -62,7 +62,7 @@ def engine_id() -> str:
         return memo.read_text(encoding="utf-8")
     except OSError:
         pass
-    first = [subprocess.run([t, "--version"], capture_output=True, text=True).stdout.split("\n")[0]
+    first = [processes.run([t, "--version"], timeout=60).stdout.split("\n")[0]
              for t in (LATEX, DVISVGM)]
     text = "; ".join(first)
     try:
@@ -123,28 +123,35 @@ def _log_excerpt(log: str, figure: Figure, code_start: int) -> tuple[str, int]:
     return "\n".join(excerpt) or "\n".join(lines[-15:]), qmd_line
 
 
-def compile_one(figure: Figure, preamble: str, target: Path) -> None:
+def compile_one(figure: Figure, preamble: str, target: Path, timeout: float = 120) -> None:
+    from bookbuild.errors import display_path
+
     with tempfile.TemporaryDirectory(prefix="bookbuild-tikz-") as tmp:
         tex = Path(tmp) / "figure.tex"
         tex.write_text(document(preamble, figure.code), encoding="utf-8")
-        r = subprocess.run([LATEX, "-interaction=nonstopmode", "-halt-on-error",
-                            f"-output-directory={tmp}", str(tex)], capture_output=True, text=True,
-                           errors="replace", timeout=300)
+        try:
+            r = processes.run([LATEX, "-interaction=nonstopmode", "-halt-on-error",
+                               f"-output-directory={tmp}", str(tex)], timeout=timeout)
+        except processes.Timeout:
+            raise TikzError(f"{display_path(figure.source)}:{figure.line}: {figure.describe()} did "
+                            f"not compile within {timeout:g} s (an endless loop in the TikZ code? "
+                            "raise bookbuild.timeout in _quarto.yml if it needs longer)") from None
         if r.returncode != 0:
             log_path = Path(tmp) / "figure.log"
             log = log_path.read_text(errors="replace") if log_path.exists() else r.stdout
             excerpt, line = _log_excerpt(log, figure, _prefix(preamble).count("\n") + 1)
-            from bookbuild.diagnostics import display_path
-
             raise TikzError(f"{display_path(figure.source)}:{line}: LaTeX error in {figure.describe()} "
                             f"({LATEX} exited {r.returncode}):\n"
                             + "\n".join("    " + x for x in excerpt.splitlines()))
         tmp_svg = Path(tmp) / "figure.svg"
-        r = subprocess.run([DVISVGM, "--no-fonts", "--exact-bbox", "--verbosity=0", "-o",
-                            str(tmp_svg), str(Path(tmp) / "figure.dvi")], capture_output=True,
-                           text=True, timeout=300)
+        try:
+            r = processes.run([DVISVGM, "--no-fonts", "--exact-bbox", "--verbosity=0", "-o",
+                               str(tmp_svg), str(Path(tmp) / "figure.dvi")], timeout=timeout)
+        except processes.Timeout:
+            raise TikzError(f"{display_path(figure.source)}:{figure.line}: dvisvgm did not finish "
+                            f"within {timeout:g} s for {figure.describe()}") from None
         if r.returncode != 0 or not tmp_svg.exists():
-            raise TikzError(f"{figure.source}:{figure.line}: dvisvgm failed for {figure.describe()} "
+            raise TikzError(f"{display_path(figure.source)}:{figure.line}: dvisvgm failed for {figure.describe()} "
                             f"(exit {r.returncode}): {r.stderr.strip()}")
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + f".{os.getpid()}.tmp")
@@ -152,7 +159,7 @@ def compile_one(figure: Figure, preamble: str, target: Path) -> None:
         os.replace(partial, target)  # atomic: an interrupted build never leaves half an SVG
 
 
-def compile_batch(figs: list[Figure], preamble: str, targets: list[Path]) -> bool:
+def compile_batch(figs: list[Figure], preamble: str, targets: list[Path], timeout: float = 120) -> bool:
     """All figures in one LaTeX run (standalone puts each tikzpicture on its own page), then one
     dvisvgm call: TikZ loads once instead of once per figure. False if anything failed."""
     if any(f.code.count("\\begin{tikzpicture}") != 1 for f in figs):
@@ -161,13 +168,16 @@ def compile_batch(figs: list[Figure], preamble: str, targets: list[Path]) -> boo
         tex = Path(tmp) / "batch.tex"
         tex.write_text(_prefix(preamble) + "\n".join(f.code for f in figs) + "\n\\end{document}\n",
                        encoding="utf-8")
-        r = subprocess.run([LATEX, "-interaction=nonstopmode", "-halt-on-error",
-                            f"-output-directory={tmp}", str(tex)], capture_output=True, timeout=600)
-        if r.returncode != 0:
+        try:  # a timeout here falls back to one run per figure, which names the culprit
+            r = processes.run([LATEX, "-interaction=nonstopmode", "-halt-on-error",
+                               f"-output-directory={tmp}", str(tex)], timeout=timeout, text=False)
+            if r.returncode != 0:
+                return False
+            r = processes.run([DVISVGM, "--no-fonts", "--exact-bbox", "--verbosity=0", "--page=1-",
+                               "-o", str(Path(tmp) / "page-%p.svg"), str(Path(tmp) / "batch.dvi")],
+                              timeout=timeout, text=False)
+        except processes.Timeout:
             return False
-        r = subprocess.run([DVISVGM, "--no-fonts", "--exact-bbox", "--verbosity=0", "--page=1-",
-                            "-o", str(Path(tmp) / "page-%p.svg"), str(Path(tmp) / "batch.dvi")],
-                           capture_output=True, timeout=600)
         pages = sorted(Path(tmp).glob("page-*.svg"), key=lambda p: int(p.stem.split("-")[1]))
         if r.returncode != 0 or len(pages) != len(figs):
             return False
@@ -179,21 +189,32 @@ def compile_batch(figs: list[Figure], preamble: str, targets: list[Path]) -> boo
     return True
 
 
-def compile_all(figs: list[Figure], preamble: str, cache: Path, jobs: int) -> tuple[dict, list[str]]:
+def valid_svg(path: Path) -> bool:
+    """A cached figure is used only if it is a whole SVG document (a truncated one is rebuilt)."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        return ET.parse(path).getroot().tag.endswith("svg")
+    except (OSError, ET.ParseError):
+        return False
+
+
+def compile_all(figs: list[Figure], preamble: str, cache: Path, jobs: int,
+                timeout: float = 120) -> tuple[dict, list[str]]:
     """Make sure every figure has its SVG in `cache`; return {figure: svg path} and errors.
 
     Missing figures compile in one batch; if that fails, one by one in parallel, which also
     tells which figure is broken and where.
     """
     paths = {f: cache / svg_name(preamble, f.code) for f in figs}
-    todo = [f for f, p in paths.items() if not p.exists()]
-    if len(todo) > 1 and compile_batch(todo, preamble, [paths[f] for f in todo]):
+    todo = [f for f, p in paths.items() if not valid_svg(p)]
+    if len(todo) > 1 and compile_batch(todo, preamble, [paths[f] for f in todo], timeout):
         return paths, []
     errors: list[str] = []
 
     def work(f: Figure) -> None:
         try:
-            compile_one(f, preamble, paths[f])
+            compile_one(f, preamble, paths[f], timeout)
         except TikzError as exc:
             errors.append(str(exc))
 

@@ -11,8 +11,15 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from bookbuild.names import (
+    BUILTIN_NAMES,
+    ModuleNames,
+    block_targets,
+    dotted,
+    python_source,
+    references,
+)
 from bookbuild.qmd import CodeCell, Document
-from bookbuild.refs import BUILTIN_NAMES, ModuleNames, python_source
 
 CONSTANTS_MODULE = "mlsysim.core.constants"
 # Modules whose sourced names are leaves of the trace (datasheet and measured values).
@@ -63,20 +70,7 @@ class Tracer:
             line = cell.first_line + stmt.lineno - 1
             prefix = f"{owner}." if owner else ""
             if isinstance(stmt, ast.ImportFrom):
-                for alias in stmt.names:
-                    if alias.name == "*":
-                        if stmt.module in CONSTANT_MODULES:
-                            for name in self.modules.public_names(stmt.module) or set():
-                                self.imports[name] = (f"constant:{name}" if name in self.constants
-                                                      else "unit")
-                        continue
-                    local = alias.asname or alias.name
-                    if stmt.module in CONSTANT_MODULES and alias.name in self.constants:
-                        self.imports[local] = f"constant:{alias.name}"
-                    elif stmt.module in (*CONSTANT_MODULES, "mlsysim.core.units"):
-                        self.imports[local] = "unit"
-                    else:
-                        self.imports[local] = "import"
+                self._import_from(stmt)
             elif isinstance(stmt, ast.Import):
                 for alias in stmt.names:
                     self.imports[(alias.asname or alias.name).split(".")[0]] = "import"
@@ -95,10 +89,27 @@ class Tracer:
                                       op=stmt.op, right=stmt.value)
                 self._bind(stmt.target, value, cell, line, owner)
             elif isinstance(stmt, (ast.For, ast.While, ast.If, ast.With, ast.Try)):
-                for name in _targets_of(stmt):
+                for name in block_targets(stmt):
                     self.defs.setdefault(prefix + name, Definition(prefix + name, None, cell, line, owner))
                 self._collect([s for s in ast.iter_child_nodes(stmt) if isinstance(s, ast.stmt)],
                               cell, owner)
+
+    def _import_from(self, stmt: ast.ImportFrom) -> None:
+        """Names a `from m import ...` binds: constants, units or other imports."""
+        for alias in stmt.names:
+            if alias.name == "*":
+                if stmt.module in CONSTANT_MODULES:
+                    for name in self.modules.public_names(stmt.module) or set():
+                        self.imports[name] = (f"constant:{name}" if name in self.constants
+                                              else "unit")
+                continue
+            local = alias.asname or alias.name
+            if stmt.module in CONSTANT_MODULES and alias.name in self.constants:
+                self.imports[local] = f"constant:{alias.name}"
+            elif stmt.module in (*CONSTANT_MODULES, "mlsysim.core.units"):
+                self.imports[local] = "unit"
+            else:
+                self.imports[local] = "import"
 
     def _bind(self, target: ast.AST, value: ast.AST, cell: CodeCell, line: int, owner: str | None) -> None:
         prefix = f"{owner}." if owner else ""
@@ -112,9 +123,9 @@ class Tracer:
         elif isinstance(target, ast.Name):
             self.defs[prefix + target.id] = Definition(prefix + target.id, value, cell, line, owner)
         elif isinstance(target, ast.Attribute):
-            dotted = _dotted(target)
-            if dotted:
-                self.defs[dotted] = Definition(dotted, value, cell, line, None)
+            key = dotted(target)
+            if key:
+                self.defs[key] = Definition(key, value, cell, line, None)
 
     # --- tracing ------------------------------------------------------------------------
     def trace(self, expr: str) -> Trace:
@@ -130,16 +141,16 @@ class Tracer:
 
     def _resolve(self, node: ast.AST, owner: str | None) -> str | None:
         """The definition key a Name or attribute chain refers to, seen from class `owner`."""
-        dotted = _dotted(node)
-        if dotted is None:
+        chain = dotted(node)
+        if chain is None:
             return None
-        head = dotted.split(".")[0]
+        head = chain.split(".")[0]
         if owner and f"{owner}.{head}" in self.defs:  # class bodies see their earlier attributes
-            return f"{owner}.{dotted}"
-        return dotted
+            return f"{owner}.{chain}"
+        return chain
 
     def _follow(self, node: ast.AST, owner: str | None, depth: int, out: Trace, seen: set[str]) -> None:
-        for ref in _references(node):
+        for ref in references(node):
             key = self._resolve(ref, owner)
             if key is None:
                 continue
@@ -182,40 +193,3 @@ def _name(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _dotted(node: ast.AST) -> str | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
-
-
-def _references(node: ast.AST):
-    """Outermost Name/Attribute chains read by an expression, minus names it binds itself."""
-    local: set[str] = set()
-    for n in ast.walk(node):
-        if isinstance(n, ast.comprehension):
-            local |= {x.id for x in ast.walk(n.target) if isinstance(x, ast.Name)}
-        elif isinstance(n, ast.Lambda):
-            local |= {a.arg for a in n.args.args}
-    inner = {id(n.value) for n in ast.walk(node) if isinstance(n, ast.Attribute)}
-    for n in ast.walk(node):
-        if isinstance(n, (ast.Name, ast.Attribute)) and id(n) not in inner:
-            if isinstance(n, ast.Name) and (n.id in local or not isinstance(n.ctx, ast.Load)):
-                continue
-            if isinstance(n, ast.Attribute) and _dotted(n) is None:
-                continue  # f(x).attr: the call's own names are visited separately
-            yield n
-
-
-def _targets_of(stmt: ast.stmt) -> set[str]:
-    names = set()
-    for n in ast.walk(stmt):
-        if isinstance(n, (ast.For, ast.AsyncFor)):
-            names |= {x.id for x in ast.walk(n.target) if isinstance(x, ast.Name)}
-        elif isinstance(n, ast.withitem) and n.optional_vars is not None:
-            names |= {x.id for x in ast.walk(n.optional_vars) if isinstance(x, ast.Name)}
-    return names

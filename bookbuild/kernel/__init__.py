@@ -11,8 +11,12 @@ import os
 import sys
 
 _opened: set[str] = set()
+# Python itself, installed packages and bookbuild's own code are not the book's inputs (the
+# cache key carries their versions instead).
+_ENGINE = os.path.dirname(os.path.dirname(os.path.realpath(__file__))) + os.sep
 _EXCLUDED = tuple({os.path.realpath(p) + os.sep for p in (sys.prefix, sys.base_prefix,
-                                                          sys.exec_prefix, sys.base_exec_prefix)})
+                                                          sys.exec_prefix, sys.base_exec_prefix)}
+                  | {_ENGINE})
 
 
 def _local(path: str) -> bool:

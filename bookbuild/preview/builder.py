@@ -65,6 +65,10 @@ class Tee(io.TextIOBase):
 
 def located_config_error(root: Path, exc: BaseException) -> str:
     """`_quarto.yml:LINE:COL: what` for a YAML error; the project's own message otherwise."""
+    from bookbuild.preview import engine
+
+    if engine.is_located(exc):  # already `file:line: message`, as the CLI prints it
+        return str(exc).replace(str(root) + os.sep, "")
     cause = exc.__cause__ or exc
     mark = getattr(cause, "problem_mark", None)
     if mark is not None:

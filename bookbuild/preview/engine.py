@@ -6,11 +6,13 @@ build's API is one edit here.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from bookbuild import project as project_mod
+from bookbuild.errors import BookbuildError, UsageError
 
-ProjectError = project_mod.ProjectError
+ProjectError = UsageError  # what preview raises for a bad command line or a missing project
 
 
 def find_root(start: Path) -> Path | None:
@@ -24,8 +26,13 @@ def preview_dir(root: Path) -> Path:
 
 
 def load(root: Path):
-    """The parsed project; raises on a broken `_quarto.yml` (the caller locates the message)."""
+    """The parsed project; raises on a broken `_quarto.yml` (a located `BookbuildError`)."""
     return project_mod.load(root)
+
+
+def is_located(exc: BaseException) -> bool:
+    """Whether `exc` is one of bookbuild's own errors, whose text is ready for the user."""
+    return isinstance(exc, BookbuildError)
 
 
 def chapters(proj) -> list[Path]:
@@ -56,7 +63,11 @@ def build_html(proj, targets: list[Path], out: Path) -> int:
     """Render `targets` as HTML into `out`, keeping other chapters' pages; the exit code."""
     from bookbuild.build import build
 
-    return build(proj, targets, formats=["html"], output_dir=out, whole_book=False)
+    try:
+        return build(proj, targets, formats=["html"], output_dir=out, whole_book=False)
+    except BookbuildError as exc:  # located lines, ready to print: the overlay shows them
+        print(str(exc), file=sys.stderr)
+        return exc.exit_code
 
 
 def kernel_leftovers(cmdline: list[str]) -> list[Path]:

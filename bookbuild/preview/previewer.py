@@ -25,11 +25,12 @@ class Previewer:
     def __init__(self, start: Path, port: int = 4200, open_browser: bool = True,
                  debounce_ms: int = 50) -> None:
         if not 1 <= port <= 65535:
-            raise engine.ProjectError(f"--port {port}: not a port number; use 1-65535 "
-                                      "(default 4200)")
+            raise engine.ProjectError(f"bookbuild: --port {port}: not a port number; use "
+                                      "1-65535 (default 4200)")
         root = engine.find_root(start)
         if root is None:
-            raise engine.ProjectError("preview needs a book project: no _quarto.yml here or above")
+            raise engine.ProjectError("bookbuild: preview needs a book project: no _quarto.yml "
+                                      "here or above")
         self.root = root
         self.out = engine.preview_dir(root)
         self.port = port

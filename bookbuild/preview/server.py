@@ -132,65 +132,80 @@ def status_page(hub: Hub, title: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(inject(page), status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def make_app(root: Path, hub: Hub) -> Starlette:
-    """The ASGI app: the event stream plus files from `root`."""
+class Site:
+    """The two kinds of answer: the event stream, and files from the preview folder."""
 
-    async def events(request: Request) -> Response:
-        if len(hub.clients) >= MAX_STREAMS:
+    def __init__(self, root: Path, hub: Hub) -> None:
+        self.root, self.hub = root, hub
+
+    async def events(self, request: Request) -> Response:
+        if len(self.hub.clients) >= MAX_STREAMS:
             return Response("too many open preview tabs\n", status_code=503)
         queue: asyncio.Queue = asyncio.Queue(maxsize=16)
-        hub.clients.add(queue)
-
-        async def stream():
-            try:
-                yield ": connected\n\n"
-                if hub.state == "error":  # a page opened while the build is broken sees why
-                    yield f"event: build-error\ndata: {json.dumps({'message': hub.message})}\n\n"
-                yield f"event: state\ndata: {json.dumps({'state': hub.state})}\n\n"
-                while not hub.closing.is_set():
-                    get = asyncio.ensure_future(queue.get())
-                    closing = asyncio.ensure_future(hub.closing.wait())
-                    done, _ = await asyncio.wait({get, closing}, timeout=PING,
-                                                 return_when=asyncio.FIRST_COMPLETED)
-                    closing.cancel()
-                    if get not in done:
-                        get.cancel()
-                        if not hub.closing.is_set():
-                            yield ": ping\n\n"
-                        continue
-                    event, data = get.result()
-                    yield f"event: {event}\ndata: {json.dumps(data)}\n\n"
-            finally:
-                hub.clients.discard(queue)
-
-        return StreamingResponse(stream(), media_type="text/event-stream",
+        self.hub.clients.add(queue)
+        return StreamingResponse(self._stream(queue), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store"})
 
-    async def files(request: Request) -> Response:
+    async def _stream(self, queue: asyncio.Queue):
+        """Build events for one page until it goes away or preview stops (a coroutine each)."""
+        hub = self.hub
+        try:
+            yield ": connected\n\n"
+            if hub.state == "error":  # a page opened while the build is broken sees why
+                yield f"event: build-error\ndata: {json.dumps({'message': hub.message})}\n\n"
+            yield f"event: state\ndata: {json.dumps({'state': hub.state})}\n\n"
+            while not hub.closing.is_set():
+                item = await _next(queue, hub.closing, PING)
+                if item is not None:
+                    yield f"event: {item[0]}\ndata: {json.dumps(item[1])}\n\n"
+                elif not hub.closing.is_set():
+                    yield ": ping\n\n"  # finds connections that closed without a word
+        finally:
+            hub.clients.discard(queue)
+
+    async def files(self, request: Request) -> Response:
         url_path = request.scope["path"]  # percent-decoded once by the server
-        target = inside(root, url_path)
+        target = inside(self.root, url_path)
         if target is None:
             return Response("not found\n", status_code=404)  # never confirm what lies outside
         if target.is_dir():
             if not url_path.endswith("/"):
                 return Response(status_code=301, headers={"Location": url_path + "/"})
             target = target / "index.html"
+        page = url_path.endswith((".html", "/"))
         if not target.is_file():
-            if hub.state != "ok" and (url_path.endswith((".html", "/"))):
-                return status_page(hub, "Not found", 200 if url_path == "/" else 404)
-            if url_path.endswith((".html", "/")):
-                return status_page(hub, "Not found", 404)
-            return Response("not found\n", status_code=404)
-        if target.suffix == ".html":
-            try:
-                page = target.read_text(encoding="utf-8", errors="replace")
-            except OSError:  # swapped out by a build at this instant
-                return status_page(hub, "Not found", 404)
-            return HTMLResponse(inject(page), headers={"Cache-Control": "no-store"})
-        return FileResponse(target, headers={"Cache-Control": "no-cache"})
+            if not page:
+                return Response("not found\n", status_code=404)
+            # no book yet (building, or broken): say so at `/` rather than a bare 404
+            status = 200 if url_path == "/" and self.hub.state != "ok" else 404
+            return status_page(self.hub, "Not found", status)
+        if target.suffix != ".html":
+            return FileResponse(target, headers={"Cache-Control": "no-cache"})
+        try:
+            text = target.read_text(encoding="utf-8", errors="replace")
+        except OSError:  # swapped out by a build at this instant
+            return status_page(self.hub, "Not found", 404)
+        return HTMLResponse(inject(text), headers={"Cache-Control": "no-store"})
 
-    return Starlette(routes=[Route(EVENTS, events), Route("/{path:path}", files,
-                                                          methods=["GET", "HEAD"])])
+
+async def _next(queue: asyncio.Queue, closing: asyncio.Event, timeout: float):
+    """The next queued item, or None after `timeout` or once `closing` is set."""
+    get = asyncio.ensure_future(queue.get())
+    stop = asyncio.ensure_future(closing.wait())
+    done, _ = await asyncio.wait({get, stop}, timeout=timeout,
+                                 return_when=asyncio.FIRST_COMPLETED)
+    stop.cancel()
+    if get in done:
+        return get.result()
+    get.cancel()
+    return None
+
+
+def make_app(root: Path, hub: Hub) -> Starlette:
+    """The ASGI app: the event stream plus files from `root`."""
+    site = Site(root, hub)
+    return Starlette(routes=[Route(EVENTS, site.events),
+                             Route("/{path:path}", site.files, methods=["GET", "HEAD"])])
 
 
 class LocalOnly:

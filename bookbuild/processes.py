@@ -1,0 +1,66 @@
+"""External programs (pandoc, LaTeX, dvisvgm) under a timeout, each in its own process group.
+
+A timeout, Ctrl-C or SIGTERM kills the whole group (LaTeX forks helpers), and `kill_all` stops
+whatever is still running when a command ends early.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+
+_live: set[subprocess.Popen] = set()
+_lock = threading.Lock()
+
+
+class Timeout(Exception):
+    """The program ran past its time limit and was killed with its process group."""
+
+    def __init__(self, cmd: list[str], seconds: float) -> None:
+        super().__init__(f"{os.path.basename(cmd[0])} did not finish within {seconds:g} s")
+        self.cmd, self.seconds = cmd, seconds
+
+
+def run(cmd: list[str], timeout: float, input: str | bytes | None = None, cwd=None, env=None,
+        text: bool = True) -> subprocess.CompletedProcess:
+    """Like `subprocess.run(capture_output=True)`, but the group dies on timeout or interrupt."""
+    kwargs = {"encoding": "utf-8", "errors": "replace"} if text else {}
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=env,
+                            start_new_session=True, **kwargs)
+    with _lock:
+        _live.add(proc)
+    try:
+        out, err = proc.communicate(input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        proc.communicate()
+        raise Timeout(cmd, timeout) from None
+    except BaseException:
+        _kill(proc)
+        raise
+    finally:
+        with _lock:
+            _live.discard(proc)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+def kill_all() -> int:
+    """Kill every program still running; return how many there were."""
+    with _lock:
+        procs = list(_live)
+        _live.clear()
+    for proc in procs:
+        if proc.poll() is None:
+            _kill(proc)
+    return len(procs)

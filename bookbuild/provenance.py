@@ -1,0 +1,84 @@
+"""Where a number comes from: the constants behind each inline value, and their sources.
+
+Uses the static trace (`trace.py`) and the constants snapshot that the chapter kernels took;
+never executes anything itself and never writes the lock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bookbuild.chapters import Chapter, chapter_key
+from bookbuild.lock import Entry
+from bookbuild.names import ModuleNames, search_roots
+from bookbuild.trace import Tracer
+
+
+def constants_of(chapters: list[Chapter]) -> dict[str, dict]:
+    """Every constant the executed chapters' kernels reported, by name (later chapters add)."""
+    details: dict[str, dict] = {}
+    for ch in chapters:
+        if ch.result is not None and isinstance(ch.result.constants, dict):
+            details.update(ch.result.constants)
+    return details
+
+
+def tracer(doc, root: Path | None, constants: set[str]) -> Tracer:
+    return Tracer(doc, ModuleNames(search_roots(doc.path, root)), constants)
+
+
+def causes_of(entries: list[Entry], tracers: dict[str, Tracer]) -> dict[tuple[str, str, int], set[str]]:
+    """The constants each entry's expression is computed from, by entry key."""
+    memo: dict[tuple[str, str], set[str]] = {}
+    out = {}
+    for e in entries:
+        k = (e.chapter, e.expr)
+        if k not in memo:
+            memo[k] = tracers[e.chapter].trace(e.expr).constants
+        out[e.key] = memo[k]
+    return out
+
+
+def tracers_for(chapters: list[Chapter], root: Path | None, constants: set[str]) -> dict[str, Tracer]:
+    return {chapter_key(root, ch.source): tracer(ch.doc, root, constants) for ch in chapters}
+
+
+def describe(name: str, details: dict[str, dict]) -> str:
+    """`NAME = value (source, year)`, with what is known of the constant."""
+    d = details.get(name, {})
+    where = ", ".join(str(d[k]) for k in ("source", "year") if d.get(k)) or d.get("defined", "")
+    return f"{name} = {d.get('value', '?')}" + (f" ({where})" if where else "")
+
+
+def why(chapters: list[Chapter], root: Path | None, details: dict[str, dict],
+        values: dict[tuple[str, str], str], expr: str) -> list[str]:
+    """The dependency chain of `expr` down to constants, with values and sources."""
+    out: list[str] = []
+    for ch in chapters:
+        key = chapter_key(root, ch.source)
+        t = tracer(ch.doc, root, set(details)).trace(expr)
+        if not t.steps or t.untraced == {expr}:
+            continue  # not defined in this chapter
+        value = values.get((key, expr))
+        out.append(f"{key}: {expr}" + (f" = {value}" if value is not None else ""))
+        for depth, name, text in t.steps:
+            pad = "  " * (depth + 1)
+            out.append(f"{pad}← {describe(name, details)}" if text == "constant"
+                       else f"{pad}{name} = {text}")
+        if t.untraced:
+            out.append(f"  untraced: {', '.join(sorted(t.untraced))}")
+        if t.constants:
+            out.append(f"  constants: {', '.join(sorted(t.constants))}")
+    return out
+
+
+def annotations(chapter: Chapter, tracer: Tracer, details: dict[str, dict]) -> list[dict]:
+    """Per inline reference of `chapter`: its expression and the constants behind it."""
+    out = []
+    for ref in chapter.doc.refs:
+        t = tracer.trace(ref.expr)
+        parts = [describe(name, details) for name in sorted(t.constants) if name in details]
+        title = f"{ref.expr}" + (" ← " + "; ".join(parts) if parts else "")
+        out.append({"index": len(out), "expr": ref.expr, "constants": " ".join(sorted(t.constants)),
+                    "title": title})
+    return out

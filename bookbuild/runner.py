@@ -1,0 +1,87 @@
+"""Execute chapters: from the cache when nothing they depend on changed, else in fresh kernels.
+
+Kernels for the first chapters start before the static check runs, so start-up overlaps it.
+"""
+
+from __future__ import annotations
+
+from bookbuild.cache import Cache, key
+from bookbuild.chapters import Chapter
+from bookbuild.execute import ChapterExecutor, ExecutionError, ExecutionResult
+from bookbuild.project import Project
+
+
+def report_cached(progress, chapters: list[Chapter]):
+    """One progress line per chapter served from the cache; returns the progress."""
+    for ch in chapters:
+        if ch.cached:
+            progress.start(ch.name, "cached")
+            progress.finish(ch.name, "cached, no kernel started")
+    return progress
+
+
+def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
+                before_execution=None) -> list[str]:
+    """Fill in each chapter's result, from the cache or a fresh kernel; return error texts.
+
+    Kernels for the first chapters to execute are launched before `before_execution()` (the
+    static check) runs, so their start-up overlaps it; if it returns errors, they are stopped
+    and nothing executes.
+    """
+    from bookbuild.progress import Progress
+
+    cache = Cache(proj.cache_dir)
+    pending: list[tuple[Chapter, str, ChapterExecutor]] = []
+    for ch in chapters:
+        cwd = proj.kernel_cwd(ch.source)
+        if not ch.doc.cells and not ch.doc.refs:
+            ch.result, ch.cached = ExecutionResult([], []), True  # nothing to run: no kernel
+            continue
+        k = key(ch.doc, cwd)
+        hit = cache.get(k, ch.doc) if use_cache else None
+        if hit is not None:
+            ch.result, ch.cached = hit, True
+        else:
+            pending.append((ch, k, ChapterExecutor(ch.doc, cwd, timeout=proj.settings.timeout)))
+    jobs = max(1, proj.settings.jobs)
+
+    async def run_all() -> list[str]:
+        early = [ex for _, _, ex in pending[:jobs]]
+        await asyncio.gather(*(ex.start() for ex in early))
+        errors = list(before_execution() if before_execution else [])
+        if errors:
+            await asyncio.gather(*(ex.abort() for ex in early))
+            return errors
+        progress = report_cached(Progress(len(chapters)), chapters)
+        gate = asyncio.Semaphore(jobs)
+
+        async def one(ch: Chapter, k: str, ex: ChapterExecutor) -> None:
+            async with gate:
+                progress.start(ch.name, "executing")
+                try:
+                    ch.result = await ex.run()
+                except ExecutionError as exc:
+                    errors.append(str(exc))
+                    progress.finish(ch.name, "failed")
+                    return
+                cache.put(k, ch.result, ch.doc)
+                progress.finish(ch.name, f"executed {len(ch.doc.cells)} cells, "
+                                         f"{len(ch.doc.refs)} inline values")
+
+        try:
+            await asyncio.gather(*(one(*p) for p in pending))
+        finally:
+            progress.close()
+        return errors
+
+    if not pending:  # all cached: no event loop, no kernel
+        errors = list(before_execution() if before_execution else [])
+        if not errors:
+            report_cached(Progress(len(chapters)), chapters).close()
+        return errors
+    import asyncio  # only here: a fully cached build never needs an event loop
+
+    try:
+        return asyncio.run(run_all())
+    except asyncio.CancelledError:  # Ctrl-C inside the event loop cancels the main task
+        raise KeyboardInterrupt from None
