@@ -284,6 +284,26 @@ def test_starting_on_a_broken_chapter_serves_a_helpful_page_then_the_book(tmp_pa
         p.stop()
 
 
+def test_while_the_first_build_runs_the_start_page_says_so(tmp_path: Path) -> None:
+    root = copy_book(tmp_path)
+    edit(root / "chapters" / "one.qmd", "    name = \"first\"",
+         "    import time; time.sleep(20)\n    name = \"first\"")
+    exe = Path(sys.executable).with_name("bookbuild")
+    proc = subprocess.Popen([str(exe), "preview", "--no-browser", "--port", "4760"], cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        port = int(re.search(r":(\d+)/", proc.stdout.readline()).group(1))
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/")
+        resp = conn.getresponse()
+        page = resp.read().decode()
+        assert resp.status == 200
+        assert "Building the book" in page and 'id="bookbuild-preview"' in page
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 143
+
+
 def test_a_killed_builder_is_replaced(preview: Preview) -> None:
     edit(preview.root / "chapters" / "one.qmd", "    name = \"first\"",
          "    import time; time.sleep(30)\n    name = \"first\"")

@@ -165,7 +165,6 @@ class Builder:
     def __init__(self, root: Path, out: Path) -> None:
         self.root, self.out = root, out
         self.proc: asyncio.subprocess.Process | None = None
-        self.restarts = 0
 
     async def _spawn(self) -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(
@@ -176,8 +175,6 @@ class Builder:
     async def build(self, changed: list[Path] | None) -> Result:
         """Build for `changed` (None: the whole book) in the child, starting one if needed."""
         if self.proc is None or self.proc.returncode is not None:
-            if self.proc is not None:
-                self.restarts += 1
             self.proc = await self._spawn()
         request = {"changed": None if changed is None else [str(p) for p in changed]}
         try:
