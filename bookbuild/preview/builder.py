@@ -65,7 +65,7 @@ class Tee(io.TextIOBase):
 
 def located_config_error(root: Path, exc: BaseException) -> str:
     """`_quarto.yml:LINE:COL: what` for a YAML error; the project's own message otherwise."""
-    from bookbuild.preview import engine
+    import bookbuild.preview.engine as engine
 
     if engine.is_located(exc):  # already `file:line: message`, as the CLI prints it
         return str(exc).replace(str(root) + os.sep, "")
@@ -84,7 +84,7 @@ def run_build(root: Path, out: Path, changed: list[str] | None) -> Result:
 
     The message is what the overlay shows when it fails.
     """
-    from bookbuild.preview import engine
+    import bookbuild.preview.engine as engine
     from bookbuild.preview.watcher import plan
 
     started = time.perf_counter()
@@ -223,7 +223,7 @@ def kill_all(procs: list, wait: float = 0.3) -> None:
     for them and remove what killed kernels leave behind (connection file, socket folder)."""
     import psutil
 
-    from bookbuild.preview import engine
+    import bookbuild.preview.engine as engine
 
     leftovers = []
     for p in procs:

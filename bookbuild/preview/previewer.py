@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from bookbuild.preview import engine
+import bookbuild.preview.engine as engine
 
 
 class Previewer:
@@ -106,7 +106,7 @@ class Previewer:
 
     async def _build_loop(self, builder, hub, stopping: asyncio.Event) -> None:
         """Build the book, then once per batch of changes, until stopped."""
-        from bookbuild.preview import watcher
+        import bookbuild.preview.watcher as watcher
 
         pending: set[Path] = set()
         wake = asyncio.Event()
