@@ -12,6 +12,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ EQUATION = re.compile(r"\$\$(?:[^$]|\$(?!\$))*?\$\$[ \t]*\n?[ \t]*\{#(eq-[\w:.-]
 REFERENCE = re.compile(rf"(?<![\w@.])-?@((?:{_KIND_ANY_CASE})-[\w-]*\w)|\\ref\{{([^}}]+)\}}")
 DEFINITION = re.compile(rf"\{{[^{{}}\n]*?#((?:{_KIND})-[\w:.-]*\w)[^{{}}\n]*\}}")
 INLINE_CODE = re.compile(r"(`+)(?:.|\n)*?(?<!`)\1(?!`)")
+NOT_NEWLINE = re.compile(r"[^\n]")
 ROMAN = [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"),
          (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]
 
@@ -96,15 +98,23 @@ def _prose(doc: Document) -> str:
 
     Blanking keeps offsets, so line numbers stay those of the `.qmd`.
     """
-    chars = list(doc.text)
-    spans = [(0, doc.body_start)] + [(c.start, c.end) for c in doc.cells] + [(f.start, f.end) for f in doc.fences]
-    for m in INLINE_CODE.finditer(doc.text):
-        spans.append((m.start(), m.end()))
-    for a, b in spans:
-        for i in range(a, b):
-            if chars[i] != "\n":
-                chars[i] = " "
-    return "".join(chars)
+    spans = [(0, doc.body_start), *((c.start, c.end) for c in doc.cells),
+             *((f.start, f.end) for f in doc.fences)]
+    return _blanked(doc.text, tuple(spans))
+
+
+@lru_cache(maxsize=32)  # the index, the title and the duplicate check all read the same prose
+def _blanked(text: str, spans: tuple[tuple[int, int], ...]) -> str:
+    found = list(spans) + [m.span() for m in INLINE_CODE.finditer(text)]
+    pieces, pos = [], 0
+    for a, b in sorted(found):
+        a = max(a, pos)
+        if b <= a:
+            continue
+        pieces += [text[pos:a], NOT_NEWLINE.sub(" ", text[a:b])]
+        pos = b
+    pieces.append(text[pos:])
+    return "".join(pieces)
 
 
 def _attrs(raw: str | None) -> tuple[str, set[str]]:

@@ -454,6 +454,11 @@ end
 
 -- `$$ ... $$ {#eq-x}`: pandoc leaves the attribute as text after the math.
 local function equations(inlines)
+  local any = false
+  for _, el in ipairs(inlines) do
+    if el.t == 'Math' and el.mathtype == 'DisplayMath' then any = true; break end
+  end
+  if not any then return nil end -- most paragraphs: nothing to rebuild
   local out, i = pandoc.Inlines({}), 1
   while i <= #inlines do
     local el = inlines[i]
@@ -553,12 +558,18 @@ local filter = {
   Para = function(para)
     local f = float_from_linked_image(para)
     if f then return number_float(f), false end
-    para.content = equations(para.content)
-    return para
+    local content = equations(para.content)
+    if content then
+      para.content = content
+      return para
+    end
   end,
   Plain = function(plain)
-    plain.content = equations(plain.content)
-    return plain
+    local content = equations(plain.content)
+    if content then
+      plain.content = content
+      return plain
+    end
   end,
 }
 
