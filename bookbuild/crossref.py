@@ -30,8 +30,9 @@ HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*(?:\{([^}]*)\})?[ \t]*#*[ \t]*$
 TABLE_CAPTION = re.compile(r"^(?::|Table:)[ \t].*\{[^}]*#(tbl-[\w-]+)[^}]*\}[ \t]*$", re.M)
 DIV_OPEN = re.compile(r"^(:{3,})[ \t]*(\{[^}]*\}|[^\s:{][^\n]*?)[ \t]*:*[ \t]*$", re.M)
 DIV_CLOSE = re.compile(r"^:{3,}[ \t]*$", re.M)
-# `![caption](src){#fig-x}` and `{#tbl-x}`; captions may hold one level of brackets
-IMAGE = re.compile(r"!\[(?:[^\[\]]|\[[^\]]*\])*\]\([^)]*\)\{[^}]*#((?:fig|tbl)-[\w-]+)")
+# `![caption](src){#fig-x}` (or `{#tbl-x}`) opening a paragraph, alone or inside a link, as
+# pandoc makes it a figure; captions may hold one level of brackets
+IMAGE = re.compile(r"^[ \t]*\[?!\[(?:[^\[\]]|\[[^\]]*\])*\]\([^)]*\)\{[^}]*#((?:fig|tbl)-[\w-]+)", re.M)
 EQUATION = re.compile(r"\$\$(?:[^$]|\$(?!\$))*?\$\$[ \t]*\n?[ \t]*\{#(eq-[\w:.-]+)\}")
 REFERENCE = re.compile(rf"(?<![\w@.])-?@((?:{_KIND_ANY_CASE})-[\w-]*\w)|\\ref\{{([^}}]+)\}}")
 DEFINITION = re.compile(rf"\{{[^{{}}\n]*?#((?:{_KIND})-[\w:.-]*\w)[^{{}}\n]*\}}")
