@@ -34,10 +34,12 @@ DIV_CLOSE = re.compile(r"^:{3,}[ \t]*$", re.M)
 # pandoc makes it a figure; captions may hold one level of brackets
 IMAGE = re.compile(r"^[ \t]*\[?!\[(?:[^\[\]]|\[[^\]]*\])*\]\([^)]*\)\{[^}]*#((?:fig|tbl)-[\w-]+)", re.M)
 EQUATION = re.compile(r"\$\$(?:[^$]|\$(?!\$))*?\$\$[ \t]*\n?[ \t]*\{#(eq-[\w:.-]+)\}")
-REFERENCE = re.compile(rf"(?<![\w@.])-?@((?:{_KIND_ANY_CASE})-[\w-]*\w)|\\ref\{{([^}}]+)\}}")
+# Literal first (`@`, `\ref{`), so the regex engine jumps between candidates; the character
+# before an `@` is checked apart (an e-mail address is no reference).
+REFERENCE = re.compile(rf"@((?:{_KIND_ANY_CASE})-[\w-]*\w)")
+RAW_REFERENCE = re.compile(r"\\ref\{([^}]+)\}")
 DEFINITION = re.compile(rf"\{{[^{{}}\n]*?#((?:{_KIND})-[\w:.-]*\w)[^{{}}\n]*\}}")
 INLINE_CODE = re.compile(r"(`+)(?:.|\n)*?(?<!`)\1(?!`)")
-NOT_NEWLINE = re.compile(r"[^\n]")
 ROMAN = [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"),
          (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]
 
@@ -112,7 +114,7 @@ def _blanked(text: str, spans: tuple[tuple[int, int], ...]) -> str:
         a = max(a, pos)
         if b <= a:
             continue
-        pieces += [text[pos:a], NOT_NEWLINE.sub(" ", text[a:b])]
+        pieces += [text[pos:a], "\n".join(" " * len(line) for line in text[a:b].split("\n"))]
         pos = b
     pieces.append(text[pos:])
     return "".join(pieces)
@@ -389,9 +391,11 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
         prose = _prose(doc)
         walk = _ChapterWalk(doc, appendix, options, book, labels)
         chapters.append(walk.walk(prose, _events(doc, prose)))
-        for m in REFERENCE.finditer(prose):
-            references.append(Reference(m.group(1) or m.group(2), walk.source,
-                                        walk.lines.position(m.start())[0]))
+        found = [m for m in REFERENCE.finditer(prose)
+                 if not m.start() or not (prose[m.start() - 1].isalnum() or prose[m.start() - 1] in "_@.")]
+        found += RAW_REFERENCE.finditer(prose)
+        for m in sorted(found, key=lambda m: m.start()):
+            references.append(Reference(m.group(1), walk.source, walk.lines.position(m.start())[0]))
     return BookIndex(chapters, labels, references, _duplicates(docs))
 
 
