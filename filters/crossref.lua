@@ -578,8 +578,13 @@ walk_blocks = function(blocks)
 end
 
 local function number_document(doc)
-  options.chapter = options.chapters[1] and options.chapters[1].number or ''
-  options.chapter_depth = options.chapters[1] and options.chapters[1].depth
+  -- Before its first level-1 heading a chapter has no number yet; a document without one is
+  -- all one chapter (the first of `crossref-chapters`).
+  local has_chapter_heading = false
+  doc.blocks:walk({ Header = function(h) if h.level == 1 then has_chapter_heading = true end end })
+  local first = options.chapters[1]
+  options.chapter = (first and not has_chapter_heading) and first.number or ''
+  options.chapter_depth = first and first.depth
   doc.blocks = walk_blocks(doc.blocks)
   return doc
 end
