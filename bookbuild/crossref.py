@@ -254,10 +254,14 @@ def _events(doc: Document, prose: str) -> list[tuple[int, str, Any]]:
         listing = str(cell.options.get("lst-label") or "")
         if listing.startswith("lst-"):  # the echoed code, which comes before the cell's output
             events.append((cell.start, "float", listing))
-        if label.startswith("fig-") or (label.startswith("tbl-") and cell.options.get("tbl-cap")):
+        subcaps = cell.options.get("fig-subcap")
+        if label.startswith("fig-") and isinstance(subcaps, list) and len(subcaps) > 1:
+            # Quarto's sub-figures of one cell: fig-x-1, fig-x-2, ... inside fig-x
+            events.append((cell.start, "panel", (label, len(subcaps))))
+        elif label.startswith("fig-") or (label.startswith("tbl-") and cell.options.get("tbl-cap")):
             events.append((cell.start, "float", label))
     # a div's own float comes before the floats inside it; the sort is stable for a cell's two
-    order = {"close": 0, "open": 1, "heading": 2, "float": 2, "eq": 2}
+    order = {"close": 0, "open": 1, "heading": 2, "float": 2, "eq": 2, "panel": 2}
     return sorted(events, key=lambda e: (e[0], order[e[1]]))
 
 
@@ -324,6 +328,8 @@ class _ChapterWalk:
                     self.heading(payload)  # else it is the callout's title (Quarto), not a section
             elif kind == "eq":
                 self.add(payload, "eq", self.next("eq"), offset)
+            elif kind == "panel":
+                self.cell_panel(*payload, offset)
             else:
                 self.float(payload.split("-")[0], payload, offset)
         if not self.info.title:
@@ -363,6 +369,12 @@ class _ChapterWalk:
             number = ".".join([self.number, *(str(self.counters[lv]) for lv in range(2, level + 1))])
         if ident and number:
             self.add(ident, "sec", number, m.start(), title)
+
+    def cell_panel(self, label: str, count: int, offset: int) -> None:
+        saved, self.parent = self.parent, self.float("fig", label, offset)
+        for i in range(1, count + 1):
+            self.float("fig", f"{label}-{i}", offset)
+        self.parent = saved
 
     def float(self, kind: str, ident: str, offset: int) -> dict:
         """Number a float (a sub-float when inside a float of its kind) and return its record."""

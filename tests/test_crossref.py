@@ -95,3 +95,13 @@ def test_a_callout_heading_is_its_title_unless_the_callout_has_a_title_attribute
     doc = parse("# C {#sec-c}\n\n::: {.callout-tip}\n## Title {#sec-title}\nBody.\n:::\n\n"
                 "::: {.callout-tip title=\"Given\"}\n## Real section {#sec-real}\n:::\n", "c.qmd")
     assert numbers(crossref.build_index([(doc, False)])) == {"sec-c": "1", "sec-real": "1.1"}
+
+
+def test_a_cell_with_subcaptions_has_numbered_subfigures() -> None:
+    cell = ('```{python}\n#| label: fig-pair\n#| fig-cap: Two plots\n#| fig-subcap:\n#|   - Left\n'
+            '#|   - Right\nplot()\nplot()\n```\n')
+    doc = parse(f"# One\n\n![Before](a.png){{#fig-before}}\n\n{cell}\n![After](b.png){{#fig-after}}\n",
+                "cells.qmd")
+    assert numbers(crossref.build_index([(doc, False)])) == {
+        "fig-before": "1.1", "fig-pair": "1.2", "fig-pair-1": "1.2 (a)", "fig-pair-2": "1.2 (b)",
+        "fig-after": "1.3"}
