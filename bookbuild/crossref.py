@@ -68,14 +68,18 @@ class ChapterInfo:
     number: str = ""  # "" when unnumbered
     chapter_numbers: list[str] = field(default_factory=list)  # one per level-1 heading
     depth: int | None = None  # number-depth, when the chapter or the book sets it
+    crossref: dict[str, Any] = field(default_factory=dict)  # the book's options, then the chapter's
     title_heading: str = ""  # markdown heading for a chapter titled only in its front matter
 
     def filter_chapters(self) -> list:
         """The chapter list as `crossref.lua` reads it (`crossref-chapters`)."""
         numbers = self.chapter_numbers or [""]
-        if self.depth is None:
+        if self.depth is None and not self.crossref:
             return list(numbers)
-        return [{"number": n, "depth": self.depth} for n in numbers]
+        extra = {"depth": self.depth} if self.depth is not None else {}
+        if self.crossref:  # in the PDF the chapter's front matter is gone; in HTML it would
+            extra["crossref"] = self.crossref  # replace the book's options, not merge with them
+        return [{"number": n, **extra} for n in numbers]
 
 
 @dataclass
@@ -399,9 +403,11 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
     references: list[Reference] = []
     book = _Numbering()
     for doc, appendix in docs:
-        options = Options.read(_merged(settings or {}, doc.front_matter or {}))
+        merged = _merged(settings or {}, doc.front_matter or {})
+        options = Options.read(merged)
         prose = _prose(doc)
         walk = _ChapterWalk(doc, appendix, options, book, labels)
+        walk.info.crossref = merged.get("crossref") if isinstance(merged.get("crossref"), dict) else {}
         chapters.append(walk.walk(prose, _events(doc, prose)))
         found = [m for m in REFERENCE.finditer(prose)
                  if not m.start() or not (prose[m.start() - 1].isalnum() or prose[m.start() - 1] in "_@.")]

@@ -80,30 +80,41 @@ local function add_latex_header(meta)
   meta['header-includes'] = includes
 end
 
+-- Quarto's `crossref:` options as one set; a chapter may bring its own (its front matter, merged
+-- over the book's by bookbuild), which holds from its level-1 heading on.
+local function crossref_options(cr)
+  local o = { prefix = {}, title = {}, labels = {}, delim = ':', subref = 'alpha a',
+              hyperlink = true, with_chapter = true }
+  for kind, name in pairs(NAMES) do o.prefix[kind], o.title[kind], o.labels[kind] = name, name, 'arabic' end
+  if type(cr) ~= 'table' or pandoc.utils.type(cr) == 'List' then return o end
+  for kind in pairs(NAMES) do
+    if cr[kind .. '-prefix'] then o.prefix[kind] = stringify(cr[kind .. '-prefix']) end
+    if cr[kind .. '-title'] then o.title[kind] = stringify(cr[kind .. '-title']) end
+    if cr[kind .. '-labels'] then o.labels[kind] = stringify(cr[kind .. '-labels']) end
+  end
+  if cr['title-delim'] then o.delim = stringify(cr['title-delim']) end
+  if cr['subref-labels'] then o.subref = stringify(cr['subref-labels']) end
+  o.hyperlink = bool(cr['ref-hyperlink'], true)
+  o.with_chapter = bool(cr['chapters'], true)
+  return o
+end
+
+local function use(set)
+  for key, value in pairs(set) do options[key] = value end
+end
+
 local function read_options(meta)
   if latex then add_latex_header(meta) end
-  for kind, name in pairs(NAMES) do
-    options.prefix[kind], options.title[kind], options.labels[kind] = name, name, 'arabic'
-  end
-  local cr = meta.crossref
-  if type(cr) == 'table' and pandoc.utils.type(cr) ~= 'List' then
-    for kind in pairs(NAMES) do
-      if cr[kind .. '-prefix'] then options.prefix[kind] = stringify(cr[kind .. '-prefix']) end
-      if cr[kind .. '-title'] then options.title[kind] = stringify(cr[kind .. '-title']) end
-      if cr[kind .. '-labels'] then options.labels[kind] = stringify(cr[kind .. '-labels']) end
-    end
-    if cr['title-delim'] then options.delim = stringify(cr['title-delim']) end
-    if cr['subref-labels'] then options.subref = stringify(cr['subref-labels']) end
-    options.hyperlink = bool(cr['ref-hyperlink'], true)
-    options.with_chapter = bool(cr['chapters'], true)
-  end
+  options.book = crossref_options(meta.crossref)
+  use(options.book)
   if meta['number-depth'] then options.depth = tonumber(stringify(meta['number-depth'])) or 6 end
   local chapters = meta['crossref-chapters']
   if chapters and pandoc.utils.type(chapters) == 'List' then
     for i, c in ipairs(chapters) do
       if type(c) == 'table' and c.number ~= nil then
         options.chapters[i] = { number = stringify(c.number),
-                                depth = tonumber(stringify(c.depth or '')) }
+                                depth = tonumber(stringify(c.depth or '')),
+                                crossref = c.crossref and crossref_options(c.crossref) }
       else
         options.chapters[i] = { number = stringify(c) }
       end
@@ -427,6 +438,7 @@ local function header(h)
     if entry then
       options.chapter = entry.number
       options.chapter_depth = entry.depth
+      use(entry.crossref or options.book)
     end
     if h.classes:includes('unnumbered') then options.chapter = '' end
     counts = {}
@@ -585,6 +597,7 @@ local function number_document(doc)
   local first = options.chapters[1]
   options.chapter = (first and not has_chapter_heading) and first.number or ''
   options.chapter_depth = first and first.depth
+  if first and first.crossref then use(first.crossref) end
   doc.blocks = walk_blocks(doc.blocks)
   return doc
 end
