@@ -410,7 +410,19 @@ local function number_float(f)
   f.content = walk_blocks(f.content)
   local subs = current_parent.subs
   current_parent = saved
-  if subs > 0 and html then
+  local laid_out = false -- bookbuild lays out a cell's several plots itself (layout-ncol)
+  for _, b in ipairs(f.content) do
+    if b.t == 'Div' and b.classes:includes('quarto-layout-panel') then laid_out = true end
+  end
+  if subs > 0 and not html then
+    -- LaTeX wants the sub-figures as direct children of their figure
+    f.content = f.content:walk({ Div = function(d)
+      for _, c in ipairs(d.classes) do if c:match('^quarto%-layout') then return d.content end end
+    end })
+  end
+  if subs > 0 and html and laid_out then
+    f.panel = true
+  elseif subs > 0 and html then
     -- lay the sub-floats (and any other blocks) out in rows
     local cells = {}
     for _, b in ipairs(f.content) do
