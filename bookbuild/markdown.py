@@ -165,7 +165,10 @@ class CellWriter:
         fence = "`" * max(3, _longest_run(body, "`") + 1)
         block = f"{fence} {{{' '.join(attrs)}}}\n{body}\n{fence}"
         cap = self.o.get("lst-cap")
-        if cap:
+        if cap and lst:  # a numbered listing: crossref.lua captions it ("Listing 1.1: ...")
+            attrs.append(_attr("lst-cap", _one_line(cap)))
+            block = f"{fence} {{{' '.join(attrs)}}}\n{body}\n{fence}"
+        elif cap:
             block = f"::: {{.listing}}\n\n**Listing:** {_one_line(cap)}\n\n{block}\n\n:::"
         fold = self.o.get("code-fold")
         if self.fmt == "html" and (fold == "show" or opts.truthy(fold)):
@@ -258,9 +261,11 @@ class CellWriter:
             subs = _as_list(subcaps) if subcaps is not True else []
             images = []
             for i, (src, alt) in enumerate(self.figures):
-                letter = f"({chr(ord('a') + i)})" if (subcaps or caps) and i < 26 else ""
+                # labelled: sub-figures fig-x-1, fig-x-2 that crossref.lua letters (a), (b)
+                letter = f"({chr(ord('a') + i)})" if (subcaps or caps) and i < 26 and not ident else ""
                 sub = f"{letter} {_one_line(subs[i])}".strip() if i < len(subs) else letter
-                attrs = [_attr("fig-alt", alt)] if alt else []
+                attrs = [f"{ident}-{i + 1}"] if ident else []
+                attrs += [_attr("fig-alt", alt)] if alt else []
                 suffix = "{" + " ".join(attrs) + "}" if attrs else ""
                 images.append(f"![{sub}]({src}){suffix}")
             md = _layout(images, o.get("layout-ncol"))
