@@ -90,7 +90,7 @@ def test_a_book_lists_another_extension_and_ours_by_name(tmp_path: Path) -> None
     (shout / "shout.lua").write_text("function Str(s) if s.text == 'disk' then "
                                      "return pandoc.Str('DISK') end end\n")
     config = root / "_quarto.yml"
-    config.write_text(config.read_text() + "filters:\n  - bookbuild\n  - shout\n")
+    config.write_text(config.read_text() + "filters:\n  - bookbuild\n  - quarto\n  - shout\n")
     r = render(root, "--to", "html")
     assert r.returncode == 0, r.stderr
     assert "A DISK seeks in milliseconds" in text((root / "_book" / "one.html").read_text())
