@@ -14,7 +14,7 @@ TEX_CHECK := command -v lualatex && command -v latex && command -v dvisvgm && kp
 TEST_PKGS := chromium poppler-utils
 TEST_CHECK := command -v chromium && command -v pdftotext
 
-.PHONY: setup tex test-tools test render check numbers preview bench clean
+.PHONY: setup tex test-tools test render check numbers preview bench clean extension
 
 setup: $(STAMP) $(KERNEL) tex
 	@# Bytecode for our packages: every command and every chapter kernel imports them, and
@@ -57,6 +57,10 @@ numbers: setup
 
 preview: setup
 	$(BB) preview
+
+# _extensions/bookbuild (for `quarto add`) is written from filters/, never edited by hand.
+extension: $(STAMP)
+	$(PY) -m bookbuild.extension
 
 bench: setup
 	$(PY) bench/run.py
