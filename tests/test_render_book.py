@@ -201,6 +201,7 @@ def test_strict_turns_unresolved_references_into_an_error(rendered, tmp_path: Pa
     root = tmp_path / "book"
     shutil.copytree(rendered[0], root)
     before = (root / "_book" / "chapters" / "one.html").read_bytes()
+    assert run_cli("numbers", "accept", cwd=root).returncode == 0  # --strict also needs a lock
     r = run_cli("render", "--to", "html", "--strict", cwd=root)
     assert r.returncode == 1
     assert "chapters/one.qmd:14: error: unresolved cross-reference 'pri-unknown'" in r.stderr
