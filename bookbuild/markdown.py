@@ -123,6 +123,7 @@ class CellWriter:
         asis = output == "asis"
         figure_at = None
         if asis or opts.truthy(output):
+            shown_from = len(parts)
             for out in outputs:
                 md = self.output(out, asis)
                 if md is _FIGURE:
@@ -135,8 +136,7 @@ class CellWriter:
                 parts[figure_at] = self.figure_block()
             label, caption = self.cell.label or "", o.get("tbl-cap")
             if label.startswith("tbl-") and caption and not self.figures:
-                # Quarto's table caption and label for a cell that outputs a table.
-                parts.append(f": {_one_line(caption)} {{#{label}}}")
+                parts[shown_from:] = self.table_captions(parts[shown_from:], label, caption)
         parts = [p for p in parts if p]
         if not parts:
             return ""
@@ -144,6 +144,19 @@ class CellWriter:
             return "\n\n".join(parts)  # asis: the output is the markdown, nothing around it
         classes = " ".join("." + c for c in _classes(o.get("classes")))
         return "\n\n".join([f"::::: {{.cell {classes}}}".replace(" }", "}"), *parts, ":::::"])
+
+    def table_captions(self, tables: list[str], label: str, caption: Any) -> list[str]:
+        """Quarto's caption and label for a cell's table; with `tbl-subcap`, one table float
+        whose sub-tables are lettered (a), (b), ... by the cross-reference filter."""
+        subcaps = _as_list(self.o.get("tbl-subcap")) if self.o.get("tbl-subcap") is not True else []
+        tables = [t for t in tables if t]
+        if not self.o.get("tbl-subcap") or len(tables) < 2:
+            return [*tables, f": {_one_line(caption)} {{#{label}}}"]
+        out = [f'::: {{#{label} tbl-cap="{_one_line(caption).replace(chr(34), chr(39))}"}}']
+        for i, table in enumerate(tables, start=1):
+            sub = _one_line(subcaps[i - 1]) if i <= len(subcaps) else ""
+            out += [table, f": {sub} {{#{label}-{i}}}"]
+        return [*out, ":::"]
 
     # --- code -----------------------------------------------------------------------------
     def code(self, fenced: bool) -> str:
