@@ -26,7 +26,7 @@ from bookbuild.execute import ExecutionResult
 from bookbuild.names import DYNAMIC_ACCESS, EVERYTHING, mentioned, module_aliases, parse_cell
 from bookbuild.qmd import Document
 
-FORMAT = 3
+FORMAT = 4  # 4: constants snapshots are records of any package, never null
 
 
 @lru_cache(maxsize=1)
