@@ -211,6 +211,7 @@ def snapshot(excluded: tuple[str, ...]) -> dict[str, dict]:
         for chain, value, meta in items:
             qual = ".".join(chain)
             record = {"value": value_text(value), "module": name, "name": qual, "file": rel,
+                      "path": path,
                       "line": lines.line_of(chain), **meta}
             record["defined"] = f"{rel}:{record['line']}"
             found.append((qual, name, record))
