@@ -277,9 +277,10 @@ class Previewer:
     def watched(self) -> list[Path]:
         root = self.proj.root
         paths = [root / "_quarto.yml", *[c.parent for c in self.proj.chapters()]]
-        for extra in ("mlsysim", "filters"):
-            if (root / extra).is_dir():
-                paths.append(root / extra)
+        # The book's own Python (any constants package or helper module at the root), filters.
+        paths += [d for d in root.iterdir() if (d / "__init__.py").is_file() or d.suffix == ".py"]
+        if (root / "filters").is_dir():
+            paths.append(root / "filters")
         from bookbuild.pages import TEMPLATES
         from bookbuild.render import FILTERS
 

@@ -12,10 +12,8 @@ from pathlib import Path
 
 from bookbuild import processes
 from bookbuild.pandoc import pandoc_path
+from bookbuild.resources import FILTERS, TEMPLATES  # noqa: F401  (one place finds them)
 
-ROOT = Path(__file__).resolve().parents[1]
-FILTERS = ROOT / "filters"
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 FILTER_ORDER = ["inline-refs.lua", "tikz.lua", "callouts.lua", "crossref.lua"]
 MIN_PANDOC = (3, 1)
 # Quarto reads \\( \\) as inline math too; keep its reading of the same sources.
