@@ -259,3 +259,31 @@ def test_rendering_some_chapters_reports_drift_only_on_them(anybook: Path) -> No
     other = ok("render", "chapters/data.qmd", "--to", "html", cwd=anybook)
     assert "warning: chapters/data.qmd:" in other.stderr
     assert "compute.qmd" not in other.stderr
+
+
+# --- the engine knows no book ------------------------------------------------------------
+def test_the_engine_names_no_constants_package_of_ours() -> None:
+    """bookbuild/ must work for any book: our mlsysim is one package among many."""
+    hits = [f"{p.relative_to(ROOT)}:{n}" for p in sorted((ROOT / "bookbuild").rglob("*"))
+            if p.is_file() and p.suffix in (".py", ".lua", ".tex", ".j2", ".html", ".css")
+            for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1)
+            if "mlsysim" in line]
+    assert hits == []
+
+
+def test_a_module_that_breaks_discovery_still_gets_a_lock(anybook: Path) -> None:
+    """A `__sources__` that is not a mapping, a class whose attributes raise: never a crash,
+    never a null snapshot; the module's numbers are discovered as if it had no protocol."""
+    (anybook / "labconst" / "odd.py").write_text(
+        '__sources__ = ["not", "a", "mapping"]\nODD_FACTOR = 3\n\n\n'
+        "class Lazy:\n    @property\n    def boom(self):\n        raise RuntimeError('no')\n\n\n"
+        "LAZY = Lazy()\n")
+    edit(anybook, "chapters/data.qmd", "import csv\n", "import csv\n\nfrom labconst.odd import *\n")
+    edit(anybook, "chapters/data.qmd", "    count = len(rows)\n",
+         "    count = len(rows) * ODD_FACTOR // 3\n")
+    r = ok("numbers", "accept", cwd=anybook)
+    assert "12 constants" in r.stdout
+    assert '  ODD_FACTOR: "3"\n' in (anybook / "numbers.lock").read_text()
+    edit(anybook, "labconst/odd.py", "ODD_FACTOR = 3", "ODD_FACTOR = 6")
+    r = run_cli("numbers", "check", cwd=anybook, timeout=600)
+    assert "drift: chapters/data.qmd:22 Runs.count: 3 → 6  (moved by ODD_FACTOR)" in r.stdout
