@@ -36,8 +36,15 @@ def _origin(record: dict) -> tuple:
 
 
 def tracer(doc, root: Path | None, constants: dict[str, dict]) -> Tracer:
-    """A tracer for one chapter that knows where each constant is defined."""
-    return Tracer(doc, ModuleNames(search_roots(doc.path, root)), constants, root)
+    """A tracer for one chapter that knows where each constant is defined; tracers for the
+    same constants (one build) share what they learnt about the book's modules."""
+    global _SHARED
+    if _SHARED is None or _SHARED[0] is not constants or _SHARED[1] != root:
+        _SHARED = (constants, root, {})
+    return Tracer(doc, ModuleNames(search_roots(doc.path, root)), constants, root, _SHARED[2])
+
+
+_SHARED: tuple[dict, Path | None, dict] | None = None  # the last build's module knowledge
 
 
 def causes_of(entries: list[Entry], tracers: dict[str, Tracer]) -> dict[tuple[str, str, int], set[str]]:

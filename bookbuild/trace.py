@@ -60,7 +60,8 @@ class Tracer:
     """
 
     def __init__(self, doc: Document, modules: ModuleNames,
-                 constants: Mapping[str, dict] | set[str], root: Path | None = None) -> None:
+                 constants: Mapping[str, dict] | set[str], root: Path | None = None,
+                 shared: dict | None = None) -> None:
         self.doc = doc
         self.details = constants if isinstance(constants, Mapping) else {}
         self.constants = set(constants)
@@ -73,9 +74,15 @@ class Tracer:
         self.functions: dict[str, ast.AST] = {}
         self.classes: set[str] = set()
         self.modules = modules
-        self._scopes: dict[str, ModuleScope | None] = {}
-        self._memo: dict[tuple[str, tuple[str, ...]], Trace] = {}
+        # What modules hold does not depend on the chapter: tracers built for the same
+        # constants share it (`shared`), and every expression re-reads the same helpers.
+        shared = {} if shared is None else shared
+        self._scopes: dict[str, ModuleScope | None] = shared.setdefault("scopes", {})
+        self._memo: dict[tuple[str, tuple[str, ...]], Trace] = shared.setdefault("memo", {})
         self._busy: set[tuple[str, tuple[str, ...]]] = set()
+        # Keyed by node id, the node kept alive with its entry.
+        self._refs: dict[int, tuple[ast.AST, list[ast.AST]]] = shared.setdefault("refs", {})
+        self._locals: dict[int, tuple[ast.AST, frozenset[str]]] = shared.setdefault("locals", {})
         for cell in doc.cells:
             try:
                 tree = ast.parse(python_source(cell.source))
@@ -165,9 +172,14 @@ class Tracer:
             return f"{owner}.{chain}"
         return chain
 
+    def _references(self, node: ast.AST) -> list[ast.AST]:
+        if id(node) not in self._refs:
+            self._refs[id(node)] = (node, list(references(node)))
+        return self._refs[id(node)][1]
+
     def _follow(self, node: ast.AST, owner: str | None, depth: int, out: Trace, seen: set[str],
                 local: frozenset[str] = frozenset()) -> None:
-        for ref in references(node):
+        for ref in self._references(node):
             key = self._resolve(ref, owner)
             if key is None or key.split(".")[0] in local:
                 continue
@@ -215,7 +227,9 @@ class Tracer:
     def _follow_body(self, fn: ast.AST, scope: ModuleScope | None, depth: int, out: Trace,
                      seen: set[str]) -> None:
         """The free names of a function's body: what it reads from its module."""
-        local = frozenset(_function_locals(fn) | expression_locals(fn))
+        if id(fn) not in self._locals:
+            self._locals[id(fn)] = (fn, frozenset(_function_locals(fn) | expression_locals(fn)))
+        local = self._locals[id(fn)][1]
         for stmt in fn.body:
             if scope is None:
                 self._follow(stmt, None, depth, out, seen, local)
@@ -347,7 +361,7 @@ class Tracer:
         value = (_keyword(value, parts[2]) if len(parts) > 2 else None) or value
         out.steps.append((depth, f"{scope.module}.{'.'.join(parts)}",
                           f"{ast.unparse(value)}  ({scope.rel}:{stmt.lineno})"))
-        for ref in references(value):
+        for ref in self._references(value):
             chain = (dotted(ref) or "").split(".")
             if chain[0] in body and chain[0] != parts[1]:
                 self._class_chain(scope, cls, [parts[0], *chain], depth + 1, out, seen)
@@ -356,7 +370,7 @@ class Tracer:
 
     def _module_expr(self, scope: ModuleScope, node: ast.AST, depth: int, out: Trace,
                      seen: set[str], local: frozenset[str] = frozenset()) -> None:
-        for ref in references(node):
+        for ref in self._references(node):
             chain = dotted(ref)
             if chain is None or chain.split(".")[0] in local:
                 continue
