@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bookbuild import processes
 from bookbuild.pandoc import pandoc_path
-from bookbuild.resources import FILTERS, TEMPLATES  # noqa: F401  (one place finds them)
+from bookbuild.shipped import FILTERS, TEMPLATES  # noqa: F401  (one place finds them)
 
 FILTER_ORDER = ["inline-refs.lua", "tikz.lua", "callouts.lua", "crossref.lua"]
 MIN_PANDOC = (3, 1)
