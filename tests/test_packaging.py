@@ -69,6 +69,11 @@ def test_the_wheel_carries_filters_templates_and_kernel_code_but_not_our_constan
                    "bookbuild/kernel/constants.py", "bookbuild/cli.py"):
         assert needed in names
     assert not [n for n in names if n.startswith("mlsysim/")]
+    # Every module of the source tree ships (a subpackage missing from pyproject.toml would not).
+    for source in (ROOT / "bookbuild").rglob("*.py"):
+        assert source.relative_to(ROOT).as_posix() in names
+    for lua in (ROOT / "filters").glob("*.lua"):
+        assert f"bookbuild/filters/{lua.name}" in names
 
 
 def test_mlsysim_is_its_own_package(tmp_path: Path) -> None:
