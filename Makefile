@@ -25,9 +25,10 @@ $(PY):
 	python3 -m venv $(VENV)
 
 # Reinstall only when the package metadata changed: a second `make setup` takes seconds.
-$(STAMP): pyproject.toml | $(PY)
+$(STAMP): pyproject.toml mlsysim/pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e ./mlsysim  # our book's constants: its own package
 	touch $@
 
 $(KERNEL): $(STAMP)

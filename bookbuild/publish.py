@@ -304,7 +304,7 @@ class Publisher:
             self._constants = provenance.constants_of(self.chapters)
         if not self._constants:
             return None
-        tracer = provenance.tracer(ch.doc, self.proj.root, set(self._constants))
+        tracer = provenance.tracer(ch.doc, self.proj.root, self._constants)
         return provenance.annotations(ch, tracer, self._constants)
 
     def _includes(self, fmt: str, *chapters: Chapter) -> includes.Includes:
