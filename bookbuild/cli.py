@@ -88,7 +88,7 @@ def run_command(func, args: argparse.Namespace) -> int:
         return EXIT_BUILD
     except Exception as exc:  # a bug of ours: one line, the traceback only with --debug
         _stop_children()
-        if _INTERRUPTED:  # a signal landed mid-operation and surfaced as another error
+        if _INTERRUPTED or _processes_interrupted():  # a signal surfaced as another error
             print("bookbuild: interrupted; kernels and child processes stopped", file=sys.stderr)
             return EXIT_INTERRUPTED
         if getattr(args, "debug", False):
@@ -114,6 +114,12 @@ def _sigterm_interrupts() -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, interrupt)
         signal.signal(signal.SIGINT, interrupt)
+
+
+def _processes_interrupted() -> bool:
+    from bookbuild import processes
+
+    return processes.interrupted
 
 
 def _port(text: str) -> int:

@@ -190,6 +190,7 @@ class ChapterExecutor:
                                 shutdown_kernel="immediate")
         try:
             async with client.async_setup_kernel(cleanup_kc=True):
+                _take_back_signals()  # nbclient installed its own; ours stop the whole build
                 await self._run_cell(client, nb, 0, None)
                 for i, cell in enumerate(self.doc.cells, start=1):
                     if self.plan.run[i - 1]:  # `eval: false`: shown, never run
@@ -268,6 +269,29 @@ class ChapterExecutor:
         deps = json.loads(_inline_text(results["deps"], anchor))
         constants = json.loads(_inline_text(results["constants"], anchor))
         return values, deps, constants
+
+
+def _take_back_signals() -> None:
+    """Ctrl-C / SIGTERM: note it, kill every kernel and cancel the build's tasks, so the command
+    ends as interrupted (exit 130) instead of failing on a kernel nbclient shut down."""
+    import asyncio
+    import signal
+
+    from bookbuild import processes
+
+    loop = asyncio.get_running_loop()
+
+    def interrupted() -> None:
+        processes.interrupted = True
+        kill_live_kernels()
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, interrupted)
+        except (RuntimeError, NotImplementedError, ValueError):
+            pass  # not the main thread (preview's builder): its parent stops it
 
 
 def _inline_text(result: dict | None, ref: InlineRef) -> str:

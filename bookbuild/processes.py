@@ -12,6 +12,7 @@ import subprocess
 import threading
 
 _live: set[subprocess.Popen] = set()
+interrupted = False  # set when Ctrl-C or SIGTERM reached a running build
 _lock = threading.Lock()
 
 

@@ -5,6 +5,7 @@ Kernels for the first chapters start before the static check runs, so start-up o
 
 from __future__ import annotations
 
+from bookbuild import processes
 from bookbuild.cache import Cache, key
 from bookbuild.chapters import Chapter
 from bookbuild.execute import ChapterExecutor, ExecutionError, ExecutionResult, Plan
@@ -84,6 +85,9 @@ def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
     import asyncio  # only here: a fully cached build never needs an event loop
 
     try:
-        return asyncio.run(run_all())
+        errors = asyncio.run(run_all())
     except asyncio.CancelledError:  # Ctrl-C inside the event loop cancels the main task
         raise KeyboardInterrupt from None
+    if processes.interrupted:  # the failures above are the kernels we stopped
+        raise KeyboardInterrupt
+    return errors
