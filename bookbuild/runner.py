@@ -44,9 +44,14 @@ def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
         else:
             pending.append((ch, k, ChapterExecutor(ch.doc, cwd, timeout=proj.settings.timeout)))
     jobs = max(1, proj.settings.jobs)
+    warm = False
+    if pending and proj.settings.warm_kernels:
+        from bookbuild.warm.template import attach
+
+        warm = attach([ex for _, _, ex in pending])  # the template imports while check runs
 
     async def run_all() -> list[str]:
-        early = [ex for _, _, ex in pending[:jobs]]
+        early = [] if warm else [ex for _, _, ex in pending[:jobs]]
         await asyncio.gather(*(ex.start() for ex in early))
         errors = list(before_execution() if before_execution else [])
         if errors:
