@@ -16,6 +16,8 @@ from bookbuild.names import (
     ModuleNames,
     block_targets,
     dotted,
+    parse,
+    parse_expr,
     python_source,
     references,
 )
@@ -59,7 +61,7 @@ class Tracer:
         self.modules = modules
         for cell in doc.cells:
             try:
-                tree = ast.parse(python_source(cell.source))
+                tree = parse(python_source(cell.source))
             except SyntaxError:
                 continue
             self._collect(tree.body, cell, None)
@@ -131,7 +133,7 @@ class Tracer:
     def trace(self, expr: str) -> Trace:
         result = Trace(expr)
         try:
-            tree = ast.parse(expr, mode="eval")
+            tree = parse_expr(expr)
         except SyntaxError:
             result.untraced.add(expr)
             return result
