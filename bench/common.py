@@ -21,7 +21,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-UPSTREAM = ROOT.parent / "shared" / "upstream" / "appendix_machine.qmd"
+
+
+def _upstream() -> Path:
+    """../shared/upstream/appendix_machine.qmd beside the repository (or beside the main
+    checkout, when this is a git worktree elsewhere)."""
+    here = ROOT.parent / "shared" / "upstream" / "appendix_machine.qmd"
+    if here.is_file():
+        return here
+    common = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--git-common-dir"],
+                            capture_output=True, text=True, timeout=30).stdout.strip()
+    if common:
+        main = (ROOT / common).resolve().parent
+        return main.parent / "shared" / "upstream" / "appendix_machine.qmd"
+    return here
+
+
+UPSTREAM = _upstream()
 PY = sys.executable
 BOOKBUILD = str(Path(PY).with_name("bookbuild"))
 TIMEOUT = 600  # seconds for any one benchmarked command
@@ -38,7 +54,7 @@ class Run:
     env: dict[str, str] | None = None
 
     def once(self) -> tuple[float, int]:
-        """Wall seconds and peak summed RSS (bytes) of the process tree, setup excluded."""
+        """Wall seconds and peak summed PSS (bytes) of the process tree, setup excluded."""
         if self.setup:
             self.setup()
         if callable(self.cmd):
@@ -95,7 +111,7 @@ def paired(name: str, candidate: Run, baseline: Run, rounds: int = 5, aim: float
     print(line(name, result.ratios, [c for c, _ in times], [b for _, b in times], baseline.name,
                aim), flush=True)
     if memory:
-        print(line(f"{name}, peak RSS", result.rss_ratios, [c for c, _ in rss],
+        print(line(f"{name}, peak PSS", result.rss_ratios, [c for c, _ in rss],
                    [b for _, b in rss], baseline.name, None, unit="MB"), flush=True)
     return result
 
@@ -126,7 +142,9 @@ def absolute(name: str, run: Run, rounds: int = 5, aim: float | None = None) -> 
 
 
 class PeakRss:
-    """Samples the summed resident memory of a process and its descendants every 10 ms."""
+    """Samples the summed memory of a process and its descendants every 20 ms: proportional set
+    size (shared pages split between their sharers, so forked kernels are not counted as full
+    copies of their template), or resident size where PSS cannot be read."""
 
     def __init__(self, pid: int) -> None:
         self.pid, self.peak = pid, 0
@@ -141,10 +159,9 @@ class PeakRss:
         self._thread.join()
 
     def _loop(self) -> None:
-        page = os.sysconf("SC_PAGE_SIZE")
         while not self._done.is_set():
-            self.peak = max(self.peak, sum(_rss_pages(p) for p in _tree(self.pid)) * page)
-            self._done.wait(0.01)
+            self.peak = max(self.peak, sum(_memory(p) for p in _tree(self.pid)))
+            self._done.wait(0.02)
 
 
 def _tree(root: int) -> list[int]:
@@ -165,9 +182,16 @@ def _tree(root: int) -> list[int]:
     return out
 
 
-def _rss_pages(pid: int) -> int:
+def _memory(pid: int) -> int:
+    """PSS of one process in bytes (RSS if smaps_rollup is unreadable; 0 once it is gone)."""
     try:
-        return int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+        for row in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if row.startswith("Pss:"):
+                return int(row.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, IndexError, ValueError):
         return 0
 

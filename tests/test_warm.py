@@ -8,6 +8,8 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import FIXTURES, ROOT
 from tests.test_render_md import _project
 
@@ -108,16 +110,23 @@ def test_chapter_kernels_fork_from_one_template_unless_switched_off(cli, tmp_pat
         assert parents.pop().endswith(f"warm {warm}.")
 
 
-def test_a_failing_cell_is_located_the_same_way(cli, tmp_path: Path) -> None:
-    bad = "# Bad\n\ntext\n\n```{python}\n#| label: boom\nx = 1\n1 / 0\n```\n"
+@pytest.mark.parametrize("code, expected", [
+    ("x = 1\n1 / 0", "bad.qmd:8: ZeroDivisionError in cell 'boom'"),
+    ("import broken", "bad.qmd:7: ValueError in cell 'boom': broken on purpose"),
+])
+def test_a_failing_cell_is_located_the_same_way(cli, tmp_path: Path, code: str,
+                                                expected: str) -> None:
+    bad = f"# Bad\n\ntext\n\n```{{python}}\n#| label: boom\n{code}\n```\n"
     errors = []
     for name, settings in (("warm", ""), ("plain", PLAIN)):
         root = _project(tmp_path / name, {"bad.qmd": bad}, settings)
+        (root / "broken.py").write_text("raise ValueError('broken on purpose')\n")
         r = cli("render", "--to", "md", cwd=root)
         assert r.returncode == 1
         assert "Traceback" not in r.stderr
-        errors.append(re.sub(r"\(\d+\.\d+ s\)", "(time)", r.stderr))
-    assert "bad.qmd:8: ZeroDivisionError in cell 'boom'" in errors[0], errors[0]
+        errors.append(re.sub(r"\(\d+\.\d+ s\)", "(time)", r.stderr).replace(str(root), "ROOT"))
+    assert expected in errors[0], errors[0]
+    assert "bookbuild" not in errors[0]  # no frame of our import recorder
     assert errors[0] == errors[1]
 
 

@@ -82,11 +82,13 @@ def _watch_imports() -> None:
     plain_import, plain_import_module = builtins.__import__, importlib.import_module
 
     def recording_import(name, globals=None, locals=None, fromlist=(), level=0):
+        __tracebackhide__ = True  # IPython leaves this frame out of the chapter's tracebacks
         module = plain_import(name, globals, locals, fromlist, level)
         _requested.add(getattr(module, "__name__", name) if level else name)
         return module
 
     def recording_import_module(name, package=None):
+        __tracebackhide__ = True
         module = plain_import_module(name, package)
         _requested.add(module.__name__)
         return module
