@@ -1,18 +1,20 @@
 """How many times one `bookbuild` command runs `ast.parse` (the issue counted 541 for one
 prose-edit render); prints the count and the callers, run in-process with a counting wrapper.
 
-    python bench/parse_count.py render --to html     (in a book folder)
+    python bench/parse_count.py render --to html     (in a book folder: that command's count)
+    python bench/run.py parse_count                  (a prose edit in our own book)
 """
 
 from __future__ import annotations
 
 import ast
 import collections
+import subprocess
 import sys
 import traceback
 
 
-def main(argv: list[str]) -> int:
+def count(argv: list[str]) -> int:
     calls: collections.Counter[str] = collections.Counter()
     plain = ast.parse
 
@@ -33,5 +35,20 @@ def main(argv: list[str]) -> int:
     return code or 0
 
 
+def main(rounds: int = 1) -> None:
+    """Count the parses of a prose-edit HTML render of a copy of our own book."""
+    from common import PY, ROOT, prose_editor, scratch
+
+    with scratch("bookbuild-bench-parse-") as work:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", "HEAD"], capture_output=True,
+                                 check=True, timeout=60).stdout
+        subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True, timeout=60)
+        render = [PY, __file__, "render", "--to", "html"]
+        subprocess.run(render, cwd=work, capture_output=True, timeout=600)  # cold: fill caches
+        prose_editor(work / "appendix" / "models.qmd", "A handful of small models")()
+        r = subprocess.run(render, cwd=work, capture_output=True, text=True, timeout=600)
+        print("prose-edit render of our book, " + r.stderr.strip().splitlines()[-1], flush=True)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(count(sys.argv[1:]))
