@@ -185,3 +185,17 @@ def test_a_stale_template_is_replaced(tmp_path: Path) -> None:
         assert not first.alive()
     finally:
         close_all()
+
+
+def test_a_template_that_dies_falls_back_to_plain_kernels(cli, tmp_path: Path) -> None:
+    """A package that ends the interpreter when imported takes the template down with it: the
+    chapters still run, each in a plain kernel, and the error is the plain kernel's."""
+    chapters = {"ok.qmd": "```{python}\nclass K:\n    v = 7\n```\n\nSeven `{python} K.v`.\n",
+                "bad.qmd": "```{python}\n#| label: fatal\nimport fatal\n```\n"}
+    root = _project(tmp_path / "b", chapters)
+    (root / "fatal.py").write_text("import os\nos._exit(3)\n")
+    r = cli("render", "--to", "md", cwd=root)
+    assert r.returncode == 1
+    assert "warning: warm kernels unavailable (the warm template exited with 3)" in r.stderr
+    assert "bad.qmd:2: the kernel died while running cell 'fatal'" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import time
 from typing import Any
 
@@ -56,13 +57,22 @@ class ForkedKernel:
         self.send_signal(signal.SIGTERM)
 
 
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _WARNED:
+        _WARNED.add(message)
+        print(message, file=sys.stderr)
+
+
 class WarmProvisioner(LocalProvisioner):
     """Launches `ipykernel_launcher ARGS` as a fork of the template listening on `template_socket`."""
 
     template_socket = Unicode(config=True, help="Unix socket of the warm template process")
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
-        from bookbuild.warm.template import by_socket
+        from bookbuild.warm.template import TemplateError, by_socket
 
         if "ipykernel_launcher" not in cmd:  # not a plain ipykernel: start it the usual way
             return await super().launch_kernel(cmd, **kwargs)
@@ -72,7 +82,11 @@ class WarmProvisioner(LocalProvisioner):
         template = by_socket(self.template_socket)
         # In a thread: the first request waits for the template's imports, and other chapters'
         # kernels keep talking to the event loop meanwhile.
-        pid = await asyncio.to_thread(template.fork, argv, cwd, env)
+        try:
+            pid = await asyncio.to_thread(template.fork, argv, cwd, env)
+        except TemplateError as exc:  # the chapter still runs, in a kernel of its own
+            _warn_once(f"warning: warm kernels unavailable ({exc}); starting plain kernels")
+            return await super().launch_kernel(cmd, **kwargs)
         self.process = ForkedKernel(pid)
         self.pid = self.pgid = pid  # the template made the kernel a process-group leader
         self.cwd = cwd

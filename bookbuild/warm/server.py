@@ -101,6 +101,7 @@ def serve(path: str, modules: list[str]) -> None:
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)  # Ctrl-C reaches the build's process group, us included
     listener.settimeout(1.0)
     idle = 0.0
     while True:

@@ -58,15 +58,21 @@ class Template:
                 if time.monotonic() > deadline:
                     raise TemplateError("the warm template did not start listening") from None
                 time.sleep(0.01)
-        with conn, conn.makefile("rw", encoding="utf-8") as stream:
-            stream.write(json.dumps(message) + "\n")
-            stream.flush()
-            try:
+        try:
+            with conn, conn.makefile("rw", encoding="utf-8") as stream:
+                stream.write(json.dumps(message) + "\n")
+                stream.flush()
                 line = stream.readline()
-            except TimeoutError:
-                raise TemplateError("the warm template did not answer") from None
+        except TimeoutError:
+            raise TemplateError("the warm template did not answer") from None
+        except OSError:  # reset or broken pipe: the template died while we talked to it
+            line = ""
         if not line:
-            raise TemplateError("the warm template closed the connection")
+            try:
+                code = self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                raise TemplateError("the warm template closed the connection") from None
+            raise TemplateError(f"the warm template exited with {code}")
         return json.loads(line)
 
     def ready(self) -> dict[str, str]:
