@@ -169,20 +169,26 @@ def test_no_template_or_kernel_outlives_the_build(cli, tmp_path: Path) -> None:
     assert left == []
 
 
-def test_a_stale_template_is_replaced(tmp_path: Path) -> None:
-    """A template is rebuilt when a module it imported changes (preview keeps templates)."""
+def test_a_template_is_reused_until_stale_and_grows_with_new_imports(tmp_path: Path) -> None:
+    """Preview re-runs one chapter at a time: the build's template serves it while nothing it
+    imported changed; an edited module or a new local import replaces it."""
     from bookbuild.warm.template import close_all, template_for
 
     (tmp_path / "helpers.py").write_text("base = 1\n")
+    (tmp_path / "other.py").write_text("x = 1\n")
     env = dict(os.environ)
     try:
-        first = template_for(tmp_path, env, ["import helpers"])
+        first = template_for(tmp_path, env, ["import helpers", "import other"])
         assert first.ready() == {}
         assert template_for(tmp_path, env, ["import helpers"]) is first
         (tmp_path / "helpers.py").write_text("base = 22\n")
         second = template_for(tmp_path, env, ["import helpers"])
-        assert second is not first
-        assert not first.alive()
+        assert second is not first and not first.alive()
+        assert second.modules == ["helpers", "other"]
+        assert second.ready() == {}
+        (tmp_path / "third.py").write_text("y = 1\n")
+        third = template_for(tmp_path, env, ["import third"])
+        assert third is not second and third.modules == ["helpers", "other", "third"]
     finally:
         close_all()
 

@@ -23,7 +23,7 @@ from bookbuild.warm.discover import preload_list
 PROVISIONER = "bookbuild-warm"
 CONNECT_TIMEOUT = 60.0  # seconds for the template to start listening (imports run after that)
 REPLY_TIMEOUT = 120.0  # seconds for one fork request, preload included on the first one
-_TEMPLATES: dict[tuple[str, tuple[str, ...]], Template] = {}
+_TEMPLATES: dict[str, Template] = {}  # by kernel working directory
 
 
 class TemplateError(RuntimeError):
@@ -128,18 +128,19 @@ _BY_SOCKET: dict[str, Template] = {}
 def template_for(cwd: Path, env: dict[str, str], sources: list[str]) -> Template:
     """The running template for kernels in `cwd`, started (or restarted when stale) as needed.
 
-    `sources` are the chapters' code cells: what they import is preloaded (see discover.py).
+    `sources` are the chapters' code cells: what they import is preloaded (see discover.py). A
+    running template that already imported all of it is reused (preview re-runs one chapter at
+    a time); otherwise its replacement imports both sets.
     """
-    modules = tuple(preload_list(sources, cwd))
-    keyed = (str(cwd), modules)
-    current = _TEMPLATES.get(keyed)
-    if current is not None and (not current.alive() or current.stale()):
+    wanted = preload_list(sources, cwd)
+    current = _TEMPLATES.get(str(cwd))
+    if current is not None:
+        fits = set(wanted) <= set(current.modules) and current.env == env
+        if fits and current.alive() and not current.stale():
+            return current
+        wanted = list(dict.fromkeys(current.modules + wanted)) if current.env == env else wanted
         current.close()
-        current = None
-    if current is None:
-        for other in [k for k in _TEMPLATES if k[0] == str(cwd)]:  # one per directory
-            _TEMPLATES.pop(other).close()
-        current = _TEMPLATES[keyed] = Template(cwd, env, list(modules))
+    current = _TEMPLATES[str(cwd)] = Template(cwd, env, wanted)
     return current
 
 
