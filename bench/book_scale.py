@@ -141,5 +141,13 @@ def main(rounds: int = 5) -> None:
     fifty(rounds)
 
 
+def main_import(rounds: int = 5) -> None:
+    import_cost(rounds)
+
+
+def main_fifty(rounds: int = 5) -> None:
+    fifty(rounds)
+
+
 if __name__ == "__main__":
     main()
