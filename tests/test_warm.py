@@ -175,7 +175,8 @@ def test_a_template_is_reused_until_stale_and_grows_with_new_imports(tmp_path: P
     from bookbuild.warm.template import close_all, template_for
 
     (tmp_path / "helpers.py").write_text("base = 1\n")
-    (tmp_path / "other.py").write_text("x = 1\n")
+    (tmp_path / "other.py").write_text("x = open('other.txt').read()\n")
+    (tmp_path / "other.txt").write_text("one")
     env = dict(os.environ)
     try:
         first = template_for(tmp_path, env, ["import helpers", "import other"])
@@ -186,9 +187,14 @@ def test_a_template_is_reused_until_stale_and_grows_with_new_imports(tmp_path: P
         assert second is not first and not first.alive()
         assert second.modules == ["helpers", "other"]
         assert second.ready() == {}
+        assert template_for(tmp_path, env, ["import other"]) is second
+        (tmp_path / "other.txt").write_text("two")  # read by the template while importing
+        fourth = template_for(tmp_path, env, ["import other"])
+        assert fourth is not second
+        assert fourth.ready() == {}
         (tmp_path / "third.py").write_text("y = 1\n")
         third = template_for(tmp_path, env, ["import third"])
-        assert third is not second and third.modules == ["helpers", "other", "third"]
+        assert third is not fourth and third.modules == ["helpers", "other", "third"]
     finally:
         close_all()
 

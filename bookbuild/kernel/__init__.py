@@ -63,6 +63,11 @@ def end_preload() -> None:
     _sink = None
 
 
+def preload_reads() -> set[str]:
+    """The files read while the warm template imported the book's packages."""
+    return set(_preload_reads)
+
+
 def install() -> None:
     """Start recording file reads (and, in a forked kernel, imports of preloaded modules)."""
     global _sink

@@ -41,10 +41,13 @@ def preload(modules: list[str]) -> dict[str, str]:
 
 
 def stamps() -> dict[str, list[int]]:
-    """(mtime_ns, size) of every file a module came from: the template is stale when one moves."""
+    """(mtime_ns, size) of every file a module came from and every file the book's packages read
+    while being imported: the template is stale when one of them changes."""
+    import bookbuild.kernel as recorder
+
+    files = {getattr(m, "__file__", None) for m in list(sys.modules.values())}
     out = {}
-    for module in list(sys.modules.values()):
-        path = getattr(module, "__file__", None)
+    for path in files | recorder.preload_reads():
         if isinstance(path, str):
             try:
                 st = os.stat(path)

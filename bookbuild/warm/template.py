@@ -89,7 +89,7 @@ class Template:
         return int(self.request({"op": "fork", "argv": argv, "cwd": cwd, "env": env})["pid"])
 
     def stale(self) -> bool:
-        """True when a file of a module the template imported changed since it imported it."""
+        """True when a file the template imported or read while importing has changed."""
         if self._stamps is None:
             return False
         for path, (mtime, size) in self._stamps.items():
@@ -113,6 +113,7 @@ class Template:
                 self.process.kill()
                 self.process.wait()
         shutil.rmtree(self._dir, ignore_errors=True)
+        _BY_SOCKET.pop(self.socket, None)
 
     def provision(self, km) -> None:
         """Make kernel manager `km` launch its kernel as a fork of this template."""
