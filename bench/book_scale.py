@@ -1,8 +1,9 @@
 """Book-scale benchmarks on synthetic books generated here, each paired with a same-run baseline.
 
 - cold 10-chapter `render --to html` whose constants package takes 2 s of CPU to import:
-  warm kernels vs plain kernels (`warm-kernels: false`), and the 2 s package vs an instant one
-  (aim: the 2 s import adds <= 2.5 s in total)
+  warm kernels vs plain kernels (`warm-kernels: false`), and what the 2 s package adds to the
+  build (against the same book with an instant package) divided by the time of one import of
+  it alone in the same round (aim <= 1.25x: the issue's "adds <= 2.5 s" for a 2 s import)
 - no-op `render --to html` of a 50-chapter book vs `bookbuild --version` (aim <= 1 s)
 - prose edit in one of those chapters vs bare pandoc on that chapter (aim <= 1 s)
 - peak memory (summed PSS) of a cold 50-chapter build, warm vs plain kernels
@@ -11,10 +12,10 @@
 from __future__ import annotations
 
 import shutil
-import statistics
+import sys
 from pathlib import Path
 
-from common import BOOKBUILD, Run, absolute, paired, prose_editor, scratch
+from common import BOOKBUILD, Run, absolute, line, paired, prose_editor, scratch
 from engine import pandoc
 
 PLAIN = "bookbuild:\n  warm-kernels: false\n"
@@ -105,11 +106,19 @@ def import_cost(rounds: int) -> None:
         fast = make_book(work / "fast", 10, 0.0)
         paired("cold 10-chapter HTML, 2 s package, warm vs plain kernels",
                cold(slow, "warm"), cold(slow_plain, "plain kernels"), rounds)
-        r = paired("cold 10-chapter HTML, warm kernels, 2 s package vs instant package",
-                   cold(slow, "2 s"), cold(fast, "instant package"), rounds)
-        added = statistics.median(c - b for c, b in r.times)
-        print(f"  the 2 s import adds {added:.2f} s in total to the cold build "
-              f"(aim <= 2.5 s: {'met' if added <= 2.5 else 'MISSED'}; paired rounds, median)")
+        # What the 2 s package adds to the warm build, against what importing it alone takes
+        # right now (on a loaded machine 2 s of CPU take longer than 2 s): aim <= 1.25x, the
+        # issue's 2.5 s for a 2 s import.
+        alone = Run("import alone", [sys.executable, "-c", "import bookconst"], cwd=slow)
+        runs = [cold(slow, "2 s"), cold(fast, "instant package"), alone]
+        samples = []
+        for i in range(rounds):
+            order = runs[i % 3:] + runs[:i % 3]
+            got = {id(r): r.once()[0] for r in order}
+            samples.append((got[id(runs[0])] - got[id(runs[1])], got[id(alone)]))
+        print(line("cold 10-chapter HTML, warm kernels: time the 2 s package adds / its import alone",
+                   [a / b for a, b in samples], [a for a, _ in samples], [b for _, b in samples],
+                   "import alone", 1.25), flush=True)
 
 
 def fifty(rounds: int, chapters: int = 50) -> None:
