@@ -48,12 +48,17 @@ def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
     if pending and proj.settings.warm_kernels:
         from bookbuild.warm.template import attach
 
-        warm = attach([ex for _, _, ex in pending])  # the template imports while check runs
+        warm = attach([ex for _, _, ex in pending])  # the template starts importing now
 
     async def run_all() -> list[str]:
-        early = [] if warm else [ex for _, _, ex in pending[:jobs]]
-        await asyncio.gather(*(ex.start() for ex in early))
-        errors = list(before_execution() if before_execution else [])
+        early = [ex for _, _, ex in pending[:jobs]]
+        if warm:  # forks wait for the template's imports: run the check meanwhile, in a thread
+            starting = asyncio.gather(*(ex.start() for ex in early))
+            errors = list(await asyncio.to_thread(before_execution) if before_execution else [])
+            await starting
+        else:
+            await asyncio.gather(*(ex.start() for ex in early))
+            errors = list(before_execution() if before_execution else [])
         if errors:
             await asyncio.gather(*(ex.abort() for ex in early))
             return errors
