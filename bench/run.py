@@ -12,7 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-BENCHMARKS = ["import_cost", "parse_count", "engine", "render_html", "book_import", "book_fifty",
+BENCHMARKS = ["import_cost", "parse_count", "engine", "render_html", "includes", "literals",
+              "book_import", "book_fifty",
               "numbers_scale", "jupyter_book", "preview_latency"]
 # Two benchmarks live in one module: book_scale.py.
 ENTRY = {"book_import": ("book_scale", "main_import"), "book_fifty": ("book_scale", "main_fifty")}

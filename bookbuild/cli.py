@@ -26,6 +26,8 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="statically check every inline reference (runs nothing)")
     p.add_argument("paths", nargs="*", type=Path, help=".qmd files (default: the book's chapters)")
+    p.add_argument("--literals", action="store_true",
+                   help="also lint hand-typed numbers against the computed ones (executes, cached)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("render", help="execute cells, substitute values and write the output")
@@ -65,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_command(func, args: argparse.Namespace) -> int:
     """Run one command; every failure becomes located lines on stderr and an exit code."""
+    _sigterm_interrupts()
     try:
         return func(args)
     except KeyboardInterrupt:
@@ -75,13 +78,42 @@ def run_command(func, args: argparse.Namespace) -> int:
         _stop_children()
         print(str(exc), file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a folder we cannot write, a full disk: the file and the reason
+        _stop_children()
+        if getattr(args, "debug", False):
+            raise
+        target = f"{exc.filename}: " if exc.filename else ""
+        print(f"bookbuild: {target}{exc.strerror or exc} (check the permissions and free space "
+              "of that folder)", file=sys.stderr)
+        return EXIT_BUILD
     except Exception as exc:  # a bug of ours: one line, the traceback only with --debug
         _stop_children()
+        if _INTERRUPTED:  # a signal landed mid-operation and surfaced as another error
+            print("bookbuild: interrupted; kernels and child processes stopped", file=sys.stderr)
+            return EXIT_INTERRUPTED
         if getattr(args, "debug", False):
             raise
         print(f"bookbuild: internal error: {type(exc).__name__}: {exc} ({_innermost_frame(exc)}); "
               "run again with --debug for the traceback and report it", file=sys.stderr)
         return EXIT_BUILD
+
+
+_INTERRUPTED = False
+
+
+def _sigterm_interrupts() -> None:
+    """SIGTERM stops a command the way Ctrl-C does: children killed, staging removed, exit 130."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        global _INTERRUPTED
+        _INTERRUPTED = True
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+        signal.signal(signal.SIGINT, interrupt)
 
 
 def _port(text: str) -> int:
@@ -129,7 +161,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     from bookbuild.check import check_files, report
 
     proj, files = _targets(args.paths)
-    return report(check_files(files, proj.root), sys.stdout)
+    results = check_files(files, proj.root)
+    code = report(results, sys.stdout)
+    if code or not args.literals:
+        return code
+    from bookbuild.literals.run import lint
+
+    return lint(proj, files, sys.stdout)
 
 
 def cmd_render(args: argparse.Namespace) -> int:

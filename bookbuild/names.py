@@ -20,7 +20,7 @@ DYNAMIC_ACCESS = frozenset({"getattr", "vars", "globals", "locals", "dir", "eval
                             "__dict__", "__import__", "import_module"})
 
 
-def parse(source: str, filename: str = "<unknown>", mode: str = "exec") -> ast.AST:
+def parse(source: str | bytes, filename: str = "<unknown>", mode: str = "exec") -> ast.AST:
     """`ast.parse`, once per process for each source text: the check, the trace and the cache
     all read the same cells and expressions. Trees are shared, so callers must not modify them;
     a SyntaxError is not cached and is raised again (with the caller's filename) each time."""
@@ -32,7 +32,7 @@ def parse(source: str, filename: str = "<unknown>", mode: str = "exec") -> ast.A
     return tree
 
 
-_TREES: dict[tuple[str, str], ast.AST] = {}
+_TREES: dict[tuple[str | bytes, str], ast.AST] = {}
 
 
 def parse_expr(expr: str) -> ast.Expression:
@@ -80,6 +80,21 @@ def mentioned(tree: ast.AST, modules: set[str] | None = None) -> set[str]:
             names.add((node.asname or node.name).split(".")[0])
             names.add(node.name.rsplit(".", 1)[-1])
     return names
+
+
+def read_module(path: Path) -> ast.Module:
+    """A project module's tree; a located BuildError when it cannot be read or parsed."""
+    from bookbuild.errors import BuildError, Diagnostic
+
+    try:
+        return parse(path.read_bytes(), str(path))
+    except SyntaxError as exc:
+        raise BuildError(diagnostics=[Diagnostic(str(path), exc.lineno or 0, exc.offset or 0, "PY001",
+                                                 f"syntax error in module: {exc.msg}",
+                                                 "cells import this module; fix it first")]) from None
+    except (OSError, ValueError) as exc:
+        raise BuildError(diagnostics=[Diagnostic(str(path), 0, 0, "PY001",
+                                                 f"cannot read module: {exc}")]) from None
 
 
 def module_aliases(tree: ast.AST, module_files: list[str] = ()) -> set[str]:
@@ -150,7 +165,7 @@ class ModuleNames:
         if path is None:
             self._cache[module] = None
             return None
-        tree = parse(path.read_text(encoding="utf-8"), str(path))
+        tree = read_module(path)
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
         names: set[str] = set()
         explicit_all: list[str] | None = None
