@@ -71,7 +71,8 @@ def test_the_plain_switch_and_the_warm_path_give_identical_pages(cli, tmp_path: 
         shutil.copytree(FIXTURES / "book", root)
         shutil.copytree(ROOT / "mlsysim", root / "mlsysim",
                         ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copy(FIXTURES / "values.qmd", root / "chapters" / "values.qmd")
+        values = (FIXTURES / "values.qmd").read_text().replace("fig-line", "fig-values-line")
+        (root / "chapters" / "values.qmd").write_text(values)  # labels are unique in a book
         config = root / "_quarto.yml"
         text = config.read_text().replace("    - chapters/one.qmd\n",
                                           "    - chapters/one.qmd\n    - chapters/values.qmd\n")
