@@ -52,6 +52,7 @@ class Run:
     cwd: Path | None = None
     setup: Callable[[], None] | None = None
     env: dict[str, str] | None = None
+    codes: tuple[int, ...] = (0,)  # exit codes that mean the command did its work
 
     def once(self) -> tuple[float, int]:
         """Wall seconds and peak summed PSS (bytes) of the process tree, setup excluded."""
@@ -75,7 +76,7 @@ class Run:
                 proc.wait()
             peak.stop()
         elapsed = time.perf_counter() - t
-        if proc.returncode != 0:
+        if proc.returncode not in self.codes:
             raise RuntimeError(f"{self.name}: {' '.join(self.cmd)} exited {proc.returncode}\n{err}")
         return elapsed, peak.peak
 
