@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
+import os
+import sys
 from pathlib import Path
 
 from bookbuild.names import parse_cell
@@ -26,10 +29,11 @@ def preload_list(sources: list[str], cwd: Path) -> list[str]:
 
 
 def local_packages(imported: set[str], cwd: Path) -> list[str]:
-    """The imported modules whose top-level package lies in `cwd`, sorted.
+    """The imported modules whose top-level package is the book's own, sorted.
 
     The kernel's `sys.path` starts at its working directory, so a package found there is the
-    book's own; a template never imports arbitrary third-party code.
+    book's; so is one installed from a source tree outside the interpreter's prefix (editable).
+    A template never imports packages installed from an index.
     """
     return sorted(name for name in imported if _is_local(name.split(".")[0], Path(cwd)))
 
@@ -48,4 +52,16 @@ def _imports(sources: list[str]) -> set[str]:
 
 
 def _is_local(top: str, root: Path) -> bool:
-    return (root / top / "__init__.py").is_file() or (root / f"{top}.py").is_file()
+    """Found in the kernel's directory, or installed from a source tree (an editable install
+    of the book's package lives outside the interpreter's prefix); bookbuild itself is not."""
+    if (root / top / "__init__.py").is_file() or (root / f"{top}.py").is_file():
+        return True
+    try:
+        spec = importlib.util.find_spec(top)  # a top-level name: found, not imported
+    except (ImportError, ValueError):
+        return False
+    origin = getattr(spec, "origin", None)
+    if not origin or not os.path.isfile(origin) or top == "bookbuild":
+        return False
+    installed = {os.path.realpath(p) + os.sep for p in (sys.prefix, sys.base_prefix)}
+    return not os.path.realpath(origin).startswith(tuple(installed))
