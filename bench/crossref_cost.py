@@ -25,7 +25,7 @@ def median_call(fn, runs: int = 15) -> float:
     return statistics.median(samples)
 
 
-def main() -> None:
+def main(rounds: int = 5) -> None:
     from bookbuild import crossref
     from bookbuild.pandoc import pandoc_path
     from bookbuild.qmd import parse_file

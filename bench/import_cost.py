@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from common import PY, report, time_command
+from common import PY, ROOT, Run, paired
 
 
-def main(runs: int = 7) -> None:
-    baseline = time_command([PY, "-c", "import pint; pint.UnitRegistry()"], runs)
-    ours = time_command([PY, "-c", "import mlsysim.core.constants"], runs)
-    report("import mlsysim.core.constants", ours, baseline, "bare pint.UnitRegistry()", 1.0)
+def main(rounds: int = 7) -> None:
+    paired("import mlsysim.core.constants",
+           Run("import", [PY, "-c", "import mlsysim.core.constants"], cwd=ROOT),
+           Run("bare pint.UnitRegistry()", [PY, "-c", "import pint; pint.UnitRegistry()"]),
+           rounds, 1.0)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import BOOKBUILD
+from common import BOOKBUILD, Run, paired
 
 PARTS = 20
 CONFIG = "project:\n  type: book\nbook:\n  title: Bench\n  chapters:\n    - ch.qmd\n"
@@ -50,19 +50,6 @@ def run(cmd: list[str], cwd: Path) -> float:
     subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    timeout=300)
     return time.perf_counter() - t
-
-
-def paired(cmd: list[str], a: Path, b: Path, rounds: int) -> tuple[float, float, float]:
-    """Median times of `cmd` in a and b, and the median of the per-round ratios a/b."""
-    ta, tb, ratios = [], [], []
-    for r in range(rounds):
-        first, second = (a, b) if r % 2 == 0 else (b, a)  # alternate who goes first
-        t1, t2 = run(cmd, first), run(cmd, second)
-        x, y = (t1, t2) if first is a else (t2, t1)
-        ta.append(x)
-        tb.append(y)
-        ratios.append(x / y)
-    return statistics.median(ta), statistics.median(tb), statistics.median(ratios)
 
 
 def in_process(a: Path, b: Path, rounds: int) -> tuple[float, float, float]:
@@ -100,11 +87,8 @@ def main(rounds: int = 15) -> None:
         same = (included / "_book" / "ch.md").read_text() == (inline / "_book" / "ch.md").read_text()
         print(f"includes: rendered markdown identical to the inline chapter: {same}")
         for name, cmd in (("check", [BOOKBUILD, "check"]), ("render --to md (cached)", render)):
-            a, b, ratio = paired(cmd, included, inline, rounds)
-            verdict = "met" if ratio <= 1.1 else "MISSED"
-            print(f"includes: {name}: {PARTS} includes {a * 1000:.0f} ms vs inline "
-                  f"{b * 1000:.0f} ms = {ratio:.2f}x (median of {rounds} paired rounds; "
-                  f"aim <= 1.10x: {verdict})", flush=True)
+            paired(f"includes: {name}, {PARTS} includes", Run("includes", cmd, cwd=included),
+                   Run("inline", cmd, cwd=inline), rounds, 1.1)
         a, b, ratio = in_process(included, inline, rounds)
         verdict = "met" if ratio <= 1.1 else "MISSED"
         print(f"includes: parse + check in process: {a * 1000:.1f} ms vs inline {b * 1000:.1f} ms"

@@ -1,28 +1,37 @@
-"""Run every benchmark; each prints its ratio against a baseline measured in the same run."""
+"""Run the benchmarks (`make bench`); each prints ratios against a baseline from the same run.
+
+    python bench/run.py [--rounds N] [NAME ...]     (names: see BENCHMARKS; default all)
+"""
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import import_cost  # noqa: E402
+BENCHMARKS = ["import_cost", "parse_count", "engine", "render_html", "includes", "literals",
+              "book_import", "book_fifty",
+              "numbers_scale", "jupyter_book", "preview_latency", "crossref_cost"]
+# Two benchmarks live in one module: book_scale.py.
+ENTRY = {"book_import": ("book_scale", "main_import"), "book_fifty": ("book_scale", "main_fifty")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="paired rounds per comparison")
+    parser.add_argument("names", nargs="*", metavar="NAME", help=", ".join(BENCHMARKS))
+    args = parser.parse_args()
+    unknown = set(args.names) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    for name in args.names or BENCHMARKS:
+        print(f"== {name}", flush=True)
+        module, function = ENTRY.get(name, (name, "main"))
+        getattr(importlib.import_module(module), function)(rounds=args.rounds)
+
 
 if __name__ == "__main__":
-    import_cost.main()
-    import engine  # noqa: E402
-
-    engine.main()
-    import render_html  # noqa: E402
-
-    render_html.main()
-    import numbers_scale  # noqa: E402
-
-    numbers_scale.main()
-    import preview_latency  # noqa: E402
-
-    preview_latency.main()
-    import crossref_cost  # noqa: E402
-
-    crossref_cost.main()
+    main()

@@ -23,7 +23,14 @@ from pathlib import Path
 
 from bookbuild.atomic import write_text
 from bookbuild.execute import ExecutionResult
-from bookbuild.names import DYNAMIC_ACCESS, EVERYTHING, mentioned, module_aliases, parse_cell
+from bookbuild.names import (
+    DYNAMIC_ACCESS,
+    EVERYTHING,
+    expr_tree,
+    mentioned,
+    module_aliases,
+    parse_cell,
+)
 from bookbuild.qmd import Document
 
 FORMAT = 4  # 4: constants snapshots are records (with their defining file) of any package
@@ -55,7 +62,7 @@ def key(doc: Document, cwd: Path, plan: str = "") -> str:
 
 
 def _chapter_trees(doc: Document) -> list[ast.Module] | None:
-    trees = [parse_cell(source) for source in [c.source for c in doc.cells] + [r.expr for r in doc.refs]]
+    trees = [parse_cell(c.source) for c in doc.cells] + [expr_tree(r.expr) for r in doc.refs]
     return None if any(t is None for t in trees) else trees
 
 

@@ -145,6 +145,8 @@ class ChapterExecutor:
         self._sockets = tempfile.mkdtemp(prefix="bookbuild-kernel-")
         self.km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc")
         self.km.ip = os.path.join(self._sockets, "kernel")  # IPC socket files here: no TCP port
+        if getattr(self, "template", None) is not None:  # bookbuild.warm: fork, don't exec
+            self.template.provision(self.km)
         # The inline backend renders headless through Agg and turns every figure a cell
         # leaves open into display data; SVG for pages, PDF for the printed book.
         env = dict(os.environ, MPLBACKEND=INLINE_BACKEND, PYDEVD_DISABLE_FILE_VALIDATION="1")

@@ -20,10 +20,38 @@ DYNAMIC_ACCESS = frozenset({"getattr", "vars", "globals", "locals", "dir", "eval
                             "__dict__", "__import__", "import_module"})
 
 
+def parse(source: str | bytes, filename: str = "<unknown>", mode: str = "exec") -> ast.AST:
+    """`ast.parse`, once per process for each source text: the check, the trace and the cache
+    all read the same cells and expressions. Trees are shared, so callers must not modify them;
+    a SyntaxError is not cached and is raised again (with the caller's filename) each time."""
+    tree = _TREES.get((source, mode))
+    if tree is None:
+        if len(_TREES) > 20_000:  # a long preview session: start over rather than grow
+            _TREES.clear()
+        tree = _TREES[source, mode] = ast.parse(source, filename, mode)
+    return tree
+
+
+_TREES: dict[tuple[str | bytes, str], ast.AST] = {}
+
+
+def parse_expr(expr: str) -> ast.Expression:
+    """An inline expression's tree (newlines read as spaces); raises SyntaxError."""
+    return parse(expr.replace("\n", " "), "<inline>", "eval")
+
+
 def parse_cell(source: str, filename: str = "<cell>") -> ast.Module | None:
     """A cell's tree with IPython-only lines blanked, or None on a syntax error."""
     try:
-        return ast.parse(python_source(source), filename)
+        return parse(python_source(source), filename)
+    except SyntaxError:
+        return None
+
+
+def expr_tree(expr: str) -> ast.Expression | None:
+    """An inline expression's tree, or None on a syntax error."""
+    try:
+        return parse_expr(expr)
     except SyntaxError:
         return None
 
@@ -59,7 +87,7 @@ def read_module(path: Path) -> ast.Module:
     from bookbuild.errors import BuildError, Diagnostic
 
     try:
-        return ast.parse(path.read_bytes(), str(path))
+        return parse(path.read_bytes(), str(path))
     except SyntaxError as exc:
         raise BuildError(diagnostics=[Diagnostic(str(path), exc.lineno or 0, exc.offset or 0, "PY001",
                                                  f"syntax error in module: {exc.msg}",

@@ -43,6 +43,7 @@ SCHEMA: dict[str, Any] = {
         "bibliography": _STR_LIST,
         "bookbuild": {"type": "object", "additionalProperties": False, "properties": {
             "timeout": _POSITIVE, "jobs": _POSITIVE, "echo": {"type": "boolean"},
+            "warm-kernels": {"type": "boolean"},
             "tikz-preamble": {"type": "string"},
             "callouts": {"type": "object", "additionalProperties": {
                 "type": "object", "additionalProperties": False,
@@ -63,6 +64,7 @@ class Settings:
     echo: bool = True  # Quarto's default; cells read it through bookbuild.options
     timeout: int = 120
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    warm_kernels: bool = True  # fork chapter kernels from a warm template (bookbuild.warm)
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,7 @@ def load(start: Path | None = None) -> Project:
         echo=bool(execute.get("echo", ours.get("echo", True))),
         timeout=int(ours.get("timeout", 120)),
         jobs=int(ours.get("jobs", os.cpu_count() or 1)),
+        warm_kernels=bool(ours.get("warm-kernels", True)),
     )
     return Project(root, config, settings)
 

@@ -19,6 +19,8 @@ from bookbuild.names import (
     chain,
     expression_locals,
     outermost_chains,
+    parse,
+    parse_expr,
     python_source,
     search_roots,
 )
@@ -120,7 +122,7 @@ def check_document(doc: Document, project_root: Path | None = None,
         if not runs[cell.index]:
             continue  # `eval: false`: never runs, so it defines nothing
         try:
-            trees.append((cell, ast.parse(python_source(cell.source), cell.path)))
+            trees.append((cell, parse(python_source(cell.source), cell.path)))
         except SyntaxError as exc:
             line = cell.first_line + (exc.lineno or 1) - 1
             problems.append(Diagnostic(cell.path, line, exc.offset or 1, "QMD001",
@@ -154,7 +156,7 @@ def _check_ref(ref: InlineRef, scope: Scope, final: Scope) -> list[Diagnostic]:
     if not ref.expr:
         return [Diagnostic(ref.path, ref.line, ref.col, "REF003", "empty inline expression")]
     try:
-        tree = ast.parse(ref.expr.replace("\n", " "), mode="eval")
+        tree = parse_expr(ref.expr)
     except SyntaxError as exc:
         col = ref.expr_col + max((exc.offset or 1) - 1, 0)
         return [Diagnostic(ref.path, ref.expr_line, col, "REF003",

@@ -47,11 +47,21 @@ def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
             pending.append((ch, k, ChapterExecutor(ch.doc, cwd, timeout=proj.settings.timeout,
                                                    plan=plan)))
     jobs = max(1, proj.settings.jobs)
+    warm = False
+    if pending and proj.settings.warm_kernels:
+        from bookbuild.warm.template import attach
+
+        warm = attach([ex for _, _, ex in pending])  # the template starts importing now
 
     async def run_all() -> list[str]:
         early = [ex for _, _, ex in pending[:jobs]]
-        await asyncio.gather(*(ex.start() for ex in early))
-        errors = list(before_execution() if before_execution else [])
+        if warm:  # forks wait for the template's imports: run the check meanwhile, in a thread
+            starting = asyncio.gather(*(ex.start() for ex in early))
+            errors = list(await asyncio.to_thread(before_execution) if before_execution else [])
+            await starting
+        else:
+            await asyncio.gather(*(ex.start() for ex in early))
+            errors = list(before_execution() if before_execution else [])
         if errors:
             await asyncio.gather(*(ex.abort() for ex in early))
             return errors

@@ -25,6 +25,8 @@ from bookbuild.names import (
     bound_names,
     dotted,
     expression_locals,
+    parse,
+    parse_expr,
     python_source,
     references,
 )
@@ -85,7 +87,7 @@ class Tracer:
         self._locals: dict[int, tuple[ast.AST, frozenset[str]]] = shared.setdefault("locals", {})
         for cell in doc.cells:
             try:
-                tree = ast.parse(python_source(cell.source))
+                tree = parse(python_source(cell.source))
             except SyntaxError:
                 continue
             self._collect(tree.body, cell, None)
@@ -154,7 +156,7 @@ class Tracer:
     def trace(self, expr: str) -> Trace:
         result = Trace(expr)
         try:
-            tree = ast.parse(expr, mode="eval")
+            tree = parse_expr(expr)
         except SyntaxError:
             result.untraced.add(expr)
             return result

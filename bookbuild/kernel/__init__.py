@@ -2,6 +2,11 @@
 
 `install()` records which local files the cells read; `inline()` turns a value into the text
 that replaces an inline reference; `dependencies()` reports the local files the cells used.
+
+In a kernel forked from the warm template (bookbuild.warm), modules the template imported are
+already in `sys.modules` and their files were read before the chapter began, so the template
+records them (`start_preload`/`end_preload`) and the chapter reports them when it imports any
+of them: the cache must see them exactly as if the chapter had imported them itself.
 """
 
 from __future__ import annotations
@@ -11,6 +16,10 @@ import os
 import sys
 
 _opened: set[str] = set()
+_preload_reads: set[str] = set()  # files read while the warm template imported the book's packages
+_preloaded: frozenset[str] = frozenset()  # modules the template imported
+_requested: set[str] = set()  # module names the chapter's code asked to import
+_sink: set[str] | None = None  # where the audit hook records reads (None: not recording)
 # Python itself, installed packages and bookbuild's own code are not the book's inputs (the
 # cache key carries their versions instead).
 _ENGINE = os.path.dirname(os.path.dirname(os.path.realpath(__file__))) + os.sep
@@ -29,18 +38,73 @@ def _audit(event: str, args: tuple) -> None:
         mode, flags = args[1], args[2]
         reading = (mode is not None and not set(mode) & set("wax+")) or (
             mode is None and isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR) == 0)
-        if reading:
-            _opened.add(os.path.realpath(args[0]))
-    elif event == "sqlite3.connect" and isinstance(args[0], (str, bytes, os.PathLike)):
+        if reading and _sink is not None:
+            _sink.add(os.path.realpath(args[0]))
+    elif event == "sqlite3.connect" and _sink is not None and isinstance(args[0], (str, bytes, os.PathLike)):
         path = os.fsdecode(args[0])
         path = path[5:].split("?")[0] if path.startswith("file:") else path  # URI form
         if path and path != ":memory:":
-            _opened.add(os.path.realpath(path))
+            _sink.add(os.path.realpath(path))
+
+
+def _hook() -> None:
+    # Audit hooks cannot be removed: one per process, switched between sinks.
+    if not getattr(sys, "_bookbuild_audit", False):
+        sys.addaudithook(_audit)
+        sys._bookbuild_audit = True
+
+
+def start_preload() -> None:
+    """In the warm template: record what importing the book's packages reads."""
+    global _sink
+    _hook()
+    _sink = _preload_reads
+
+
+def end_preload() -> None:
+    """In the warm template: remember the imported modules; stop recording until a chapter."""
+    global _sink, _preloaded
+    _preloaded = frozenset(sys.modules)
+    _sink = None
+
+
+def preload_reads() -> set[str]:
+    """The files read while the warm template imported the book's packages."""
+    return set(_preload_reads)
 
 
 def install() -> None:
-    """Start recording file reads (audit hooks cannot be removed: one kernel per chapter)."""
-    sys.addaudithook(_audit)
+    """Start recording file reads (and, in a forked kernel, imports of preloaded modules)."""
+    global _sink
+    _opened.clear()
+    _hook()
+    _sink = _opened
+    if _preloaded:
+        _watch_imports()
+
+
+def _watch_imports() -> None:
+    """Note every module name the chapter imports: a preloaded one is found in sys.modules
+    without any file being read, so nothing else would tell us the chapter used it."""
+    import builtins
+    import importlib
+
+    plain_import, plain_import_module = builtins.__import__, importlib.import_module
+
+    def recording_import(name, globals=None, locals=None, fromlist=(), level=0):
+        __tracebackhide__ = True  # IPython leaves this frame out of the chapter's tracebacks
+        module = plain_import(name, globals, locals, fromlist, level)
+        _requested.add(getattr(module, "__name__", name) if level else name)
+        return module
+
+    def recording_import_module(name, package=None):
+        __tracebackhide__ = True
+        module = plain_import_module(name, package)
+        _requested.add(module.__name__)
+        return module
+
+    builtins.__import__ = recording_import
+    importlib.import_module = recording_import_module
 
 
 def inline(value: object) -> str:
@@ -58,15 +122,39 @@ def inline(value: object) -> str:
     return str(value)
 
 
+def _used_preloaded(local: dict[str, str]) -> bool:
+    """Whether the chapter imported any local module the warm template had preloaded.
+
+    Any such import (by the chapter or by code it imported) counts as using all of them and the
+    files they read: they may import each other, and the cache then prunes what the chapter's
+    names cannot reach.
+    """
+    preloaded = {name for name in local if name in _preloaded}
+    return any(n == p or n.startswith(p + ".") or p.startswith(n + ".")
+               for n in _requested for p in preloaded)
+
+
+def _chapter_modules() -> dict[str, str]:
+    """Local modules this chapter uses: in a forked kernel, preloaded ones only if it imported
+    any of them (then all, as they may import each other)."""
+    modules = {name: os.path.realpath(m.__file__) for name, m in list(sys.modules.items())
+               if isinstance(getattr(m, "__file__", None), str)}
+    local = {name: f for name, f in modules.items() if _local(f)}
+    if _preloaded and not _used_preloaded(local):
+        local = {name: f for name, f in local.items() if name not in _preloaded}
+    return local
+
+
 def dependencies() -> str:
     """JSON list of the local files this kernel imported and of every file its cells read,
     wherever it lies (a CSV outside the project counts), except Python's and installed packages'
     own files and pseudo-files (/proc, /dev): a stale number is worse than a re-execution."""
-    modules = {os.path.realpath(m.__file__) for m in list(sys.modules.values())
-               if isinstance(getattr(m, "__file__", None), str)}
-    local = {f for f in modules if _local(f)}
-    read = {f for f in _opened if not f.startswith(("/proc/", "/sys/", "/dev/")) and _local(f)}
-    return json.dumps(sorted(local | read))
+    local = _chapter_modules()
+    opened = set(_opened)
+    if _preloaded and _used_preloaded(local):
+        opened |= _preload_reads
+    read = {f for f in opened if not f.startswith(("/proc/", "/sys/", "/dev/")) and _local(f)}
+    return json.dumps(sorted(set(local.values()) | read))
 
 
 def constants() -> str:
@@ -75,4 +163,4 @@ def constants() -> str:
     when there are none. The numbers lock snapshots them from here."""
     from bookbuild.kernel.constants import snapshot
 
-    return json.dumps(snapshot(_EXCLUDED), default=str)
+    return json.dumps(snapshot(_EXCLUDED, only=set(_chapter_modules())), default=str)

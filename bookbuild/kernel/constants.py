@@ -194,11 +194,15 @@ def module_constants(name: str, module: object) -> list[tuple[list[str], object,
     return out
 
 
-def snapshot(excluded: tuple[str, ...]) -> dict[str, dict]:
-    """Every constant by lock key: the name as cells use it, `module:name` on a collision."""
+def snapshot(excluded: tuple[str, ...], only: set[str] | None = None) -> dict[str, dict]:
+    """Every constant by lock key: the name as cells use it, `module:name` on a collision.
+
+    `only`: the module names the chapter used (a warm kernel holds modules it never imported)."""
     root = project_root()
     found: list[tuple[str, str, dict]] = []
     for name, module in sorted(local_modules(root, excluded).items()):
+        if only is not None and name not in only:
+            continue
         try:
             items = module_constants(name, module)
         except Exception:  # noqa: BLE001  one odd module must not hide the others' constants

@@ -1,0 +1,14 @@
+"""Warm chapter kernels: kernel start and package imports paid once per build, not per chapter.
+
+A template process (`server.py`) imports ipykernel, the heavy packages the cells import (numpy,
+pint, matplotlib) and the book's own packages found in the kernel's working directory
+(`discover.py`), then forks a fresh, real ipykernel per chapter when jupyter_client asks our
+provisioner (`provisioner.py`) to launch one. Each chapter still gets its own process and
+namespace and speaks the Jupyter protocol (errors, rich outputs, `user_expressions`); file-read
+recording starts in the chapter's kernel, and modules the template preloaded, with the files
+they read, count as the chapter's dependencies once it imports any of them.
+
+`template.py` is the build's side: one template per kernel directory, replaced when a module
+it imported changes, stopped with the build (atexit, SIGTERM, its parent gone, or idle). Set
+`bookbuild: {warm-kernels: false}` in `_quarto.yml` for plain kernels, one interpreter each.
+"""

@@ -1,0 +1,148 @@
+"""The template process: imports ipykernel and the chapters' heavy packages once, then forks a
+fresh ipykernel per request (`python -m bookbuild.warm.server SOCKET MODULE...`).
+
+Each request on the Unix socket is one JSON line `{"argv", "cwd", "env"}`; the reply is
+`{"pid"}` of a child that runs `IPKernelApp` with that argv in that directory and environment.
+Nothing chapter-specific runs here: the child starts the kernel, and the kernel's first cell
+starts recording file reads. The template exits when its parent (the build) goes away, when it
+has been idle for `IDLE_LIMIT` seconds, or on SIGTERM, and takes its kernels with it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import signal
+import socket
+import sys
+
+IDLE_LIMIT = 900  # seconds without a request before the template gives up on its build
+# What every kernel imports; the chapters' packages come on the command line (discover.py).
+# The inline matplotlib backend is not imported here: it hooks into the kernel's shell when
+# first imported, and the shell exists only in the child.
+BASE = ["ipykernel.kernelapp", "ipykernel.ipkernel", "IPython.core.interactiveshell", "zmq",
+        "jupyter_client.session", "bookbuild.kernel"]
+
+
+def preload(modules: list[str]) -> dict[str, str]:
+    """Import what the chapters will need; return {module: error} for those that failed."""
+    import bookbuild.kernel as recorder
+
+    recorder.start_preload()  # reads made while importing the book's packages are inputs too
+    failed = {}
+    for name in BASE + modules:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # a chapter importing it will see the real error itself
+            failed[name] = f"{type(exc).__name__}: {exc}"
+    recorder.end_preload()
+    return failed
+
+
+def stamps() -> dict[str, list[int]]:
+    """(mtime_ns, size) of every file a module came from and every file the book's packages read
+    while being imported: the template is stale when one of them changes."""
+    import bookbuild.kernel as recorder
+
+    files = {getattr(m, "__file__", None) for m in list(sys.modules.values())}
+    out = {}
+    for path in files | recorder.preload_reads():
+        if isinstance(path, str):
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            out[path] = [st.st_mtime_ns, st.st_size]
+    return out
+
+
+def child(request: dict, parent: int) -> None:
+    """In the forked child: become a plain kernel process, then run the kernel. Never returns."""
+    code = 1
+    try:
+        os.setpgid(0, 0)  # its own group, so signals to the kernel never reach the build
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.alarm(0)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.path[0] = request["cwd"]  # as for `python -m ipykernel_launcher` started there
+        sys.argv = ["ipykernel_launcher", *request["argv"]]
+        if "numpy.random" in sys.modules:  # a fresh process seeds from the OS; so must a fork
+            sys.modules["numpy.random"].seed()
+        from ipykernel.kernelapp import IPKernelApp
+
+        IPKernelApp.launch_instance(argv=[*request["argv"], f"--IPKernelApp.parent_handle={parent}"])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException as exc:  # report, then leave without running the template's cleanup
+        print(f"bookbuild warm kernel: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def serve(path: str, modules: list[str]) -> None:
+    build = os.getppid()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(16)  # requests wait in the backlog while the imports run
+    failed = preload(modules)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps nothing: children auto-reap
+    kernels: list[int] = []
+
+    def stop(*_: object) -> None:
+        for pid in kernels:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)  # Ctrl-C reaches the build's process group, us included
+    listener.settimeout(1.0)
+    idle = 0.0
+    while True:
+        if os.getppid() != build or idle > IDLE_LIMIT:
+            stop()
+        try:
+            conn, _ = listener.accept()
+        except TimeoutError:
+            idle += 1.0
+            continue
+        idle = 0.0
+        with conn, conn.makefile("rw", encoding="utf-8") as stream:
+            request = json.loads(stream.readline())
+            if request.get("op") == "status":
+                reply = {"pid": os.getpid(), "failed": failed, "stamps": stamps()}
+            else:
+                pid = os.fork()
+                if pid == 0:
+                    listener.close()
+                    conn.close()
+                    child(request, os.getppid())
+                try:
+                    os.setpgid(pid, pid)  # also here: the reply must not race the child's own call
+                except OSError:
+                    pass
+                kernels[:] = [k for k in kernels if _alive(k)] + [pid]
+                reply = {"pid": pid}
+            stream.write(json.dumps(reply) + "\n")
+            stream.flush()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], sys.argv[2:])

@@ -1,0 +1,195 @@
+"""The build's side of the warm template: start it, ask it for kernels, notice when it is stale.
+
+One template per kernel working directory, started on first use and stopped when the build
+(or the preview) exits. `Template.provision(km)` makes a jupyter_client kernel manager launch
+its kernel by forking from the template instead of starting a new interpreter.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bookbuild.warm.discover import preload_list
+
+PROVISIONER = "bookbuild-warm"
+CONNECT_TIMEOUT = 60.0  # seconds for the template to start listening (imports run after that)
+REPLY_TIMEOUT = 120.0  # seconds for one fork request, preload included on the first one
+_TEMPLATES: dict[str, Template] = {}  # by kernel working directory
+
+
+class TemplateError(RuntimeError):
+    """The template could not be started or did not answer; the caller falls back to a plain kernel."""
+
+
+class Template:
+    """One running template process and the files of every module it imported."""
+
+    def __init__(self, cwd: Path, env: dict[str, str], modules: list[str]) -> None:
+        self.cwd, self.env, self.modules = cwd, env, modules
+        self._dir = tempfile.mkdtemp(prefix="bookbuild-warm-")
+        self.socket = os.path.join(self._dir, "template")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bookbuild.warm.server", self.socket, *modules],
+            cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        self._stamps: dict[str, list[int]] | None = None
+
+    def request(self, message: dict) -> dict:
+        """Send one JSON request and return the reply, waiting for the template if it starts."""
+        deadline = time.monotonic() + CONNECT_TIMEOUT
+        while True:
+            if self.process.poll() is not None:
+                raise TemplateError(f"the warm template exited with {self.process.returncode}")
+            try:
+                conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                conn.settimeout(REPLY_TIMEOUT)
+                conn.connect(self.socket)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                conn.close()
+                if time.monotonic() > deadline:
+                    raise TemplateError("the warm template did not start listening") from None
+                time.sleep(0.01)
+        try:
+            with conn, conn.makefile("rw", encoding="utf-8") as stream:
+                stream.write(json.dumps(message) + "\n")
+                stream.flush()
+                line = stream.readline()
+        except TimeoutError:
+            raise TemplateError("the warm template did not answer") from None
+        except OSError:  # reset or broken pipe: the template died while we talked to it
+            line = ""
+        if not line:
+            try:
+                code = self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                raise TemplateError("the warm template closed the connection") from None
+            raise TemplateError(f"the warm template exited with {code}")
+        return json.loads(line)
+
+    def ready(self) -> dict[str, str]:
+        """Wait until the template has imported everything; return {module: error} of failures."""
+        status = self.request({"op": "status"})
+        if self._stamps is None:
+            self._stamps = status["stamps"]
+        return status["failed"]
+
+    def fork(self, argv: list[str], cwd: str, env: dict[str, str]) -> int:
+        """Pid of a new kernel process running `ipykernel_launcher argv` in `cwd` with `env`."""
+        if self._stamps is None:
+            self.ready()
+        return int(self.request({"op": "fork", "argv": argv, "cwd": cwd, "env": env})["pid"])
+
+    def stale(self) -> bool:
+        """True when a file the template imported or read while importing has changed."""
+        if self._stamps is None:
+            return False
+        for path, (mtime, size) in self._stamps.items():
+            try:
+                st = os.stat(path)
+            except OSError:
+                return True
+            if st.st_mtime_ns != mtime or st.st_size != size:
+                return True
+        return False
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self._dir, ignore_errors=True)
+        _BY_SOCKET.pop(self.socket, None)
+
+    def provision(self, km) -> None:
+        """Make kernel manager `km` launch its kernel as a fork of this template."""
+        _register_provisioner()
+        km.kernel_spec.metadata["kernel_provisioner"] = {
+            "provisioner_name": PROVISIONER, "config": {"template_socket": self.socket}}
+        _BY_SOCKET[self.socket] = self
+
+
+_BY_SOCKET: dict[str, Template] = {}
+
+
+def template_for(cwd: Path, env: dict[str, str], sources: list[str]) -> Template:
+    """The running template for kernels in `cwd`, started (or restarted when stale) as needed.
+
+    `sources` are the chapters' code cells: what they import is preloaded (see discover.py). A
+    running template that already imported all of it is reused (preview re-runs one chapter at
+    a time); otherwise its replacement imports both sets.
+    """
+    wanted = preload_list(sources, cwd)
+    current = _TEMPLATES.get(str(cwd))
+    if current is not None:
+        fits = set(wanted) <= set(current.modules) and current.env == env
+        if fits and current.alive() and not current.stale():
+            return current
+        wanted = list(dict.fromkeys(current.modules + wanted)) if current.env == env else wanted
+        current.close()
+    current = _TEMPLATES[str(cwd)] = Template(cwd, env, wanted)
+    return current
+
+
+def attach(executors: list) -> bool:
+    """Give each `ChapterExecutor` the template for its working directory; False if none could
+    be started (the executors then start plain kernels)."""
+    from bookbuild.execute import INLINE_BACKEND
+
+    env = dict(os.environ, MPLBACKEND=INLINE_BACKEND, PYDEVD_DISABLE_FILE_VALIDATION="1")
+    by_cwd: dict[Path, list] = {}
+    for ex in executors:
+        by_cwd.setdefault(Path(ex.cwd), []).append(ex)
+    try:
+        for cwd, group in by_cwd.items():
+            sources = [cell.source for ex in group for cell in ex.doc.cells]
+            template = template_for(cwd, env, sources)
+            for ex in group:
+                ex.template = template
+    except OSError as exc:
+        print(f"warning: warm kernels unavailable ({exc}); starting plain kernels", file=sys.stderr)
+        for ex in executors:
+            ex.template = None
+        return False
+    return True
+
+
+def by_socket(path: str) -> Template:
+    return _BY_SOCKET[path]
+
+
+@atexit.register
+def close_all() -> None:
+    """Stop every template (their kernels go with them)."""
+    for template in list(_TEMPLATES.values()):
+        template.close()
+    _TEMPLATES.clear()
+    _BY_SOCKET.clear()
+
+
+def _register_provisioner() -> None:
+    """Make our provisioner known to jupyter_client's factory, as the entry point it would read
+    from package metadata (registered here, so no reinstall of bookbuild is needed)."""
+    from importlib.metadata import EntryPoint
+
+    from jupyter_client.provisioning.factory import KernelProvisionerFactory
+
+    factory = KernelProvisionerFactory.instance()
+    if PROVISIONER not in factory.provisioners:
+        factory.provisioners[PROVISIONER] = EntryPoint(
+            name=PROVISIONER, value="bookbuild.warm.provisioner:WarmProvisioner",
+            group="jupyter_client.kernel_provisioners")

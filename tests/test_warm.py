@@ -1,0 +1,214 @@
+"""Warm chapter kernels (bookbuild.warm): forked from one template per build, yet each chapter
+sees a fresh process and namespace, and pages are identical to those of plain kernels."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, ROOT
+from tests.test_render_md import _project
+
+PLAIN = "bookbuild:\n  warm-kernels: false\n"
+
+# Chapter one pollutes everything it can reach; chapter two looks for the pollution.
+POLLUTER = """# One
+
+```{python}
+import os, sys
+import helpers
+helpers.base = 999
+sys.modules["leaked_module"] = helpers
+leaked_global = 1
+class One:
+    pid = os.getpid()
+    parent = os.getppid()
+```
+
+One sets base to `{python} helpers.base`.
+"""
+
+OBSERVER = """# Two
+
+```{python}
+import os, sys
+import helpers
+class Two:
+    base = helpers.base
+    leaked_module = "leaked_module" in sys.modules
+    leaked_global = "leaked_global" in globals()
+    parent = os.getppid()
+```
+
+Two sees base `{python} Two.base`, module leaked `{python} Two.leaked_module`,
+global leaked `{python} Two.leaked_global`.
+"""
+
+
+def _book(root: Path, settings: str = "") -> Path:
+    root = _project(root, {"one.qmd": POLLUTER, "two.qmd": OBSERVER}, settings)
+    (root / "helpers.py").write_text("base = 21\n", encoding="utf-8")
+    return root
+
+
+def test_each_chapter_gets_a_fresh_process_and_namespace(cli, tmp_path: Path) -> None:
+    root = _book(tmp_path / "b")
+    r = cli("render", "--to", "md", cwd=root)
+    assert r.returncode == 0, r.stderr
+    two = (root / "_book" / "two.md").read_text()
+    assert "Two sees base 21, module leaked False,\nglobal leaked False." in two
+    assert "One sets base to 999." in (root / "_book" / "one.md").read_text()
+
+
+def test_the_plain_switch_and_the_warm_path_give_identical_pages(cli, tmp_path: Path) -> None:
+    pages = {}
+    for name, settings in (("warm", ""), ("plain", PLAIN)):
+        root = tmp_path / name
+        shutil.copytree(FIXTURES / "book", root)
+        shutil.copytree(ROOT / "mlsysim", root / "mlsysim",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        values = (FIXTURES / "values.qmd").read_text().replace("fig-line", "fig-values-line")
+        (root / "chapters" / "values.qmd").write_text(values)  # labels are unique in a book
+        config = root / "_quarto.yml"
+        text = config.read_text().replace("    - chapters/one.qmd\n",
+                                          "    - chapters/one.qmd\n    - chapters/values.qmd\n")
+        config.write_text(text.replace("bookbuild:\n", PLAIN) if settings else text)
+        r = cli("render", "--to", "html", cwd=root)
+        assert r.returncode == 0, r.stderr
+        pages[name] = {p.relative_to(root / "_book"): _stable(p.read_text()) for p in
+                       sorted((root / "_book").rglob("*.html"))}
+    assert len(pages["warm"]) >= 3
+    assert pages["warm"] == pages["plain"]
+    values = pages["warm"][Path("chapters/values.html")]
+    assert "<svg" in values or ".svg" in values  # the plot came through the inline backend
+
+
+def _stable(html: str) -> str:
+    """The page with each tag's attributes sorted: callouts.lua emits them in Lua's table order,
+    which varies from run to run whatever the kernels do."""
+    def tag(m: re.Match) -> str:
+        return m.group(1) + " ".join(sorted(re.findall(r'[\w-]+="[^"]*"', m.group(2)))) + ">"
+
+    return re.sub(r"(<div )([^>]*)>", tag, html)
+
+
+def test_chapter_kernels_fork_from_one_template_unless_switched_off(cli, tmp_path: Path) -> None:
+    probe = ("\n```{python}\nimport os\nclass Parent:\n    pid = os.getppid()\n"
+             "    warm = 'bookbuild.warm' in open(f'/proc/{pid}/cmdline').read()\n```\n\n"
+             "Parent `{python} Parent.pid` warm `{python} Parent.warm`.\n")
+    for settings, warm in (("", True), (PLAIN, False)):
+        root = _book(tmp_path / str(warm), settings)
+        _project(root, {"one.qmd": POLLUTER + probe, "two.qmd": OBSERVER + probe}, settings)
+        assert cli("render", "--to", "md", cwd=root).returncode == 0
+        parents = {line for page in ("one.md", "two.md")
+                   for line in (root / "_book" / page).read_text().splitlines()
+                   if line.startswith("Parent ")}
+        assert len(parents) == 1, parents  # one template, or the bookbuild process itself
+        assert parents.pop().endswith(f"warm {warm}.")
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("x = 1\n1 / 0", "bad.qmd:8: ZeroDivisionError in cell 'boom'"),
+    ("import broken", "bad.qmd:7: ValueError in cell 'boom': broken on purpose"),
+])
+def test_a_failing_cell_is_located_the_same_way(cli, tmp_path: Path, code: str,
+                                                expected: str) -> None:
+    bad = f"# Bad\n\ntext\n\n```{{python}}\n#| label: boom\n{code}\n```\n"
+    errors = []
+    for name, settings in (("warm", ""), ("plain", PLAIN)):
+        root = _project(tmp_path / name, {"bad.qmd": bad}, settings)
+        (root / "broken.py").write_text("raise ValueError('broken on purpose')\n")
+        r = cli("render", "--to", "md", cwd=root)
+        assert r.returncode == 1
+        assert "Traceback" not in r.stderr
+        errors.append(re.sub(r"\(\d+\.\d+ s\)", "(time)", r.stderr).replace(str(root), "ROOT"))
+    assert expected in errors[0], errors[0]
+    assert "bookbuild" not in errors[0]  # no frame of our import recorder
+    assert errors[0] == errors[1]
+
+
+def test_editing_a_preloaded_module_or_a_file_it_read_re_executes(cli, tmp_path: Path) -> None:
+    """The template imported `helpers` (and it read data.txt) before the chapter started: the
+    chapter must still depend on both, and a chapter that never imports it on neither."""
+    uses = "```{python}\nimport helpers\nclass U:\n    v = helpers.base + helpers.extra\n```\n\n" \
+           "Value `{python} U.v`.\n"
+    other = "```{python}\nclass O:\n    v = 5\n```\n\nOther `{python} O.v`.\n"
+    root = _project(tmp_path / "b", {"uses.qmd": uses, "other.qmd": other})
+    (root / "helpers.py").write_text(
+        "from pathlib import Path\nbase = 1\nextra = int(Path('data.txt').read_text())\n")
+    (root / "data.txt").write_text("10\n")
+    assert cli("render", "--to", "md", cwd=root).returncode == 0
+    assert "Value 11." in (root / "_book" / "uses.md").read_text()
+
+    (root / "data.txt").write_text("20\n")
+    r = cli("render", "--to", "md", cwd=root)
+    assert "Value 21." in (root / "_book" / "uses.md").read_text(), r.stderr
+    assert "other.qmd: cached" in r.stderr, r.stderr
+
+    (root / "helpers.py").write_text((root / "helpers.py").read_text().replace("base = 1", "base = 2"))
+    r = cli("render", "--to", "md", cwd=root)
+    assert "Value 22." in (root / "_book" / "uses.md").read_text(), r.stderr
+    assert "other.qmd: cached" in r.stderr, r.stderr
+
+
+def test_no_template_or_kernel_outlives_the_build(cli, tmp_path: Path) -> None:
+    root = _book(tmp_path / "b")
+    assert cli("render", "--to", "md", cwd=root).returncode == 0
+    left = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except OSError:
+            continue
+        if cwd == str(root) and ("bookbuild.warm" in cmdline or "ipykernel" in cmdline):
+            left.append(cmdline)
+    assert left == []
+
+
+def test_a_template_is_reused_until_stale_and_grows_with_new_imports(tmp_path: Path) -> None:
+    """Preview re-runs one chapter at a time: the build's template serves it while nothing it
+    imported changed; an edited module or a new local import replaces it."""
+    from bookbuild.warm.template import close_all, template_for
+
+    (tmp_path / "helpers.py").write_text("base = 1\n")
+    (tmp_path / "other.py").write_text("x = open('other.txt').read()\n")
+    (tmp_path / "other.txt").write_text("one")
+    env = dict(os.environ)
+    try:
+        first = template_for(tmp_path, env, ["import helpers", "import other"])
+        assert first.ready() == {}
+        assert template_for(tmp_path, env, ["import helpers"]) is first
+        (tmp_path / "helpers.py").write_text("base = 22\n")
+        second = template_for(tmp_path, env, ["import helpers"])
+        assert second is not first and not first.alive()
+        assert second.modules == ["helpers", "other"]
+        assert second.ready() == {}
+        assert template_for(tmp_path, env, ["import other"]) is second
+        (tmp_path / "other.txt").write_text("two")  # read by the template while importing
+        fourth = template_for(tmp_path, env, ["import other"])
+        assert fourth is not second
+        assert fourth.ready() == {}
+        (tmp_path / "third.py").write_text("y = 1\n")
+        third = template_for(tmp_path, env, ["import third"])
+        assert third is not fourth and third.modules == ["helpers", "other", "third"]
+    finally:
+        close_all()
+
+
+def test_a_template_that_dies_falls_back_to_plain_kernels(cli, tmp_path: Path) -> None:
+    """A package that ends the interpreter when imported takes the template down with it: the
+    chapters still run, each in a plain kernel, and the error is the plain kernel's."""
+    chapters = {"ok.qmd": "```{python}\nclass K:\n    v = 7\n```\n\nSeven `{python} K.v`.\n",
+                "bad.qmd": "```{python}\n#| label: fatal\nimport fatal\n```\n"}
+    root = _project(tmp_path / "b", chapters)
+    (root / "fatal.py").write_text("import os\nos._exit(3)\n")
+    r = cli("render", "--to", "md", cwd=root)
+    assert r.returncode == 1
+    assert "warning: warm kernels unavailable (the warm template exited with 3)" in r.stderr
+    assert "bad.qmd:2: the kernel died while running cell 'fatal'" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
