@@ -1,0 +1,233 @@
+"""`make mutants`: cosmic-ray over the engine's core modules, one fast test command per module.
+
+Reads mutation/modules.toml (which modules, which tests, which operators) and
+mutation/equivalent.toml (mutants no test can kill, each with its reason), runs one
+cosmic-ray session per module with a single worker, and prints the score and every survivor.
+Exit 1 when a module's tests fail unmutated or the total score is below the target.
+
+    .venv/bin/python mutation/run.py [MODULE ...] [--report]   (--report: print the last run)
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from cosmic_ray.work_db import WorkDB, use_db
+from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SESSIONS = ROOT / ".bookbuild" / "mutants"
+
+
+@dataclass
+class Module:
+    name: str
+    path: str
+    tests: list[str]
+    functions: list[str]  # empty: every function in the file
+
+
+def load_config() -> tuple[dict, list[Module], list[dict]]:
+    cfg = tomllib.loads((HERE / "modules.toml").read_text(encoding="utf-8"))
+    modules = [Module(m["name"], m["path"], m["tests"], m.get("functions", []))
+               for m in cfg["module"]]
+    equivalent = tomllib.loads((HERE / "equivalent.toml").read_text(encoding="utf-8"))
+    return cfg["run"], modules, equivalent.get("equivalent", [])
+
+
+def test_command(m: Module) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+            "-p", "no:hypothesispytest", *m.tests]
+
+
+def baseline(m: Module) -> float:
+    """Seconds the module's tests take unmutated; they must pass, or every mutant 'dies'."""
+    t = time.monotonic()
+    r = subprocess.run(test_command(m), cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        sys.exit(f"mutants: the tests of {m.name} fail without any mutant:\n{r.stdout[-3000:]}")
+    return time.monotonic() - t
+
+
+def write_session_config(m: Module, timeout: float) -> Path:
+    SESSIONS.mkdir(parents=True, exist_ok=True)
+    cmd = " ".join(test_command(m))
+    conf = SESSIONS / f"{m.name}.toml"
+    conf.write_text(
+        "[cosmic-ray]\n"
+        f'module-path = "{m.path}"\n'
+        f"timeout = {timeout:.0f}\n"
+        "excluded-modules = []\n"
+        f'test-command = "{cmd}"\n'
+        '[cosmic-ray.distributor]\nname = "local"\n', encoding="utf-8")
+    return conf
+
+
+def _line(source_lines: list[str], row: int) -> str:
+    return source_lines[row - 1].strip() if 0 < row <= len(source_lines) else ""
+
+
+def _functions(source: str) -> list[tuple[int, int, str]]:
+    """(first line, last line, name) of every function in the module, methods as Class.name."""
+    import ast
+
+    out = []
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                out.append((child.lineno, child.end_lineno, prefix + child.name))
+                visit(child, prefix + child.name + ".")
+            elif isinstance(child, ast.ClassDef):
+                visit(child, prefix + child.name + ".")
+
+    visit(ast.parse(source), "")
+    return out
+
+
+def _function_at(funcs: list[tuple[int, int, str]], row: int) -> str:
+    best = ""
+    for a, b, name in funcs:  # innermost wins: later entries are nested deeper
+        if a <= row <= b:
+            best = name
+    return best
+
+
+def skip(db: WorkDB, job_id: str, why: str) -> None:
+    db.set_result(job_id, WorkResult(output=why, worker_outcome=WorkerOutcome.SKIPPED))
+
+
+def filter_session(db: WorkDB, m: Module, keep: re.Pattern, equivalent: list[dict]) -> int:
+    """Skip mutants of operators we do not run, outside the chosen functions, or equivalent."""
+    source = (ROOT / m.path).read_text(encoding="utf-8")
+    lines = source.splitlines()
+    funcs = _functions(source)
+    equiv = [e for e in equivalent if e["module"] == m.name]
+    used = set()
+    n = 0
+    for item in list(db.pending_work_items):
+        spec = item.mutations[0]
+        op = spec.operator_name.removeprefix("core/")
+        row = spec.start_pos[0]
+        func = _function_at(funcs, row)
+        if not keep.fullmatch(op):
+            skip(db, item.job_id, "operator not run")
+        elif m.functions and func not in m.functions:
+            skip(db, item.job_id, "outside the functions under test")
+        else:
+            hit = next((i for i, e in enumerate(equiv) if e["operator"] == op
+                        and e["line"] == _line(lines, row)), None)
+            if hit is None:
+                n += 1
+                continue
+            used.add(hit)
+            skip(db, item.job_id, "equivalent: " + equiv[hit]["why"])
+    for i, e in enumerate(equiv):
+        if i not in used:
+            print(f"  note: equivalent mutant no longer found: {e['operator']} at {e['line']!r}")
+    return n
+
+
+@dataclass
+class Score:
+    module: Module
+    killed: int
+    survivors: list[str]
+    equivalent: int
+
+    @property
+    def total(self) -> int:
+        return self.killed + len(self.survivors)
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.killed / self.total if self.total else 100.0
+
+
+def _mutation_text(diff: str) -> tuple[str, str]:
+    minus = [ln[1:].strip() for ln in diff.splitlines() if ln.startswith("-") and not ln.startswith("---")]
+    plus = [ln[1:].strip() for ln in diff.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
+    return " / ".join(minus), " / ".join(plus)
+
+
+def score(session: Path, m: Module) -> Score:
+    killed, survivors, equivalent = 0, [], 0
+    funcs = _functions((ROOT / m.path).read_text(encoding="utf-8"))
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item, result in db.completed_work_items:
+            spec = item.mutations[0]
+            if result.worker_outcome == WorkerOutcome.SKIPPED:
+                equivalent += (result.output or "").startswith("equivalent")
+                continue
+            if result.worker_outcome == WorkerOutcome.NORMAL and result.test_outcome == TestOutcome.SURVIVED:
+                old, new = _mutation_text(result.diff or "")
+                row = spec.start_pos[0]
+                survivors.append(f"{m.path}:{row} {_function_at(funcs, row)} "
+                                 f"{spec.operator_name.removeprefix('core/')}: {old}  →  {new}")
+            else:
+                killed += 1  # failed tests, an import error, or a timeout all catch the bug
+    return Score(m, killed, sorted(survivors, key=_row_key), equivalent)
+
+
+def _row_key(s: str) -> tuple[str, int]:
+    path, row = s.split(" ", 1)[0].rsplit(":", 1)
+    return path, int(row)
+
+
+def run_module(m: Module, run_cfg: dict, equivalent: list[dict]) -> Path:
+    took = baseline(m)
+    conf = write_session_config(m, max(run_cfg.get("min-timeout", 20), 5 * took))
+    session = SESSIONS / f"{m.name}.sqlite"
+    subprocess.run([str(Path(sys.executable).with_name("cosmic-ray")), "init", "--force",
+                    str(conf), str(session)], cwd=ROOT, check=True, timeout=300)
+    keep = re.compile("|".join(f"(?:{p})" for p in run_cfg["operators"]))
+    with use_db(str(session)) as db:
+        n = filter_session(db, m, keep, equivalent)
+    print(f"{m.name}: {n} mutants, tests take {took:.1f} s each run", flush=True)
+    subprocess.run([str(Path(sys.executable).with_name("cosmic-ray")), "exec", str(conf),
+                    str(session)], cwd=ROOT, check=True, timeout=4 * 3600)
+    return session
+
+
+def main(argv: list[str]) -> int:
+    run_cfg, modules, equivalent = load_config()
+    only = [a for a in argv if not a.startswith("-")]
+    unknown = set(only) - {m.name for m in modules}
+    if unknown:
+        sys.exit(f"mutants: unknown module(s) {', '.join(sorted(unknown))}; "
+                 f"known: {', '.join(m.name for m in modules)}")
+    chosen = [m for m in modules if not only or m.name in only]
+    scores = []
+    for m in chosen:
+        session = SESSIONS / f"{m.name}.sqlite"
+        if "--report" not in argv:
+            session = run_module(m, run_cfg, equivalent)
+        elif not session.exists():
+            print(f"{m.name}: no run yet")
+            continue
+        scores.append(score(session, m))
+    print()
+    for s in scores:
+        for line in s.survivors:
+            print(f"survived: {line}")
+    print()
+    for s in scores:
+        print(f"{s.module.name:<10} {s.percent:5.1f}%  {s.killed}/{s.total} killed, "
+              f"{len(s.survivors)} survived, {s.equivalent} equivalent")
+    killed = sum(s.killed for s in scores)
+    total = sum(s.total for s in scores)
+    overall = 100.0 * killed / total if total else 100.0
+    target = run_cfg["target"]
+    print(f"{'total':<10} {overall:5.1f}%  {killed}/{total} killed (target {target}%)")
+    return 0 if overall >= target else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
