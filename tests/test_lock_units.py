@@ -186,3 +186,33 @@ def test_restrict_keeps_only_the_chapters_rendered() -> None:
     assert part.constants == {"K": "1"}
     part.constants["K"] = "changed"
     assert full.constants == {"K": "1"}  # a copy: the caller's lock is not touched
+
+
+def test_each_conflict_marker_of_a_merge_is_reported() -> None:
+    text = ('constants:\n<<<<<<< ours\n  K: "1"\n=======\n  K2: "2"\n>>>>>>> theirs\nchapters:\n')
+    assert [p.split(":")[0] for p in _problems(text)] == ["2", "4", "6"]
+
+
+def test_a_lock_problem_prints_as_file_line_column() -> None:
+    with pytest.raises(LockError) as err:
+        lock.parse('constants:\n  K: "1"\n  K: "2"\n', "numbers.lock")
+    assert str(err.value) == "numbers.lock:3:1: constant 'K' is listed twice (first at line 2) [LCK001]"
+
+
+def test_a_long_malformed_line_is_quoted_up_to_60_characters() -> None:
+    [problem] = _problems("x" * 70 + "\n")
+    assert problem == f"1: malformed line in the numbers lock: '{'x' * 60}'"
+
+
+def test_lock_entries_cannot_be_changed_in_place() -> None:
+    e = entry("a.qmd", 1, "R.x", "1")
+    with pytest.raises(AttributeError):
+        e.text = "2"  # type: ignore[misc]
+    assert {e, entry("a.qmd", 1, "R.x", "1")} == {e}
+
+
+def test_moved_numbers_follow_the_lines_of_the_chapter_as_it_is_now() -> None:
+    # Prose inserted above R.x moved it below R.y: the report follows the current lines.
+    old = _lock(entry("a.qmd", 2, "R.x", "1"), entry("a.qmd", 9, "R.y", "1"))
+    new = _lock(entry("a.qmd", 20, "R.x", "2"), entry("a.qmd", 9, "R.y", "2"))
+    assert [b.expr for _, b in lock.compare(old, new).moved] == ["R.y", "R.x"]
