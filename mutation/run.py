@@ -14,10 +14,10 @@ import re
 import subprocess
 import sys
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+import tomllib
 from cosmic_ray.work_db import WorkDB, use_db
 from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
 
@@ -104,34 +104,39 @@ def skip(db: WorkDB, job_id: str, why: str) -> None:
     db.set_result(job_id, WorkResult(output=why, worker_outcome=WorkerOutcome.SKIPPED))
 
 
+def mutated_line(source: str, spec) -> tuple[str, str]:
+    """The changed line of a mutant, before and after (stripped): how equivalent.toml names it."""
+    import cosmic_ray.plugins
+    from cosmic_ray.mutating import mutate_code
+
+    operator = cosmic_ray.plugins.get_operator(spec.operator_name)(**(spec.operator_args or {}))
+    mutated = mutate_code(source, operator, spec.occurrence) or source
+    row = spec.start_pos[0]
+    before, after = source.splitlines(), mutated.splitlines()
+    return _line(before, row), _line(after, row)
+
+
 def filter_session(db: WorkDB, m: Module, keep: re.Pattern, equivalent: list[dict]) -> int:
     """Skip mutants of operators we do not run, outside the chosen functions, or equivalent."""
     source = (ROOT / m.path).read_text(encoding="utf-8")
-    lines = source.splitlines()
     funcs = _functions(source)
-    equiv = [e for e in equivalent if e["module"] == m.name]
+    equiv = {(e["line"], e["mutant"]): e for e in equivalent if e["module"] == m.name}
     used = set()
     n = 0
     for item in list(db.pending_work_items):
         spec = item.mutations[0]
         op = spec.operator_name.removeprefix("core/")
-        row = spec.start_pos[0]
-        func = _function_at(funcs, row)
         if not keep.fullmatch(op):
             skip(db, item.job_id, "operator not run")
-        elif m.functions and func not in m.functions:
+        elif m.functions and _function_at(funcs, spec.start_pos[0]) not in m.functions:
             skip(db, item.job_id, "outside the functions under test")
+        elif (key := mutated_line(source, spec)) in equiv:
+            used.add(key)
+            skip(db, item.job_id, "equivalent: " + equiv[key]["why"])
         else:
-            hit = next((i for i, e in enumerate(equiv) if e["operator"] == op
-                        and e["line"] == _line(lines, row)), None)
-            if hit is None:
-                n += 1
-                continue
-            used.add(hit)
-            skip(db, item.job_id, "equivalent: " + equiv[hit]["why"])
-    for i, e in enumerate(equiv):
-        if i not in used:
-            print(f"  note: equivalent mutant no longer found: {e['operator']} at {e['line']!r}")
+            n += 1
+    for key in equiv.keys() - used:
+        print(f"  note: equivalent mutant no longer found in {m.path}: {key[0]!r} -> {key[1]!r}")
     return n
 
 
