@@ -25,8 +25,8 @@ def run_probe(tmp_path: Path, ci: str | None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     if ci is not None:
         env["CI"] = ci
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
-                           "--rootdir", str(tmp_path), str(probe)], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+                           "-p", "no:hypothesispytest", "--rootdir", str(tmp_path), str(probe)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
