@@ -92,6 +92,24 @@ def _functions(source: str) -> list[tuple[int, int, str]]:
     return out
 
 
+def _annotations(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Spans of type annotations: with `from __future__ import annotations` they are never
+    evaluated, so a mutant inside one cannot change behaviour (skipped, not counted)."""
+    import ast
+
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        found = []
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found.append(node.returns)
+        elif isinstance(node, ast.arg):
+            found.append(node.annotation)
+        elif isinstance(node, ast.AnnAssign):
+            found.append(node.annotation)
+        spans += [((a.lineno, a.col_offset), (a.end_lineno, a.end_col_offset)) for a in found if a]
+    return spans
+
+
 def _function_at(funcs: list[tuple[int, int, str]], row: int) -> str:
     best = ""
     for a, b, name in funcs:  # innermost wins: later entries are nested deeper
@@ -120,6 +138,8 @@ def filter_session(db: WorkDB, m: Module, keep: re.Pattern, equivalent: list[dic
     """Skip mutants of operators we do not run, outside the chosen functions, or equivalent."""
     source = (ROOT / m.path).read_text(encoding="utf-8")
     funcs = _functions(source)
+    lazy = "from __future__ import annotations" in source
+    annotations = _annotations(source) if lazy else []
     equiv = {(e["line"], e["mutant"]): e for e in equivalent if e["module"] == m.name}
     used = set()
     n = 0
@@ -130,6 +150,8 @@ def filter_session(db: WorkDB, m: Module, keep: re.Pattern, equivalent: list[dic
             skip(db, item.job_id, "operator not run")
         elif m.functions and _function_at(funcs, spec.start_pos[0]) not in m.functions:
             skip(db, item.job_id, "outside the functions under test")
+        elif any(a <= tuple(spec.start_pos) and tuple(spec.end_pos) <= b for a, b in annotations):
+            skip(db, item.job_id, "equivalent: inside a type annotation, which is never evaluated")
         elif (key := mutated_line(source, spec)) in equiv:
             used.add(key)
             skip(db, item.job_id, "equivalent: " + equiv[key]["why"])

@@ -216,3 +216,8 @@ def test_moved_numbers_follow_the_lines_of_the_chapter_as_it_is_now() -> None:
     old = _lock(entry("a.qmd", 2, "R.x", "1"), entry("a.qmd", 9, "R.y", "1"))
     new = _lock(entry("a.qmd", 20, "R.x", "2"), entry("a.qmd", 9, "R.y", "2"))
     assert [b.expr for _, b in lock.compare(old, new).moved] == ["R.y", "R.x"]
+
+
+def test_added_or_removed_numbers_alone_are_drift() -> None:
+    assert lock.compare(_lock(entry("a.qmd", 1, "R.x", "1")), _lock(empty={"a.qmd"}))
+    assert lock.compare(_lock(empty={"a.qmd"}), _lock(entry("a.qmd", 1, "R.x", "1")))
