@@ -5,7 +5,10 @@ mutation/equivalent.toml (mutants no test can kill, each with its reason), runs 
 cosmic-ray session per module with a single worker, and prints the score and every survivor.
 Exit 1 when a module's tests fail unmutated or the total score is below the target.
 
-    .venv/bin/python mutation/run.py [MODULE ...] [--report]   (--report: print the last run)
+    .venv/bin/python mutation/run.py [MODULE ...] [--report | --survivors]
+
+--report prints the last run; --survivors runs again only what survived it (after adding a
+test: seconds, not the whole module), re-reading equivalent.toml first.
 """
 
 from __future__ import annotations
@@ -208,6 +211,26 @@ def _row_key(s: str) -> tuple[str, int]:
     return path, int(row)
 
 
+def rerun_survivors(m: Module, run_cfg: dict, equivalent: list[dict]) -> Path:
+    """Forget the survivors of the last run of `m` and test only them again."""
+    import sqlite3
+
+    session = SESSIONS / f"{m.name}.sqlite"
+    conf = SESSIONS / f"{m.name}.toml"
+    if not session.exists():
+        return run_module(m, run_cfg, equivalent)
+    baseline(m)
+    with sqlite3.connect(session) as db:
+        db.execute("DELETE FROM work_results WHERE test_outcome = 'survived'")
+    keep = re.compile("|".join(f"(?:{p})" for p in run_cfg["operators"]))
+    with use_db(str(session)) as db:
+        n = filter_session(db, m, keep, equivalent)
+    print(f"{m.name}: {n} survivors again", flush=True)
+    subprocess.run([str(Path(sys.executable).with_name("cosmic-ray")), "exec", str(conf),
+                    str(session)], cwd=ROOT, check=True, timeout=4 * 3600)
+    return session
+
+
 def run_module(m: Module, run_cfg: dict, equivalent: list[dict]) -> Path:
     took = baseline(m)
     conf = write_session_config(m, max(run_cfg.get("min-timeout", 20), 5 * took))
@@ -234,7 +257,9 @@ def main(argv: list[str]) -> int:
     scores = []
     for m in chosen:
         session = SESSIONS / f"{m.name}.sqlite"
-        if "--report" not in argv:
+        if "--survivors" in argv:
+            session = rerun_survivors(m, run_cfg, equivalent)
+        elif "--report" not in argv:
             session = run_module(m, run_cfg, equivalent)
         elif not session.exists():
             print(f"{m.name}: no run yet")
