@@ -203,4 +203,4 @@ def compare(locked: Lock, now: Lock) -> Drift:
 def restrict(lock: Lock, chapters: set[str]) -> Lock:
     """The part of a lock about some chapters (a render of part of the book)."""
     return Lock(dict(lock.constants), [e for e in lock.entries if e.chapter in chapters],
-                lock.empty_chapters | chapters)
+                lock.empty_chapters & chapters)
