@@ -6,6 +6,22 @@ import os
 import tempfile
 from pathlib import Path
 
+# Tests: SIGKILL this process at the N-th file operation, or at the first whose name contains
+# the given text (e.g. "numbers.lock").
+FAULT_ENV = "BOOKBUILD_FAULT_AT"
+_ops = 0
+
+
+def fault_point(what: str) -> None:
+    """A seam between file operations where a test can kill the process (SQLite's habit)."""
+    global _ops
+    _ops += 1
+    at = os.environ.get(FAULT_ENV)
+    if at and (int(at) == _ops if at.isdigit() else at in what):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
 
 def write_bytes(path: Path, data: bytes) -> None:
     """Temp file in the same folder, fsync, rename over `path` (git's lock-file habit)."""
@@ -17,6 +33,7 @@ def write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        fault_point(f"written {path.name}")
         os.replace(tmp, path)
     except BaseException:
         with _quiet():

@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_command(func, args: argparse.Namespace) -> int:
     """Run one command; every failure becomes located lines on stderr and an exit code."""
+    _sigterm_interrupts()
     try:
         return func(args)
     except KeyboardInterrupt:
@@ -75,6 +76,14 @@ def run_command(func, args: argparse.Namespace) -> int:
         _stop_children()
         print(str(exc), file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a folder we cannot write, a full disk: the file and the reason
+        _stop_children()
+        if getattr(args, "debug", False):
+            raise
+        target = f"{exc.filename}: " if exc.filename else ""
+        print(f"bookbuild: {target}{exc.strerror or exc} (check the permissions and free space "
+              "of that folder)", file=sys.stderr)
+        return EXIT_BUILD
     except Exception as exc:  # a bug of ours: one line, the traceback only with --debug
         _stop_children()
         if getattr(args, "debug", False):
@@ -82,6 +91,18 @@ def run_command(func, args: argparse.Namespace) -> int:
         print(f"bookbuild: internal error: {type(exc).__name__}: {exc} ({_innermost_frame(exc)}); "
               "run again with --debug for the traceback and report it", file=sys.stderr)
         return EXIT_BUILD
+
+
+def _sigterm_interrupts() -> None:
+    """SIGTERM stops a command the way Ctrl-C does: children killed, staging removed, exit 130."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def _port(text: str) -> int:

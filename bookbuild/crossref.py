@@ -1,27 +1,42 @@
 """The book's cross-reference index, read from the `.qmd` sources before pandoc runs.
 
 Chapters are numbered here (1, 2, ... for chapters, A, B, ... for appendices); sections,
-tables and figures are numbered the same way `filters/crossref.lua` numbers them, so a
-reference in one chapter can name a label in another. References to labels not in the book
-are reported with their `file:line`.
+figures, tables, listings, equations and callouts are numbered the same way
+`filters/crossref.lua` numbers them (tests/test_crossref_parity.py holds the two together), so
+a reference in one chapter can name a label in another. References to labels not in the book
+are reported with their `file:line`, and so is a label defined twice.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
-import string
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from bookbuild.errors import display_path
 from bookbuild.qmd import Document, LineIndex
 
-KINDS = {"sec": "Section", "fig": "Figure", "tbl": "Table", "eq": "Equation"}
+KINDS = {"sec": "Section", "fig": "Figure", "tbl": "Table", "eq": "Equation", "lst": "Listing",
+         "tip": "Tip", "nte": "Note", "wrn": "Warning", "imp": "Important", "cau": "Caution"}
+FLOATS = ("fig", "tbl", "lst")
+CALLOUTS = ("tip", "nte", "wrn", "imp", "cau")
+_KIND = "|".join(KINDS)
+_KIND_ANY_CASE = "|".join(f"[{k[0]}{k[0].upper()}]{k[1:]}" for k in KINDS)
+
 HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*(?:\{([^}]*)\})?[ \t]*#*[ \t]*$", re.M)
 TABLE_CAPTION = re.compile(r"^(?::|Table:)[ \t].*\{[^}]*#(tbl-[\w-]+)[^}]*\}[ \t]*$", re.M)
-FIG_DIV = re.compile(r"^:{3,}[ \t]*\{[^}]*#(fig-[\w-]+)", re.M)
-FIG_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)\{[^}]*#(fig-[\w-]+)")
-REFERENCE = re.compile(r"(?<![\w@.])@((?:sec|fig|tbl|eq)-[\w-]*\w)|\\ref\{([^}]+)\}")
+DIV_OPEN = re.compile(r"^(:{3,})[ \t]*(\{[^}]*\}|[^\s:{][^\n]*?)[ \t]*:*[ \t]*$", re.M)
+DIV_CLOSE = re.compile(r"^:{3,}[ \t]*$", re.M)
+# `![caption](src){#fig-x}` and `{#tbl-x}`; captions may hold one level of brackets
+IMAGE = re.compile(r"!\[(?:[^\[\]]|\[[^\]]*\])*\]\([^)]*\)\{[^}]*#((?:fig|tbl)-[\w-]+)")
+EQUATION = re.compile(r"\$\$(?:[^$]|\$(?!\$))*?\$\$[ \t]*\n?[ \t]*\{#(eq-[\w:.-]+)\}")
+REFERENCE = re.compile(rf"(?<![\w@.])-?@((?:{_KIND_ANY_CASE})-[\w-]*\w)|\\ref\{{([^}}]+)\}}")
+DEFINITION = re.compile(rf"\{{[^{{}}\n]*?#((?:{_KIND})-[\w:.-]*\w)[^{{}}\n]*\}}")
 INLINE_CODE = re.compile(r"(`+)(?:.|\n)*?(?<!`)\1(?!`)")
+ROMAN = [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"),
+         (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,15 @@ class ChapterInfo:
     title: str = ""
     number: str = ""  # "" when unnumbered
     chapter_numbers: list[str] = field(default_factory=list)  # one per level-1 heading
+    depth: int | None = None  # number-depth, when the chapter or the book sets it
+    title_heading: str = ""  # markdown heading for a chapter titled only in its front matter
+
+    def filter_chapters(self) -> list:
+        """The chapter list as `crossref.lua` reads it (`crossref-chapters`)."""
+        numbers = self.chapter_numbers or [""]
+        if self.depth is None:
+            return list(numbers)
+        return [{"number": n, "depth": self.depth} for n in numbers]
 
 
 @dataclass
@@ -54,9 +78,17 @@ class BookIndex:
     chapters: list[ChapterInfo]
     labels: dict[str, Label]
     references: list[Reference]
+    duplicates: list[str] = field(default_factory=list)  # located messages
 
     def unresolved(self, external: dict) -> list[Reference]:
-        return [r for r in self.references if r.label not in self.labels and r.label not in external]
+        return [r for r in self.references
+                if _canonical(r.label) not in self.labels and _canonical(r.label) not in external]
+
+
+def _canonical(label: str) -> str:
+    """`Fig-x` (a capitalised reference) names the label `fig-x`."""
+    kind, _, rest = label.partition("-")
+    return f"{kind.lower()}-{rest}" if kind.lower() in KINDS and rest else label
 
 
 def _prose(doc: Document) -> str:
@@ -77,7 +109,8 @@ def _prose(doc: Document) -> str:
 
 def _attrs(raw: str | None) -> tuple[str, set[str]]:
     ident, classes = "", set()
-    for token in (raw or "").split():
+    # quoted values (captions) may contain anything; only the bare tokens are id and classes
+    for token in re.sub(r'"[^"]*"|\'[^\']*\'', " ", raw or "").strip("{} \t").split():
         if token.startswith("#"):
             ident = token[1:]
         elif token.startswith("."):
@@ -91,79 +124,279 @@ def _letters(n: int) -> str:
     out = ""
     while n:
         n, r = divmod(n - 1, 26)
-        out = string.ascii_uppercase[r] + out
+        out = chr(ord("A") + r) + out
     return out
 
 
-def build_index(docs: list[tuple[Document, bool]]) -> BookIndex:  # noqa: C901  (being split by the cross-reference work)
-    """Index a book; `docs` are its chapters in order, each flagged True if an appendix."""
+def label_for(n: int, scheme: str) -> str:
+    """Quarto's label schemes: arabic, roman, Roman, `alpha x` (letters from x), ALPHA/Alpha."""
+    name, _, start = scheme.strip().partition(" ")
+    if name in ("roman", "Roman"):
+        out = ""
+        for value, letters in ROMAN:
+            while n >= value:
+                out, n = out + letters, n - value
+        return out.upper() if name == "Roman" else out
+    if name.lower() == "alpha":
+        first = start.strip() or ("a" if name == "alpha" else "A")
+        return chr(ord(first[0]) + n - 1)
+    return str(n)
+
+
+@dataclass
+class Options:
+    """Quarto's `crossref:` options that change numbers, plus `number-depth`/`number-sections`."""
+
+    labels: dict[str, str] = field(default_factory=dict)
+    subref: str = "alpha a"
+    chapters: bool = True
+    depth: int | None = None
+    numbered: bool = True
+
+    @classmethod
+    def read(cls, settings: dict[str, Any]) -> Options:
+        crossref = settings.get("crossref") if isinstance(settings.get("crossref"), dict) else {}
+        depth = settings.get("number-depth")
+        return cls(
+            labels={k: str(crossref[f"{k}-labels"]) for k in KINDS if f"{k}-labels" in crossref},
+            subref=str(crossref.get("subref-labels", "alpha a")),
+            chapters=crossref.get("chapters", True) is not False,
+            depth=int(depth) if isinstance(depth, int) else None,
+            numbered=settings.get("number-sections", True) is not False,
+        )
+
+
+def _merged(book: dict[str, Any], front: dict[str, Any]) -> dict[str, Any]:
+    """Book-level settings overridden by a chapter's front matter (`crossref` merged key by key)."""
+    out = dict(book)
+    for key in ("number-depth", "number-sections"):
+        if key in front:
+            out[key] = front[key]
+    if isinstance(front.get("crossref"), dict):
+        out["crossref"] = {**(book.get("crossref") or {}), **front["crossref"]}
+    return out
+
+
+def _has_chapter_heading(prose: str) -> bool:
+    return any(len(m.group(1)) == 1 for m in HEADING.finditer(prose))
+
+
+def title_heading(doc: Document) -> str:
+    """A `# Title` (and subtitle) for a chapter titled in its front matter and not in its text."""
+    front = doc.front_matter or {}
+    title = front.get("title")
+    if not title or _has_chapter_heading(_prose(doc)):
+        return ""
+    out = f"# {title}"
+    if front.get("number-sections") is False:
+        out += " {.unnumbered}"
+    if front.get("subtitle"):
+        out += f"\n\n::: {{.quarto-title-subtitle .subtitle .lead}}\n{front['subtitle']}\n:::"
+    return out + "\n\n"
+
+
+def with_title(doc: Document, markdown: str) -> str:
+    """`markdown` (the chapter after substitution) with its front-matter title as a heading."""
+    heading = title_heading(doc)
+    if not heading:
+        return markdown
+    return markdown[:doc.body_start] + "\n" + heading + markdown[doc.body_start:]
+
+
+def _definitions(doc: Document, source: Path) -> list[tuple[str, Path, int]]:
+    """Every place the chapter defines a cross-reference label, in order."""
+    lines = LineIndex(doc.text)
+    prose = _prose(doc)
+    found = [(m.start(1), m.group(1)) for m in DEFINITION.finditer(prose)]
+    found += [(c.start, c.label) for c in doc.cells if c.label and c.label.split("-")[0] in KINDS]
+    found += [(c.start, str(c.options["lst-label"])) for c in doc.cells if c.options.get("lst-label")]
+    for fence in doc.fences:
+        m = DEFINITION.search(fence.info)
+        if m:
+            found.append((fence.start, m.group(1)))
+    return [(label, source, lines.position(offset)[0]) for offset, label in sorted(found)]
+
+
+def _events(doc: Document, prose: str) -> list[tuple[int, str, Any]]:
+    """Headings, div fences, floats and equations of a chapter, in text order."""
+    events: list[tuple[int, str, Any]] = []
+    for m in HEADING.finditer(prose):
+        events.append((m.start(), "heading", m))
+    for m in DIV_OPEN.finditer(prose):
+        events.append((m.start(), "open", m))
+    for m in DIV_CLOSE.finditer(prose):
+        events.append((m.start(), "close", None))
+    for m in TABLE_CAPTION.finditer(prose):
+        events.append((m.start(), "float", m.group(1)))
+    for m in IMAGE.finditer(prose):
+        events.append((m.start(), "float", m.group(1)))
+    for m in EQUATION.finditer(prose):
+        events.append((m.start(), "eq", m.group(1)))
+    for fence in doc.fences:
+        ident, _ = _attrs(fence.info.strip("{} "))
+        if ident.startswith("lst-"):
+            events.append((fence.start, "float", ident))
+    for cell in doc.cells:
+        label = cell.label or ""
+        listing = str(cell.options.get("lst-label") or "")
+        if listing.startswith("lst-"):  # the echoed code, which comes before the cell's output
+            events.append((cell.start, "float", listing))
+        if label.startswith("fig-") or (label.startswith("tbl-") and cell.options.get("tbl-cap")):
+            events.append((cell.start, "float", label))
+    # a div's own float comes before the floats inside it; the sort is stable for a cell's two
+    order = {"close": 0, "open": 1, "heading": 2, "float": 2, "eq": 2}
+    return sorted(events, key=lambda e: (e[0], order[e[1]]))
+
+
+class _Numbering:
+    """Book-wide chapter counters (1, 2, ... and A, B, ... for appendices)."""
+
+    def __init__(self) -> None:
+        self.chapters = 0
+        self.appendices = 0
+
+    def next(self, appendix: bool, unnumbered: bool) -> str:
+        if unnumbered:
+            return ""
+        if appendix:
+            self.appendices += 1
+            return _letters(self.appendices)
+        self.chapters += 1
+        return str(self.chapters)
+
+
+def _is_callout(classes: set[str]) -> bool:
+    return any(c == "callout" or c.startswith("callout-") for c in classes)
+
+
+class _ChapterWalk:
+    """Numbers one chapter's events the way crossref.lua walks the chapter's blocks."""
+
+    def __init__(self, doc: Document, appendix: bool, options: Options, book: _Numbering,
+                 labels: dict[str, Label]) -> None:
+        self.source = Path(doc.path).resolve()
+        self.appendix, self.options, self.book, self.labels = appendix, options, book, labels
+        self.lines = LineIndex(doc.text)
+        self.info = ChapterInfo(self.source, depth=options.depth, title_heading=title_heading(doc))
+        self.number = ""
+        self.counters = [0] * 7
+        self.counts: dict[str, int] = {}
+        self.divs: list[dict | None] = []  # open divs; a float div is {kind, number, subs}
+        self.parent: dict | None = None  # the innermost open float div
+        self.callout_body = -1  # where a just-opened untitled callout's body starts
+        if self.info.title_heading:
+            self.restart(self.book.next(appendix, not options.numbered))
+            self.info.title, self.info.number = str(doc.front_matter["title"]), self.number
+
+    def restart(self, number: str) -> None:
+        self.number, self.counters, self.counts = number, [0] * 7, {}
+        self.info.chapter_numbers.append(number)
+
+    def next(self, kind: str) -> str:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        n = label_for(self.counts[kind], self.options.labels.get(kind, "arabic"))
+        return f"{self.number}.{n}" if self.options.chapters and self.number else n
+
+    def add(self, ident: str, kind: str, number: str, offset: int, title: str = "") -> None:
+        self.labels[ident] = Label(ident, kind, number, title, self.source, self.lines.position(offset)[0])
+
+    def walk(self, prose: str, events: list[tuple[int, str, Any]]) -> ChapterInfo:
+        for offset, kind, payload in events:
+            if kind == "open":
+                self.open_div(payload)
+            elif kind == "close":
+                self.close_div()
+            elif kind == "heading":
+                if not (self.callout_body >= 0 and not prose[self.callout_body:offset].strip()):
+                    self.heading(payload)  # else it is the callout's title (Quarto), not a section
+            elif kind == "eq":
+                self.add(payload, "eq", self.next("eq"), offset)
+            else:
+                self.float(payload.split("-")[0], payload, offset)
+        if not self.info.title:
+            self.info.title = self.source.stem.replace("-", " ").replace("_", " ").title()
+        return self.info
+
+    def open_div(self, m: re.Match) -> None:
+        raw = m.group(2)
+        ident, classes = _attrs(raw if raw.startswith("{") else "." + raw)
+        prefix = ident.split("-")[0] if "-" in ident else ""
+        entry: dict | None = None
+        if prefix in FLOATS and not _is_callout(classes):
+            entry = self.parent = self.float(prefix, ident, m.start())
+        elif prefix in CALLOUTS:
+            self.add(ident, prefix, self.next(prefix), m.start())
+        self.divs.append(entry)
+        titled = re.search(r"\btitle=", raw) is not None
+        self.callout_body = m.end() if _is_callout(classes) and not titled else -1
+
+    def close_div(self) -> None:
+        if self.divs and self.divs.pop() is not None:
+            self.parent = next((d for d in reversed(self.divs) if d is not None), None)
+
+    def heading(self, m: re.Match) -> None:
+        level, title = len(m.group(1)), m.group(2).strip()
+        ident, classes = _attrs(m.group(3))
+        if level == 1 and not self.info.title_heading:
+            self.restart(self.book.next(self.appendix, "unnumbered" in classes or not self.options.numbered))
+            if not self.info.title:
+                self.info.title, self.info.number = title, self.number
+            number = self.number
+        elif "unnumbered" in classes or not self.number or level > (self.options.depth or 6):
+            number = ""
+        else:
+            self.counters[level] += 1
+            self.counters[level + 1:] = [0] * (6 - level)
+            number = ".".join([self.number, *(str(self.counters[lv]) for lv in range(2, level + 1))])
+        if ident and number:
+            self.add(ident, "sec", number, m.start(), title)
+
+    def float(self, kind: str, ident: str, offset: int) -> dict:
+        """Number a float (a sub-float when inside a float of its kind) and return its record."""
+        parent = self.parent
+        if parent is not None and parent["kind"] == kind:
+            parent["subs"] += 1
+            number = f"{parent['number']} ({label_for(parent['subs'], self.options.subref)})"
+        else:
+            number = self.next(kind)
+        self.add(ident, kind, number, offset)
+        return {"kind": kind, "number": number, "subs": 0}
+
+
+def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | None = None) -> BookIndex:
+    """Index a book; `docs` are its chapters in order, each flagged True if an appendix.
+
+    `settings` holds the book's `crossref`, `number-depth` and `number-sections`; a chapter's
+    front matter overrides them for that chapter.
+    """
     chapters: list[ChapterInfo] = []
     labels: dict[str, Label] = {}
     references: list[Reference] = []
-    next_chapter, next_appendix = 1, 1
+    book = _Numbering()
     for doc, appendix in docs:
-        source = Path(doc.path).resolve()
+        options = Options.read(_merged(settings or {}, doc.front_matter or {}))
         prose = _prose(doc)
-        lines = LineIndex(doc.text)
-        info = ChapterInfo(source)
-        events: list[tuple[int, str, object]] = []
-        for m in HEADING.finditer(prose):
-            events.append((m.start(), "heading", m))
-        for m in TABLE_CAPTION.finditer(prose):
-            events.append((m.start(), "tbl", m.group(1)))
-        for m in FIG_DIV.finditer(prose):
-            events.append((m.start(), "fig", m.group(1)))
-        for m in FIG_IMAGE.finditer(prose):
-            events.append((m.start(), "fig", m.group(1)))
-        for cell in doc.cells:
-            if cell.label and cell.label.startswith("fig-"):
-                events.append((cell.start, "fig", cell.label))
-            elif cell.label and cell.label.startswith("tbl-") and cell.options.get("tbl-cap"):
-                events.append((cell.start, "tbl", cell.label))
+        walk = _ChapterWalk(doc, appendix, options, book, labels)
+        chapters.append(walk.walk(prose, _events(doc, prose)))
         for m in REFERENCE.finditer(prose):
-            references.append(Reference(m.group(1) or m.group(2), source, lines.position(m.start())[0]))
+            references.append(Reference(m.group(1) or m.group(2), walk.source,
+                                        walk.lines.position(m.start())[0]))
+    return BookIndex(chapters, labels, references, _duplicates(docs))
 
-        chapter, counters, figures, tables = "", [0] * 7, 0, 0
-        for offset, kind, payload in sorted(events, key=lambda e: e[0]):
-            line = lines.position(offset)[0]
-            if kind == "heading":
-                level = len(payload.group(1))
-                title = payload.group(2).strip()
-                ident, classes = _attrs(payload.group(3))
-                if level == 1:
-                    if "unnumbered" in classes:
-                        chapter = ""
-                    elif appendix:
-                        chapter, next_appendix = _letters(next_appendix), next_appendix + 1
-                    else:
-                        chapter, next_chapter = str(next_chapter), next_chapter + 1
-                    info.chapter_numbers.append(chapter)
-                    if not info.title:
-                        info.title, info.number = title, chapter
-                    counters, figures, tables = [0] * 7, 0, 0
-                    number = chapter
-                elif "unnumbered" in classes or not chapter:
-                    number = ""
-                else:
-                    counters[level] += 1
-                    for deeper in range(level + 1, 7):
-                        counters[deeper] = 0
-                    number = ".".join([chapter, *(str(counters[lv]) for lv in range(2, level + 1))])
-                if ident and number:
-                    labels[ident] = Label(ident, "sec", number, title, source, line)
+
+def _duplicates(docs: list[tuple[Document, bool]]) -> list[str]:
+    """`file:line: label 'x' is defined twice (first at file:line)` for each repeated label."""
+    defined: dict[str, tuple[Path, int]] = {}
+    out = []
+    for doc, _ in docs:
+        for label, where, line in _definitions(doc, Path(doc.path).resolve()):
+            if label not in defined:
+                defined[label] = (where, line)
                 continue
-            if kind == "fig":
-                figures += 1
-                n = figures
-            else:
-                tables += 1
-                n = tables
-            number = f"{chapter}.{n}" if chapter else str(n)
-            labels[payload] = Label(payload, kind, number, "", source, line)
-        if not info.title:
-            info.title = source.stem.replace("-", " ").replace("_", " ").title()
-        chapters.append(info)
-    return BookIndex(chapters, labels, references)
+            first = defined[label]
+            out.append(f"{display_path(where)}:{line}: label '{label}' is defined twice "
+                       f"(first at {display_path(first[0])}:{first[1]}); rename one of them")
+    return out
 
 
 def index_for_page(index: BookIndex, page: Path, pages: dict[Path, Path]) -> dict:
@@ -172,8 +405,6 @@ def index_for_page(index: BookIndex, page: Path, pages: dict[Path, Path]) -> dic
     `pages` maps each chapter source to its output path (relative to the output root); a
     label on the same page links to `#label`.
     """
-    import posixpath
-
     here = pages[page]
     out = {}
     for label in index.labels.values():
@@ -185,3 +416,35 @@ def index_for_page(index: BookIndex, page: Path, pages: dict[Path, Path]) -> dic
             href = f"{rel}#{label.id}"
         out[label.id] = {"kind": label.kind, "number": label.number, "href": href}
     return out
+
+
+REFS_DIV = re.compile(r"^:{3,}[ \t]*\{[ \t]*#refs[\s}]", re.M)
+CITATION = re.compile(r"(?<![\w@\\])-?@(?:\{([^}]+)\}|(\w(?:[\w:.#$%&+?<>~/-]*\w)?))")
+
+
+def refs_chapter(docs: list[tuple[Document, bool]]) -> Path | None:
+    """The chapter holding the book's bibliography (`::: {#refs}`), as Quarto's references.qmd."""
+    for doc, _ in docs:
+        if REFS_DIV.search(_prose(doc)):
+            return Path(doc.path).resolve()
+    return None
+
+
+def citation_keys(docs: list[tuple[Document, bool]]) -> list[str]:
+    """Every bibliography key the book cites (cross-references left out), in order of first use."""
+    keys: dict[str, None] = {}
+    for doc, _ in docs:
+        for m in CITATION.finditer(_prose(doc)):
+            key = m.group(1) or m.group(2)
+            if _canonical(key).split("-")[0] not in KINDS or "-" not in key:
+                keys.setdefault(key, None)
+    return list(keys)
+
+
+CITATION_SPAN = re.compile(r'(<span class="citation" data-cites="([^" ]+)[^"]*">)(.*?)(</span>)', re.S)
+
+
+def link_citations(body: str, page: str) -> str:
+    """Citations of a chapter without its own bibliography link to their entry on `page`."""
+    return CITATION_SPAN.sub(lambda m: f'{m.group(1)}<a href="{page}#ref-{m.group(2)}" role="doc-biblioref">'
+                             f"{m.group(3)}</a>{m.group(4)}", body)

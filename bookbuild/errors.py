@@ -23,6 +23,7 @@ CODES = {
     "QMD002": "invalid YAML",
     "QMD003": "unclosed code fence",
     "QMD004": "unreadable chapter",
+    "PY001": "unreadable Python module",
     "CFG001": "invalid project configuration",
     "LCK001": "malformed numbers.lock",
     "OUT001": "unsafe output folder",

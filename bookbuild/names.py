@@ -54,6 +54,21 @@ def mentioned(tree: ast.AST, modules: set[str] | None = None) -> set[str]:
     return names
 
 
+def read_module(path: Path) -> ast.Module:
+    """A project module's tree; a located BuildError when it cannot be read or parsed."""
+    from bookbuild.errors import BuildError, Diagnostic
+
+    try:
+        return ast.parse(path.read_bytes(), str(path))
+    except SyntaxError as exc:
+        raise BuildError(diagnostics=[Diagnostic(str(path), exc.lineno or 0, exc.offset or 0, "PY001",
+                                                 f"syntax error in module: {exc.msg}",
+                                                 "cells import this module; fix it first")]) from None
+    except (OSError, ValueError) as exc:
+        raise BuildError(diagnostics=[Diagnostic(str(path), 0, 0, "PY001",
+                                                 f"cannot read module: {exc}")]) from None
+
+
 def module_aliases(tree: ast.AST, module_files: list[str] = ()) -> set[str]:
     """Names bound to modules: `import x` / `import x as y` anywhere, and `from pkg import mod`
     when `pkg/mod` is one of `module_files` (relative imports: any file named `mod`)."""
@@ -122,7 +137,7 @@ class ModuleNames:
         if path is None:
             self._cache[module] = None
             return None
-        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        tree = read_module(path)
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
         names: set[str] = set()
         explicit_all: list[str] | None = None

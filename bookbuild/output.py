@@ -17,26 +17,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from bookbuild.atomic import write_text
+from bookbuild.atomic import fault_point, write_text
 from bookbuild.errors import Diagnostic, UsageError
 
 MANIFEST = ".bookbuild-manifest.json"
 _STAGING = ".staging-"
-_FAULT_ENV = "BOOKBUILD_FAULT_AT"  # tests: SIGKILL this process at the N-th file operation
-_ops = 0
-
-
-def _step(what: str) -> None:
-    """A seam between file operations where a test can kill the process (SQLite's habit)."""
-    global _ops
-    _ops += 1
-    at = os.environ.get(_FAULT_ENV)
-    if at and int(at) == _ops:
-        import signal
-
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 def check_safe(out: Path, root: Path | None, chapters: list[Path], config_file: Path | None) -> None:
     """Refuse an output folder whose replacement could destroy the author's sources."""
     out = out.resolve()
@@ -134,7 +119,7 @@ def staged(out: Path, root: Path | None = None, formats: list[str] = (), whole_b
             shutil.copytree(out, tmp, symlinks=True)
         else:
             tmp.mkdir()
-        _step("staged")
+        fault_point("staged")
         if whole_book:
             for fmt in formats:
                 for rel in owned.pop(fmt, []):
@@ -142,7 +127,7 @@ def staged(out: Path, root: Path | None = None, formats: list[str] = (), whole_b
         stage = Stage(tmp, owned)
         yield stage
         write_text(tmp / MANIFEST, json.dumps({"files": stage.owned}, indent=1, sort_keys=True))
-        _step("manifest")
+        fault_point("manifest")
         _swap(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -151,18 +136,18 @@ def staged(out: Path, root: Path | None = None, formats: list[str] = (), whole_b
 def _swap(new: Path, out: Path) -> None:
     """Make `new` the output: exchange the two folders in one step, then drop the old one."""
     if out.exists() and _exchange(new, out):
-        _step("exchanged")
+        fault_point("exchanged")
         return  # the old output now sits at `new`; the caller removes it
     if out.exists():
         # No atomic exchange here (not Linux, or a file system without it): keep the window tiny.
         old = out.parent / f".{out.name}.old-{os.getpid()}"
         out.rename(old)
-        _step("moved old")
+        fault_point("moved old")
         new.rename(out)
         shutil.rmtree(old, ignore_errors=True)
     else:
         new.rename(out)
-    _step("swapped")
+    fault_point("swapped")
 
 
 def _exchange(a: Path, b: Path) -> bool:

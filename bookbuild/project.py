@@ -202,6 +202,9 @@ def _read(path: Path):
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and start is not None:
+            problem += f" ({context} at line {start.line + 1})"
         raise fail(mark.line + 1 if mark else 0, f"invalid YAML: {problem}") from None
     if config is None:
         return {}, None
@@ -222,11 +225,12 @@ def validate(config: dict, node, path: str) -> list[Diagnostic]:
         problems.append(Diagnostic(path, _line_of(node, keys), 0, "CFG001",
                                    f"{where}: {_explain(err)}", _hint(err)))
     seen: dict[str, int] = {}
-    for i, entry in enumerate(_chapter_entries(config)):
-        if entry in seen:
-            problems.append(Diagnostic(path, _find_line(node, entry, seen[entry] + 1), 0, "CFG001",
+    for entry in _chapter_entries(config):
+        seen[entry] = seen.get(entry, 0) + 1
+        if seen[entry] > 1:
+            problems.append(Diagnostic(path, _find_line(node, entry, seen[entry]), 0, "CFG001",
                                        f"chapter {entry} is listed twice", "list each chapter once"))
-        seen.setdefault(entry, i)
+            continue
         file = Path(path).parent / entry
         if not file.is_file():
             problems.append(Diagnostic(path, _find_line(node, entry), 0, "CFG001",
@@ -251,7 +255,8 @@ def _expected(schema: dict) -> str:
         return " or ".join(_expected(s) for s in schema["oneOf"])
     names = {"string": "a string", "integer": "a whole number", "boolean": "true or false",
              "object": "a mapping", "array": "a list"}
-    return names.get(schema.get("type"), str(schema.get("type", "another value")))
+    text = names.get(schema.get("type"), str(schema.get("type", "another value")))
+    return text + (f" of at least {schema['minimum']}" if "minimum" in schema else "")
 
 
 def _hint(err) -> str:

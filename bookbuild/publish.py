@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import shutil
 import sys
 import tempfile
@@ -57,7 +58,9 @@ class Publisher:
 
     def prepare(self) -> None:
         self.docs = self.book_docs()
-        self.index = crossref.build_index(self.docs)
+        self.index = crossref.build_index(self.docs, self._crossref_settings())
+        if self.index.duplicates:
+            raise BuildError("\n".join(self.index.duplicates))
         unresolved = self.index.unresolved(self.external)
         for ref in unresolved:
             print(f"{display_path(ref.source)}:{ref.line}: {'error' if self.strict else 'warning'}: "
@@ -68,6 +71,15 @@ class Publisher:
         self.svgs, errors = self._figures_done()
         if errors:
             raise BuildError("\n".join(errors))
+
+    def _crossref_settings(self) -> dict:
+        """`crossref`, `number-depth`, `number-sections` of the book (top level or format.html)."""
+        config = self.proj.config
+        html = (config.get("format") or {}).get("html")
+        found = {k: config[k] for k in ("crossref", "number-depth", "number-sections") if k in config}
+        if isinstance(html, dict):
+            found.update({k: html[k] for k in ("crossref", "number-depth", "number-sections") if k in html})
+        return found
 
     def start_figures(self) -> None:
         """Compile the TikZ figures in a background thread; `prepare()` waits for it."""
@@ -136,6 +148,8 @@ class Publisher:
             meta.setdefault("sansfont", "DejaVu Sans")
             meta.setdefault("monofont", "DejaVu Sans Mono")
             meta.setdefault("colorlinks", True)
+        for key, value in self._crossref_settings().items():  # crossref.lua reads them
+            meta.setdefault(key, value)
         return meta
 
     # --- HTML -----------------------------------------------------------------------------
@@ -156,6 +170,9 @@ class Publisher:
         # Traced here, before the threads: CPython 3.11's ast.parse is not safe to run in
         # several threads at once ("AST constructor recursion depth mismatch").
         notes = {id(ch): self._provenance(ch) for ch in self.chapters}
+        # A chapter with `::: {#refs}` holds the book's one bibliography (Quarto's references.qmd).
+        refs = crossref.refs_chapter(self.docs) if self.bibliography else None
+        cited = " ".join(f"@{{{k}}}" for k in crossref.citation_keys(self.docs)) if refs else ""
 
         def one(ch: Chapter) -> str:
             started = time.perf_counter()
@@ -165,11 +182,14 @@ class Publisher:
             assets = stage / page.parent / assets_name
             md = substitute(ch.doc, ch.result, assets, assets_name, echo=self.proj.settings.echo,
                             provenance=notes[id(ch)])
+            md = crossref.with_title(ch.doc, md)
             index_file = work / f"{abs(hash(page.as_posix()))}.json"
             index_file.write_text(json.dumps(crossref.index_for_page(self.index, source, pages)),
                                   encoding="utf-8")
             info = infos[source]
-            meta = self._meta(info.chapter_numbers, index_file, assets_name)
+            meta = self._meta(info.filter_chapters(), index_file, assets_name)
+            if refs is not None:
+                meta.update({"nocite": cited} if source == refs else {"suppress-bibliography": True})
             try:
                 frag = html_fragment(md, meta, ch.source.resolve().parent, display_path(ch.source))
             except PandocError as exc:
@@ -178,6 +198,9 @@ class Publisher:
                 assets.mkdir(parents=True, exist_ok=True)
                 shutil.copy(svg, assets / svg.name)
             body = provenance_html(frag.body, notes[id(ch)]) if notes[id(ch)] else frag.body
+            if refs is not None and source != refs:  # citations link to the bibliography's page
+                there = posixpath.relpath(pages[refs].as_posix(), page.parent.as_posix() or ".")
+                body = crossref.link_citations(body, there)
             writer.write(stage, page.as_posix(), body, frag.toc)
             for w in frag.warnings:
                 print(f"{display_path(ch.source)}: pandoc: {w}", file=sys.stderr)
@@ -222,9 +245,9 @@ class Publisher:
                 link = (rel.parent / assets_name).as_posix()
                 md = substitute(ch.doc, ch.result, assets, link, echo=self.proj.settings.echo,
                                 images=FOR_PRINT)
-                parts.append(_strip_front_matter(md))
-                numbers += [info.chapter_numbers for info in self.index.chapters
-                            if info.source == ch.source.resolve()][0] or [""]
+                parts.append(_strip_front_matter(crossref.with_title(ch.doc, md)))
+                numbers += [info.filter_chapters() for info in self.index.chapters
+                            if info.source == ch.source.resolve()][0]
             index = {label.id: {"kind": label.kind, "number": label.number, "href": f"#{label.id}"}
                      for label in self.index.labels.values()}
             index_file = work / "crossref-index.json"

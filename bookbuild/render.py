@@ -16,7 +16,9 @@ from bookbuild.pandoc import pandoc_path
 ROOT = Path(__file__).resolve().parents[1]
 FILTERS = ROOT / "filters"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-FILTER_ORDER = ["inline-refs.lua", "tikz.lua", "callouts.lua", "crossref.lua"]
+# crossref before callouts: it numbers callouts (and skips their title headings) while they
+# are still divs.
+FILTER_ORDER = ["inline-refs.lua", "tikz.lua", "crossref.lua", "callouts.lua"]
 MIN_PANDOC = (3, 1)
 # Quarto reads \\( \\) as inline math too; keep its reading of the same sources.
 MARKDOWN = "markdown+tex_math_single_backslash"

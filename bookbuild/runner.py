@@ -81,4 +81,7 @@ def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
         return errors
     import asyncio  # only here: a fully cached build never needs an event loop
 
-    return asyncio.run(run_all())
+    try:
+        return asyncio.run(run_all())
+    except asyncio.CancelledError:  # Ctrl-C inside the event loop cancels the main task
+        raise KeyboardInterrupt from None

@@ -41,10 +41,38 @@ def test_crossref_numbers_and_links_within_a_document() -> None:
                "-M", "crossref-chapters=3")
     assert r.returncode == 0, r.stderr
     assert '<span class="header-section-number">3.1</span> Part' in r.stdout
-    assert '<span class="xref-label">Table 3.1:</span> Cap' in r.stdout
-    assert '<a href="#tbl-a" class="xref">Table\xa03.1</a>' in r.stdout
-    assert '<a href="#sec-part" class="xref">Section\xa03.1</a>' in r.stdout
-    assert 'class="xref-unresolved"' in r.stdout and "?@fig-nope" in r.stdout
+    assert ('<figcaption class="quarto-float-caption-top quarto-float-caption quarto-float-tbl" '
+            'id="tbl-a-caption">\nTable\xa03.1: Cap\n</figcaption>') in r.stdout
+    assert '<a href="#tbl-a" class="quarto-xref xref">Table\xa03.1</a>' in r.stdout
+    assert '<a href="#sec-part" class="quarto-xref xref">Section\xa03.1</a>' in r.stdout
+    assert 'class="quarto-unresolved-ref xref-unresolved"' in r.stdout
+    assert "<strong>?@fig-nope</strong>" in r.stdout
+
+
+def test_crossref_options_prefixes_delimiter_and_plain_references() -> None:
+    text = ("---\ncrossref:\n  fig-prefix: fig.\n  fig-title: Fig\n  title-delim: \"\u2014\"\n"
+            "  ref-hyperlink: false\n  fig-labels: roman\n---\n\n![Cap](a.png){#fig-a}\n\n"
+            "See @fig-a, @Fig-a and -@fig-a.\n")
+    r = pandoc(text, "-t", "html", "--lua-filter", str(FILTERS / "crossref.lua"))
+    assert r.returncode == 0, r.stderr
+    assert "Fig\xa0i\u2014 Cap\n</figcaption>" in r.stdout
+    assert "See fig.\xa0i, Fig.\xa0i and i." in r.stdout  # no links with ref-hyperlink: false
+
+
+def test_crossref_alone_numbers_equations_callouts_and_subfigures_in_latex() -> None:
+    text = ("# One\n\n$$ x = 1 $$ {#eq-x}\n\n::: {.callout-tip #tip-a}\n## Short\nBody.\n:::\n\n"
+            "::: {#fig-p layout-ncol=2}\n![A](a.png){#fig-a}\n\n![B](b.png){#fig-b}\n\nBoth\n:::\n\n"
+            "See @eq-x, @tip-a and @fig-b.\n")
+    r = pandoc(text, "-t", "latex", "-s", "--lua-filter", str(FILTERS / "crossref.lua"),
+               "-M", "crossref-chapters=2")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "\\[ x = 1  \\tag{2.1}\\label{eq-x}\\]" in out
+    assert "\\captionsetup[sub]{labelformat=empty, labelsep=none}" in out  # brings its packages
+    assert "\\caption{(b) B}\\label{fig-b}" in out and "\\caption{Figure~2.1: Both}\\label{fig-p}" in out
+    assert "\\phantomsection\\label{tip-a}" in out
+    assert "\\hyperref[eq-x]{Equation~2.1}, \\hyperref[tip-a]{Tip~2.1} and \\hyperref[fig-b]{Figure~2.1 (b)}" in out
+    assert "Short" not in out.split("\\label{tip-a}")[1].split("Body")[0]  # the title left the body
 
 
 def test_callouts_builtin_and_declared_types(tmp_path: Path) -> None:

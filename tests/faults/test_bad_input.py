@@ -1,0 +1,77 @@
+"""Bad input gets one located line and a non-zero exit, never a traceback or a silent wrong number."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.faults.conftest import bb
+
+CONFIGS = {
+    "bad YAML": ("project:\n  type: book\nbook: [unclosed\n", 4,
+                 "invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 3)"),
+    "a top-level list": ("- index.qmd\n", 1, "must be a mapping"),
+    "a timeout that is no number": ("bookbuild:\n  timeout: abc\n", 2,
+                                    "bookbuild.timeout: expected a whole number of at least 1"),
+    "an unknown key of ours": ("bookbuild:\n  timout: 5\n", 1, "unknown key 'timout'"),
+    "a chapter listed twice": ("book:\n  chapters:\n    - index.qmd\n    - index.qmd\n", 4,
+                               "chapter index.qmd is listed twice"),
+    "a missing chapter": ("book:\n  chapters:\n    - index.qmd\n    - nope.qmd\n", 4,
+                          "chapter nope.qmd does not exist"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONFIGS))
+def test_a_broken_config_is_one_located_line(book: Path, case: str) -> None:
+    text, line, message = CONFIGS[case]
+    (book / "_quarto.yml").write_text(text)
+    r = bb("check", cwd=book)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    located = [x for x in r.stderr.splitlines() if x.startswith("_quarto.yml:")]
+    assert len(located) == 1, r.stderr
+    assert located[0].startswith(f"_quarto.yml:{line}:") and message in located[0], located[0]
+
+
+def test_a_non_utf8_config_names_its_line(book: Path) -> None:
+    (book / "_quarto.yml").write_bytes(b"book:\n  title: Caf\xe9\n")
+    r = bb("check", cwd=book)
+    assert r.returncode == 2 and "_quarto.yml:2: not UTF-8 text (byte 0xe9)" in r.stderr
+
+
+def test_a_syntax_error_in_a_local_module_is_located(book: Path) -> None:
+    (book / "consts.py").write_text("SPEED = 3\nBROKEN = (\n")
+    chapter = book / "part" / "speed.qmd"
+    chapter.write_text(chapter.read_text().replace("class Speed:", "from consts import *\n\nclass Speed:"))
+    r = bb("check", cwd=book)
+    assert r.returncode == 1
+    assert "consts.py:2:" in r.stderr and "syntax error in module" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_an_invalid_port_is_a_usage_error(book: Path) -> None:
+    r = bb("preview", "--port", "70000", "--no-browser", cwd=book, timeout=30)
+    assert r.returncode == 2 and "port 70000 is outside 1-65535" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_a_cache_folder_that_cannot_be_created_is_one_line(book: Path) -> None:
+    (book / ".bookbuild").write_text("not a folder\n")
+    r = bb("render", "--to", "md", cwd=book)
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr
+    assert ".bookbuild" in r.stderr.splitlines()[-1]
+
+
+def test_a_tampered_cache_entry_is_never_published(book: Path) -> None:
+    assert bb("render", "--to", "md", cwd=book).returncode == 0
+    for entry in (book / ".bookbuild" / "cache").glob("*.json"):
+        data = json.loads(entry.read_text())
+        data["entry"]["inline"] = ["99.99" for _ in data["entry"]["inline"]]
+        entry.write_text(json.dumps(data))
+    r = bb("render", "--to", "md", cwd=book)
+    assert r.returncode == 0 and "executed 1 cells" in r.stderr
+    text = (book / "_book" / "part" / "speed.md").read_text()
+    assert "10.44 metres" in text and "99.99" not in text

@@ -1,0 +1,100 @@
+"""bookbuild deletes only what it wrote, and the output folder is always complete."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.faults.conftest import bb, tree
+
+
+@pytest.mark.parametrize("where", [".", "part", ".."])
+def test_an_output_folder_holding_the_sources_is_refused(book: Path, where: str) -> None:
+    before = tree(book)
+    r = bb("render", "--to", "md", "--output-dir", where, cwd=book)
+    assert r.returncode == 2
+    lines = [x for x in r.stderr.splitlines() if "OUT001" in x]
+    assert len(lines) == 1 and "refusing output folder" in lines[0]
+    assert "Traceback" not in r.stderr
+    assert tree(book) == before  # .git, chapters and config untouched
+
+
+def test_output_dir_in_the_config_is_checked_too(book: Path) -> None:
+    config = book / "_quarto.yml"
+    config.write_text(config.read_text().replace("type: book", "type: book\n  output-dir: part"))
+    before = tree(book)
+    r = bb("render", "--to", "md", cwd=book)
+    assert r.returncode == 2 and "[OUT001]" in r.stderr
+    assert tree(book) == before
+
+
+def test_authors_files_in_the_output_folder_survive_rebuilds(book: Path) -> None:
+    out = book / "_book"
+    out.mkdir()
+    (out / "CNAME").write_text("book.example.org\n")
+    (out / ".nojekyll").write_text("")
+    assert bb("render", "--to", "md", cwd=book).returncode == 0
+    assert (out / "part" / "speed.md").is_file()
+    # Drop a chapter: its page goes (we wrote it), the author's files stay.
+    config = book / "_quarto.yml"
+    config.write_text(config.read_text().replace("    - part/speed.qmd\n", ""))
+    r = bb("render", "--to", "md", cwd=book)
+    assert r.returncode == 0, r.stderr
+    assert not (out / "part" / "speed.md").exists()
+    assert (out / "CNAME").read_text() == "book.example.org\n"
+    assert (out / ".nojekyll").exists()
+
+
+def test_rendering_one_format_keeps_the_others(book: Path) -> None:
+    assert bb("render", "--to", "html", cwd=book).returncode == 0
+    page = book / "_book" / "part" / "speed.html"
+    assert "10.44" in page.read_text()
+    r = bb("render", "--to", "md", cwd=book)
+    assert r.returncode == 0, r.stderr
+    assert page.is_file() and (book / "_book" / "part" / "speed.md").is_file()
+
+
+def complete(out: Path) -> str:
+    """'old' or 'new' when the output folder is a whole build; fails the test otherwise."""
+    manifest = json.loads((out / ".bookbuild-manifest.json").read_text())
+    for files in manifest["files"].values():
+        for rel in files:
+            assert (out / rel).is_file(), f"{rel} listed but missing"
+    text = (out / "part" / "speed.md").read_text()
+    assert "metres per second" in text
+    return "new" if "sprint record" in text else "old"
+
+
+def test_a_kill_at_any_file_operation_leaves_a_complete_output(book: Path) -> None:
+    out = book / "_book"
+    assert bb("render", "--to", "md", cwd=book).returncode == 0
+    chapter = book / "part" / "speed.qmd"
+    chapter.write_text(chapter.read_text().replace("The record", "The sprint record"))
+    seen = []
+    for n in range(1, 30):
+        r = bb("render", "--to", "md", cwd=book, env={"BOOKBUILD_FAULT_AT": str(n)})
+        seen.append(complete(out))
+        if r.returncode == 0:
+            break
+        assert r.returncode == -9, r.stderr  # killed at operation n
+    else:
+        pytest.fail("the build never finished: the fault seam counts too many operations")
+    assert seen[0] == "old" and seen[-1] == "new"
+    assert len(seen) >= 4  # the seam really sat between several operations
+    assert not list(book.glob("._book.staging-*"))  # a later build cleans up after killed ones
+
+
+def test_numbers_accept_killed_mid_write_keeps_the_old_lock(book: Path) -> None:
+    assert bb("numbers", "accept", cwd=book).returncode == 0
+    lock = book / "numbers.lock"
+    before = lock.read_bytes()
+    chapter = book / "part" / "speed.qmd"
+    chapter.write_text(chapter.read_text().replace("9.58", "9.63"))
+    # Killed after the new lock is written and synced, just before it replaces the old one.
+    r = bb("numbers", "accept", cwd=book, env={"BOOKBUILD_FAULT_AT": "written numbers.lock"})
+    assert r.returncode == -9
+    assert lock.read_bytes() == before
+    r = bb("numbers", "accept", cwd=book)
+    assert r.returncode == 0 and "9.63" not in before.decode() and "10.38" in lock.read_text()

@@ -1,0 +1,97 @@
+"""The book-wide cross-reference index (bookbuild/crossref.py): numbers, titles, duplicates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bookbuild import crossref
+from bookbuild.qmd import parse, parse_file
+from tests.conftest import FIXTURES
+
+BOOK = FIXTURES / "crossref" / "book"
+CHAPTERS = [("preface.qmd", False), ("kinds.qmd", False), ("floats.qmd", False), ("extra.qmd", True)]
+
+
+def book_index(settings: dict | None = None) -> crossref.BookIndex:
+    return crossref.build_index([(parse_file(BOOK / name), appendix) for name, appendix in CHAPTERS],
+                                settings)
+
+
+def numbers(index: crossref.BookIndex) -> dict[str, str]:
+    return {label.id: label.number for label in index.labels.values()}
+
+
+def test_every_kind_is_numbered_per_chapter() -> None:
+    index = book_index()
+    assert numbers(index) == {
+        "sec-energy": "1.1", "eq-mass-energy": "1.1", "eq-force": "1.2", "sec-code": "1.2",
+        "lst-greet": "1.1", "tip-shortcut": "1.1", "wrn-units": "1.1", "sec-sub": "1.2.1",
+        "sec-floats": "2", "fig-swatch": "2.1", "fig-panel": "2.2", "fig-left": "2.2 (a)",
+        "fig-right": "2.2 (b)", "fig-captioned": "2.3", "fig-linked": "2.4", "tbl-div": "2.1",
+        "tbl-from-image": "2.2", "tbl-panel": "2.3", "tbl-first": "2.3 (a)",
+        "tbl-second": "2.3 (b)", "sec-floats-refs": "2.1",
+        "sec-extra": "A", "eq-pythagoras": "A.1", "fig-appendix": "A.1",
+    }
+    assert index.unresolved({}) == []
+    assert index.duplicates == []
+
+
+def test_a_chapter_titled_in_its_front_matter_is_numbered_and_titled() -> None:
+    index = book_index()
+    chapter = index.chapters[1]
+    assert (chapter.title, chapter.number, chapter.chapter_numbers) == ("Every Kind of Label", "1", ["1"])
+    doc = parse_file(BOOK / "kinds.qmd")
+    md = crossref.with_title(doc, doc.text)
+    assert "\n# Every Kind of Label\n" in md
+    assert "Numbered from the front matter" in md.split("# Every Kind of Label", 1)[1]
+    # a chapter with its own `# Heading` keeps it, and gets no second title
+    preface = parse("---\ntitle: Preface\n---\n\n# Preface {.unnumbered}\n", "p.qmd")
+    assert crossref.with_title(preface, preface.text) == preface.text
+
+
+def test_crossref_options_change_the_numbers() -> None:
+    settings = {"crossref": {"fig-labels": "roman", "tbl-labels": "alpha A", "subref-labels": "roman i",
+                             "chapters": False}}
+    got = numbers(book_index(settings))
+    assert got["fig-swatch"] == "i" and got["fig-panel"] == "ii" and got["fig-right"] == "ii (ii)"
+    assert got["tbl-div"] == "A" and got["tbl-first"] == "C (i)"
+    assert got["eq-force"] == "2" and got["sec-sub"] == "1.2.1"  # sections keep their chapter
+
+
+def test_number_depth_and_number_sections() -> None:
+    assert "sec-sub" not in book_index({"number-depth": 2}).labels  # a level-3 heading
+    doc = parse("---\nnumber-sections: false\n---\n\n# Loose {#sec-loose}\n\n## Part {#sec-part}\n\n"
+                "![A](a.png){#fig-a}\n", "loose.qmd")
+    index = crossref.build_index([(doc, False)])
+    assert index.chapters[0].chapter_numbers == [""]
+    assert numbers(index) == {"fig-a": "1"}
+
+
+def test_references_of_every_kind_and_capitalised_ones_resolve() -> None:
+    doc = parse("# One {#sec-one}\n\n```{#lst-a .python lst-cap=\"Code\"}\nx = 1\n```\n\n"
+                "::: {.callout-note #nte-a}\nNote.\n:::\n\nSee @Sec-one, @lst-a, @nte-a, -@sec-one, "
+                "@imp-missing and @Lst-missing; `@fig-in-code` is code.\n", "refs.qmd")
+    index = crossref.build_index([(doc, False)])
+    assert numbers(index) == {"sec-one": "1", "lst-a": "1.1", "nte-a": "1.1"}
+    missing = [(r.label, r.line) for r in index.unresolved({})]
+    assert missing == [("imp-missing", 11), ("Lst-missing", 11)]
+
+
+def test_a_label_defined_twice_is_a_located_error(tmp_path: Path) -> None:
+    one = tmp_path / "one.qmd"
+    one.write_text("# One {#sec-x}\n\n| a |\n|---|\n| 1 |\n\n: First {#tbl-x}\n", encoding="utf-8")
+    two = tmp_path / "two.qmd"
+    two.write_text("# Two\n\n## Again {#sec-x}\n\n| b |\n|---|\n| 2 |\n\n: Second {#tbl-x}\n",
+                   encoding="utf-8")
+    index = crossref.build_index([(parse_file(one), False), (parse_file(two), False)])
+    shown = [m.replace(str(tmp_path) + "/", "") for m in index.duplicates]
+    assert shown == [
+        "two.qmd:3: label 'sec-x' is defined twice (first at one.qmd:1); rename one of them",
+        "two.qmd:9: label 'tbl-x' is defined twice (first at one.qmd:7); rename one of them",
+    ]
+
+
+def test_a_callout_heading_is_its_title_unless_the_callout_has_a_title_attribute() -> None:
+    doc = parse("# C {#sec-c}\n\n::: {.callout-tip}\n## Title {#sec-title}\nBody.\n:::\n\n"
+                "::: {.callout-tip title=\"Given\"}\n## Real section {#sec-real}\n:::\n", "c.qmd")
+    assert numbers(crossref.build_index([(doc, False)])) == {"sec-c": "1", "sec-real": "1.1"}
