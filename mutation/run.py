@@ -13,6 +13,7 @@ test: seconds, not the whole module), re-reading equivalent.toml first.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -226,9 +227,39 @@ def rerun_survivors(m: Module, run_cfg: dict, equivalent: list[dict]) -> Path:
     with use_db(str(session)) as db:
         n = filter_session(db, m, keep, equivalent)
     print(f"{m.name}: {n} survivors again", flush=True)
-    subprocess.run([str(Path(sys.executable).with_name("cosmic-ray")), "exec", str(conf),
-                    str(session)], cwd=ROOT, check=True, timeout=4 * 3600)
+    exec_session(m, conf, session)
     return session
+
+
+def exec_session(m: Module, conf: Path, session: Path) -> None:
+    """`cosmic-ray exec`, then the module exactly as it was, however the run ends.
+
+    cosmic-ray writes each mutant into the source file; a run killed mid-mutant (a hang-up, a
+    Ctrl-C) would leave one there to be committed by accident.
+    """
+    import signal
+
+    path = ROOT / m.path
+    original = path.read_bytes()
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("cosmic-ray")), "exec", str(conf),
+                             str(session)], cwd=ROOT, start_new_session=True)
+
+    def stop(signum, _frame):
+        raise KeyboardInterrupt
+
+    old = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        if proc.wait(timeout=4 * 3600) != 0:
+            sys.exit(f"mutants: cosmic-ray exec failed for {m.name} (exit {proc.returncode})")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        if path.read_bytes() != original:
+            path.write_bytes(original)
+            print(f"mutants: restored {m.path} after an interrupted run", file=sys.stderr)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def run_module(m: Module, run_cfg: dict, equivalent: list[dict]) -> Path:
@@ -241,8 +272,7 @@ def run_module(m: Module, run_cfg: dict, equivalent: list[dict]) -> Path:
     with use_db(str(session)) as db:
         n = filter_session(db, m, keep, equivalent)
     print(f"{m.name}: {n} mutants, tests take {took:.1f} s each run", flush=True)
-    subprocess.run([str(Path(sys.executable).with_name("cosmic-ray")), "exec", str(conf),
-                    str(session)], cwd=ROOT, check=True, timeout=4 * 3600)
+    exec_session(m, conf, session)
     return session
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild import output
+from bookbuild import atomic, output
 from bookbuild.errors import UsageError
 
 
@@ -196,7 +196,7 @@ def test_exchange_swaps_two_folders(tmp_path: Path) -> None:
 _KILLED_BUILD = """
 import sys
 from pathlib import Path
-from bookbuild import output
+from bookbuild import atomic, output
 out = Path(sys.argv[1])
 with output.staged(out, formats=["html"], whole_book=True) as stage:
     (stage.path / "index.html").write_text("new")
@@ -210,8 +210,8 @@ def test_a_build_killed_at_any_file_operation_leaves_a_complete_output(tmp_path:
     render(out, {"index.html": "old", "old.html": "old"})
     old = tree(out)
     seen = []
-    for at in range(1, 8):
-        env = dict(os.environ, **{output._FAULT_ENV: str(at)})
+    for at in range(1, 40):
+        env = dict(os.environ, **{atomic.FAULT_ENV: str(at)})
         r = subprocess.run([sys.executable, "-c", _KILLED_BUILD, str(out)], env=env, timeout=60,
                            capture_output=True, text=True)
         now = tree(out)
