@@ -43,6 +43,8 @@ def refusal(out: Path, root: Path | None = None, chapters: list[Path] = ()) -> s
         output.check_safe(out, root, list(chapters), root / "_quarto.yml" if root else None)
     [d] = err.value.diagnostics
     assert d.code == "OUT001" and "--output-dir _book" in d.hint
+    where = f"{root / '_quarto.yml'}: " if root else "bookbuild: "
+    assert str(err.value).startswith(where + "refusing output folder")  # no line to point at
     return d.message
 
 
@@ -130,12 +132,14 @@ def test_wrote_attributes_only_files_changed_since_the_last_call(tmp_path: Path)
     (tmp_path / "before.txt").write_text("x")
     stage = output.Stage(tmp_path, {"pdf": ["book.pdf"]})
     (tmp_path / "a.html").write_text("a")
+    (tmp_path / ".assets").mkdir()
+    (tmp_path / ".assets" / "site.css").write_text("c")  # sorts before the manifest's name
     stage.wrote("html")
     (tmp_path / "book.pdf").write_text("p")
     (tmp_path / output.MANIFEST).write_text("{}")
     stage.wrote("pdf")
     stage.wrote("html")  # nothing new: html keeps what it had
-    assert stage.owned == {"html": ["a.html"], "pdf": ["book.pdf"]}
+    assert stage.owned == {"html": [".assets/site.css", "a.html"], "pdf": ["book.pdf"]}
 
 
 def test_a_failed_build_leaves_the_old_output_and_no_staging(tmp_path: Path) -> None:
