@@ -154,12 +154,27 @@ def test_a_failed_build_leaves_the_old_output_and_no_staging(tmp_path: Path) -> 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["_book"]
 
 
-def test_staging_left_by_a_killed_build_is_removed_and_a_live_one_kept(tmp_path: Path) -> None:
-    out = tmp_path / "_book"
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+@pytest.fixture
+def live_pid():
+    """A process of our own that is alive: the only kind a test may send a signal to (a mutant
+    of `os.kill(pid, 0)` sends a real one)."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    yield proc.pid
+    proc.kill()
+    proc.wait(timeout=60)
+
+
+def dead_pid() -> int:
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, timeout=60)
-    stale = tmp_path / f"._book{output._STAGING}{dead.stdout.strip()}"
-    live = tmp_path / f"._book{output._STAGING}{os.getppid()}"
+    return int(gone.stdout)
+
+
+def test_staging_left_by_a_killed_build_is_removed_and_a_live_one_kept(
+        tmp_path: Path, live_pid: int) -> None:
+    out = tmp_path / "_book"
+    stale = tmp_path / f"._book{output._STAGING}{dead_pid()}"
+    live = tmp_path / f"._book{output._STAGING}{live_pid}"
     odd = tmp_path / f"._book{output._STAGING}notapid"
     for d in (stale, live, odd):
         d.mkdir()
@@ -168,12 +183,9 @@ def test_staging_left_by_a_killed_build_is_removed_and_a_live_one_kept(tmp_path:
     assert live.exists() and odd.exists()
 
 
-def test_alive_tells_running_from_gone_processes() -> None:
-    assert output._alive(os.getpid())
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, timeout=60)
-    assert not output._alive(int(gone.stdout))
-    assert output._alive(1)  # another user's process: not ours to judge, so alive
+def test_alive_tells_running_from_gone_processes(live_pid: int) -> None:
+    assert output._alive(live_pid)
+    assert not output._alive(dead_pid())
 
 
 def test_without_an_atomic_exchange_the_swap_still_replaces_the_output(
