@@ -5,10 +5,11 @@ mutation/equivalent.toml (mutants no test can kill, each with its reason), runs 
 cosmic-ray session per module with a single worker, and prints the score and every survivor.
 Exit 1 when a module's tests fail unmutated or the total score is below the target.
 
-    .venv/bin/python mutation/run.py [MODULE ...] [--report | --survivors]
+    .venv/bin/python mutation/run.py [MODULE ...] [--report | --survivors | --resume]
 
 --report prints the last run; --survivors runs again only what survived it (after adding a
-test: seconds, not the whole module), re-reading equivalent.toml first.
+test: seconds, not the whole module), re-reading equivalent.toml first; --resume goes on with
+an interrupted run.
 """
 
 from __future__ import annotations
@@ -262,6 +263,18 @@ def exec_session(m: Module, conf: Path, session: Path) -> None:
             signal.signal(sig, handler)
 
 
+def resume(m: Module, run_cfg: dict, equivalent: list[dict]) -> Path:
+    """Go on with an interrupted session: only the mutants it has not tested yet."""
+    session, conf = SESSIONS / f"{m.name}.sqlite", SESSIONS / f"{m.name}.toml"
+    baseline(m)
+    keep = re.compile("|".join(f"(?:{p})" for p in run_cfg["operators"]))
+    with use_db(str(session)) as db:
+        n = filter_session(db, m, keep, equivalent)
+    print(f"{m.name}: {n} mutants still to test", flush=True)
+    exec_session(m, conf, session)
+    return session
+
+
 def run_module(m: Module, run_cfg: dict, equivalent: list[dict]) -> Path:
     took = baseline(m)
     conf = write_session_config(m, max(run_cfg.get("min-timeout", 20), 5 * took))
@@ -283,12 +296,15 @@ def main(argv: list[str]) -> int:
     if unknown:
         sys.exit(f"mutants: unknown module(s) {', '.join(sorted(unknown))}; "
                  f"known: {', '.join(m.name for m in modules)}")
-    chosen = [m for m in modules if not only or m.name in only]
+    by_name = {m.name: m for m in modules}
+    chosen = [by_name[n] for n in only] if only else modules  # in the order asked
     scores = []
     for m in chosen:
         session = SESSIONS / f"{m.name}.sqlite"
         if "--survivors" in argv:
             session = rerun_survivors(m, run_cfg, equivalent)
+        elif "--resume" in argv and session.exists():
+            session = resume(m, run_cfg, equivalent)
         elif "--report" not in argv:
             session = run_module(m, run_cfg, equivalent)
         elif not session.exists():
