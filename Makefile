@@ -44,6 +44,7 @@ test: setup test-tools
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 	$(BB) numbers check
+	$(BB) check --literals
 
 render: setup
 	$(BB) render

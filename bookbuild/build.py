@@ -83,6 +83,8 @@ def _compare_with_lock(proj: Project, chapters: list[Chapter], strict: bool, who
                              "previous output left as it was") from None
         print(f"{exc}\nwarning: numbers.lock is malformed: drift is not checked", file=sys.stderr)
         return
+    if locked is None and not any(ch.doc.refs for ch in chapters):
+        return  # no number to lock
     if locked is None:
         print(f"{severity if strict else 'note'}: no numbers.lock yet: review the numbers, then run "
               "`bookbuild numbers accept`", file=sys.stderr)

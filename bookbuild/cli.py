@@ -26,6 +26,8 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="statically check every inline reference (runs nothing)")
     p.add_argument("paths", nargs="*", type=Path, help=".qmd files (default: the book's chapters)")
+    p.add_argument("--literals", action="store_true",
+                   help="also lint hand-typed numbers against the computed ones (executes, cached)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("render", help="execute cells, substitute values and write the output")
@@ -150,7 +152,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     from bookbuild.check import check_files, report
 
     proj, files = _targets(args.paths)
-    return report(check_files(files, proj.root), sys.stdout)
+    results = check_files(files, proj.root)
+    code = report(results, sys.stdout)
+    if code or not args.literals:
+        return code
+    from bookbuild.literals.run import lint
+
+    return lint(proj, files, sys.stdout)
 
 
 def cmd_render(args: argparse.Namespace) -> int:

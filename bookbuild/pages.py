@@ -50,7 +50,9 @@ class PageWriter:
         self.extra_body = extra_body  # preview injects its reload script here, render never
         self.template = _environment().get_template("page.html.j2")
 
-    def write(self, out: Path, href: str, body: str, toc: str) -> None:
+    def write(self, out: Path, href: str, body: str, toc: str, head: str = "",
+              before_body: str = "", after_body: str = "") -> None:
+        """One page; `head`, `before_body`, `after_body` are the author's includes, verbatim."""
         from markupsafe import Markup
 
         hrefs = [c.href for c in self.book.chapters]
@@ -66,7 +68,9 @@ class PageWriter:
             "next": self.book.chapters[i + 1] if 0 <= i < len(hrefs) - 1 else None,
         }
         text = self.template.render(book=self.book, page=page, root="../" * depth, lang=self.lang,
-                                    version=__version__, extra_body=Markup(self.extra_body))
+                                    version=__version__, extra_body=Markup(self.extra_body),
+                                    head=Markup(head), before_body=Markup(before_body),
+                                    after_body=Markup(after_body))
         target = out / href
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")

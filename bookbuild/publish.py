@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import re
 import shutil
 import sys
 import tempfile
@@ -12,14 +13,23 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bookbuild import crossref, tikz
+from bookbuild import (
+    crossref,
+    includes,
+    resources,
+    shortcodes,
+    texerrors,
+    tikz,
+    userfilters,
+)
 from bookbuild.chapters import Chapter, relative_output
 from bookbuild.errors import BuildError, display_path
 from bookbuild.markdown import FOR_PRINT, provenance_html, substitute
+from bookbuild.metadata import document_metadata
 from bookbuild.pages import Book, NavEntry, PageWriter, plain_title
 from bookbuild.project import Project
 from bookbuild.qmd import Document, parse_file
-from bookbuild.render import FILTERS, PandocError, html_fragment, latex_book
+from bookbuild.render import FILTERS, Literal, PandocError, html_fragment, latex_book
 
 DEFAULT_PREAMBLE = FILTERS / "tikz-preamble.tex"
 
@@ -45,6 +55,8 @@ class Publisher:
         bib = self.proj.config.get("bibliography")
         self.bibliography = [str(self.base / b) for b in ([bib] if isinstance(bib, str) else bib or [])]
         self.tikz_cache = proj.cache_dir / "tikz"
+        self.user_filters = self._filters(self.proj.config, self.base,
+                                          self.base / "_quarto.yml")
 
     # --- shared preparation ---------------------------------------------------------------
     def book_docs(self) -> list[tuple[Document, bool]]:
@@ -68,6 +80,7 @@ class Publisher:
                   "bookbuild.external-refs in _quarto.yml)", file=sys.stderr)
         if unresolved and self.strict:
             raise BuildError(f"{len(unresolved)} unresolved cross-reference(s) with --strict")
+        self._report(self._quarto_problems())
         self.svgs, errors = self._figures_done()
         if errors:
             raise BuildError("\n".join(errors))
@@ -80,6 +93,42 @@ class Publisher:
         if isinstance(html, dict):
             found.update({k: html[k] for k in ("crossref", "number-depth", "number-sections") if k in html})
         return found
+
+    def _filters(self, holder: dict, base: Path, source: Path) -> userfilters.UserFilters:
+        """The `filters:` listed in `_quarto.yml` or a chapter's front matter, resolved."""
+        if not holder.get("filters"):
+            return userfilters.UserFilters()
+        text = source.read_text(encoding="utf-8") if source.is_file() else ""
+        where = f"{display_path(source)}:{resources.line_of(text, 'filters:')}"
+        try:
+            return userfilters.resolve(holder.get("filters"), base, self.base, where)
+        except userfilters.FilterError as exc:
+            raise BuildError(str(exc)) from None
+
+    def _chapter_filters(self, ch: Chapter) -> userfilters.UserFilters:
+        own = self._filters(ch.doc.front_matter, ch.source.resolve().parent, ch.source)
+        return self.user_filters + own
+
+    def _quarto_problems(self) -> list[str]:
+        """Located problems with shortcodes, images and resources of the rendered chapters."""
+        found = []
+        for ch in self.chapters:
+            ctx = shortcodes.context(self.proj.config, self.proj.root, ch.doc.front_matter, "html")
+            found += shortcodes.located(display_path(ch.source), ch.doc.text, ctx)
+        return found
+
+    def _report(self, problems: list[str]) -> None:
+        """Print located problems as warnings, or stop the build with them under --strict."""
+        level = "error" if self.strict else "warning"
+        for p in problems:
+            path, line, message = p.split(":", 2)
+            print(f"{path}:{line}: {level}:{message}", file=sys.stderr)
+        if problems and self.strict:
+            raise BuildError(f"{len(problems)} problem(s) above with --strict")
+
+    def _expand(self, md: str, ch: Chapter, fmt: str) -> str:
+        ctx = shortcodes.context(self.proj.config, self.proj.root, ch.doc.front_matter, fmt)
+        return shortcodes.expand(md, ctx)
 
     def start_figures(self) -> None:
         """Compile the TikZ figures in a background thread; `prepare()` waits for it."""
@@ -116,22 +165,23 @@ class Publisher:
 
     def _meta(self, chapter_numbers: list[str], index_file: Path | None, tikz_link: str,
               pdf: bool = False) -> dict:
-        meta = {
+        meta = document_metadata(self.proj.config, "pdf" if pdf else "html")
+        meta |= {
             "crossref-chapters": chapter_numbers,
             "crossref-external": self.external,
             "callout-types": self.callouts,
-            "tikz-preamble": str(self.preamble_path),
-            "tikz-cache": str(self.tikz_cache),
-            "tikz-link": tikz_link,
+            "tikz-preamble": Literal(self.preamble_path),
+            "tikz-cache": Literal(self.tikz_cache),
+            "tikz-link": Literal(tikz_link),
             "reference-section-title": "References",
         }
         if self.svgs:
-            meta["tikz-engine"] = tikz.engine_id()
+            meta["tikz-engine"] = Literal(tikz.engine_id())
         if index_file is not None:
-            meta["crossref-index"] = str(index_file)
+            meta["crossref-index"] = Literal(index_file)
         if self.bibliography:
             # (link-citations without a bibliography leaves \citeproc undefined in LaTeX)
-            meta["bibliography"] = self.bibliography
+            meta["bibliography"] = [Literal(b) for b in self.bibliography]
             meta["link-citations"] = True
         if pdf:
             book = self.proj.config.get("book") or {}
@@ -161,7 +211,11 @@ class Publisher:
     def write_html(self, stage: Path) -> None:
         pages = self.pages()
         infos = {info.source: info for info in self.index.chapters}
-        nav = [NavEntry(pages[info.source].as_posix(), plain_title(info.title), info.number)
+        fronts = {Path(doc.path).resolve(): doc.front_matter for doc, _ in self.docs}
+        nav = [NavEntry(pages[info.source].as_posix(), plain_title(shortcodes.expand(
+                   info.title, shortcodes.context(self.proj.config, self.proj.root,
+                                                  fronts.get(info.source, {}), "html"))),
+                        info.number)
                for info in self.index.chapters]
         writer = PageWriter(Book(self.proj.book_title,
                                  str((self.proj.config.get("book") or {}).get("subtitle") or ""), nav),
@@ -183,6 +237,7 @@ class Publisher:
             md = substitute(ch.doc, ch.result, assets, assets_name, echo=self.proj.settings.echo,
                             provenance=notes[id(ch)])
             md = crossref.with_title(ch.doc, md)
+            md = self._expand(md, ch, "html")
             index_file = work / f"{abs(hash(page.as_posix()))}.json"
             index_file.write_text(json.dumps(crossref.index_for_page(self.index, source, pages)),
                                   encoding="utf-8")
@@ -191,17 +246,25 @@ class Publisher:
             if refs is not None:
                 meta.update({"nocite": cited} if source == refs else {"suppress-bibliography": True})
             try:
-                frag = html_fragment(md, meta, ch.source.resolve().parent, display_path(ch.source))
+                frag = html_fragment(md, meta, ch.source.resolve().parent, display_path(ch.source),
+                                     self._chapter_filters(ch))
             except PandocError as exc:
                 raise BuildError(f"{display_path(ch.source)}: {exc}") from None
             for svg in {self.svgs[f] for f in tikz.figures(ch.doc)}:
                 assets.mkdir(parents=True, exist_ok=True)
                 shutil.copy(svg, assets / svg.name)
+            missing = resources.copy_images(frag.body, source.parent, stage / page.parent, stage)
+            self._report([f"{display_path(ch.source)}:{resources.line_of(ch.doc.text, src)}: "
+                          f"image '{src}' not found beside the chapter" for src in missing])
             body = provenance_html(frag.body, notes[id(ch)]) if notes[id(ch)] else frag.body
             if refs is not None and source != refs:  # citations link to the bibliography's page
                 there = posixpath.relpath(pages[refs].as_posix(), page.parent.as_posix() or ".")
                 body = crossref.link_citations(body, there)
-            writer.write(stage, page.as_posix(), body, frag.toc)
+            inc = self._includes("html", ch)
+            writer.write(stage, page.as_posix(), body, frag.toc,
+                         head=inc.text("include-in-header"),
+                         before_body=inc.text("include-before-body"),
+                         after_body=inc.text("include-after-body"))
             for w in frag.warnings:
                 print(f"{display_path(ch.source)}: pandoc: {w}", file=sys.stderr)
             return f"html: {display_path(ch.source)} -> {page.as_posix()} ({time.perf_counter() - started:.1f} s)"
@@ -212,6 +275,14 @@ class Publisher:
                     print(line, file=sys.stderr, flush=True)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        self._report(self._includes("html", *self.chapters).problems)
+        if self.proj.root is not None:
+            globs = resources.resource_globs(self.proj.config)
+            config_text = (self.proj.root / "_quarto.yml").read_text(encoding="utf-8")
+            config_name = display_path(self.proj.root / "_quarto.yml")
+            self._report([f"{config_name}:{resources.line_of(config_text, g)}: resources '{g}' "
+                          "matches no file" for g in
+                          resources.copy_resources(globs, self.proj.root, stage)])
         if "index.html" not in {p.as_posix() for p in pages.values()}:
             writer.write_index(stage)
         writer.write_assets(stage)
@@ -227,7 +298,39 @@ class Publisher:
         tracer = provenance.tracer(ch.doc, self.proj.root, set(self._constants))
         return provenance.annotations(ch, tracer, self._constants)
 
+    def _includes(self, fmt: str, *chapters: Chapter) -> includes.Includes:
+        """The project's include-* for `fmt`, then those of the chapters' front matter."""
+        found = includes.collect(self.proj.config, fmt, self.base, self.base / "_quarto.yml",
+                                 display_path(self.base / "_quarto.yml"))
+        for ch in chapters:
+            found = found + includes.collect(ch.doc.front_matter, fmt, ch.source.resolve().parent,
+                                             ch.source, display_path(ch.source))
+        return found
+
+    def _tex_sources(self, inc: includes.Includes) -> list[texerrors.Source]:
+        """Where the text of the book's LaTeX came from: chapters first, then the includes."""
+        sources = [texerrors.Source(display_path(ch.source), ch.doc.text) for ch in self.chapters]
+        for key in includes.KEYS:
+            sources += [texerrors.Source(display_path(i.origin) if i.origin else
+                                         display_path(self.base / "_quarto.yml"), i.text)
+                        for i in inc.parts[key]]
+        return sources
+
     # --- PDF ------------------------------------------------------------------------------
+    def _missing_in_pdf(self, warnings: list[str]) -> list[str]:
+        """pandoc's "Could not fetch resource X" as `chapter.qmd:line: image 'X' not found`."""
+        found = []
+        for w in warnings:
+            m = re.search(r"Could not fetch resource '?([^':]+?)'?(?::|$)", w)
+            if not m:
+                continue
+            src = m.group(1).strip()
+            owner = next((ch for ch in self.chapters if src in ch.doc.text), None)
+            where = (f"{display_path(owner.source)}:{resources.line_of(owner.doc.text, src)}"
+                     if owner else "pdf:0")
+            found.append(f"{where}: image '{src}' not found beside the chapter")
+        return found
+
     def pdf_name(self) -> str:
         book = self.proj.config.get("book") or {}
         name = book.get("output-file") or "book"
@@ -245,7 +348,8 @@ class Publisher:
                 link = (rel.parent / assets_name).as_posix()
                 md = substitute(ch.doc, ch.result, assets, link, echo=self.proj.settings.echo,
                                 images=FOR_PRINT)
-                parts.append(_strip_front_matter(crossref.with_title(ch.doc, md)))
+                md = self._expand(crossref.with_title(ch.doc, md), ch, "latex")
+                parts.append(_chapter_scope(_strip_front_matter(md), ch.doc.front_matter))
                 numbers += [info.filter_chapters() for info in self.index.chapters
                             if info.source == ch.source.resolve()][0]
             index = {label.id: {"kind": label.kind, "number": label.number, "href": f"#{label.id}"}
@@ -253,16 +357,29 @@ class Publisher:
             index_file = work / "crossref-index.json"
             index_file.write_text(json.dumps(index), encoding="utf-8")
             meta = self._meta(numbers, index_file, "tikz", pdf=True)
+            inc = self._includes("pdf", *self.chapters)
+            self._report(inc.problems)
+            for key, field in (("include-in-header", "header-includes"),
+                               ("include-before-body", "include-before"),
+                               ("include-after-body", "include-after")):
+                if inc.parts[key]:
+                    meta[field] = [f"```{{=latex}}\n{i.text}\n```\n" for i in inc.parts[key]]
             pdf = work / self.pdf_name()
-            env_path = os.pathsep.join([str(work), str(self.base)])
+            # Images are relative to their chapter, as in Quarto: every chapter's folder.
+            chapter_dirs = dict.fromkeys(str(ch.source.resolve().parent) for ch in self.chapters)
+            env_path = os.pathsep.join([str(work), str(self.base), *chapter_dirs])
             try:
+                user = self.user_filters
+                for ch in self.chapters:
+                    user = user + self._chapter_filters(ch)
                 warnings = latex_book("\n\n".join(parts), meta, work, pdf,
-                                      resource_path=env_path)
+                                      resource_path=env_path, user=user)
             except PandocError as exc:
-                raise BuildError(str(exc)) from None
+                raise BuildError(texerrors.locate(str(exc), self._tex_sources(inc)) or str(exc)) from None
+            self._report(self._missing_in_pdf(warnings))
             for w in warnings:
-                if w.startswith("[WARNING]") and "[makePDF]" not in w:  # TeX's chatter stays out
-                    print(f"pdf: pandoc: {w}", file=sys.stderr)
+                if w.startswith("[WARNING]") and "[makePDF]" not in w and "fetch resource" not in w:
+                    print(f"pdf: pandoc: {w}", file=sys.stderr)  # TeX's chatter stays out
             shutil.copy(pdf, stage / pdf.name)
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -275,3 +392,23 @@ def _strip_front_matter(md: str) -> str:
         if end > 0:
             return md[md.find("\n", end + 1) + 1:]
     return md
+
+
+def _chapter_scope(md: str, front_matter: dict) -> str:
+    """The chapter wrapped with the metadata flags its own conditional content tests
+    (`when-meta`), which the book's single PDF document would otherwise lose."""
+    flags: dict[bool, list[str]] = {True: [], False: []}
+
+    def walk(prefix: str, data: dict) -> None:
+        for k, v in data.items():
+            if isinstance(v, bool):
+                flags[v].append(prefix + str(k))
+            elif isinstance(v, dict):
+                walk(f"{prefix}{k}.", v)
+
+    walk("", front_matter)
+    if not flags[True] and not flags[False]:
+        return md
+    fence = ":" * 12
+    return (f'{fence} {{.chapter-meta true-meta="{" ".join(flags[True])}" '
+            f'false-meta="{" ".join(flags[False])}"}}\n{md}\n\n{fence}\n')

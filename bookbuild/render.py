@@ -12,13 +12,16 @@ from pathlib import Path
 
 from bookbuild import processes
 from bookbuild.pandoc import pandoc_path
+from bookbuild.userfilters import UserFilters, pandoc_args
 
 ROOT = Path(__file__).resolve().parents[1]
 FILTERS = ROOT / "filters"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-# crossref before callouts: it numbers callouts (and skips their title headings) while they
-# are still divs.
-FILTER_ORDER = ["inline-refs.lua", "tikz.lua", "crossref.lua", "callouts.lua"]
+# Conditional content first (what is not shown is not numbered); layout leaves float divs to
+# crossref; crossref before callouts: it numbers callouts (and skips their title headings)
+# while they are still divs.
+FILTER_ORDER = ["conditional.lua", "inline-refs.lua", "layout.lua", "tikz.lua", "crossref.lua",
+                "callouts.lua"]
 MIN_PANDOC = (3, 1)
 # Quarto reads \\( \\) as inline math too; keep its reading of the same sources.
 MARKDOWN = "markdown+tex_math_single_backslash"
@@ -51,14 +54,17 @@ def pandoc_version() -> tuple[int, ...]:
     return version
 
 
-def filter_args() -> list[str]:
+def filter_args(user: UserFilters | None = None) -> list[str]:
+    """Ours in FILTER_ORDER, with the author's `filters:` before (or after, past `quarto`)."""
     missing = [f for f in FILTER_ORDER if not (FILTERS / f).is_file()]
     if missing:
         raise PandocError(f"Lua filters missing from {FILTERS}: {', '.join(missing)}")
-    args = []
+    user = user or UserFilters()
+    args = pandoc_args(user.before)
     for f in FILTER_ORDER:
         args += ["--lua-filter", str(FILTERS / f)]
-    return args + ["--citeproc"]  # after crossref, so @sec-/@fig-/@tbl- are no longer citations
+    # citeproc after crossref, so @sec-/@fig-/@tbl- are no longer citations
+    return args + ["--citeproc"] + pandoc_args(user.after)
 
 
 def run(args: list[str], text: str, cwd: Path, what: str) -> subprocess.CompletedProcess:
@@ -79,29 +85,50 @@ def _warnings(stderr: str) -> list[str]:
     return [line.strip() for line in stderr.splitlines() if line.strip()]
 
 
-def write_metadata(meta: dict, folder: Path) -> Path:
-    """Metadata for the filters, as a JSON file (YAML is a superset) pandoc reads."""
+class Literal(str):
+    """A metadata value pandoc must keep verbatim (a path, an id): never read as Markdown."""
+
+
+def _is_literal(value: object) -> bool:
+    return isinstance(value, Literal) or (
+        isinstance(value, list) and bool(value) and all(isinstance(v, Literal) for v in value))
+
+
+def literal_args(meta: dict) -> list[str]:
+    """`-M key=value` for the Literal values: pandoc reads those as plain strings, whereas any
+    string in a metadata file is Markdown (a folder `_draft_` would lose its underscores)."""
+    args = []
+    for k, v in meta.items():
+        if _is_literal(v):
+            args += [arg for item in (v if isinstance(v, list) else [v]) for arg in ("-M", f"{k}={item}")]
+    return args
+
+
+def write_metadata(meta: dict, folder: Path) -> list[str]:
+    """Pandoc arguments carrying `meta` to the filters: Literal values on the command line,
+    the rest in a JSON file (YAML is a superset) read as Markdown, as Quarto reads metadata."""
     folder.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix="meta-", suffix=".yaml", dir=folder)
     with open(fd, "w", encoding="utf-8") as f:
-        json.dump(meta, f)
-    return Path(name)
+        json.dump({k: v for k, v in meta.items() if not _is_literal(v)}, f)
+    return ["--metadata-file", name, *literal_args(meta)]
 
 
-def html_fragment(markdown: str, meta: dict, cwd: Path, what: str) -> Fragment:
+def html_fragment(markdown: str, meta: dict, cwd: Path, what: str,
+                  user: UserFilters | None = None) -> Fragment:
     """One chapter to an HTML body plus its table of contents."""
     with tempfile.TemporaryDirectory(prefix="bookbuild-pandoc-") as tmp:
-        meta_file = write_metadata(meta, Path(tmp))
         args = ["-f", MARKDOWN, "-t", "html5", "--mathml", "--toc", "--toc-depth=3",
                 "--wrap=none", "--preserve-tabs", "--section-divs",
-                "--template", str(TEMPLATES / "fragment.html"), "--metadata-file", str(meta_file),
-                *filter_args()]
+                "--template", str(TEMPLATES / "fragment.html"), *write_metadata(meta, Path(tmp)),
+                *filter_args(user)]
         r = run(args, markdown, cwd, what)
     toc, _, body = r.stdout.partition(BODY_MARK)
     return Fragment(toc.strip(), body.strip(), _warnings(r.stderr))
 
 
-def latex_book(markdown: str, meta: dict, cwd: Path, pdf: Path, resource_path: str) -> list[str]:
+def latex_book(markdown: str, meta: dict, cwd: Path, pdf: Path, resource_path: str,
+               user: UserFilters | None = None) -> list[str]:
     """The whole book to PDF through LaTeX (lualatex); returns pandoc's warnings."""
     import shutil
 
@@ -111,12 +138,13 @@ def latex_book(markdown: str, meta: dict, cwd: Path, pdf: Path, resource_path: s
         raise PandocError(f"lualatex not found: the PDF needs TeX Live. Install it with:\n  {INSTALL_HINT}")
     # Through metadata, not --include-in-header: that would replace what the filters add.
     header = (TEMPLATES / "book-header.tex").read_text(encoding="utf-8")
-    meta = dict(meta, **{"header-includes": [f"```{{=latex}}\n{header}\n```\n"]})  # \n: a block
+    # ours first, then the author's include-in-header (\n: a block)
+    meta = dict(meta, **{"header-includes": [f"```{{=latex}}\n{header}\n```\n",
+                                             *meta.get("header-includes", [])]})
     with tempfile.TemporaryDirectory(prefix="bookbuild-pandoc-") as tmp:
-        meta_file = write_metadata(meta, Path(tmp))
         args = ["-f", MARKDOWN, "-t", "latex", "--standalone", "--toc", "--preserve-tabs",
                 "--top-level-division=chapter", "--pdf-engine=lualatex",
                 "--resource-path", resource_path,
-                "--metadata-file", str(meta_file), *filter_args(), "-o", str(pdf)]
+                *write_metadata(meta, Path(tmp)), *filter_args(user), "-o", str(pdf)]
         r = run(args, markdown, cwd, "the PDF book")
     return _warnings(r.stderr)

@@ -34,9 +34,9 @@ OPTIONS = {
 
 def filter_references(markdown: str, meta: dict, to: str, tmp: Path) -> dict[str, str]:
     """The reference text crossref.lua gives each `[label]` link of the rendered chapter."""
-    meta_file = write_metadata(meta, tmp)
+    meta_args = write_metadata(meta, tmp)
     r = subprocess.run([str(pandoc_path()), "-f", "markdown", "-t", to, "--wrap=none",
-                        "--metadata-file", str(meta_file), "--lua-filter", str(FILTERS / "crossref.lua")],
+                        *meta_args, "--lua-filter", str(FILTERS / "crossref.lua")],
                        input=markdown, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     if to == "html":

@@ -84,13 +84,13 @@ def test_callouts_builtin_and_declared_types(tmp_path: Path) -> None:
     r = pandoc(text, "-t", "html", "--lua-filter", str(FILTERS / "callouts.lua"),
                "--metadata-file", str(meta_file))
     assert r.returncode == 0, r.stderr
-    assert 'class="callout callout-note"' in r.stdout
-    assert '<span class="callout-label">Note</span> <span class="callout-title-text">Heads up</span>' in r.stdout
-    assert '<span class="callout-label">Takeaways</span>' in r.stdout
+    assert 'class="callout callout-style-default callout-note callout-titled"' in r.stdout
+    assert '<div class="callout-title-container flex-fill">Heads up</div>' in r.stdout
+    assert '<div class="callout-title-container flex-fill">Takeaways</div>' in r.stdout
     assert "--callout-color: #6f42c1" in r.stdout
     latex = pandoc(text, "-t", "latex", "--lua-filter", str(FILTERS / "callouts.lua"),
                    "--metadata-file", str(meta_file))
-    assert "\\begin{tcolorbox}" in latex.stdout and "title={Note: Heads up}" in latex.stdout
+    assert "\\begin{tcolorbox}" in latex.stdout and "title={Heads up}" in latex.stdout
 
 
 def test_tikz_filter_compiles_on_its_own(tmp_path: Path) -> None:

@@ -1,0 +1,277 @@
+"""The chapter's computed values: every number its cells assign, and every rendered inline value.
+
+Values need execution. The chapter runs unchanged plus one synthetic cell that defines a
+function returning JSON of the assigned names (magnitudes of pint Quantities), and one
+synthetic inline reference calling it; results go through the execution cache, so a second
+`check --literals` starts no kernel.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+from bookbuild.names import python_source
+from bookbuild.qmd import CodeCell, Document, InlineRef
+
+PROBE = "__bookbuild_literal_values__"
+_NUMBER_TEXT = re.compile(r"[~≈]?\s*-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+_PROBE_CODE = '''\
+def {probe}():
+    """Numeric values of the names the chapter's cells assign (never raises)."""
+    import json as _json
+    import numbers as _numbers
+    out = {{}}
+    for key in {keys!r}:
+        try:
+            head, *rest = key.split(".")
+            value = globals()[head]
+            for part in rest:
+                value = getattr(value, part)
+            value = getattr(value, "magnitude", value)
+            if isinstance(value, bool):
+                continue
+            if isinstance(value, _numbers.Real):
+                out[key] = float(value)
+            elif isinstance(value, str) and len(value) < 40:
+                out[key] = value
+        except Exception:
+            pass
+    return _json.dumps(out)
+'''
+
+
+@dataclass(frozen=True)
+class Assigned:
+    """A name a cell assigns: `Class.attr` or a module-level name, with where and how."""
+
+    key: str
+    cell: int  # index of the cell among the chapter's cells
+    line: int  # `.qmd` line of the assignment
+    expr: str  # source of the right-hand side
+
+
+@dataclass(frozen=True)
+class Value:
+    """One computed number and where it comes from."""
+
+    key: str  # `Class.attr`, a module-level name, or an inline expression
+    number: float
+    text: str  # as the chapter shows it (rendered text or str value), else repr
+    line: int  # `.qmd` line of the assignment or of the inline reference
+    expr: str  # right-hand side, or the inline expression
+    cell: int | None  # cell index for assigned names; None for inline values
+    quoted: bool = False  # the chapter quotes this name inline somewhere
+
+
+def assigned_names(doc: Document) -> list[Assigned]:
+    """Module-level names and class attributes assigned in each cell, in order (static)."""
+    out: list[Assigned] = []
+    for cell in doc.cells:
+        src = python_source(cell.source)
+        tree = parsed(src)
+        if tree is None:
+            continue
+        lines = src.splitlines()
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                for stmt in node.body:
+                    out += _targets(stmt, f"{node.name}.", cell, lines)
+            else:
+                out += _targets(node, "", cell, lines)
+    return out
+
+
+@lru_cache(maxsize=256)
+def parsed(src: str) -> ast.Module | None:
+    """A cell's AST, parsed once for both the names and the docstrings."""
+    try:
+        return ast.parse(src)
+    except SyntaxError:
+        return None
+
+
+def _targets(stmt: ast.stmt, prefix: str, cell: CodeCell, lines: list[str]) -> list[Assigned]:
+    if isinstance(stmt, ast.Assign):
+        targets, value = stmt.targets, stmt.value
+    elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+        targets, value = [stmt.target], stmt.value
+    else:
+        return []
+    expr = _segment(lines, value)
+    return [Assigned(prefix + t.id, cell.index, cell.first_line + stmt.lineno - 1,
+                     " ".join(expr.split()))
+            for t in targets if isinstance(t, ast.Name)]
+
+
+def _segment(lines: list[str], node: ast.expr) -> str:
+    """The source of `node` (ast.get_source_segment without re-splitting the cell each time)."""
+    if node.end_lineno is None or node.end_col_offset is None:
+        return ""
+    first, last = node.lineno - 1, node.end_lineno - 1
+    if first == last:
+        return lines[first].encode()[node.col_offset:node.end_col_offset].decode(errors="replace")
+    parts = [lines[first].encode()[node.col_offset:].decode(errors="replace")]
+    parts += lines[first + 1:last]
+    parts.append(lines[last].encode()[:node.end_col_offset].decode(errors="replace"))
+    return "\n".join(parts)
+
+
+def probe_document(doc: Document, keys: list[str]) -> Document:
+    """`doc` plus the synthetic cell and inline reference that report the assigned values."""
+    code = _PROBE_CODE.format(probe=PROBE, keys=keys)
+    end = len(doc.text)
+    line = doc.text.count("\n") + 1
+    cell = CodeCell(doc.path, len(doc.cells), line, code, {}, end, end)
+    ref = InlineRef(doc.path, line, 1, f"{PROBE}()", line, 1, end, end)
+    return replace(doc, cells=(*doc.cells, cell), refs=(*doc.refs, ref))
+
+
+_KEYED_PACKAGES = ("pint", "bookbuild", "ipykernel")
+
+
+def probe_key(doc: Document, cwd: Path) -> str:
+    """Cache key of the probed chapter: what the kernel runs, where, and the versions of Python
+    and the packages that shape values. Like `cache.key`, but the versions come from the
+    installed `*.dist-info` folder names (importlib.metadata costs a tenth of a second)."""
+    import hashlib
+    import sys
+
+    from bookbuild.cache import FORMAT
+
+    material = {
+        "probe": 1,
+        "cache-format": FORMAT,
+        "cells": [c.source for c in doc.cells],
+        "inline": [r.expr for r in doc.refs],
+        "cwd": str(cwd),
+        "python": sys.version.split()[0],
+        "versions": _installed_versions(),
+    }
+    return "literals-" + hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _installed_versions() -> dict[str, str]:
+    """`{package: version}` from `name-version.dist-info` folders on sys.path ("absent" if none)."""
+    import os
+    import sys
+
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            m = re.fullmatch(r"([A-Za-z0-9_.]+)-([^-]+)\.dist-info", name)
+            if m and m.group(1).lower().replace("-", "_") in _KEYED_PACKAGES:
+                found.setdefault(m.group(1).lower(), m.group(2))
+    return {pkg: found.get(pkg, "absent") for pkg in _KEYED_PACKAGES}
+
+
+def as_number(text: str) -> float | None:
+    """The number a short text shows (`"1,365"`, `"~5,000"`, `"0.16"`), else None."""
+    m = _NUMBER_TEXT.fullmatch(text.strip())
+    if not m:
+        return None
+    try:
+        return float(re.sub(r"[~≈,\s]", "", text))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A chapter made ready for execution: the probed document and its cache key."""
+
+    doc: Document
+    cwd: Path
+    assigned: tuple[Assigned, ...]
+    probed: Document
+    key: str
+
+
+def prepare(doc: Document, cwd: Path) -> Probe | None:
+    """The probe for a chapter, or None when it has no cells (nothing computed)."""
+    if not doc.cells:
+        return None
+    assigned = tuple(assigned_names(doc))
+    probed = probe_document(doc, [a.key for a in assigned])
+    return Probe(doc, cwd, assigned, probed, probe_key(probed, cwd))
+
+
+def computed_values(probes: list[Probe], cache_root: Path, timeout: int = 120,
+                    jobs: int = 1) -> list[list[Value] | Exception]:
+    """Per probe, every numeric value the chapter computes, or the located `ExecutionError`
+    of a failing cell. Cache misses run in fresh kernels, `jobs` at a time; entries are stored
+    and read without `doc`: dependencies hash whole files (coarser, never stale) and the read
+    needs no second parse of every cell."""
+    from bookbuild.cache import Cache
+
+    cache = Cache(cache_root)
+    results: list = [cache.get(p.key) for p in probes]
+    misses = [i for i, r in enumerate(results) if r is None]
+    if misses:
+        import asyncio
+
+        asyncio.run(_execute(probes, misses, results, cache, timeout, jobs))
+    out: list[list[Value] | Exception] = []
+    for p, r in zip(probes, results, strict=True):
+        if isinstance(r, Exception):
+            out.append(r)
+        else:
+            out.append(collect(p.doc, list(p.assigned), json.loads(r.inline[-1]), r.inline[:-1]))
+    return out
+
+
+async def _execute(probes: list[Probe], misses: list[int], results: list, cache, timeout: int,
+                   jobs: int) -> None:
+    import asyncio
+
+    from bookbuild.execute import ChapterExecutor, ExecutionError
+
+    gate = asyncio.Semaphore(max(1, jobs))
+
+    async def one(i: int) -> None:
+        p = probes[i]
+        async with gate:
+            try:
+                results[i] = await ChapterExecutor(p.probed, p.cwd, timeout=timeout).run()
+            except ExecutionError as exc:
+                results[i] = exc
+                return
+        cache.put(p.key, results[i])
+
+    await asyncio.gather(*(one(i) for i in misses))
+
+
+def collect(doc: Document, assigned: list[Assigned], raw: dict, inline: list[str]) -> list[Value]:
+    """Values from the probe's JSON and the rendered inline texts."""
+    quoted = {r.expr for r in doc.refs}
+    values: list[Value] = []
+    for a in assigned:
+        v = raw.get(a.key)
+        if isinstance(v, str):
+            number, text = as_number(v), v
+        elif isinstance(v, (int, float)):
+            number, text = float(v), _short(v)
+        else:
+            continue
+        if number is None:
+            continue
+        values.append(Value(a.key, number, text, a.line, a.expr, a.cell, a.key in quoted))
+    for ref, text in zip(doc.refs, inline, strict=False):
+        number = as_number(text)
+        if number is not None:
+            values.append(Value(ref.expr, number, text, ref.line, ref.expr, None, True))
+    return values
+
+
+def _short(v: float) -> str:
+    return f"{v:.6g}" if isinstance(v, float) and not float(v).is_integer() else str(int(v))

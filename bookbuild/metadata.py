@@ -1,0 +1,36 @@
+"""The document metadata Quarto would hand pandoc for one output format: `_quarto.yml`'s
+top-level keys, then `format.<fmt>`'s, then the chapter's front matter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Keys that configure the project or the build, not the document.
+NOT_METADATA = {"project", "book", "format", "bookbuild", "engine", "execute", "jupyter",
+                "filters", "bibliography", "resources", "include-in-header",
+                "include-before-body", "include-after-body", "header-includes", "website"}
+# Quarto's format names that select the same writer as ours.
+FORMAT_KEYS = {"html": ("html",), "pdf": ("pdf", "latex")}
+
+
+def format_options(config: dict, fmt: str) -> dict[str, Any]:
+    """The options under `format.<fmt>` (`html: default` and `pdf: {}` alike)."""
+    formats = config.get("format") or {}
+    merged: dict[str, Any] = {}
+    for key in FORMAT_KEYS.get(fmt, (fmt,)):
+        if isinstance(formats.get(key), dict):
+            merged.update(formats[key])
+    return merged
+
+
+def document_metadata(config: dict, fmt: str, front_matter: dict | None = None) -> dict[str, Any]:
+    """Top-level keys, overridden by the format's, overridden by the chapter's."""
+    meta = {k: v for k, v in config.items() if k not in NOT_METADATA}
+    meta.update({k: v for k, v in format_options(config, fmt).items() if k not in NOT_METADATA})
+    for k, v in (front_matter or {}).items():
+        if k == "format" and isinstance(v, dict):
+            meta.update({k2: v2 for k2, v2 in format_options({"format": v}, fmt).items()
+                         if k2 not in NOT_METADATA})
+        elif k not in NOT_METADATA:
+            meta[k] = v
+    return meta
