@@ -132,7 +132,7 @@ def test_fixture_book_in_a_browser(browser, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("page", "tikz_count", "math"), [
-    ("appendix/numbers.html", 1, False), ("appendix/models.html", 1, True),
+    ("appendix/numbers.html", 1, True), ("appendix/models.html", 1, True),
     ("appendix/formats.html", 1, True), ("appendix/measured.html", 0, False),
     ("appendix/sources.html", 0, False), ("index.html", 0, False),
 ])
