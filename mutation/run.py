@@ -145,26 +145,38 @@ def filter_session(db: WorkDB, m: Module, keep: re.Pattern, equivalent: list[dic
     funcs = _functions(source)
     lazy = "from __future__ import annotations" in source
     annotations = _annotations(source) if lazy else []
-    equiv = {(e["line"], e["mutant"]): e for e in equivalent if e["module"] == m.name}
+    # An entry names the line before and after the mutation, and, where that is not unique,
+    # the line above it (`after`).
+    equiv = [e for e in equivalent if e["module"] == m.name]
+    lines = source.splitlines()
     used = set()
     n = 0
     for item in list(db.pending_work_items):
         spec = item.mutations[0]
         op = spec.operator_name.removeprefix("core/")
+        row = spec.start_pos[0]
         if not keep.fullmatch(op):
             skip(db, item.job_id, "operator not run")
-        elif m.functions and _function_at(funcs, spec.start_pos[0]) not in m.functions:
+        elif m.functions and _function_at(funcs, row) not in m.functions:
             skip(db, item.job_id, "outside the functions under test")
         elif any(a <= tuple(spec.start_pos) and tuple(spec.end_pos) <= b for a, b in annotations):
             skip(db, item.job_id, "equivalent: inside a type annotation, which is never evaluated")
-        elif (key := mutated_line(source, spec)) in equiv:
-            used.add(key)
-            skip(db, item.job_id, "equivalent: " + equiv[key]["why"])
+        elif (hit := _equivalent(equiv, mutated_line(source, spec), _line(lines, row - 1))) is not None:
+            used.add(hit)
+            skip(db, item.job_id, "equivalent: " + equiv[hit]["why"])
         else:
             n += 1
-    for key in equiv.keys() - used:
-        print(f"  note: equivalent mutant no longer found in {m.path}: {key[0]!r} -> {key[1]!r}")
+    for i, e in enumerate(equiv):
+        if i not in used:
+            print(f"  note: equivalent mutant not found in {m.path}: {e['line']!r} -> {e['mutant']!r}")
     return n
+
+
+def _equivalent(equiv: list[dict], change: tuple[str, str], above: str) -> int | None:
+    for i, e in enumerate(equiv):
+        if (e["line"], e["mutant"]) == change and e.get("after", above) == above:
+            return i
+    return None
 
 
 @dataclass

@@ -152,3 +152,24 @@ def test_static_check_stops_a_build_only_on_problems(tmp_path: Path, capsys) -> 
     assert check.static_check([good, bad], tmp_path, "render") == [
         "render stopped: fix the problems above first"]
     assert "unresolved reference 'nope'" in capsys.readouterr().err
+
+
+def test_attributes_after_a_nested_class_are_known() -> None:
+    text = cell("class K:\n    class Inner:\n        a = 1\n    after = 2") + \
+        "`{python} K.after + K.Inner.a` `{python} K.nope`\n"
+    assert [m.split(" ", 2)[2] for m in messages(text)] == ["unresolved reference 'K.nope'"]
+
+
+def test_every_unresolved_name_in_one_expression_is_reported() -> None:
+    assert [m.split(" ", 2)[2] for m in messages("`{python} nope1 + nope2.x`\n")] == [
+        "unresolved reference 'nope1'", "unresolved reference 'nope2'"]
+
+
+def test_names_after_a_chain_on_a_literal_are_still_checked() -> None:
+    assert [m.split(" ", 2)[2] for m in messages('`{python} "-".join([nope])`\n')] == [
+        "unresolved reference 'nope'"]
+
+
+def test_a_missing_attribute_is_reported_once_not_for_each_one_after_it() -> None:
+    text = cell("class K:\n    a = 1") + "`{python} K.nope.deeper.still`\n"
+    assert [m.split(" ", 2)[2] for m in messages(text)] == ["unresolved reference 'K.nope'"]
