@@ -173,3 +173,8 @@ def test_names_after_a_chain_on_a_literal_are_still_checked() -> None:
 def test_a_missing_attribute_is_reported_once_not_for_each_one_after_it() -> None:
     text = cell("class K:\n    a = 1") + "`{python} K.nope.deeper.still`\n"
     assert [m.split(" ", 2)[2] for m in messages(text)] == ["unresolved reference 'K.nope'"]
+
+
+def test_a_reference_between_two_cells_sees_the_first_and_not_the_second() -> None:
+    text = cell("a = 1") + "`{python} a` and `{python} b`\n\n" + cell("b = 2")
+    assert messages(text) == ["5:28 REF002 'b' is used before its definition (line 8)"]
