@@ -34,7 +34,8 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     chapters = [Chapter(f, parse_file(f)) for f in files]
     publisher = _publisher(proj, chapters, formats, strict, extra_body)
     errors = execute_all(proj, chapters, use_cache,
-                         before_execution=lambda: static_check(files, proj.root, "render"))
+                         before_execution=lambda: static_check(files, proj.root, "render"),
+                         formats=formats)
     if errors:
         stop = errors[-1].startswith("render stopped")
         raise BuildError("\n".join(errors) + ("" if stop else
@@ -106,7 +107,7 @@ def write_markdown(proj: Project, chapters: list[Chapter], stage: Path) -> None:
         rel = relative_output(proj.root, ch.source, ".md")
         assets_name = f"{rel.stem}_files"
         md = substitute(ch.doc, ch.result, stage / rel.parent / assets_name, assets_name,
-                        echo=proj.settings.echo)
+                        fmt="md", config=proj.config)
         target = stage / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(md, encoding="utf-8")

@@ -42,8 +42,10 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def key(doc: Document, cwd: Path) -> str:
+def key(doc: Document, cwd: Path, plan: str = "") -> str:
+    """`plan`: the execution options that change outputs (eval, error, figure formats/size)."""
     material = {
+        "plan": plan,
         "cells": [[c.source, c.options] for c in doc.cells],
         "inline": [r.expr for r in doc.refs],
         "cwd": str(cwd),

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bookbuild.qmd import CodeCell, Document, InlineRef
+from bookbuild import options as opts
+from bookbuild.qmd import CodeCell, Document, InlineRef, included_note
 
 # Kernel processes currently running, so a long-lived caller (preview) can kill them on exit.
 LIVE_KERNELS: set = set()
@@ -38,9 +39,54 @@ def kill_live_kernels() -> int:
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_FRAME = re.compile(r"Cell In\[(\d+)\], line (\d+)")
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
-KERNEL_ARGS = ["--InlineBackend.figure_formats=svg", "--InlineBackend.figure_formats=pdf",
-               "--InlineBackend.rc={'savefig.dpi': 150}", "--HistoryManager.hist_file=:memory:"]
+KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:"]
 SETUP_CODE = "import bookbuild.kernel as __bookbuild__\n__bookbuild__.install()\n"
+# What matplotlib can hand to the inline backend, per Quarto `fig-format`.
+FIGURE_FORMATS = {"svg": "svg", "pdf": "pdf", "png": "png", "retina": "retina", "jpeg": "jpeg",
+                  "jpg": "jpeg"}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the kernel needs to know before it runs: per cell whether to run it and whether an
+    exception is allowed, and the document's figure size, dpi and the image formats to make
+    (only those the requested outputs use)."""
+
+    run: tuple[bool, ...]
+    allow_errors: tuple[bool, ...]
+    fig_width: float = 7
+    fig_height: float = 5
+    fig_dpi: float = 96
+    figure_formats: tuple[str, ...] = ("svg",)
+
+    @classmethod
+    def of(cls, doc: Document, config: dict | None = None,
+           formats: list[str] | tuple[str, ...] = ("html",)) -> Plan:
+        """Options as Quarto resolves them; execution follows the first requested format."""
+        formats = tuple(formats) or ("html",)
+        docs = {f: opts.document_options(config, doc.front_matter, f) for f in formats}
+        first = docs[formats[0]]
+        cells = [opts.cell_options(first, c.options) for c in doc.cells]
+        made = []
+        for f in formats:
+            name = FIGURE_FORMATS.get(str(docs[f].get("fig-format")).lower(), "svg")
+            if name not in made:
+                made.append(name)
+        return cls(tuple(opts.truthy(c["eval"]) for c in cells),
+                   tuple(opts.truthy(c["error"]) for c in cells),
+                   float(first["fig-width"]), float(first["fig-height"]), float(first["fig-dpi"]),
+                   tuple(made))
+
+    def kernel_args(self) -> list[str]:
+        size = (self.fig_width, self.fig_height)
+        rc = {"figure.figsize": size, "figure.dpi": self.fig_dpi, "savefig.dpi": self.fig_dpi}
+        return [f"--InlineBackend.figure_formats={f}" for f in self.figure_formats] + [
+            f"--InlineBackend.rc={rc!r}"]
+
+    def fingerprint(self) -> str:
+        """Everything here that changes what the kernel produces (for the cache key)."""
+        return json.dumps([self.run, self.allow_errors, self.fig_width, self.fig_height,
+                           self.fig_dpi, self.figure_formats])
 
 
 @dataclass
@@ -84,8 +130,9 @@ class ChapterExecutor:
     """
 
     def __init__(self, doc: Document, cwd: Path, timeout: int = 120, startup_timeout: int = 60,
-                 kernel_name: str = "python3") -> None:
+                 kernel_name: str = "python3", plan: Plan | None = None) -> None:
         self.doc = doc
+        self.plan = plan or Plan.of(doc)
         self.cwd = cwd
         self.timeout = timeout
         self.startup_timeout = startup_timeout
@@ -101,7 +148,8 @@ class ChapterExecutor:
         # The inline backend renders headless through Agg and turns every figure a cell
         # leaves open into display data; SVG for pages, PDF for the printed book.
         env = dict(os.environ, MPLBACKEND=INLINE_BACKEND, PYDEVD_DISABLE_FILE_VALIDATION="1")
-        await self.km.start_kernel(extra_arguments=KERNEL_ARGS, env=env, cwd=str(self.cwd))
+        await self.km.start_kernel(extra_arguments=KERNEL_ARGS + self.plan.kernel_args(),
+                                   env=env, cwd=str(self.cwd))
         process = getattr(self.km.provisioner, "process", None)
         if process is not None:
             LIVE_KERNELS.add(process)
@@ -133,6 +181,9 @@ class ChapterExecutor:
         nb = nbformat.v4.new_notebook()
         nb.cells = [nbformat.v4.new_code_cell(SETUP_CODE)]
         nb.cells += [nbformat.v4.new_code_cell(c.source) for c in self.doc.cells]
+        for cell, allowed in zip(nb.cells[1:], self.plan.allow_errors, strict=True):
+            if allowed:  # nbclient's own marker for a cell whose exception belongs in the page
+                cell.metadata["tags"] = ["raises-exception"]
         client = NotebookClient(nb, km=self.km, timeout=self.timeout,
                                 startup_timeout=self.startup_timeout,
                                 kernel_name=self.kernel_name, allow_errors=False,
@@ -141,7 +192,8 @@ class ChapterExecutor:
             async with client.async_setup_kernel(cleanup_kc=True):
                 await self._run_cell(client, nb, 0, None)
                 for i, cell in enumerate(self.doc.cells, start=1):
-                    await self._run_cell(client, nb, i, cell)
+                    if self.plan.run[i - 1]:  # `eval: false`: shown, never run
+                        await self._run_cell(client, nb, i, cell)
                 inline, deps, constants = await self._evaluate_inline(client)
                 await self._kill()
         finally:
@@ -154,15 +206,18 @@ class ChapterExecutor:
         from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
         where = cell or (self.doc.cells[0] if self.doc.cells else None)
-        path, line = self.doc.path, where.first_line if where else 1
+        path, line = (where.path, where.first_line) if where else (self.doc.path, 1)
         name = cell.describe() if cell else "kernel setup"
+        note = included_note(where.included_from) if where else ""
         try:
             await client.async_execute_cell(nb.cells[index], index)
         except CellTimeoutError:
             raise ExecutionError(path, line, f"{name} did not finish within {self.timeout} s "
-                                 "(raise bookbuild.timeout in _quarto.yml if it needs longer)") from None
+                                 "(raise bookbuild.timeout in _quarto.yml if it needs longer)"
+                                 + note) from None
         except DeadKernelError as exc:
-            raise ExecutionError(path, line, f"the kernel died while running {name}: {exc}") from None
+            raise ExecutionError(path, line, f"the kernel died while running {name}: {exc}"
+                                 + note) from None
         except CellExecutionError as exc:
             raise self._located(exc, cell, nb, index) from None
 
@@ -171,20 +226,28 @@ class ChapterExecutor:
         errors = [o for o in nb.cells[index].outputs if o.get("output_type") == "error"]
         tb = clean_traceback(errors[-1]["traceback"]) if errors else ""
         by_count = {nb.cells[i + 1].execution_count: c for i, c in enumerate(self.doc.cells)}
+        owner_cell = cell
         line = cell.first_line if cell else 1
         for count, cell_line in CELL_FRAME.findall(tb):
             owner = by_count.get(int(count))
             if owner is not None:
-                line = owner.first_line + int(cell_line) - 1
+                owner_cell, line = owner, owner.first_line + int(cell_line) - 1
         name = cell.describe() if cell else "kernel setup"
-        what = "guard failed" if exc.ename == "GuardError" else exc.ename
-        return ExecutionError(self.doc.path, line, f"{what} in {name}: {exc.evalue}",
-                              traceback=self._excerpt(line, tb))
+        ename, evalue = exc.ename, exc.evalue
+        if errors and ename in (None, "NoneType", "<Error>"):
+            # An exception while an output was displayed (a failing _repr_html_, say): the
+            # reply carries no name, the error output does.
+            ename, evalue = errors[-1].get("ename"), errors[-1].get("evalue")
+        what = "guard failed" if ename == "GuardError" else ename
+        path = owner_cell.path if owner_cell else self.doc.path
+        note = included_note(owner_cell.included_from) if owner_cell else ""
+        return ExecutionError(path, line, f"{what} in {name}: {evalue}{note}",
+                              traceback=self._excerpt(path, line, tb))
 
-    def _excerpt(self, line: int, tb: str) -> str:
+    def _excerpt(self, path: str, line: int, tb: str) -> str:
         """The failing `.qmd` line, then frames outside the chapter (library code), innermost last."""
-        lines = self.doc.text.splitlines()
-        out = [f"{line:>5} | {lines[line - 1]}"] if 0 < line <= len(lines) else []
+        text = self.doc.source_line(path, line)
+        out = [f"{line:>5} | {text}"] if text is not None else []
         out += [f"  in {m}" for m in _project_frames(tb)]
         return "\n".join(out)
 
@@ -214,7 +277,8 @@ def _inline_text(result: dict | None, ref: InlineRef) -> str:
         frames = _project_frames(clean_traceback(result.get("traceback", [])))
         raise ExecutionError(ref.path, ref.line,
                              f"inline expression '{ref.expr}' raised {result.get('ename')}: "
-                             f"{result.get('evalue')}", col=ref.col,
+                             f"{result.get('evalue')}{included_note(ref.included_from)}",
+                             col=ref.col,
                              traceback="\n".join(f"  in {f}" for f in frames))
     # The helper returns a str; the kernel sends back its repr.
     return ast.literal_eval(result["data"]["text/plain"])
@@ -235,8 +299,8 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def execute(doc: Document, cwd: Path, timeout: int = 120) -> ExecutionResult:
+def execute(doc: Document, cwd: Path, timeout: int = 120, plan: Plan | None = None) -> ExecutionResult:
     """Run one chapter synchronously (tests and simple callers)."""
     import asyncio
 
-    return asyncio.run(ChapterExecutor(doc, cwd, timeout).run())
+    return asyncio.run(ChapterExecutor(doc, cwd, timeout, plan=plan).run())

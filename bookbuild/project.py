@@ -60,7 +60,7 @@ SCHEMA: dict[str, Any] = {
 class Settings:
     """Our settings, read from the `bookbuild:` key of `_quarto.yml` (Quarto ignores it)."""
 
-    echo: bool = False
+    echo: bool = True  # Quarto's default; cells read it through bookbuild.options
     timeout: int = 120
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
 
@@ -173,7 +173,7 @@ def load(start: Path | None = None) -> Project:
     ours = config.get("bookbuild") or {}
     execute = config.get("execute") or {}
     settings = Settings(
-        echo=bool(execute.get("echo", ours.get("echo", False))),
+        echo=bool(execute.get("echo", ours.get("echo", True))),
         timeout=int(ours.get("timeout", 120)),
         jobs=int(ours.get("jobs", os.cpu_count() or 1)),
     )

@@ -24,7 +24,7 @@ from bookbuild import (
 )
 from bookbuild.chapters import Chapter, relative_output
 from bookbuild.errors import BuildError, display_path
-from bookbuild.markdown import FOR_PRINT, provenance_html, substitute
+from bookbuild.markdown import provenance_html, substitute
 from bookbuild.metadata import document_metadata
 from bookbuild.pages import Book, NavEntry, PageWriter, plain_title
 from bookbuild.project import Project
@@ -234,8 +234,8 @@ class Publisher:
             page = pages[source]
             assets_name = f"{page.stem}_files"
             assets = stage / page.parent / assets_name
-            md = substitute(ch.doc, ch.result, assets, assets_name, echo=self.proj.settings.echo,
-                            provenance=notes[id(ch)])
+            md = substitute(ch.doc, ch.result, assets, assets_name, fmt="html",
+                            config=self.proj.config, provenance=notes[id(ch)])
             md = crossref.with_title(ch.doc, md)
             md = self._expand(md, ch, "html")
             index_file = work / f"{abs(hash(page.as_posix()))}.json"
@@ -346,8 +346,8 @@ class Publisher:
                 assets_name = f"{rel.name}_files"
                 assets = work / rel.parent / assets_name
                 link = (rel.parent / assets_name).as_posix()
-                md = substitute(ch.doc, ch.result, assets, link, echo=self.proj.settings.echo,
-                                images=FOR_PRINT)
+                md = substitute(ch.doc, ch.result, assets, link, fmt="pdf",
+                                config=self.proj.config)
                 md = self._expand(crossref.with_title(ch.doc, md), ch, "latex")
                 parts.append(_chapter_scope(_strip_front_matter(md), ch.doc.front_matter))
                 numbers += [info.filter_chapters() for info in self.index.chapters

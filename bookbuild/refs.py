@@ -22,6 +22,7 @@ from bookbuild.names import (
     python_source,
     search_roots,
 )
+from bookbuild.options import evaluated
 from bookbuild.qmd import CodeCell, Document, InlineRef
 
 
@@ -114,7 +115,10 @@ def check_document(doc: Document, project_root: Path | None = None,
     modules = modules or ModuleNames(search_roots(doc.path, project_root))
     problems: list[Diagnostic] = list(doc.problems)
     trees: list[tuple[CodeCell, ast.Module | None]] = []
+    runs = evaluated(doc, project_root)
     for cell in doc.cells:
+        if not runs[cell.index]:
+            continue  # `eval: false`: never runs, so it defines nothing
         try:
             trees.append((cell, ast.parse(python_source(cell.source), cell.path)))
         except SyntaxError as exc:
@@ -140,7 +144,7 @@ def check_document(doc: Document, project_root: Path | None = None,
     for cell, tree in pending:
         if tree is not None:
             scope.run_cell(cell, tree, problems)
-    return CheckResult(doc.path, len(doc.refs), sorted(set(problems)))
+    return CheckResult(doc.path, len(doc.refs), sorted({doc.annotate(p) for p in problems}))
 
 
 def _check_ref(ref: InlineRef, scope: Scope, final: Scope) -> list[Diagnostic]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bookbuild.cache import Cache, key
 from bookbuild.chapters import Chapter
-from bookbuild.execute import ChapterExecutor, ExecutionError, ExecutionResult
+from bookbuild.execute import ChapterExecutor, ExecutionError, ExecutionResult, Plan
 from bookbuild.project import Project
 
 
@@ -21,7 +21,7 @@ def report_cached(progress, chapters: list[Chapter]):
 
 
 def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
-                before_execution=None) -> list[str]:
+                before_execution=None, formats: list[str] | None = None) -> list[str]:
     """Fill in each chapter's result, from the cache or a fresh kernel; return error texts.
 
     Kernels for the first chapters to execute are launched before `before_execution()` (the
@@ -37,12 +37,14 @@ def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
         if not ch.doc.cells and not ch.doc.refs:
             ch.result, ch.cached = ExecutionResult([], []), True  # nothing to run: no kernel
             continue
-        k = key(ch.doc, cwd)
+        plan = Plan.of(ch.doc, proj.config, formats or proj.formats)
+        k = key(ch.doc, cwd, plan.fingerprint())
         hit = cache.get(k, ch.doc) if use_cache else None
         if hit is not None:
             ch.result, ch.cached = hit, True
         else:
-            pending.append((ch, k, ChapterExecutor(ch.doc, cwd, timeout=proj.settings.timeout)))
+            pending.append((ch, k, ChapterExecutor(ch.doc, cwd, timeout=proj.settings.timeout,
+                                                   plan=plan)))
     jobs = max(1, proj.settings.jobs)
 
     async def run_all() -> list[str]:

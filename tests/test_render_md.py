@@ -60,14 +60,24 @@ def test_cell_options_echo_include_output_and_figures(cli, workdir: Path) -> Non
     r = cli("render", "values.qmd", "--to", "md", cwd=workdir)
     assert r.returncode == 0, r.stderr
     md = (workdir / "_book" / "values.md").read_text(encoding="utf-8")
-    assert "```python\nshown = 1 + 1\nprint(\"printed\", shown)\n```" in md
+    assert "``` {.python .cell-code}\nshown = 1 + 1\nprint(\"printed\", shown)\n```" in md
     assert "printed 2" in md
-    assert "never in the output" not in md
-    assert "class V:" not in md  # echo is false by default
+    assert "never in the output" not in md.replace('print("also never in the output")', "")
+    assert "class V:" in md  # Quarto's default is echo: true
     assert ('![A straight line](values_files/fig-line-1.svg)'
             '{#fig-line fig-alt="A line rising from left to right"}') in md
     svg = (workdir / "_book" / "values_files" / "fig-line-1.svg").read_text(encoding="utf-8")
     assert "<svg" in svg
+
+
+def test_project_echo_false_hides_code(cli, book: Path) -> None:
+    config = book / "_quarto.yml"
+    assert cli("render", "--to", "md", cwd=book).returncode == 0
+    assert "class N:" in (book / "_book" / "ch.md").read_text()  # Quarto's default
+    config.write_text(config.read_text() + "execute:\n  echo: false\n")
+    assert cli("render", "--to", "md", cwd=book).returncode == 0
+    md = (book / "_book" / "ch.md").read_text()
+    assert "class N:" not in md and "The value is 42 today." in md
 
 
 @pytest.mark.parametrize(("cell", "expected"), [

@@ -1,0 +1,251 @@
+"""The builder: a long-lived child process that runs one build per request.
+
+Builds run in a child process of their own session so that stopping preview can kill the whole
+tree at once (the builder, pandoc, LaTeX, dvisvgm, and the kernels, which jupyter_client starts
+in sessions of their own), and so that a crash in a build never takes the server down: the
+parent notices the dead child and starts a new one. The child stays alive between edits, so its
+imports and warm state are paid once per preview session, not once per edit.
+
+Protocol: one JSON line per request on stdin (`{"changed": [paths] | null}`), one JSON line per
+result on the original stdout (`{"ok": bool, "message": str, "built": [paths]}`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Lines of a failed build's output that are progress, not the error a reader needs.
+PROGRESS_PREFIXES = ("[", "tikz:", "html:", "note:", "wrote ")
+
+
+@dataclass
+class Result:
+    """What one build came to, as the page and the terminal see it."""
+
+    ok: bool
+    message: str = ""
+    built: list[str] = field(default_factory=list)  # chapters built; [] means the whole book
+    whole: bool = False
+    seconds: float = 0.0
+
+
+# ----------------------------------------------------------------------------------------------
+# child side
+
+
+class Tee(io.TextIOBase):
+    """Writes to the terminal and keeps a copy, so a failed build's messages reach the page."""
+
+    def __init__(self, terminal) -> None:
+        self.terminal = terminal
+        self.copy = io.StringIO()
+
+    def write(self, s: str) -> int:
+        self.terminal.write(s)
+        self.terminal.flush()
+        return self.copy.write(s)
+
+    def flush(self) -> None:
+        self.terminal.flush()
+
+    def isatty(self) -> bool:
+        return False  # plain progress lines: a live status line would end up in the overlay
+
+
+def located_config_error(root: Path, exc: BaseException) -> str:
+    """`_quarto.yml:LINE:COL: what` for a YAML error; the project's own message otherwise."""
+    import bookbuild.preview.engine as engine
+
+    if engine.is_located(exc):  # already `file:line: message`, as the CLI prints it
+        return str(exc).replace(str(root) + os.sep, "")
+    cause = exc.__cause__ or exc
+    mark = getattr(cause, "problem_mark", None)
+    if mark is not None:
+        problem = getattr(cause, "problem", None) or "invalid YAML"
+        return (f"_quarto.yml:{mark.line + 1}:{mark.column + 1}: {problem}; fix the YAML and save "
+                "(preview rebuilds by itself)")
+    text = str(exc).replace(str(root / "_quarto.yml"), "_quarto.yml")
+    return text if text.startswith("_quarto.yml") else f"_quarto.yml: {type(exc).__name__}: {text}"
+
+
+def run_build(root: Path, out: Path, changed: list[str] | None) -> Result:
+    """One build for the `changed` paths (None: the whole book); never raises.
+
+    The message is what the overlay shows when it fails.
+    """
+    import bookbuild.preview.engine as engine
+    from bookbuild.preview.watcher import plan
+
+    started = time.perf_counter()
+    if not (root / "_quarto.yml").is_file():
+        return _config_failure("_quarto.yml: missing from the project folder; restore it (preview "
+                               "rebuilds when it is back)")
+    try:
+        proj = engine.load(root)
+        listed = engine.chapters(proj)
+    except Exception as exc:  # a broken _quarto.yml must not stop preview
+        return _config_failure(located_config_error(root, exc))
+    missing = [c for c in listed if not c.is_file()]
+    if missing:
+        names = ", ".join(str(c.relative_to(root)) for c in missing)
+        return _config_failure(f"_quarto.yml: listed chapter(s) not found: {names}; create the "
+                               "file or remove it from the book's chapters")
+    chosen = None if changed is None else plan({Path(p) for p in changed}, listed)
+    whole = chosen is None
+    chosen = listed if chosen is None else chosen
+    what = "the book" if whole else ", ".join(str(c.relative_to(root)) for c in chosen)
+    print(f"preview: building {what}", file=sys.stderr, flush=True)
+    tee = Tee(sys.stderr)
+    try:
+        with contextlib.redirect_stderr(tee):
+            code = engine.build_html(proj, chosen, out)
+    except (Exception, SystemExit) as exc:  # a bug in a build must not end preview
+        log = out.parent / "preview-crash.log"
+        with contextlib.suppress(OSError):
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        code = 1
+        tee.write(f"internal error while building: {type(exc).__name__}: {exc} "
+                  f"(traceback in {log})\n")
+    built = [] if whole else [str(c) for c in chosen]
+    seconds = time.perf_counter() - started
+    if code == 0:
+        return Result(True, "", built, whole, seconds)
+    lines = [line for line in tee.copy.getvalue().splitlines()
+             if line.strip() and not line.startswith(PROGRESS_PREFIXES)]
+    return Result(False, "\n".join(lines).strip() or f"the build failed (exit {code})", built,
+                  whole, seconds)
+
+
+def _config_failure(message: str) -> Result:
+    print(message, file=sys.stderr, flush=True)
+    return Result(False, message, whole=True)
+
+
+def child_main(root: str, out: str) -> None:
+    """Serve build requests until stdin closes; the parent kills this process to stop a build.
+
+    No signal handler here: nbclient replaces SIGTERM's while a kernel runs and resets it to
+    the default afterwards, so the parent does all the killing itself.
+    """
+    protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # anything a library prints goes to the terminal, never into the protocol
+
+    for line in sys.stdin:
+        request = json.loads(line)
+        result = run_build(Path(root), Path(out), request.get("changed"))
+        protocol.write(json.dumps(result.__dict__) + "\n")
+        protocol.flush()
+
+
+# ----------------------------------------------------------------------------------------------
+# parent side
+
+
+# Started with -c, not -m: either puts the working folder (the book) first on sys.path, where
+# a chapter's helper named like a library (`numbers.py`, `yaml.py`) would shadow it; drop it.
+CHILD = ("import sys; sys.path.pop(0); from bookbuild.preview.builder import child_main; "
+         "child_main(sys.argv[1], sys.argv[2])")
+
+
+class Builder:
+    """The parent's handle on the builder child: start it, send builds, kill its whole tree."""
+
+    def __init__(self, root: Path, out: Path) -> None:
+        self.root, self.out = root, out
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def _spawn(self) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-c", CHILD, str(self.root), str(self.out),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=self.root,
+            start_new_session=True)  # its own process group: pandoc and LaTeX die with it
+
+    async def build(self, changed: list[Path] | None) -> Result:
+        """Build for `changed` (None: the whole book) in the child, starting one if needed."""
+        if self.proc is None or self.proc.returncode is not None:
+            self.proc = await self._spawn()
+        request = {"changed": None if changed is None else [str(p) for p in changed]}
+        try:
+            self.proc.stdin.write((json.dumps(request) + "\n").encode())
+            await self.proc.stdin.drain()
+            line = await self.proc.stdout.readline()
+        except (BrokenPipeError, ConnectionResetError):
+            line = b""
+        if not line:  # the child died mid-build (killed, out of memory, a crash in C code)
+            code = await self.proc.wait()
+            how = f"signal {-code}" if code < 0 else f"exit {code}"
+            return Result(False, f"the builder process ended unexpectedly ({how}); it restarts "
+                                 "with your next save", whole=True)
+        return Result(**json.loads(line))
+
+    async def stop(self) -> int:
+        """Kill the child's whole tree at once; the number of processes killed.
+
+        Nothing in a build is worth waiting for at shutdown, and SIGKILL cannot be caught, so
+        it cannot be delayed by a handler that a library installed.
+        """
+        proc = self.proc
+        if proc is None or proc.returncode is not None:
+            return 0
+        tree = descendants(proc.pid)  # listed first: kernels would be orphaned out of reach
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the child, pandoc, LaTeX, dvisvgm
+        await asyncio.to_thread(kill_all, tree)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(proc.wait(), 0.5)
+        return 1 + len(tree)
+
+
+def descendants(pid: int) -> list:
+    """Every process below `pid` (psutil handles), whatever session it runs in."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def kill_all(procs: list, wait: float = 0.3) -> None:
+    """SIGKILL each process and the group it leads (a kernel's own subprocesses), then wait
+    for them and remove what killed kernels leave behind (connection file, socket folder)."""
+    import psutil
+
+    import bookbuild.preview.engine as engine
+
+    leftovers = []
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            leftovers += engine.kernel_leftovers(p.cmdline())
+        with contextlib.suppress(OSError):
+            os.killpg(p.pid, signal.SIGKILL)
+        with contextlib.suppress(psutil.Error):
+            p.kill()  # psutil checks the pid was not reused
+    deadline = time.monotonic() + wait
+    while any(_alive(p) for p in procs) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for path in leftovers:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def _alive(p) -> bool:
+    """Running and not a zombie: a killed kernel's new parent (init) may be slow to reap it."""
+    import psutil
+
+    try:
+        return p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False

@@ -1,0 +1,88 @@
+"""The one place where preview touches the rest of bookbuild (project, build, kernels).
+
+Everything preview needs from the engine goes through these few functions, so a change in the
+build's API is one edit here.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bookbuild import project as project_mod
+from bookbuild.errors import BookbuildError, UsageError
+
+ProjectError = UsageError  # what preview raises for a bad command line or a missing project
+
+
+def find_root(start: Path) -> Path | None:
+    """The folder holding `_quarto.yml` at or above `start`; the file is not parsed here."""
+    return project_mod.find_root(start)
+
+
+def preview_dir(root: Path) -> Path:
+    """Where preview writes its pages (never the render output folder)."""
+    return root / ".bookbuild" / "preview"
+
+
+def load(root: Path):
+    """The parsed project; raises on a broken `_quarto.yml` (a located `BookbuildError`)."""
+    return project_mod.load(root)
+
+
+def is_located(exc: BaseException) -> bool:
+    """Whether `exc` is one of bookbuild's own errors, whose text is ready for the user."""
+    return isinstance(exc, BookbuildError)
+
+
+def chapters(proj) -> list[Path]:
+    return proj.chapters()
+
+
+def output_dir(proj) -> Path:
+    return proj.output_dir
+
+
+def extra_watch_dirs(proj) -> list[Path]:
+    """Folders outside the project that change pages: our templates and filters, a shared
+    bibliography or TikZ preamble."""
+    from bookbuild.pages import TEMPLATES
+    from bookbuild.render import FILTERS
+
+    dirs = [TEMPLATES, FILTERS]
+    bib = proj.config.get("bibliography")
+    for b in [bib] if isinstance(bib, str) else bib or []:
+        dirs.append((proj.root / str(b)).parent)
+    preamble = proj.option("tikz-preamble")
+    if preamble:
+        dirs.append((proj.root / str(preamble)).parent)
+    return dirs
+
+
+def build_html(proj, targets: list[Path], out: Path) -> int:
+    """Render `targets` as HTML into `out`, keeping other chapters' pages; the exit code."""
+    from bookbuild.build import build
+
+    try:
+        return build(proj, targets, formats=["html"], output_dir=out, whole_book=False)
+    except BookbuildError as exc:  # located lines, ready to print: the overlay shows them
+        print(str(exc), file=sys.stderr)
+        return exc.exit_code
+
+
+def kernel_leftovers(cmdline: list[str]) -> list[Path]:
+    """Files a kernel process leaves when killed: its connection file and IPC socket folder."""
+    import json
+
+    if "ipykernel_launcher" not in " ".join(cmdline) or "-f" not in cmdline[:-1]:
+        return []
+    connection = Path(cmdline[cmdline.index("-f") + 1])
+    found = [connection]
+    try:
+        ip = json.loads(connection.read_text(encoding="utf-8")).get("ip", "")
+    except (OSError, ValueError):
+        return found
+    sockets = Path(ip).parent
+    if sockets.name.startswith("bookbuild-kernel-"):  # the folder execute.py makes per kernel
+        found.append(sockets)
+    return found

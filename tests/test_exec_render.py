@@ -1,0 +1,208 @@
+"""Quarto's execution options, rich outputs and includes, rendered for real (kernel, pandoc,
+LaTeX) from tests/fixtures/exec/book, and read the way a reader sees them: the HTML page, the
+PDF's text (pdftotext) and the markdown."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, run_cli
+
+BOOK = FIXTURES / "exec" / "book"
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory) -> Path:
+    pytest.importorskip("pandas")  # the data-frame table (a test-only dependency)
+    root = tmp_path_factory.mktemp("exec") / "book"
+    shutil.copytree(BOOK, root)
+    r = run_cli("render", cwd=root)
+    assert r.returncode == 0, r.stderr
+    r = run_cli("render", "--to", "md", "--output-dir", "_md", cwd=root)
+    assert r.returncode == 0, r.stderr
+    return root
+
+
+def page(book: Path, name: str) -> str:
+    html = (book / "_book" / f"{name}.html").read_text(encoding="utf-8")
+    return html[html.index("<main"):html.index("</main>")]
+
+
+def text(html: str) -> str:
+    """What a reader sees: the page without tags."""
+    import html as h
+
+    return h.unescape(re.sub(r"<[^>]+>", "", html))
+
+
+@pytest.fixture(scope="module")
+def pdf(book: Path) -> str:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    out = subprocess.run(["pdftotext", "-layout", str(book / "_book" / "book.pdf"), "-"],
+                         capture_output=True, text=True, timeout=60)
+    return out.stdout
+
+
+def md(book: Path, name: str) -> str:
+    return (book / "_md" / f"{name}.md").read_text(encoding="utf-8")
+
+
+def test_eval_false_shows_the_code_and_never_runs_it(book: Path, pdf: str) -> None:
+    seen = text(page(book, "options"))
+    assert 'print("eval" + "-false-ran")' in seen
+    assert "eval-false-ran" not in seen.replace('"eval" + "-false-ran"', "")
+    assert 'print("eval" + "-false-ran")' in pdf and "this cell must not run" in pdf
+    assert 'print("eval" + "-false-ran")' in md(book, "options")
+
+
+def test_chapter_echo_false_overrides_the_projects_echo_true(book: Path, pdf: str) -> None:
+    seen = text(page(book, "options"))
+    assert "quiet-code-output" in seen and '"quiet-" + "code-output"' not in seen
+    assert "quiet-code-output" in pdf and '"quiet-" + "code-output"' not in pdf
+    # included.qmd has no front matter: the project's `echo: true` shows its code
+    assert 'value = "value-from-" + "include"' in text(page(book, "included"))
+
+
+def test_code_fold_and_summary_in_html_only(book: Path, pdf: str) -> None:
+    html = page(book, "options")
+    closed = re.search(r'<details class="code-fold"><summary>Chapter summary</summary>(.*?)</details>',
+                       html, re.S)
+    assert closed and "folded_value" in text(closed.group(1))  # front matter beats _quarto.yml
+    assert re.search(r'<details class="code-fold" open><summary>Cell summary</summary>', html)
+    assert "folded-result" in text(html)
+    assert 'folded_value = "folded-" + "result"' in pdf and "<details" not in pdf
+    assert "<details" not in md(book, "options")
+
+
+def test_echo_fenced_shows_the_cell_with_its_fence(book: Path, pdf: str) -> None:
+    seen = text(page(book, "options"))
+    assert '```{python}\n#| label: fenced\nprint("fenced-" + "echo")\n```' in seen
+    assert "fenced-echo" in seen
+    assert "```{python}" in pdf and "#| label: fenced" in pdf
+
+
+def test_warning_and_message_false_hide_stderr(book: Path, pdf: str) -> None:
+    for seen in (text(page(book, "options")), pdf, md(book, "options")):
+        assert "UserWarning: shown-warning" in seen
+        assert "hidden-warning" not in seen.replace('"hidden-" + "warning"', "")
+        assert "after-warning" in seen
+        assert "hidden-message" not in seen
+
+
+def test_output_false_and_include_false(book: Path, pdf: str) -> None:
+    for seen in (text(page(book, "options")), pdf, md(book, "options")):
+        assert "silent-output" not in seen
+        assert "included-false-output" not in seen and "class Hidden" not in seen
+        assert "The hidden cell still ran: from-a-hidden-cell." in seen
+
+
+def test_output_asis_is_markdown(book: Path, pdf: str) -> None:
+    assert "Some <strong>asis-bold</strong> text." in page(book, "options")
+    assert "Some asis-bold text." in pdf
+    assert "Some **asis-bold** text." in md(book, "options")
+
+
+def test_error_true_shows_the_exception_and_the_build_succeeds(book: Path, pdf: str) -> None:
+    html = page(book, "options")
+    block = re.search(r'<div class="cell-output cell-output-error">(.*?)</div>', html, re.S)
+    assert block and "ZeroDivisionError: division by zero" in text(block.group(1))
+    assert "\x1b[" not in html  # no terminal colour codes
+    assert "ZeroDivisionError: division by zero" in pdf
+
+
+def test_code_classes_line_numbers_and_overflow(book: Path) -> None:
+    html = page(book, "options")
+    cell = re.search(r'<div class="cell my-cell">\s*<div class="sourceCode[^>]*><pre class="([^"]+)"',
+                     html)
+    assert cell, html
+    assert "code-overflow-wrap" in cell.group(1) and "numberLines" in cell.group(1)
+
+
+def test_listing_caption_and_label(book: Path, pdf: str) -> None:
+    html = page(book, "options")
+    assert 'id="lst-demo"' in html and "A listing caption" in text(html)
+    assert "A listing caption" in pdf and 'listing = "listing-" + "code"' in pdf
+
+
+def test_subfigures_captions_alt_layout_and_size(book: Path, pdf: str) -> None:
+    html = page(book, "options")
+    start = html.index('<figure id="fig-panels">')
+    body = html[start:html.index("Two panels side by side", start) + 40]
+    assert body.count("<img") == 2
+    assert 'alt="A rising line"' in body and 'alt="A falling line"' in body
+    assert "(a) Left panel" in body and "(b) Right panel" in body
+    assert "Figure 1.1:</span> Two panels side by side" in body
+    assert 'style="flex-basis: 50.0%;"' in body  # layout-ncol: 2
+    assert "quarto-figure-center" in html
+    assert "(a) Left panel" in pdf and "Figure 1.1: Two panels side by side" in pdf
+    # fig-width: 4 and fig-height: 2 from the front matter reach matplotlib (tight bbox trims)
+    svg = (book / "_book" / "options_files" / "fig-panels-1.svg").read_text(encoding="utf-8")
+    width, height = (float(v) for v in re.search(r'width="([\d.]+)pt" height="([\d.]+)pt"',
+                                                  svg).groups())
+    assert 200 < width <= 4 * 72 and 100 < height <= 2 * 72
+
+
+def test_figures_are_made_only_in_the_formats_requested(book: Path) -> None:
+    assert sorted(p.suffix for p in (book / "_md" / "options_files").iterdir()) == [".svg", ".svg"]
+    entries = [p.read_text() for p in (book / ".bookbuild" / "cache").glob("*.json")]
+    md_only = [e for e in entries if "fig-panels" not in e and "image/svg+xml" in e]
+    both = [e for e in entries if "application/pdf" in e]
+    assert both, "the html+pdf render made PDF figures"
+    # the md render's entry for options.qmd has SVG figures and no PDF ones
+    assert any("image/svg+xml" in e and "application/pdf" not in e for e in entries), md_only
+
+
+def test_html_output_is_sanitized_and_formats_pick_their_mime_type(book: Path, pdf: str) -> None:
+    # (the code-tools listing shows the chapter's source as escaped text: leave it out here)
+    html = re.sub(r'<details class="code-tools">.*?</details>', "", page(book, "rich"), flags=re.S)
+    assert '<p class="html-only">html-<b>only</b>-repr</p>' in html
+    assert "<script" not in html and "script-ran" not in html
+    assert "javascript:" not in html and "onclick" not in html
+    assert "<em>both-html</em>" in html and "both-markdown" not in html
+    assert "latex-plain" in text(html)  # no text/latex in pages
+    assert re.search(r'<img src="rich_files/pixel-1.png"', html)
+    assert "latex-repr" in pdf and "latex-plain" not in pdf
+    assert "both-markdown" in pdf and "both-html" not in pdf
+    assert "*both-markdown*" in md(book, "rich")
+
+
+def test_data_frame_becomes_a_captioned_numbered_table(book: Path, pdf: str) -> None:
+    html = page(book, "rich")
+    table = re.search(r'<table id="tbl-frame".*?</table>', html, re.S)
+    assert table, html
+    assert "Table 2.1:</span> A small data frame" in table.group(0)
+    assert "<td>alpha-gpu</td>" in table.group(0) and "<td>459</td>" in table.group(0)
+    assert 'See <a href="#tbl-frame" class="xref">Table\u00a02.1</a>' in html
+    assert "Table 2.1: A small data frame" in pdf and "alpha-gpu" in pdf
+
+
+def test_includes_bring_cells_and_values(book: Path, pdf: str) -> None:
+    for seen in (text(page(book, "included")), pdf, md(book, "included")):
+        assert "Inside the include: value-from-include." in seen
+        assert "Back in the chapter: value-from-include and nested-value." in seen
+        assert "From the project root: nested-value." in seen
+        assert "{{< include _not_expanded.qmd >}}" in seen  # inside a code block: left alone
+
+
+def test_code_tools_offer_the_chapter_source_in_html_only(book: Path, pdf: str) -> None:
+    html = page(book, "rich")
+    tools = re.search(r'<details class="code-tools"><summary>Source</summary>(.*?)</details>',
+                      html, re.S)
+    assert tools and "class HtmlOnly:" in text(tools.group(1))
+    assert "code-tools: true" in text(tools.group(1))  # the .qmd as written
+    assert 'class="code-tools"' not in page(book, "options")
+    assert "code-tools: true" not in pdf
+
+
+def test_markdown_table_output_takes_its_caption(book: Path, pdf: str) -> None:
+    html = page(book, "rich")
+    table = re.search(r'<table id="tbl-md".*?</table>', html, re.S)
+    assert table and "Table 2.2:</span> A markdown table" in table.group(0)
+    assert "<td>md-cell</td>" in table.group(0)
+    assert "Table 2.2: A markdown table" in pdf
