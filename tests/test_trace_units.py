@@ -25,7 +25,12 @@ CELLS = """\
 from mlsysim.core.constants import *
 from mlsysim.core.measured import H100_MEASURED_HBM_BW as HBM_MEASURED
 import math
+import os.path
 from mlsysim.fmt import fmt
+
+
+def helper(x):
+    return x
 
 total = H100_MEM_BW
 total += PCIE_GEN5_BW
@@ -40,6 +45,8 @@ class Bw:
     first, second = pair
     hbm, pcie = H100_MEM_BW, PCIE_GEN5_BW
     both = [hbm, pcie]
+    helped = helper(H100_MEM_BW)
+    ratio2 = achieved.magnitude
 
     class Inner:
         y = A100_MEM_BW
@@ -206,3 +213,16 @@ def test_constants_of_merges_every_executed_chapter(details) -> None:
     b = chapter({"B": {"value": "2"}})
     none = Chapter(Path("x.qmd"), a.doc, None)
     assert provenance.constants_of([a, none, b]) == {"A": {"value": "1"}, "B": {"value": "2"}}
+
+
+def test_functions_and_dotted_imports_are_code_not_data(tracer: Tracer) -> None:
+    t = tracer.trace("Bw.helped + len(os.path.sep)")
+    assert (t.constants, t.untraced) == ({"H100_MEM_BW"}, set())
+
+
+def test_an_attribute_of_an_earlier_class_attribute_is_followed(tracer: Tracer) -> None:
+    assert constants(tracer, "Bw.ratio2") == {"H100_MEASURED_HBM_BW", "H100_MEM_BW"}
+
+
+def test_an_attribute_of_an_unknown_name_is_untraced_as_written(tracer: Tracer) -> None:
+    assert tracer.trace("nowhere.attr").untraced == {"nowhere.attr"}
