@@ -5,9 +5,10 @@ mutation/equivalent.toml (mutants no test can kill, each with its reason), runs 
 cosmic-ray session per module with a single worker, and prints the score and every survivor.
 Exit 1 when a module's tests fail unmutated or the total score is below the target.
 
-    .venv/bin/python mutation/run.py [MODULE ...] [--report | --survivors | --resume]
+    .venv/bin/python mutation/run.py [MODULE ...] [--report | --survivors | --resume | --sample N]
 
---report prints the last run; --survivors runs again only what survived it (after adding a
+--sample N tests N random mutants per module (an estimate when time is short); --report prints
+the last run; --survivors runs again only what survived it (after adding a
 test: seconds, not the whole module), re-reading equivalent.toml first; --resume goes on with
 an interrupted run.
 """
@@ -185,6 +186,7 @@ class Score:
     killed: int
     survivors: list[str]
     equivalent: int
+    unsampled: int = 0
 
     @property
     def total(self) -> int:
@@ -202,13 +204,14 @@ def _mutation_text(diff: str) -> tuple[str, str]:
 
 
 def score(session: Path, m: Module) -> Score:
-    killed, survivors, equivalent = 0, [], 0
+    killed, survivors, equivalent, unsampled = 0, [], 0, 0
     funcs = _functions((ROOT / m.path).read_text(encoding="utf-8"))
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item, result in db.completed_work_items:
             spec = item.mutations[0]
             if result.worker_outcome == WorkerOutcome.SKIPPED:
                 equivalent += (result.output or "").startswith("equivalent")
+                unsampled += result.output == "not in the sample"
                 continue
             if result.worker_outcome == WorkerOutcome.NORMAL and result.test_outcome == TestOutcome.SURVIVED:
                 old, new = _mutation_text(result.diff or "")
@@ -217,7 +220,7 @@ def score(session: Path, m: Module) -> Score:
                                  f"{spec.operator_name.removeprefix('core/')}: {old}  →  {new}")
             else:
                 killed += 1  # failed tests, an import error, or a timeout all catch the bug
-    return Score(m, killed, sorted(survivors, key=_row_key), equivalent)
+    return Score(m, killed, sorted(survivors, key=_row_key), equivalent, unsampled)
 
 
 def _row_key(s: str) -> tuple[str, int]:
@@ -287,7 +290,19 @@ def resume(m: Module, run_cfg: dict, equivalent: list[dict]) -> Path:
     return session
 
 
-def run_module(m: Module, run_cfg: dict, equivalent: list[dict]) -> Path:
+def sample_session(db: WorkDB, m: Module, size: int) -> None:
+    """Test only `size` mutants picked at random (a seed per module, so a rerun picks the same):
+    an estimate of the score in minutes when the machine is too busy for all of them."""
+    import random
+
+    pending = sorted(item.job_id for item in db.pending_work_items)
+    chosen = set(random.Random(m.name).sample(pending, size))
+    for job in pending:
+        if job not in chosen:
+            skip(db, job, "not in the sample")
+
+
+def run_module(m: Module, run_cfg: dict, equivalent: list[dict], sample: int = 0) -> Path:
     took = baseline(m)
     conf = write_session_config(m, max(run_cfg.get("min-timeout", 20), 5 * took))
     session = SESSIONS / f"{m.name}.sqlite"
@@ -296,14 +311,18 @@ def run_module(m: Module, run_cfg: dict, equivalent: list[dict]) -> Path:
     keep = re.compile("|".join(f"(?:{p})" for p in run_cfg["operators"]))
     with use_db(str(session)) as db:
         n = filter_session(db, m, keep, equivalent)
-    print(f"{m.name}: {n} mutants, tests take {took:.1f} s each run", flush=True)
+        if sample and n > sample:
+            sample_session(db, m, sample)
+            print(f"{m.name}: a random sample of {sample} of {n} mutants", flush=True)
+    print(f"{m.name}: {min(n, sample or n)} mutants, tests take {took:.1f} s each run", flush=True)
     exec_session(m, conf, session)
     return session
 
 
 def main(argv: list[str]) -> int:
     run_cfg, modules, equivalent = load_config()
-    only = [a for a in argv if not a.startswith("-")]
+    sample = int(argv[argv.index("--sample") + 1]) if "--sample" in argv else 0
+    only = [a for a in argv if not a.startswith("-") and not a.isdigit()]
     unknown = set(only) - {m.name for m in modules}
     if unknown:
         sys.exit(f"mutants: unknown module(s) {', '.join(sorted(unknown))}; "
@@ -318,7 +337,7 @@ def main(argv: list[str]) -> int:
         elif "--resume" in argv and session.exists():
             session = resume(m, run_cfg, equivalent)
         elif "--report" not in argv:
-            session = run_module(m, run_cfg, equivalent)
+            session = run_module(m, run_cfg, equivalent, sample)
         elif not session.exists():
             print(f"{m.name}: no run yet")
             continue
@@ -329,13 +348,14 @@ def main(argv: list[str]) -> int:
             print(f"survived: {line}")
     print()
     for s in scores:
-        print(f"{s.module.name:<10} {s.percent:5.1f}%  {s.killed}/{s.total} killed, "
-              f"{len(s.survivors)} survived, {s.equivalent} equivalent")
+        print(f"{s.module.name:<14} {s.percent:5.1f}%  {s.killed}/{s.total} killed, "
+              f"{len(s.survivors)} survived, {s.equivalent} equivalent"
+              + (f" (a sample: {s.unsampled} not tested)" if s.unsampled else ""))
     killed = sum(s.killed for s in scores)
     total = sum(s.total for s in scores)
     overall = 100.0 * killed / total if total else 100.0
     target = run_cfg["target"]
-    print(f"{'total':<10} {overall:5.1f}%  {killed}/{total} killed (target {target}%)")
+    print(f"{'total':<14} {overall:5.1f}%  {killed}/{total} killed (target {target}%)")
     return 0 if overall >= target else 1
 
 
