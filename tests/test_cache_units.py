@@ -83,13 +83,24 @@ def test_editing_a_constant_nothing_reaches_is_a_hit(book: Path) -> None:
     assert hit(book, c, k)
 
 
-def test_editing_a_helper_or_what_it_reads_is_a_miss(book: Path) -> None:
+def test_editing_a_helper_is_a_miss(book: Path) -> None:
     c, k = stored(book)
     (book / "helpers.py").write_text(HELPERS.replace("x * SCALE", "x * SCALE + 1"))
     assert not hit(book, c, k)
+
+
+def test_editing_what_a_helper_reads_is_a_miss(book: Path) -> None:
     c, k = stored(book)
     (book / "helpers.py").write_text(HELPERS.replace("SCALE = 2", "SCALE = 3"))
     assert not hit(book, c, k)
+
+
+def test_what_reached_names_read_is_reached_through_every_module(book: Path) -> None:
+    (book / "helpers.py").write_text(HELPERS.replace("SCALE = 2", "SCALE = BASE\nBASE = 2"))
+    doc = parse(CHAPTER, str(book / "ch.qmd"))
+    reach = cache.reachable_names(deps(book), doc)
+    assert {"double", "SCALE", "BASE", "USED"} <= reach
+    assert not {"other", "UNUSED"} & reach
 
 
 def test_statements_that_bind_nothing_always_count(book: Path) -> None:
@@ -148,10 +159,12 @@ def test_a_chapter_with_a_syntax_error_treats_every_name_as_used(book: Path) -> 
 def test_an_edited_or_damaged_entry_is_a_miss(book: Path) -> None:
     c, k = stored(book)
     path = book / ".bookbuild" / "cache" / f"{k}.json"
-    raw = json.loads(path.read_text())
-    raw["entry"]["inline"] = ["999"]
-    path.write_text(json.dumps(raw))
-    assert not hit(book, c, k)
+    good = path.read_text()
+    for n in range(8):  # edits whose digests fall on either side of the stored one
+        raw = json.loads(good)
+        raw["entry"]["inline"] = [str(990 + n)]
+        path.write_text(json.dumps(raw))
+        assert not hit(book, c, k)
     for damaged in ["{not json", json.dumps({"entry": {}}), json.dumps([1]), ""]:
         path.write_text(damaged)
         assert not hit(book, c, k)
@@ -173,7 +186,7 @@ def test_file_hash_ignores_layout_and_comments_but_not_values(book: Path) -> Non
     p.write_text("A = 1\nB = 2\n")
     used = {"A"}
     h = cache.file_hash(str(p), used)
-    p.write_text("A = 1  # the same\n\n\nB = 2\n")
+    p.write_text("# moved down\n\nA = 1  # the same\n\n\nB = 2\n")
     assert cache.file_hash(str(p), used) == h
     p.write_text("A = 1\nB = 3\n")
     assert cache.file_hash(str(p), used) == h
@@ -197,3 +210,14 @@ def test_bound_by_names_what_a_module_statement_defines() -> None:
     assert names("a.b = 1") == set()
     assert names("x, y = 1, 2") == set()
     assert names("import os") == set()
+
+
+def test_a_module_that_python_cannot_parse_counts_whole(book: Path) -> None:
+    p = book / "nul.py"
+    p.write_bytes(b"A = 1\x00\nB = 2\n")
+    import hashlib
+
+    assert cache.file_hash(str(p), {"A"}) == hashlib.sha256(p.read_bytes()).hexdigest()
+    q = book / "bad.py"
+    q.write_text("A = (\n")
+    assert cache.file_hash(str(q), {"A"}) == hashlib.sha256(q.read_bytes()).hexdigest()
