@@ -221,3 +221,39 @@ def test_a_module_that_python_cannot_parse_counts_whole(book: Path) -> None:
     q = book / "bad.py"
     q.write_text("A = (\n")
     assert cache.file_hash(str(q), {"A"}) == hashlib.sha256(q.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def fresh_versions():
+    cache._versions.cache_clear()
+    yield
+    cache._versions.cache_clear()
+
+
+def test_a_new_python_or_package_version_re_executes(book: Path, monkeypatch, fresh_versions) -> None:
+    import importlib.metadata
+    import sys
+
+    doc = parse(CHAPTER, "ch.qmd")
+    base = cache.key(doc, book)
+    real = importlib.metadata.version
+
+    def version(pkg: str) -> str:
+        if pkg == "pint":
+            return "99.0"
+        if pkg == "numpy":
+            raise importlib.metadata.PackageNotFoundError(pkg)
+        return real(pkg)
+
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    cache._versions.cache_clear()
+    assert cache._versions()["pint"] == "99.0" and cache._versions()["numpy"] == "absent"
+    assert cache.key(doc, book) != base
+    monkeypatch.undo()
+    cache._versions.cache_clear()
+    assert cache.key(doc, book) == base
+    rest = sys.version.split(" ", 1)[1]
+    monkeypatch.setattr(sys, "version", "3.99.0 " + rest)
+    cache._versions.cache_clear()
+    assert cache._versions()["python"] == "3.99.0"
+    assert cache.key(doc, book) != base
