@@ -88,3 +88,42 @@ def test_a_chapter_edit_rebuilds_that_chapter_and_a_module_edit_the_book(tmp_pat
     assert plan({module}, chapters) is None  # a .py edit rebuilds the book
     assert plan({b, module}, chapters) is None
     assert plan({tmp_path / "_quarto.yml"}, chapters) is None
+
+
+def test_folders_that_hold_no_sources_are_not_watched(tmp_path: Path) -> None:
+    from bookbuild.preview.watcher import skipped_dir
+
+    venv = tmp_path / "myenv"
+    venv.mkdir()
+    (venv / "pyvenv.cfg").write_text("home = /usr\n")
+    for name in (".venv", "node_modules", "__pycache__", ".hidden", "_book"):
+        assert skipped_dir(tmp_path / name, None), name
+    assert skipped_dir(venv, None)  # a virtual environment under any name
+    assert skipped_dir(tmp_path / "site", tmp_path / "site")  # the output folder
+    assert not skipped_dir(tmp_path / "site", tmp_path / "out")
+    assert not skipped_dir(tmp_path / "chapters", None)
+
+
+def test_a_skipped_folder_at_any_depth_hides_its_files(tmp_path: Path) -> None:
+    assert not relevant(tmp_path / "data" / ".git" / "x.json", tmp_path, None)
+    assert not relevant(tmp_path / "pkg" / "node_modules" / "m" / "x.js", tmp_path, None)
+    assert relevant(tmp_path / "pkg" / "sub" / "x.py", tmp_path, None)
+
+
+def test_includes_are_matched_by_name_and_a_removed_one_rebuilds_the_book(tmp_path: Path) -> None:
+    (tmp_path / "_quarto.yml").write_text("project: {type: book}\n")
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "parts").mkdir()
+    a, b = tmp_path / "chapters" / "a.qmd", tmp_path / "chapters" / "b.qmd"
+    a.write_text("# A\n\n{{< include ../parts/_one.qmd >}}\n")
+    b.write_text("# B\n\n{{< include parts/_two.qmd >}}\n")  # relative to the project root
+    one, two = tmp_path / "parts" / "_one.qmd", tmp_path / "parts" / "_two.qmd"
+    one.write_text("one\n")
+    two.write_text("two\n")
+    missing = tmp_path / "chapters" / "gone.qmd"  # listed, but deleted meanwhile
+    chapters = [a, b, missing]
+    assert plan({one}, chapters) == [a]
+    assert plan({two}, chapters) == [b]
+    assert plan({one, b}, chapters) == [a, b]
+    one.unlink()
+    assert plan({one}, chapters) is None  # a removed include: rebuild everything
