@@ -139,3 +139,8 @@ def test_the_index_lists_every_chapter_in_order() -> None:
             (parse("no heading here\n", "c-d_e.qmd"), True)]
     index = crossref.build_index(docs)
     assert [(c.title, c.number) for c in index.chapters] == [("A", "1"), ("B", ""), ("C D E", "")]
+
+
+def test_every_heading_level_is_numbered_by_default() -> None:
+    text = "# C\n\n## S {#sec-s}\n\n### T\n\n#### U\n\n##### V\n\n###### Deep {#sec-deep}\n"
+    assert numbers((text, False)) == {"sec-s": "1.1", "sec-deep": "1.1.1.1.1.1"}
