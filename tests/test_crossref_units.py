@@ -144,3 +144,21 @@ def test_the_index_lists_every_chapter_in_order() -> None:
 def test_every_heading_level_is_numbered_by_default() -> None:
     text = "# C\n\n## S {#sec-s}\n\n### T\n\n#### U\n\n##### V\n\n###### Deep {#sec-deep}\n"
     assert numbers((text, False)) == {"sec-s": "1.1", "sec-deep": "1.1.1.1.1.1"}
+
+
+def test_a_bare_callout_class_takes_its_heading_as_title() -> None:
+    text = "# C\n\n::: callout-tip\n## Title {#sec-title}\nBody\n:::\n\n## Real {#sec-real}\n"
+    assert numbers((text, False)) == {"sec-real": "1.1"}
+
+
+def test_a_sub_figure_after_a_nested_div_still_belongs_to_its_parent() -> None:
+    text = ("# C\n\n::: {#fig-outer}\n![a](a.png){#fig-a}\n\n::: {#tbl-inner}\n| x |\n|---|\n| 1 |\n"
+            ":::\n\n![b](b.png){#fig-b}\n:::\n")
+    assert numbers((text, False)) == {"fig-outer": "1.1", "fig-a": "1.1 (a)", "tbl-inner": "1.1",
+                                      "fig-b": "1.1 (b)"}
+
+
+def test_ref_commands_are_references_too() -> None:
+    doc = parse("# One {#sec-one}\n\nSee \\ref{sec-one} and @sec-one.\n", "r.qmd")
+    index = crossref.build_index([(doc, False)])
+    assert sorted(r.label for r in index.references) == ["sec-one", "sec-one"]
