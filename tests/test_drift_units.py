@@ -97,6 +97,7 @@ def test_a_partial_render_compares_only_its_chapters_and_their_constants(root: P
     _, _, found, _ = drift.drift_of(root, [a], whole_book=True)
     assert found.chapters_removed == ["b.qmd", "c.qmd"]
     assert found.constants == [("OTHER", "1", None)]
+    assert ", 2 chapter(s) added or removed " in drift.summary(found)  # removals alone count
 
 
 def test_report_names_new_removed_and_changed_constants_and_chapters() -> None:
