@@ -238,7 +238,7 @@ def rerun_survivors(m: Module, run_cfg: dict, equivalent: list[dict]) -> Path:
         return run_module(m, run_cfg, equivalent)
     baseline(m)
     with sqlite3.connect(session) as db:
-        db.execute("DELETE FROM work_results WHERE test_outcome = 'survived'")
+        db.execute("DELETE FROM work_results WHERE upper(test_outcome) = 'SURVIVED'")
     keep = re.compile("|".join(f"(?:{p})" for p in run_cfg["operators"]))
     with use_db(str(session)) as db:
         n = filter_session(db, m, keep, equivalent)
