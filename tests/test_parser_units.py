@@ -152,3 +152,29 @@ def test_line_index_maps_offsets_to_lines_and_columns() -> None:
     index = LineIndex("ab\ncd\n\ne")
     assert [index.position(i) for i in (0, 1, 2, 3, 6, 7)] == [
         (1, 1), (1, 2), (1, 3), (2, 1), (3, 1), (4, 1)]
+
+
+def test_a_backslash_escapes_only_when_it_is_not_itself_escaped() -> None:
+    assert refs("\\`{python} x` at the very start\n") == []
+    assert [r[2] for r in refs("two \\\\`{python} y` backslashes\n")] == ["y"]
+    assert refs("three \\\\\\`{python} z` backslashes\n") == []
+
+
+def test_includes_bring_their_references_with_the_place_they_were_written(tmp_path) -> None:
+    from bookbuild.qmd import parse_file
+
+    (tmp_path / "_part.qmd").write_text("Part line one.\n\nValue `{python} P.x` here.\n")
+    (tmp_path / "ch.qmd").write_text(
+        "# Ch\n\n{{< include _part.qmd >}}\n\n```\n{{< include _part.qmd >}}\n```\n\n"
+        "<!-- {{< include _part.qmd >}} -->\n\nAfter `{python} Q.y`.\n\n{{< include _missing.qmd >}}\n")
+    doc = parse_file(tmp_path / "ch.qmd")
+    part, ch = str(tmp_path / "_part.qmd"), str(tmp_path / "ch.qmd")
+    assert [(r.path, r.line, r.col, r.expr, r.included_from) for r in doc.refs] == [
+        (part, 3, 7, "P.x", ((ch, 3),)), (ch, 11, 7, "Q.y", ())]  # once: not in code, not in a comment
+    [problem] = doc.problems
+    assert (problem.line, problem.col, problem.code) == (13, 1, "QMD005")
+    assert "included file '_missing.qmd' not found" in problem.message
+    assert doc.sources == (ch, part)
+    assert doc.source_line(part, 3) == "Value `{python} P.x` here."
+    assert doc.source_line(ch, 1) == "# Ch"
+    assert doc.source_line(ch, 0) is None and doc.source_line(ch, 99) is None
