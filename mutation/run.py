@@ -228,13 +228,26 @@ def _row_key(s: str) -> tuple[str, int]:
     return path, int(row)
 
 
+def _fingerprint(m: Module) -> str:
+    import hashlib
+
+    return hashlib.sha256((ROOT / m.path).read_bytes()).hexdigest()
+
+
+def _same_source(m: Module) -> bool:
+    """Whether the module is as it was when its session began: mutants are numbered per file,
+    so an edited file makes the old session's mutants point at other places."""
+    stamp = SESSIONS / f"{m.name}.source"
+    return stamp.exists() and stamp.read_text() == _fingerprint(m)
+
+
 def rerun_survivors(m: Module, run_cfg: dict, equivalent: list[dict]) -> Path:
     """Forget the survivors of the last run of `m` and test only them again."""
     import sqlite3
 
     session = SESSIONS / f"{m.name}.sqlite"
     conf = SESSIONS / f"{m.name}.toml"
-    if not session.exists():
+    if not session.exists() or not _same_source(m):
         return run_module(m, run_cfg, equivalent)
     baseline(m)
     with sqlite3.connect(session) as db:
@@ -281,6 +294,8 @@ def exec_session(m: Module, conf: Path, session: Path) -> None:
 def resume(m: Module, run_cfg: dict, equivalent: list[dict]) -> Path:
     """Go on with an interrupted session: only the mutants it has not tested yet."""
     session, conf = SESSIONS / f"{m.name}.sqlite", SESSIONS / f"{m.name}.toml"
+    if not _same_source(m):
+        return run_module(m, run_cfg, equivalent)
     baseline(m)
     keep = re.compile("|".join(f"(?:{p})" for p in run_cfg["operators"]))
     with use_db(str(session)) as db:
@@ -308,6 +323,7 @@ def run_module(m: Module, run_cfg: dict, equivalent: list[dict], sample: int = 0
     session = SESSIONS / f"{m.name}.sqlite"
     subprocess.run([str(Path(sys.executable).with_name("cosmic-ray")), "init", "--force",
                     str(conf), str(session)], cwd=ROOT, check=True, timeout=300)
+    (SESSIONS / f"{m.name}.source").write_text(_fingerprint(m))
     keep = re.compile("|".join(f"(?:{p})" for p in run_cfg["operators"]))
     with use_db(str(session)) as db:
         n = filter_session(db, m, keep, equivalent)
