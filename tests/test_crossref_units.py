@@ -162,3 +162,7 @@ def test_ref_commands_are_references_too() -> None:
     doc = parse("# One {#sec-one}\n\nSee \\ref{sec-one} and @sec-one.\n", "r.qmd")
     index = crossref.build_index([(doc, False)])
     assert sorted(r.label for r in index.references) == ["sec-one", "sec-one"]
+
+
+def test_a_deep_heading_right_under_the_chapter_is_numbered() -> None:
+    assert numbers(("# C\n\n###### Deep {#sec-deep}\n", False)) == {"sec-deep": "1.0.0.0.0.1"}

@@ -226,3 +226,10 @@ def test_an_attribute_of_an_earlier_class_attribute_is_followed(tracer: Tracer) 
 
 def test_an_attribute_of_an_unknown_name_is_untraced_as_written(tracer: Tracer) -> None:
     assert tracer.trace("nowhere.attr").untraced == {"nowhere.attr"}
+
+
+def test_augmenting_a_loop_variable_keeps_what_is_added() -> None:
+    doc = parse("```{python}\nfrom mlsysim.core.constants import *\nfor j in range(2):\n    pass\n"
+                "j += H100_MEM_BW\n```\n", str(ROOT / "c.qmd"))
+    t = provenance.tracer(doc, ROOT, {"H100_MEM_BW"})
+    assert t.trace("j").constants == {"H100_MEM_BW"}
