@@ -92,7 +92,7 @@ def test_an_unreadable_manifest_owns_nothing(tmp_path: Path, content: str) -> No
 
 
 def test_a_first_build_creates_the_folder_and_its_manifest(tmp_path: Path) -> None:
-    out = tmp_path / "deep" / "_book"
+    out = tmp_path / "deep" / "er" / "_book"
     render(out, {"index.html": "1", "a/b.html": "2"})
     assert tree(out) == {output.MANIFEST: (out / output.MANIFEST).read_text(),
                          "a/b.html": "2", "index.html": "1"}
@@ -160,6 +160,7 @@ def live_pid():
     of `os.kill(pid, 0)` sends a real one)."""
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     yield proc.pid
+    assert proc.poll() is None, "asking whether a process is alive must not signal it"
     proc.kill()
     proc.wait(timeout=60)
 
@@ -241,3 +242,23 @@ def test_a_build_killed_at_any_file_operation_leaves_a_complete_output(tmp_path:
     # Killed while staging: the old output; killed after the exchange: the new one.
     assert seen[0] == ("old", -9) and seen[-1] == ("new", 0)
     assert ("new", -9) in seen
+
+
+def test_by_default_a_render_keeps_other_pages_and_a_vanished_file_is_no_error(tmp_path: Path) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "1", "old.html": "x", "gone.html": "y"})
+    with output.staged(out, formats=["html"]) as stage:  # not whole_book
+        stage.wrote("html")
+    assert "old.html" in tree(out)
+    (out / "gone.html").unlink()  # removed by hand; the manifest still lists it
+    render(out, {"index.html": "2"})
+    assert sorted(tree(out)) == [output.MANIFEST, "index.html"]
+
+
+def test_symlinks_in_the_output_stay_symlinks(tmp_path: Path) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "1"})
+    (tmp_path / "shared.css").write_text("css")
+    os.symlink(tmp_path / "shared.css", out / "shared.css")
+    render(out, {"index.html": "2"})
+    assert (out / "shared.css").is_symlink()
