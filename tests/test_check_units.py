@@ -178,3 +178,13 @@ def test_a_missing_attribute_is_reported_once_not_for_each_one_after_it() -> Non
 def test_a_reference_between_two_cells_sees_the_first_and_not_the_second() -> None:
     text = cell("a = 1") + "`{python} a` and `{python} b`\n\n" + cell("b = 2")
     assert messages(text) == ["5:28 REF002 'b' is used before its definition (line 8)"]
+
+
+def test_names_inside_a_builtin_call_are_checked() -> None:
+    assert [m.split(" ", 2)[2] for m in messages("`{python} len(nope)`\n")] == [
+        "unresolved reference 'nope'"]
+
+
+def test_a_cell_that_never_runs_defines_nothing_but_later_cells_do() -> None:
+    text = cell("#| eval: false\nskipped = 1") + cell("kept = 2") + "`{python} kept` `{python} skipped`\n"
+    assert [m.split(" ", 2)[2] for m in messages(text)] == ["unresolved reference 'skipped'"]
