@@ -14,7 +14,7 @@ TEX_CHECK := command -v lualatex && command -v latex && command -v dvisvgm && kp
 TEST_PKGS := chromium poppler-utils
 TEST_CHECK := command -v chromium && command -v pdftotext
 
-.PHONY: setup tex test-tools test render check numbers preview bench mutants clean
+.PHONY: setup tex test-tools test render check numbers preview bench mutants clean extension
 
 setup: $(STAMP) $(KERNEL) tex
 	@# Bytecode for our packages: every command and every chapter kernel imports them, and
@@ -25,9 +25,10 @@ $(PY):
 	python3 -m venv $(VENV)
 
 # Reinstall only when the package metadata changed: a second `make setup` takes seconds.
-$(STAMP): pyproject.toml | $(PY)
+$(STAMP): pyproject.toml mlsysim/pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e ./mlsysim  # our book's constants: its own package
 	touch $@
 
 $(KERNEL): $(STAMP)
@@ -57,6 +58,10 @@ numbers: setup
 
 preview: setup
 	$(BB) preview
+
+# _extensions/bookbuild (for `quarto add`) is written from filters/, never edited by hand.
+extension: $(STAMP)
+	$(PY) -m bookbuild.extension
 
 bench: setup
 	$(PY) bench/run.py

@@ -23,3 +23,6 @@ if __name__ == "__main__":
     import preview_latency  # noqa: E402
 
     preview_latency.main()
+    import crossref_cost  # noqa: E402
+
+    crossref_cost.main()

@@ -26,7 +26,7 @@ from bookbuild.execute import ExecutionResult
 from bookbuild.names import DYNAMIC_ACCESS, EVERYTHING, mentioned, module_aliases, parse_cell
 from bookbuild.qmd import Document
 
-FORMAT = 3
+FORMAT = 4  # 4: constants snapshots are records (with their defining file) of any package
 
 
 @lru_cache(maxsize=1)
@@ -121,14 +121,36 @@ def file_hash(path: str, used: set[str] | None = None) -> str | None:
         data = Path(path).read_bytes()
     except OSError:
         return None
-    tree = _tree(path) if used is not None and EVERYTHING not in used else None
-    if tree is None:
-        return hashlib.sha256(data).hexdigest()
-    kept = [stmt for stmt in tree.body if not bound_by(stmt) or bound_by(stmt) & used]
-    if any(mentioned(stmt) & DYNAMIC_ACCESS for stmt in kept):
+    kept = _kept(path, used)
+    if kept is None:
         return hashlib.sha256(data).hexdigest()
     material = "\n".join(ast.dump(stmt, include_attributes=False) for stmt in kept)
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _kept(path: str, used: set[str] | None) -> list[ast.stmt] | None:
+    """The statements of a module the hash covers; None when it covers the whole file."""
+    tree = _tree(path) if used is not None and EVERYTHING not in used else None
+    if tree is None:
+        return None
+    kept = [stmt for stmt in tree.body if not bound_by(stmt) or bound_by(stmt) & used]
+    return None if any(mentioned(stmt) & DYNAMIC_ACCESS for stmt in kept) else kept
+
+
+def fresh_constants(constants: dict | None, deps: list[str], used: set[str] | None) -> dict:
+    """The part of a kernel's constants snapshot that the cache key vouches for.
+
+    A cached chapter is re-used while the definitions it reaches are unchanged, so its
+    snapshot of a constant it does not reach may be stale: keep a constant only when its
+    defining file is a dependency hashed whole or its name is reached. Applied to fresh
+    executions too, so the numbers lock never depends on what happened to be cached.
+    """
+    if not isinstance(constants, dict):
+        return {}
+    whole = {p for p in deps if _kept(p, used) is None}
+    return {k: d for k, d in constants.items() if isinstance(d, dict) and (
+        used is None or EVERYTHING in used or d.get("path") in whole
+        or str(d.get("name", "")).split(".")[0] in used)}
 
 
 def bound_by(stmt: ast.stmt) -> set[str]:
@@ -158,13 +180,14 @@ class Cache:
             if any(file_hash(p, used) != h for p, h in deps.items()):
                 return None
             return ExecutionResult(entry["outputs"], entry["inline"], list(deps),
-                                   entry.get("constants"))
+                                   fresh_constants(entry.get("constants"), list(deps), used))
         except (OSError, ValueError, KeyError, TypeError):
             return None  # a missing or unreadable entry is a miss
 
     def put(self, k: str, result: ExecutionResult, doc: Document | None = None) -> None:
         used = reachable_names(result.dependencies, doc) if doc is not None else None
         deps = {p: file_hash(p, used) for p in result.dependencies}
+        result.constants = fresh_constants(result.constants, result.dependencies, used)
         entry = {"outputs": result.outputs, "inline": result.inline, "dependencies": deps,
                  "constants": result.constants}
         write_text(self.dir / f"{k}.json", json.dumps({"sha256": _digest(entry), "entry": entry}))

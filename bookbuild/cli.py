@@ -88,11 +88,17 @@ def run_command(func, args: argparse.Namespace) -> int:
         return EXIT_BUILD
     except Exception as exc:  # a bug of ours: one line, the traceback only with --debug
         _stop_children()
+        if _INTERRUPTED:  # a signal landed mid-operation and surfaced as another error
+            print("bookbuild: interrupted; kernels and child processes stopped", file=sys.stderr)
+            return EXIT_INTERRUPTED
         if getattr(args, "debug", False):
             raise
         print(f"bookbuild: internal error: {type(exc).__name__}: {exc} ({_innermost_frame(exc)}); "
               "run again with --debug for the traceback and report it", file=sys.stderr)
         return EXIT_BUILD
+
+
+_INTERRUPTED = False
 
 
 def _sigterm_interrupts() -> None:
@@ -101,10 +107,13 @@ def _sigterm_interrupts() -> None:
     import threading
 
     def interrupt(signum, frame):
+        global _INTERRUPTED
+        _INTERRUPTED = True
         raise KeyboardInterrupt
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, interrupt)
+        signal.signal(signal.SIGINT, interrupt)
 
 
 def _port(text: str) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,14 @@ HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*(?:\{([^}]*)\})?[ \t]*#*[ \t]*$
 TABLE_CAPTION = re.compile(r"^(?::|Table:)[ \t].*\{[^}]*#(tbl-[\w-]+)[^}]*\}[ \t]*$", re.M)
 DIV_OPEN = re.compile(r"^(:{3,})[ \t]*(\{[^}]*\}|[^\s:{][^\n]*?)[ \t]*:*[ \t]*$", re.M)
 DIV_CLOSE = re.compile(r"^:{3,}[ \t]*$", re.M)
-# `![caption](src){#fig-x}` and `{#tbl-x}`; captions may hold one level of brackets
-IMAGE = re.compile(r"!\[(?:[^\[\]]|\[[^\]]*\])*\]\([^)]*\)\{[^}]*#((?:fig|tbl)-[\w-]+)")
+# `![caption](src){#fig-x}` (or `{#tbl-x}`) opening a paragraph, alone or inside a link, as
+# pandoc makes it a figure; captions may hold one level of brackets
+IMAGE = re.compile(r"^[ \t]*\[?!\[(?:[^\[\]]|\[[^\]]*\])*\]\([^)]*\)\{[^}]*#((?:fig|tbl)-[\w-]+)", re.M)
 EQUATION = re.compile(r"\$\$(?:[^$]|\$(?!\$))*?\$\$[ \t]*\n?[ \t]*\{#(eq-[\w:.-]+)\}")
-REFERENCE = re.compile(rf"(?<![\w@.])-?@((?:{_KIND_ANY_CASE})-[\w-]*\w)|\\ref\{{([^}}]+)\}}")
+# Literal first (`@`, `\ref{`), so the regex engine jumps between candidates; the character
+# before an `@` is checked apart (an e-mail address is no reference).
+REFERENCE = re.compile(rf"@((?:{_KIND_ANY_CASE})-[\w-]*\w)")
+RAW_REFERENCE = re.compile(r"\\ref\{([^}]+)\}")
 DEFINITION = re.compile(rf"\{{[^{{}}\n]*?#((?:{_KIND})-[\w:.-]*\w)[^{{}}\n]*\}}")
 INLINE_CODE = re.compile(r"(`+)(?:.|\n)*?(?<!`)\1(?!`)")
 ROMAN = [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"),
@@ -63,14 +68,18 @@ class ChapterInfo:
     number: str = ""  # "" when unnumbered
     chapter_numbers: list[str] = field(default_factory=list)  # one per level-1 heading
     depth: int | None = None  # number-depth, when the chapter or the book sets it
+    crossref: dict[str, Any] = field(default_factory=dict)  # the book's options, then the chapter's
     title_heading: str = ""  # markdown heading for a chapter titled only in its front matter
 
     def filter_chapters(self) -> list:
         """The chapter list as `crossref.lua` reads it (`crossref-chapters`)."""
         numbers = self.chapter_numbers or [""]
-        if self.depth is None:
+        if self.depth is None and not self.crossref:
             return list(numbers)
-        return [{"number": n, "depth": self.depth} for n in numbers]
+        extra = {"depth": self.depth} if self.depth is not None else {}
+        if self.crossref:  # in the PDF the chapter's front matter is gone; in HTML it would
+            extra["crossref"] = self.crossref  # replace the book's options, not merge with them
+        return [{"number": n, **extra} for n in numbers]
 
 
 @dataclass
@@ -96,15 +105,23 @@ def _prose(doc: Document) -> str:
 
     Blanking keeps offsets, so line numbers stay those of the `.qmd`.
     """
-    chars = list(doc.text)
-    spans = [(0, doc.body_start)] + [(c.start, c.end) for c in doc.cells] + [(f.start, f.end) for f in doc.fences]
-    for m in INLINE_CODE.finditer(doc.text):
-        spans.append((m.start(), m.end()))
-    for a, b in spans:
-        for i in range(a, b):
-            if chars[i] != "\n":
-                chars[i] = " "
-    return "".join(chars)
+    spans = [(0, doc.body_start), *((c.start, c.end) for c in doc.cells),
+             *((f.start, f.end) for f in doc.fences)]
+    return _blanked(doc.text, tuple(spans))
+
+
+@lru_cache(maxsize=32)  # the index, the title and the duplicate check all read the same prose
+def _blanked(text: str, spans: tuple[tuple[int, int], ...]) -> str:
+    found = list(spans) + [m.span() for m in INLINE_CODE.finditer(text)]
+    pieces, pos = [], 0
+    for a, b in sorted(found):
+        a = max(a, pos)
+        if b <= a:
+            continue
+        pieces += [text[pos:a], "\n".join(" " * len(line) for line in text[a:b].split("\n"))]
+        pos = b
+    pieces.append(text[pos:])
+    return "".join(pieces)
 
 
 def _attrs(raw: str | None) -> tuple[str, set[str]]:
@@ -241,10 +258,14 @@ def _events(doc: Document, prose: str) -> list[tuple[int, str, Any]]:
         listing = str(cell.options.get("lst-label") or "")
         if listing.startswith("lst-"):  # the echoed code, which comes before the cell's output
             events.append((cell.start, "float", listing))
-        if label.startswith("fig-") or (label.startswith("tbl-") and cell.options.get("tbl-cap")):
+        subcaps = cell.options.get("fig-subcap")
+        if label.startswith("fig-") and isinstance(subcaps, list) and len(subcaps) > 1:
+            # Quarto's sub-figures of one cell: fig-x-1, fig-x-2, ... inside fig-x
+            events.append((cell.start, "panel", (label, len(subcaps))))
+        elif label.startswith("fig-") or (label.startswith("tbl-") and cell.options.get("tbl-cap")):
             events.append((cell.start, "float", label))
     # a div's own float comes before the floats inside it; the sort is stable for a cell's two
-    order = {"close": 0, "open": 1, "heading": 2, "float": 2, "eq": 2}
+    order = {"close": 0, "open": 1, "heading": 2, "float": 2, "eq": 2, "panel": 2}
     return sorted(events, key=lambda e: (e[0], order[e[1]]))
 
 
@@ -311,6 +332,8 @@ class _ChapterWalk:
                     self.heading(payload)  # else it is the callout's title (Quarto), not a section
             elif kind == "eq":
                 self.add(payload, "eq", self.next("eq"), offset)
+            elif kind == "panel":
+                self.cell_panel(*payload, offset)
             else:
                 self.float(payload.split("-")[0], payload, offset)
         if not self.info.title:
@@ -351,6 +374,12 @@ class _ChapterWalk:
         if ident and number:
             self.add(ident, "sec", number, m.start(), title)
 
+    def cell_panel(self, label: str, count: int, offset: int) -> None:
+        saved, self.parent = self.parent, self.float("fig", label, offset)
+        for i in range(1, count + 1):
+            self.float("fig", f"{label}-{i}", offset)
+        self.parent = saved
+
     def float(self, kind: str, ident: str, offset: int) -> dict:
         """Number a float (a sub-float when inside a float of its kind) and return its record."""
         parent = self.parent
@@ -374,13 +403,17 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
     references: list[Reference] = []
     book = _Numbering()
     for doc, appendix in docs:
-        options = Options.read(_merged(settings or {}, doc.front_matter or {}))
+        merged = _merged(settings or {}, doc.front_matter or {})
+        options = Options.read(merged)
         prose = _prose(doc)
         walk = _ChapterWalk(doc, appendix, options, book, labels)
+        walk.info.crossref = merged.get("crossref") if isinstance(merged.get("crossref"), dict) else {}
         chapters.append(walk.walk(prose, _events(doc, prose)))
-        for m in REFERENCE.finditer(prose):
-            references.append(Reference(m.group(1) or m.group(2), walk.source,
-                                        walk.lines.position(m.start())[0]))
+        found = [m for m in REFERENCE.finditer(prose)
+                 if not m.start() or not (prose[m.start() - 1].isalnum() or prose[m.start() - 1] in "_@.")]
+        found += RAW_REFERENCE.finditer(prose)
+        for m in sorted(found, key=lambda m: m.start()):
+            references.append(Reference(m.group(1), walk.source, walk.lines.position(m.start())[0]))
     return BookIndex(chapters, labels, references, _duplicates(docs))
 
 

@@ -76,5 +76,5 @@ def drift_of(root: Path | None, chapters: list[Chapter], whole_book: bool) -> tu
 def compare_with_causes(locked: Lock, now: Lock, root: Path | None, chapters: list[Chapter],
                         details: dict) -> tuple[Drift, dict]:
     drift = lockfile.compare(locked, now)
-    causes = causes_of(now.entries, tracers_for(chapters, root, set(details))) if drift else {}
+    causes = causes_of(now.entries, tracers_for(chapters, root, details)) if drift else {}
     return drift, causes

@@ -96,7 +96,7 @@ class ExecutionResult:
     outputs: list[list[dict[str, Any]]]  # nbformat outputs, per code cell
     inline: list[str]  # text per inline reference, in document order
     dependencies: list[str] = field(default_factory=list)
-    constants: dict | None = None  # mlsysim's constants as this kernel saw them, if it loaded them
+    constants: dict | None = None  # project-local constants as this kernel saw them
 
 
 class ExecutionError(Exception):
@@ -285,7 +285,7 @@ def _inline_text(result: dict | None, ref: InlineRef) -> str:
 
 
 def _project_frames(tb: str, keep: int = 3) -> list[str]:
-    """Traceback frames outside installed packages (the user's and mlsysim's code), innermost last.
+    """Traceback frames outside installed packages (the book's own code), innermost last.
 
     Frames inside site-packages (pint's internals, say) say little about what to fix.
     """

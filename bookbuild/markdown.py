@@ -123,6 +123,7 @@ class CellWriter:
         asis = output == "asis"
         figure_at = None
         if asis or opts.truthy(output):
+            shown_from = len(parts)
             for out in outputs:
                 md = self.output(out, asis)
                 if md is _FIGURE:
@@ -135,8 +136,7 @@ class CellWriter:
                 parts[figure_at] = self.figure_block()
             label, caption = self.cell.label or "", o.get("tbl-cap")
             if label.startswith("tbl-") and caption and not self.figures:
-                # Quarto's table caption and label for a cell that outputs a table.
-                parts.append(f": {_one_line(caption)} {{#{label}}}")
+                parts[shown_from:] = self.table_captions(parts[shown_from:], label, caption)
         parts = [p for p in parts if p]
         if not parts:
             return ""
@@ -144,6 +144,19 @@ class CellWriter:
             return "\n\n".join(parts)  # asis: the output is the markdown, nothing around it
         classes = " ".join("." + c for c in _classes(o.get("classes")))
         return "\n\n".join([f"::::: {{.cell {classes}}}".replace(" }", "}"), *parts, ":::::"])
+
+    def table_captions(self, tables: list[str], label: str, caption: Any) -> list[str]:
+        """Quarto's caption and label for a cell's table; with `tbl-subcap`, one table float
+        whose sub-tables are lettered (a), (b), ... by the cross-reference filter."""
+        subcaps = _as_list(self.o.get("tbl-subcap")) if self.o.get("tbl-subcap") is not True else []
+        tables = [t for t in tables if t]
+        if not self.o.get("tbl-subcap") or len(tables) < 2:
+            return [*tables, f": {_one_line(caption)} {{#{label}}}"]
+        out = [f'::: {{#{label} tbl-cap="{_one_line(caption).replace(chr(34), chr(39))}"}}']
+        for i, table in enumerate(tables, start=1):
+            sub = _one_line(subcaps[i - 1]) if i <= len(subcaps) else ""
+            out += [table, f": {sub} {{#{label}-{i}}}"]
+        return [*out, ":::"]
 
     # --- code -----------------------------------------------------------------------------
     def code(self, fenced: bool) -> str:
@@ -165,7 +178,10 @@ class CellWriter:
         fence = "`" * max(3, _longest_run(body, "`") + 1)
         block = f"{fence} {{{' '.join(attrs)}}}\n{body}\n{fence}"
         cap = self.o.get("lst-cap")
-        if cap:
+        if cap and lst:  # a numbered listing: crossref.lua captions it ("Listing 1.1: ...")
+            attrs.append(_attr("lst-cap", _one_line(cap)))
+            block = f"{fence} {{{' '.join(attrs)}}}\n{body}\n{fence}"
+        elif cap:
             block = f"::: {{.listing}}\n\n**Listing:** {_one_line(cap)}\n\n{block}\n\n:::"
         fold = self.o.get("code-fold")
         if self.fmt == "html" and (fold == "show" or opts.truthy(fold)):
@@ -258,9 +274,11 @@ class CellWriter:
             subs = _as_list(subcaps) if subcaps is not True else []
             images = []
             for i, (src, alt) in enumerate(self.figures):
-                letter = f"({chr(ord('a') + i)})" if (subcaps or caps) and i < 26 else ""
+                # labelled: sub-figures fig-x-1, fig-x-2 that crossref.lua letters (a), (b)
+                letter = f"({chr(ord('a') + i)})" if (subcaps or caps) and i < 26 and not ident else ""
                 sub = f"{letter} {_one_line(subs[i])}".strip() if i < len(subs) else letter
-                attrs = [_attr("fig-alt", alt)] if alt else []
+                attrs = [f"{ident}-{i + 1}"] if ident else []
+                attrs += [_attr("fig-alt", alt)] if alt else []
                 suffix = "{" + " ".join(attrs) + "}" if attrs else ""
                 images.append(f"![{sub}]({src}){suffix}")
             md = _layout(images, o.get("layout-ncol"))

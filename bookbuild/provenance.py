@@ -18,13 +18,33 @@ def constants_of(chapters: list[Chapter]) -> dict[str, dict]:
     """Every constant the executed chapters' kernels reported, by name (later chapters add)."""
     details: dict[str, dict] = {}
     for ch in chapters:
-        if ch.result is not None and isinstance(ch.result.constants, dict):
-            details.update(ch.result.constants)
+        if ch.result is None or not isinstance(ch.result.constants, dict):
+            continue
+        for key, record in ch.result.constants.items():
+            other = details.get(key)
+            if other is not None and _origin(other) != _origin(record):
+                # Two chapters' modules define the same name: qualify both with their module.
+                details.pop(key)
+                details[f"{other.get('module')}:{key}"] = other
+                key = f"{record.get('module')}:{key}"
+            details[key] = record
     return details
 
 
-def tracer(doc, root: Path | None, constants: set[str]) -> Tracer:
-    return Tracer(doc, ModuleNames(search_roots(doc.path, root)), constants)
+def _origin(record: dict) -> tuple:
+    return (record.get("file"), record.get("name"))
+
+
+def tracer(doc, root: Path | None, constants: dict[str, dict]) -> Tracer:
+    """A tracer for one chapter that knows where each constant is defined; tracers for the
+    same constants (one build) share what they learnt about the book's modules."""
+    global _SHARED
+    if _SHARED is None or _SHARED[0] is not constants or _SHARED[1] != root:
+        _SHARED = (constants, root, {})
+    return Tracer(doc, ModuleNames(search_roots(doc.path, root)), constants, root, _SHARED[2])
+
+
+_SHARED: tuple[dict, Path | None, dict] | None = None  # the last build's module knowledge
 
 
 def causes_of(entries: list[Entry], tracers: dict[str, Tracer]) -> dict[tuple[str, str, int], set[str]]:
@@ -39,14 +59,17 @@ def causes_of(entries: list[Entry], tracers: dict[str, Tracer]) -> dict[tuple[st
     return out
 
 
-def tracers_for(chapters: list[Chapter], root: Path | None, constants: set[str]) -> dict[str, Tracer]:
+def tracers_for(chapters: list[Chapter], root: Path | None,
+                constants: dict[str, dict]) -> dict[str, Tracer]:
     return {chapter_key(root, ch.source): tracer(ch.doc, root, constants) for ch in chapters}
 
 
 def describe(name: str, details: dict[str, dict]) -> str:
     """`NAME = value (source, year)`, with what is known of the constant."""
     d = details.get(name, {})
-    where = ", ".join(str(d[k]) for k in ("source", "year") if d.get(k)) or d.get("defined", "")
+    where = ", ".join(str(d[k]) for k in ("source", "year") if d.get(k))
+    if d.get("defined"):  # no declared source: say where the value is defined
+        where = where or f"defined at {d['defined']}"
     return f"{name} = {d.get('value', '?')}" + (f" ({where})" if where else "")
 
 
@@ -56,7 +79,7 @@ def why(chapters: list[Chapter], root: Path | None, details: dict[str, dict],
     out: list[str] = []
     for ch in chapters:
         key = chapter_key(root, ch.source)
-        t = tracer(ch.doc, root, set(details)).trace(expr)
+        t = tracer(ch.doc, root, details).trace(expr)
         if not t.steps or t.untraced == {expr}:
             continue  # not defined in this chapter
         value = values.get((key, expr))

@@ -32,6 +32,9 @@ from bookbuild.qmd import Document, parse_file
 from bookbuild.render import FILTERS, Literal, PandocError, html_fragment, latex_book
 
 DEFAULT_PREAMBLE = FILTERS / "tikz-preamble.tex"
+CALLOUT_TYPES = {"note", "tip", "warning", "caution", "important"}
+# `::: {.callout-TYPE ...}` on a fence line (the appearance/title classes are not types)
+CALLOUT_CLASS = re.compile(r"^:{3,}\s*\{[^}\n]*?\.callout-([A-Za-z][\w-]*)", re.M)
 
 
 class Publisher:
@@ -112,9 +115,15 @@ class Publisher:
     def _quarto_problems(self) -> list[str]:
         """Located problems with shortcodes, images and resources of the rendered chapters."""
         found = []
+        known = CALLOUT_TYPES | set(self.callouts)
         for ch in self.chapters:
             ctx = shortcodes.context(self.proj.config, self.proj.root, ch.doc.front_matter, "html")
             found += shortcodes.located(display_path(ch.source), ch.doc.text, ctx)
+            for m in CALLOUT_CLASS.finditer(ch.doc.text):
+                if m.group(1) not in known:
+                    found.append(f"{display_path(ch.source)}:{ch.doc.text.count(chr(10), 0, m.start()) + 1}: "
+                                 f"unknown callout type '{m.group(1)}' (declare it under "
+                                 "bookbuild.callouts in _quarto.yml)")
         return found
 
     def _report(self, problems: list[str]) -> None:
@@ -295,7 +304,7 @@ class Publisher:
             self._constants = provenance.constants_of(self.chapters)
         if not self._constants:
             return None
-        tracer = provenance.tracer(ch.doc, self.proj.root, set(self._constants))
+        tracer = provenance.tracer(ch.doc, self.proj.root, self._constants)
         return provenance.annotations(ch, tracer, self._constants)
 
     def _includes(self, fmt: str, *chapters: Chapter) -> includes.Includes:

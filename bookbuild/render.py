@@ -12,11 +12,9 @@ from pathlib import Path
 
 from bookbuild import processes
 from bookbuild.pandoc import pandoc_path
+from bookbuild.shipped import FILTERS, TEMPLATES  # noqa: F401  (one place finds them)
 from bookbuild.userfilters import UserFilters, pandoc_args
 
-ROOT = Path(__file__).resolve().parents[1]
-FILTERS = ROOT / "filters"
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 # Conditional content first (what is not shown is not numbered); layout leaves float divs to
 # crossref; crossref before callouts: it numbers callouts (and skips their title headings)
 # while they are still divs.

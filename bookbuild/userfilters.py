@@ -46,24 +46,28 @@ def resolve(entries: object, base: Path, root: Path, where: str) -> UserFilters:
         return result
     if not isinstance(entries, list):
         raise FilterError(f"{where}: filters must be a list")
-    names = [e.get("path") if isinstance(e, dict) else e for e in entries]
-    names = [str(n) for n in names if n]
     target = result.before
-    for name in names:
+    for entry in entries:
+        name = str(entry.get("path") or "") if isinstance(entry, dict) else str(entry)
         if name == "quarto":
             target = result.after
             continue
+        # `{path: f.lua, at: post-quarto}` (Quarto 1.3+) places one filter explicitly
+        at = str(entry.get("at") or "") if isinstance(entry, dict) else ""
+        here = result.after if at.startswith("post") else result.before if at else target
+        if not name:
+            continue
         if name == OURS:
             continue
-        path = (base / name)
+        path = base / name
         if path.is_file():
-            target.append(path.resolve())
+            here.append(path.resolve())
             continue
         contributed = _extension_filters(name, base, root)
         if contributed is None:
             raise FilterError(f"{where}: filter '{name}' not found (a .lua file relative to "
                               f"{base}, or an extension under _extensions/)")
-        target.extend(p.resolve() for p in contributed)
+        here.extend(p.resolve() for p in contributed)
     return result
 
 

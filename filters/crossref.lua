@@ -80,30 +80,41 @@ local function add_latex_header(meta)
   meta['header-includes'] = includes
 end
 
+-- Quarto's `crossref:` options as one set; a chapter may bring its own (its front matter, merged
+-- over the book's by bookbuild), which holds from its level-1 heading on.
+local function crossref_options(cr)
+  local o = { prefix = {}, title = {}, labels = {}, delim = ':', subref = 'alpha a',
+              hyperlink = true, with_chapter = true }
+  for kind, name in pairs(NAMES) do o.prefix[kind], o.title[kind], o.labels[kind] = name, name, 'arabic' end
+  if type(cr) ~= 'table' or pandoc.utils.type(cr) == 'List' then return o end
+  for kind in pairs(NAMES) do
+    if cr[kind .. '-prefix'] then o.prefix[kind] = stringify(cr[kind .. '-prefix']) end
+    if cr[kind .. '-title'] then o.title[kind] = stringify(cr[kind .. '-title']) end
+    if cr[kind .. '-labels'] then o.labels[kind] = stringify(cr[kind .. '-labels']) end
+  end
+  if cr['title-delim'] then o.delim = stringify(cr['title-delim']) end
+  if cr['subref-labels'] then o.subref = stringify(cr['subref-labels']) end
+  o.hyperlink = bool(cr['ref-hyperlink'], true)
+  o.with_chapter = bool(cr['chapters'], true)
+  return o
+end
+
+local function use(set)
+  for key, value in pairs(set) do options[key] = value end
+end
+
 local function read_options(meta)
   if latex then add_latex_header(meta) end
-  for kind, name in pairs(NAMES) do
-    options.prefix[kind], options.title[kind], options.labels[kind] = name, name, 'arabic'
-  end
-  local cr = meta.crossref
-  if type(cr) == 'table' and pandoc.utils.type(cr) ~= 'List' then
-    for kind in pairs(NAMES) do
-      if cr[kind .. '-prefix'] then options.prefix[kind] = stringify(cr[kind .. '-prefix']) end
-      if cr[kind .. '-title'] then options.title[kind] = stringify(cr[kind .. '-title']) end
-      if cr[kind .. '-labels'] then options.labels[kind] = stringify(cr[kind .. '-labels']) end
-    end
-    if cr['title-delim'] then options.delim = stringify(cr['title-delim']) end
-    if cr['subref-labels'] then options.subref = stringify(cr['subref-labels']) end
-    options.hyperlink = bool(cr['ref-hyperlink'], true)
-    options.with_chapter = bool(cr['chapters'], true)
-  end
+  options.book = crossref_options(meta.crossref)
+  use(options.book)
   if meta['number-depth'] then options.depth = tonumber(stringify(meta['number-depth'])) or 6 end
   local chapters = meta['crossref-chapters']
   if chapters and pandoc.utils.type(chapters) == 'List' then
     for i, c in ipairs(chapters) do
       if type(c) == 'table' and c.number ~= nil then
         options.chapters[i] = { number = stringify(c.number),
-                                depth = tonumber(stringify(c.depth or '')) }
+                                depth = tonumber(stringify(c.depth or '')),
+                                crossref = c.crossref and crossref_options(c.crossref) }
       else
         options.chapters[i] = { number = stringify(c) }
       end
@@ -399,7 +410,19 @@ local function number_float(f)
   f.content = walk_blocks(f.content)
   local subs = current_parent.subs
   current_parent = saved
-  if subs > 0 and html then
+  local laid_out = false -- bookbuild lays out a cell's several plots itself (layout-ncol)
+  for _, b in ipairs(f.content) do
+    if b.t == 'Div' and b.classes:includes('quarto-layout-panel') then laid_out = true end
+  end
+  if subs > 0 and not html then
+    -- LaTeX wants the sub-figures as direct children of their figure
+    f.content = f.content:walk({ Div = function(d)
+      for _, c in ipairs(d.classes) do if c:match('^quarto%-layout') then return d.content end end
+    end })
+  end
+  if subs > 0 and html and laid_out then
+    f.panel = true
+  elseif subs > 0 and html then
     -- lay the sub-floats (and any other blocks) out in rows
     local cells = {}
     for _, b in ipairs(f.content) do
@@ -427,6 +450,7 @@ local function header(h)
     if entry then
       options.chapter = entry.number
       options.chapter_depth = entry.depth
+      use(entry.crossref or options.book)
     end
     if h.classes:includes('unnumbered') then options.chapter = '' end
     counts = {}
@@ -454,6 +478,11 @@ end
 
 -- `$$ ... $$ {#eq-x}`: pandoc leaves the attribute as text after the math.
 local function equations(inlines)
+  local any = false
+  for _, el in ipairs(inlines) do
+    if el.t == 'Math' and el.mathtype == 'DisplayMath' then any = true; break end
+  end
+  if not any then return nil end -- most paragraphs: nothing to rebuild
   local out, i = pandoc.Inlines({}), 1
   while i <= #inlines do
     local el = inlines[i]
@@ -553,12 +582,18 @@ local filter = {
   Para = function(para)
     local f = float_from_linked_image(para)
     if f then return number_float(f), false end
-    para.content = equations(para.content)
-    return para
+    local content = equations(para.content)
+    if content then
+      para.content = content
+      return para
+    end
   end,
   Plain = function(plain)
-    plain.content = equations(plain.content)
-    return plain
+    local content = equations(plain.content)
+    if content then
+      plain.content = content
+      return plain
+    end
   end,
 }
 
@@ -567,8 +602,14 @@ walk_blocks = function(blocks)
 end
 
 local function number_document(doc)
-  options.chapter = options.chapters[1] and options.chapters[1].number or ''
-  options.chapter_depth = options.chapters[1] and options.chapters[1].depth
+  -- Before its first level-1 heading a chapter has no number yet; a document without one is
+  -- all one chapter (the first of `crossref-chapters`).
+  local has_chapter_heading = false
+  doc.blocks:walk({ Header = function(h) if h.level == 1 then has_chapter_heading = true end end })
+  local first = options.chapters[1]
+  options.chapter = (first and not has_chapter_heading) and first.number or ''
+  options.chapter_depth = first and first.depth
+  if first and first.crossref then use(first.crossref) end
   doc.blocks = walk_blocks(doc.blocks)
   return doc
 end

@@ -34,10 +34,23 @@ end
 
 local function first_line(text) return (text:match('[^\n]*')) end
 
+-- Without a `tikz-preamble`, the one shipped beside this filter (filters/, or the Quarto
+-- extension's folder), so plain pandoc gets TikZ and the palette too.
+local function default_preamble()
+  local beside = path.join({ path.directory(PANDOC_SCRIPT_FILE), 'tikz-preamble.tex' })
+  local f = io.open(beside, 'r')
+  if f then f:close(); return beside end
+end
+
+local used = false
+
 local function read_options(meta)
   if meta['tikz-preamble'] then
     options.preamble_path = stringify(meta['tikz-preamble'])
     options.preamble = read_file(options.preamble_path)
+  elseif default_preamble() then
+    options.default_preamble = default_preamble()
+    options.preamble = read_file(options.default_preamble)
   end
   if meta['tikz-cache'] then options.cache = stringify(meta['tikz-cache']) end
   options.link = meta['tikz-link'] and stringify(meta['tikz-link']) or options.cache
@@ -90,6 +103,7 @@ local function CodeBlock(block)
   if not block.classes:includes('tikz') then return nil end
   local code = normalized(block.text)
   if FORMAT:match('latex') then
+    used = true
     return pandoc.RawBlock('latex', code)
   end
   local hash = pandoc.utils.sha1(engine_id() .. '\n' .. options.preamble .. '\n' .. code)
@@ -106,7 +120,19 @@ local function CodeBlock(block)
   return pandoc.Para({ img })
 end
 
+-- A LaTeX document with figures but no tikz-preamble still needs TikZ in its preamble.
+local function add_default_preamble(meta)
+  if not (used and options.preamble_path == nil) then return nil end
+  local includes = meta['header-includes'] or pandoc.MetaList({})
+  if pandoc.utils.type(includes) ~= 'List' then includes = pandoc.MetaList({ includes }) end
+  includes:insert(pandoc.MetaBlocks({ pandoc.RawBlock('latex',
+    options.default_preamble and options.preamble or '\\usepackage{tikz}') }))
+  meta['header-includes'] = includes
+  return meta
+end
+
 return {
   { Meta = read_options },
   { CodeBlock = CodeBlock },
+  { Meta = add_default_preamble },
 }

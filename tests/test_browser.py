@@ -61,7 +61,7 @@ READER_VIEW = """() => {
     text: a.innerText, href: a.getAttribute('href'),
     target: a.getAttribute('href').startsWith('#') ?
       !!document.getElementById(decodeURIComponent(a.getAttribute('href').slice(1))) : null}));
-  const callouts = [...document.querySelectorAll('.callout-title-container')].map(t => {
+  const callouts = [...document.querySelectorAll('.callout-header')].map(t => {
     const r = t.getBoundingClientRect();
     return {text: t.innerText.trim(), visible: r.width > 0 && r.height > 0};
   });

@@ -54,7 +54,6 @@ def test_a_stored_result_is_returned_as_it_was(book: Path) -> None:
     assert got.inline == ["4"]
     assert got.outputs == [[{"output_type": "stream", "text": "hi"}]]
     assert got.dependencies == deps(book)
-    assert got.constants == {"USED": {"value": "2"}}
 
 
 def test_the_key_follows_code_options_and_inline_expressions_not_prose(book: Path) -> None:

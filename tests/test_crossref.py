@@ -30,7 +30,7 @@ def test_every_kind_is_numbered_per_chapter() -> None:
         "fig-right": "2.2 (b)", "fig-captioned": "2.3", "fig-linked": "2.4", "tbl-div": "2.1",
         "tbl-from-image": "2.2", "tbl-panel": "2.3", "tbl-first": "2.3 (a)",
         "tbl-second": "2.3 (b)", "sec-floats-refs": "2.1",
-        "sec-extra": "A", "eq-pythagoras": "A.1", "fig-appendix": "A.1",
+        "sec-extra": "A", "eq-pythagoras": "A.1", "fig-appendix": "A.a",  # its own fig-labels
     }
     assert index.unresolved({}) == []
     assert index.duplicates == []
@@ -56,6 +56,7 @@ def test_crossref_options_change_the_numbers() -> None:
     assert got["fig-swatch"] == "i" and got["fig-panel"] == "ii" and got["fig-right"] == "ii (ii)"
     assert got["tbl-div"] == "A" and got["tbl-first"] == "C (i)"
     assert got["eq-force"] == "2" and got["sec-sub"] == "1.2.1"  # sections keep their chapter
+    assert got["fig-appendix"] == "a"  # the chapter's fig-labels, the book's `chapters: false`
 
 
 def test_number_depth_and_number_sections() -> None:
@@ -95,3 +96,13 @@ def test_a_callout_heading_is_its_title_unless_the_callout_has_a_title_attribute
     doc = parse("# C {#sec-c}\n\n::: {.callout-tip}\n## Title {#sec-title}\nBody.\n:::\n\n"
                 "::: {.callout-tip title=\"Given\"}\n## Real section {#sec-real}\n:::\n", "c.qmd")
     assert numbers(crossref.build_index([(doc, False)])) == {"sec-c": "1", "sec-real": "1.1"}
+
+
+def test_a_cell_with_subcaptions_has_numbered_subfigures() -> None:
+    cell = ('```{python}\n#| label: fig-pair\n#| fig-cap: Two plots\n#| fig-subcap:\n#|   - Left\n'
+            '#|   - Right\nplot()\nplot()\n```\n')
+    doc = parse(f"# One\n\n![Before](a.png){{#fig-before}}\n\n{cell}\n![After](b.png){{#fig-after}}\n",
+                "cells.qmd")
+    assert numbers(crossref.build_index([(doc, False)])) == {
+        "fig-before": "1.1", "fig-pair": "1.2", "fig-pair-1": "1.2 (a)", "fig-pair-2": "1.2 (b)",
+        "fig-after": "1.3"}

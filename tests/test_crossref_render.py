@@ -116,7 +116,7 @@ def test_pdf_has_the_same_numbers(rendered: Path) -> None:
     for s in ("1 Every Kind of Label", "Numbered from the front matter", "Equation 1.1", "(1.1)",
               "Listing 1.1: Greeting a reader", "Tip 1.1: Keep labels short", "(a) Left swatch",
               "Figure 2.2: Two swatches side by side", "Figure 2.2 (a)", "Table 2.3 (b)",
-              "Table 2.1: Colours and their codes", "Figure A.1: An appendix swatch", "(A.1)",
+              "Table 2.1: Colours and their codes", "Figure A.a: An appendix swatch", "(A.1)",
               "Section 1.2.1"):
         assert s in flat, s
     assert "1.3 Keep labels short" not in flat  # a callout's title is no section
@@ -126,11 +126,13 @@ def test_a_label_defined_twice_stops_the_build_with_both_places(rendered: Path, 
     root = tmp_path / "book"
     shutil.copytree(rendered, root)
     chapter = root / "extra.qmd"
-    chapter.write_text(chapter.read_text() + "\n![Again](swatch.png){#fig-swatch}\n")
+    original = chapter.read_text()
+    chapter.write_text(original + "\n![Again](swatch.png){#fig-swatch}\n")
+    line = len(original.splitlines()) + 2
     before = (root / "_book" / "floats.html").read_bytes()
     r = run_cli("render", "--to", "html", cwd=root)
     assert r.returncode == 1
-    assert "extra.qmd:9: label 'fig-swatch' is defined twice (first at floats.qmd:5)" in r.stderr
+    assert f"extra.qmd:{line}: label 'fig-swatch' is defined twice (first at floats.qmd:5)" in r.stderr
     assert "Traceback" not in r.stderr
     assert (root / "_book" / "floats.html").read_bytes() == before
 

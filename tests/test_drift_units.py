@@ -18,7 +18,26 @@ from bookbuild.qmd import parse
 
 CELL = ("```{python}\nfrom mlsysim.core.constants import *\n\nclass R:\n    bw = H100_MEM_BW\n"
         "    ridge = H100_FLOPS_FP16_TENSOR / bw\n    other = 3\n```\n\n")
-DETAILS = {"H100_MEM_BW": {"value": "3.35 TB/s"}, "H100_FLOPS_FP16_TENSOR": {"value": "989 TFLOP/s"}}
+
+
+def _snapshot() -> dict[str, dict]:
+    """The two constants as a chapter kernel's snapshot reports them (with their defining file)."""
+    import os
+
+    import mlsysim.core.constants  # noqa: F401
+    from bookbuild.kernel.constants import snapshot
+    from tests.conftest import ROOT
+
+    here = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        full = snapshot(())
+    finally:
+        os.chdir(here)
+    return {k: full[k] for k in ("H100_MEM_BW", "H100_FLOPS_FP16_TENSOR")}
+
+
+DETAILS = _snapshot()
 
 
 def chapter(root: Path, name: str, prose: str, texts: list[str], details=DETAILS) -> Chapter:
@@ -30,8 +49,14 @@ def chapter(root: Path, name: str, prose: str, texts: list[str], details=DETAILS
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    # The book's own folder, with mlsysim reachable as an installed package (the trace reads it).
+    # The book's own folder with its own copy of mlsysim: the trace follows project modules.
+    import shutil
+
+    from tests.conftest import ROOT
+
     (tmp_path / "_quarto.yml").write_text("project:\n  type: book\n")
+    shutil.copytree(ROOT / "mlsysim", tmp_path / "mlsysim",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     return tmp_path
 
 
@@ -64,7 +89,7 @@ def test_a_decreased_number_is_reported_with_the_constant_that_moved_it(root: Pa
     locked = Lock({"H100_MEM_BW": "3.35 TB/s", "H100_FLOPS_FP16_TENSOR": "989 TFLOP/s"},
                   [Entry("a.qmd", 11, "R.ridge", "295", 1), Entry("a.qmd", 11, "R.other", "3", 1)])
     lock.write(root / lock.LOCK, locked)
-    details = {**DETAILS, "H100_MEM_BW": {"value": "3.9 TB/s"}}
+    details = {**DETAILS, "H100_MEM_BW": {**DETAILS["H100_MEM_BW"], "value": "3.9 TB/s"}}
     a = chapter(root, "a.qmd", "Ridge `{python} R.ridge`, `{python} R.other`.\n", ["254", "4"], details)
     _, _, found, causes = drift.drift_of(root, [a], whole_book=True)
     assert drift.report(found, causes, "drift") == [

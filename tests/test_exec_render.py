@@ -126,18 +126,19 @@ def test_code_classes_line_numbers_and_overflow(book: Path) -> None:
 
 def test_listing_caption_and_label(book: Path, pdf: str) -> None:
     html = page(book, "options")
-    assert 'id="lst-demo"' in html and "A listing caption" in text(html)
+    assert 'id="lst-demo"' in html and "Listing\xa01.1: A listing caption" in text(html)
     assert "A listing caption" in pdf and 'listing = "listing-" + "code"' in pdf
 
 
 def test_subfigures_captions_alt_layout_and_size(book: Path, pdf: str) -> None:
     html = page(book, "options")
-    start = html.index('<figure id="fig-panels">')
+    start = html.index('<div id="fig-panels" class="quarto-float')
     body = html[start:html.index("Two panels side by side", start) + 40]
     assert body.count("<img") == 2
     assert 'alt="A rising line"' in body and 'alt="A falling line"' in body
+    assert 'id="fig-panels-1"' in body and 'id="fig-panels-2"' in body  # Quarto's sub-figure ids
     assert "(a) Left panel" in body and "(b) Right panel" in body
-    assert "Figure 1.1:</span> Two panels side by side" in body
+    assert "Figure\xa01.1: Two panels side by side" in body
     assert 'style="flex-basis: 50.0%;"' in body  # layout-ncol: 2
     assert "quarto-figure-center" in html
     assert "(a) Left panel" in pdf and "Figure 1.1: Two panels side by side" in pdf
@@ -174,11 +175,11 @@ def test_html_output_is_sanitized_and_formats_pick_their_mime_type(book: Path, p
 
 def test_data_frame_becomes_a_captioned_numbered_table(book: Path, pdf: str) -> None:
     html = page(book, "rich")
-    table = re.search(r'<table id="tbl-frame".*?</table>', html, re.S)
+    table = re.search(r'<div id="tbl-frame" class="quarto-float.*?</table>', html, re.S)
     assert table, html
-    assert "Table 2.1:</span> A small data frame" in table.group(0)
+    assert "Table\u00a02.1: A small data frame" in table.group(0)
     assert "<td>alpha-gpu</td>" in table.group(0) and "<td>459</td>" in table.group(0)
-    assert 'See <a href="#tbl-frame" class="xref">Table\u00a02.1</a>' in html
+    assert 'See <a href="#tbl-frame" class="quarto-xref xref">Table\u00a02.1</a>' in html
     assert "Table 2.1: A small data frame" in pdf and "alpha-gpu" in pdf
 
 
@@ -202,7 +203,7 @@ def test_code_tools_offer_the_chapter_source_in_html_only(book: Path, pdf: str) 
 
 def test_markdown_table_output_takes_its_caption(book: Path, pdf: str) -> None:
     html = page(book, "rich")
-    table = re.search(r'<table id="tbl-md".*?</table>', html, re.S)
-    assert table and "Table 2.2:</span> A markdown table" in table.group(0)
+    table = re.search(r'<div id="tbl-md" class="quarto-float.*?</table>', html, re.S)
+    assert table and "Table\u00a02.2: A markdown table" in table.group(0)
     assert "<td>md-cell</td>" in table.group(0)
     assert "Table 2.2: A markdown table" in pdf

@@ -13,11 +13,16 @@ from tests.quarto_helpers import Elements, book, pdf_text, render, text
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory) -> Elements:
+def rendered(tmp_path_factory):
     root = book("features", tmp_path_factory.mktemp("callouts"))
     r = render(root, "--to", "html", "callouts.qmd")
     assert r.returncode == 0, r.stderr
-    return Elements((root / "_book" / "callouts.html").read_text())
+    return r, Elements((root / "_book" / "callouts.html").read_text())
+
+
+@pytest.fixture(scope="module")
+def page(rendered) -> Elements:
+    return rendered[1]
 
 
 def callouts(page: Elements) -> list[dict]:
@@ -35,7 +40,7 @@ def body(page: Elements, callout: dict) -> str:
 
 def test_each_callout_has_quartos_structure(page: Elements) -> None:
     boxes = callouts(page)
-    assert len(boxes) == 9
+    assert len(boxes) == 10
     for box in boxes:
         assert any(c.startswith("callout-style-") for c in box["classes"])
         assert len(page.within(box, "div", "callout-body-container")) == 1
@@ -80,6 +85,14 @@ def test_appearance_and_icon_options(page: Elements) -> None:
     assert "no-icon" in no_icon["classes"] and title(page, no_icon) == "No icon here"
     assert {"callout-style-simple", "no-icon"} <= plain["classes"] and title(page, plain) is None
     assert body(page, plain) == "An untyped callout."
+
+
+def test_an_undeclared_type_is_a_located_warning_and_still_a_box(rendered) -> None:
+    r, page = rendered
+    assert ("callouts.qmd:41: warning: unknown callout type 'mystery' (declare it under "
+            "bookbuild.callouts in _quarto.yml)") in r.stderr
+    box = callouts(page)[9]
+    assert "callout-mystery" in box["classes"] and title(page, box) == "Undeclared"
 
 
 def test_callouts_filter_brings_tcolorbox_to_plain_pandoc(tmp_path: Path) -> None:

@@ -29,6 +29,8 @@ def test_margin_content_and_margin_footnotes(built) -> None:
     assert any(m.startswith("1 Little") and "relates the queue to the wait." in m for m in margins)
     assert not page.find("section", "footnotes")  # the note moved to the margin
     assert page.find("div", "column-page")
+    figure = page.find("figure", "margin-caption")[0]  # fig-cap-location: margin
+    assert text(page.within(figure, "figcaption")[0]["text"]) == "A disk whose caption sits in the margin"
 
 
 def test_tabset_is_radio_inputs_labels_and_panes(built) -> None:
@@ -82,6 +84,8 @@ def test_in_a_browser_tabs_switch_and_margin_notes_sit_right_of_the_text(built) 
             text_box = view.locator("main p").first.bounding_box()
             note = view.locator("div.column-margin").first.bounding_box()
             assert note["x"] >= text_box["x"] + text_box["width"]  # beside, not inside, the text
+            caption = view.locator("figure.margin-caption figcaption").bounding_box()
+            assert caption["x"] >= text_box["x"] + text_box["width"]
             cells = view.locator(".quarto-layout-panel").first.locator(".quarto-layout-cell")
             left, right = cells.nth(0).bounding_box(), cells.nth(1).bounding_box()
             assert abs(left["y"] - right["y"]) < 2 and right["x"] > left["x"] + left["width"] - 1

@@ -48,3 +48,14 @@ def test_strict_stops_on_a_missing_image_and_a_missing_filter_is_located(tmp_pat
     r = render(root, "--to", "html", "resources.qmd")
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "resources.qmd:2: filter 'lua/whisper.lua' not found" in r.stderr
+
+
+def test_a_resource_glob_matching_nothing_is_a_located_warning(tmp_path: Path) -> None:
+    root = book("features", tmp_path)
+    config = root / "_quarto.yml"
+    config.write_text(config.read_text().replace("    - data/*.csv\n",
+                                                 "    - data/*.csv\n    - tables/*.parquet\n"))
+    r = render(root, "--to", "html", "callouts.qmd")
+    assert r.returncode == 0, r.stderr
+    assert "_quarto.yml:5: warning: resources 'tables/*.parquet' matches no file" in r.stderr
+    assert (root / "_book" / "data" / "latency.csv").is_file()

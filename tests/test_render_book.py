@@ -139,11 +139,11 @@ def test_callouts_with_titles_and_nesting(rendered) -> None:
     root, _ = rendered
     html = (root / "_book" / "chapters" / "one.html").read_text()
     text = page(root, "chapters/one.html").text
-    # As in Quarto, a callout's own title replaces its type's name.
+    # Quarto's callouts: the title replaces the type's name, which stays in the classes
     assert "A tip here Tips are green." in text
-    assert "Outer Outer body." in text and "Inner warning" in text
-    outer = html.index('callout-takeaways callout-titled')
-    inner = html.index('callout-warning callout-titled')
+    assert "Outer Outer body." in text and "Inner warning Nested box." in text
+    outer = html.index('class="callout callout-style-default callout-takeaways callout-titled')
+    inner = html.index('class="callout callout-style-default callout-warning callout-titled')
     assert outer < inner < html.index("Nested box.")
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-import mlsysim
 from bookbuild import provenance
 from bookbuild.chapters import Chapter
 from bookbuild.execute import ExecutionResult
@@ -64,14 +63,25 @@ free = math.pi * undefined_here
 
 @pytest.fixture(scope="module")
 def details() -> dict[str, dict]:
-    return {s.name: {"value": f"{s.magnitude!r} {s.unit}".strip(), "source": s.source,
-                     "year": s.year, "kind": s.kind} for s in mlsysim.sources()}
+    """The constants as a chapter kernel's snapshot reports them (value, source, defining file)."""
+    import os
+
+    import mlsysim.core.constants  # noqa: F401  (loaded, as a chapter's cells load them)
+    import mlsysim.core.measured  # noqa: F401
+    from bookbuild.kernel.constants import snapshot
+
+    here = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        return snapshot(())
+    finally:
+        os.chdir(here)
 
 
 @pytest.fixture(scope="module")
 def tracer(details) -> Tracer:
     doc = parse(CELLS, str(ROOT / "ch.qmd"))
-    return provenance.tracer(doc, ROOT, set(details))
+    return provenance.tracer(doc, ROOT, details)
 
 
 def constants(tracer: Tracer, expr: str) -> set[str]:
@@ -133,19 +143,19 @@ def test_steps_show_the_chain_down_to_each_constant_once(tracer: Tracer) -> None
     assert steps == [(0, "H100_MEM_BW", "constant"), (0, "Bw.hbm", "H100_MEM_BW")]
 
 
-def test_a_name_rebound_later_is_traced_as_last_assigned() -> None:
+def test_a_name_rebound_later_is_traced_as_last_assigned(details) -> None:
     doc = parse("```{python}\nfrom mlsysim.core.constants import *\nv = H100_MEM_BW\n"
                 "v = A100_MEM_BW\nclass K:\n    v = PCIE_GEN5_BW\n    w = v\n```\n", str(ROOT / "c.qmd"))
-    t = provenance.tracer(doc, ROOT, {"H100_MEM_BW", "A100_MEM_BW", "PCIE_GEN5_BW"})
+    t = provenance.tracer(doc, ROOT, details)
     assert t.trace("v").constants == {"A100_MEM_BW"}
     assert t.trace("K.w").constants == {"PCIE_GEN5_BW"}  # the class body sees its own v
 
 
-def test_only_known_constants_count_and_a_broken_cell_is_skipped() -> None:
+def test_only_known_constants_count_and_a_broken_cell_is_skipped(details) -> None:
     doc = parse("```{python}\nx = (\n```\n\n```{python}\nfrom mlsysim.core.constants import "
                 "H100_MEM_BW, TB, A100_MEM_BW as A\nfrom os import path\ny = H100_MEM_BW * TB + A + "
                 "path.sep\n```\n", str(ROOT / "c.qmd"))
-    t = provenance.tracer(doc, ROOT, {"H100_MEM_BW"})
+    t = provenance.tracer(doc, ROOT, {"H100_MEM_BW": details["H100_MEM_BW"]})
     result = t.trace("y")
     assert (result.constants, result.untraced) == ({"H100_MEM_BW"}, set())
     assert t.trace("x").untraced == {"x"}
@@ -160,7 +170,7 @@ def chapter(details: dict) -> Chapter:
 
 def test_causes_name_each_entrys_constants(details) -> None:
     ch = chapter(details)
-    tracers = provenance.tracers_for([ch], ROOT, set(details))
+    tracers = provenance.tracers_for([ch], ROOT, details)
     entries = [Entry("ch.qmd", 40, "Bw.text", "90", 1), Entry("ch.qmd", 40, "Bw.x", "x", 1),
                Entry("ch.qmd", 41, "Bw.text", "90", 2)]
     causes = provenance.causes_of(entries, tracers)
@@ -171,7 +181,7 @@ def test_causes_name_each_entrys_constants(details) -> None:
 
 def test_tooltips_list_measured_constants_with_their_source(details) -> None:
     ch = chapter(details)
-    notes = provenance.annotations(ch, provenance.tracer(ch.doc, ROOT, set(details)), details)
+    notes = provenance.annotations(ch, provenance.tracer(ch.doc, ROOT, details), details)
     assert [n["index"] for n in notes] == [0, 1]
     assert notes[0]["constants"] == "H100_MEASURED_HBM_BW H100_MEM_BW"
     measured = details["H100_MEASURED_HBM_BW"]
@@ -204,7 +214,7 @@ def test_numbers_why_names_what_it_could_not_trace(details) -> None:
 def test_describe_falls_back_to_what_is_known() -> None:
     assert provenance.describe("K", {"K": {"value": "1 s", "source": "S", "year": 2020}}) == \
         "K = 1 s (S, 2020)"
-    assert provenance.describe("K", {"K": {"value": "1 s", "defined": "c.py:3"}}) == "K = 1 s (c.py:3)"
+    assert provenance.describe("K", {"K": {"value": "1 s", "defined": "c.py:3"}}) == "K = 1 s (defined at c.py:3)"
     assert provenance.describe("K", {}) == "K = ?"
 
 
@@ -228,8 +238,8 @@ def test_an_attribute_of_an_unknown_name_is_untraced_as_written(tracer: Tracer) 
     assert tracer.trace("nowhere.attr").untraced == {"nowhere.attr"}
 
 
-def test_augmenting_a_loop_variable_keeps_what_is_added() -> None:
+def test_augmenting_a_loop_variable_keeps_what_is_added(details) -> None:
     doc = parse("```{python}\nfrom mlsysim.core.constants import *\nfor j in range(2):\n    pass\n"
                 "j += H100_MEM_BW\n```\n", str(ROOT / "c.qmd"))
-    t = provenance.tracer(doc, ROOT, {"H100_MEM_BW"})
+    t = provenance.tracer(doc, ROOT, details)
     assert t.trace("j").constants == {"H100_MEM_BW"}

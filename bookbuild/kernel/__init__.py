@@ -31,6 +31,11 @@ def _audit(event: str, args: tuple) -> None:
             mode is None and isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR) == 0)
         if reading:
             _opened.add(os.path.realpath(args[0]))
+    elif event == "sqlite3.connect" and isinstance(args[0], (str, bytes, os.PathLike)):
+        path = os.fsdecode(args[0])
+        path = path[5:].split("?")[0] if path.startswith("file:") else path  # URI form
+        if path and path != ":memory:":
+            _opened.add(os.path.realpath(path))
 
 
 def install() -> None:
@@ -54,28 +59,20 @@ def inline(value: object) -> str:
 
 
 def dependencies() -> str:
-    """JSON list of the local files this kernel imported, and those it read below the working
-    directory or inside a local package (data files of mlsysim, say)."""
-    modules = {name: os.path.realpath(m.__file__) for name, m in list(sys.modules.items())
+    """JSON list of the local files this kernel imported and of every file its cells read,
+    wherever it lies (a CSV outside the project counts), except Python's and installed packages'
+    own files and pseudo-files (/proc, /dev): a stale number is worse than a re-execution."""
+    modules = {os.path.realpath(m.__file__) for m in list(sys.modules.values())
                if isinstance(getattr(m, "__file__", None), str)}
-    local = {name: f for name, f in modules.items() if _local(f)}
-    roots = {os.path.realpath(os.getcwd()) + os.sep}
-    for name in local:
-        top = modules.get(name.split(".")[0])
-        if top and top.endswith("__init__.py"):
-            roots.add(os.path.dirname(top) + os.sep)
-    read = {f for f in _opened if f.startswith(tuple(roots)) and _local(f)}
-    return json.dumps(sorted(set(local.values()) | read))
+    local = {f for f in modules if _local(f)}
+    read = {f for f in _opened if not f.startswith(("/proc/", "/sys/", "/dev/")) and _local(f)}
+    return json.dumps(sorted(local | read))
 
 
 def constants() -> str:
-    """JSON of every mlsysim constant (value with unit, source, year, kind), or "null" when the
-    chapter did not load mlsysim's constants; the numbers lock snapshots them from here."""
-    mlsysim = sys.modules.get("mlsysim")
-    if mlsysim is None or "mlsysim.core.constants" not in sys.modules:
-        return "null"
-    try:
-        return json.dumps({s.name: {"value": f"{s.magnitude!r} {s.unit}".strip(), "source": s.source,
-                                    "year": s.year, "kind": s.kind} for s in mlsysim.sources()})
-    except Exception:  # an older mlsysim without sources(): the caller falls back
-        return "null"
+    """JSON of every constant of every project-local module the cells imported (value text,
+    defining file:line, and source/year/kind where the module declares `__sources__`); `{}`
+    when there are none. The numbers lock snapshots them from here."""
+    from bookbuild.kernel.constants import snapshot
+
+    return json.dumps(snapshot(_EXCLUDED), default=str)

@@ -60,3 +60,5 @@ H100_MEM_CAPACITY         = _c(80,    "GiB",      _H100 + ": HBM3 capacity", 202
 TPUV5P_MEM_CAPACITY       = _c(95,    "GiB",      _TPUV5P + ": HBM capacity per chip", 2023)
 
 SOURCES = _c.bind(globals())
+# The sources protocol (README): the constants this module declares, with source, year, kind.
+__sources__ = SOURCES

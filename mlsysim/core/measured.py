@@ -32,6 +32,8 @@ H100_MEASURED_RELU_BW      = _m(PROBE["relu4096_fp16_eff_TBps"], "TB/s", _SOURCE
 H100_MEASURED_LAUNCH       = _m(PROBE["tiny_kernel_us"], "us", _SOURCE + ": one launch-bound tiny kernel", _YEAR, "measured", _DETAIL)  # noqa: E501
 
 SOURCES = _m.bind(globals())
+# The sources protocol (README): the constants this module declares, with source, year, kind.
+__sources__ = SOURCES
 
 
 def gemm_sweep(kind: str) -> list[dict]:

@@ -100,6 +100,10 @@ TRILLION = 1_000_000_000_000
 SECONDS_PER_MINUTE = 60
 SEC_PER_DAY = 86_400
 
+# The sources protocol (README): units and scale words are definitions, not sourced data,
+# so this module declares no constants (without this, its plain numbers would be discovered).
+__sources__: dict = {}
+
 __all__ = [
     "ureg", "Q_", "byte", "KB", "MB", "GB", "TB", "PB", "KiB", "MiB", "GiB", "TiB", "Gbps",
     "second", "NS", "US", "MS", "flop", "GFLOPs", "TFLOPs", "PFLOPs", "TFLOP",

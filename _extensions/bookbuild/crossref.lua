@@ -1,0 +1,673 @@
+--[[
+crossref.lua: Quarto's cross-references for plain pandoc: numbered sections, figures, tables,
+listings, equations and callouts, sub-figures and sub-tables, and `@label` references.
+
+What it numbers (in document order; counters restart at every chapter):
+  sections     headings; `.unnumbered` or `-` opt out; `number-depth` limits the levels
+  floats       `![cap](img){#fig-x}` (also inside a link, or with `#tbl-x`), tables with
+               `: cap {#tbl-x}`, `::: {#fig-x}` / `::: {#tbl-x}` / `::: {#lst-x}` divs (caption
+               from `fig-cap=`/`tbl-cap=`/`lst-cap=` or the div's last paragraph), code blocks
+               `{#lst-x lst-cap="..."}`; a labelled float inside another of its kind is a
+               sub-float, numbered (a), (b), ... after `subref-labels`
+  equations    `$$ ... $$ {#eq-x}`
+  callouts     `::: {.callout-tip #tip-x}` (and nte-, wrn-, imp-, cau-)
+
+References: `@fig-x` reads "Figure 1.2", `@Fig-x` capitalises the prefix, `-@fig-x` is the
+number alone, and a sub-float reads "Figure 1.2 (a)". HTML gets Quarto's structure and classes
+(`quarto-float`, `quarto-float-caption`, `quarto-subfloat-*`, `quarto-layout-*`, links of class
+`quarto-xref`); LaTeX gets figures, tables and `\tag`ged equations with the same numbers.
+
+Options, read once from the metadata and then removed:
+  crossref           Quarto's options: fig-prefix, fig-title, tbl-*, eq-*, lst-*, title-delim,
+                     fig-labels / tbl-labels / ... (arabic, roman, Roman, alpha x, ALPHA X),
+                     subref-labels, ref-hyperlink, chapters
+  number-depth       deepest heading level that gets a number (default 6)
+  crossref-chapters  the number of each chapter, in the order of the level-1 headings ("1",
+                     "A", or "" for an unnumbered one), or maps {number, depth}; a single string
+                     for a one-chapter document
+  crossref-index     path of a JSON file {label: {kind, number, href}} for the whole book, so
+                     references across chapters resolve; labels not in it are looked up here
+  crossref-external  map label -> {url, title} for labels that live outside this book
+
+An unknown label renders visibly as `?@label` (class `quarto-unresolved-ref`); bookbuild reports
+it with its file and line before pandoc runs. Raw LaTeX `\ref{label}` prints our number in
+every format.
+]]
+
+PANDOC_VERSION:must_be_at_least '3.1'
+
+local stringify = pandoc.utils.stringify
+
+local NAMES = {
+  sec = 'Section', fig = 'Figure', tbl = 'Table', eq = 'Equation', lst = 'Listing',
+  tip = 'Tip', nte = 'Note', wrn = 'Warning', imp = 'Important', cau = 'Caution',
+}
+local FLOATS = { fig = true, tbl = true, lst = true }
+local CALLOUTS = { tip = 'tip', nte = 'note', wrn = 'warning', imp = 'important', cau = 'caution' }
+local NBSP = '\u{a0}'
+
+local html = FORMAT:match('html') ~= nil
+local latex = FORMAT:match('latex') ~= nil or FORMAT:match('beamer') ~= nil
+
+local options = {
+  chapters = {}, chapter = '', depth = 6, index = {}, external = {},
+  prefix = {}, title = {}, labels = {}, delim = ':', subref = 'alpha a', hyperlink = true,
+  with_chapter = true,
+}
+
+local function bool(value, default)
+  if value == nil then return default end
+  if type(value) == 'boolean' then return value end
+  return stringify(value) == 'true'
+end
+
+-- LaTeX: the captions carry our numbers, so LaTeX must not print its own (also for sub-figures).
+local LATEX_HEADER = [[
+\usepackage{caption}
+\usepackage{subcaption}
+\captionsetup{labelformat=empty, labelsep=none}
+\captionsetup[sub]{labelformat=empty, labelsep=none}
+]]
+
+local function add_latex_header(meta)
+  local includes = meta['header-includes']
+  if includes == nil then
+    includes = pandoc.List()
+  elseif pandoc.utils.type(includes) ~= 'List' then
+    includes = pandoc.List({ includes })
+  end
+  includes:insert(pandoc.MetaBlocks({ pandoc.RawBlock('latex', LATEX_HEADER) }))
+  meta['header-includes'] = includes
+end
+
+-- Quarto's `crossref:` options as one set; a chapter may bring its own (its front matter, merged
+-- over the book's by bookbuild), which holds from its level-1 heading on.
+local function crossref_options(cr)
+  local o = { prefix = {}, title = {}, labels = {}, delim = ':', subref = 'alpha a',
+              hyperlink = true, with_chapter = true }
+  for kind, name in pairs(NAMES) do o.prefix[kind], o.title[kind], o.labels[kind] = name, name, 'arabic' end
+  if type(cr) ~= 'table' or pandoc.utils.type(cr) == 'List' then return o end
+  for kind in pairs(NAMES) do
+    if cr[kind .. '-prefix'] then o.prefix[kind] = stringify(cr[kind .. '-prefix']) end
+    if cr[kind .. '-title'] then o.title[kind] = stringify(cr[kind .. '-title']) end
+    if cr[kind .. '-labels'] then o.labels[kind] = stringify(cr[kind .. '-labels']) end
+  end
+  if cr['title-delim'] then o.delim = stringify(cr['title-delim']) end
+  if cr['subref-labels'] then o.subref = stringify(cr['subref-labels']) end
+  o.hyperlink = bool(cr['ref-hyperlink'], true)
+  o.with_chapter = bool(cr['chapters'], true)
+  return o
+end
+
+local function use(set)
+  for key, value in pairs(set) do options[key] = value end
+end
+
+local function read_options(meta)
+  if latex then add_latex_header(meta) end
+  options.book = crossref_options(meta.crossref)
+  use(options.book)
+  if meta['number-depth'] then options.depth = tonumber(stringify(meta['number-depth'])) or 6 end
+  local chapters = meta['crossref-chapters']
+  if chapters and pandoc.utils.type(chapters) == 'List' then
+    for i, c in ipairs(chapters) do
+      if type(c) == 'table' and c.number ~= nil then
+        options.chapters[i] = { number = stringify(c.number),
+                                depth = tonumber(stringify(c.depth or '')),
+                                crossref = c.crossref and crossref_options(c.crossref) }
+      else
+        options.chapters[i] = { number = stringify(c) }
+      end
+    end
+  elseif chapters then
+    options.chapters = { { number = stringify(chapters) } }
+  end
+  if bool(meta['number-sections'], true) == false and #options.chapters == 0 then
+    options.chapters = { { number = '' } }
+  end
+  local path = meta['crossref-index'] and stringify(meta['crossref-index'])
+  if path and path ~= '' then
+    local f = io.open(path, 'r')
+    if not f then error('crossref.lua: cannot read crossref-index ' .. path) end
+    options.index = pandoc.json.decode(f:read('a'), false)
+    f:close()
+  end
+  for label, entry in pairs(meta['crossref-external'] or {}) do
+    options.external[label] = { url = stringify(entry.url or ''), title = stringify(entry.title or label) }
+  end
+  for _, key in ipairs({ 'crossref', 'crossref-chapters', 'crossref-index', 'crossref-external' }) do
+    meta[key] = nil
+  end
+  return meta
+end
+
+--- Label schemes: arabic 1, roman i, Roman I, alpha a (or "alpha x": start at x), ALPHA A.
+local ROMAN = { { 1000, 'm' }, { 900, 'cm' }, { 500, 'd' }, { 400, 'cd' }, { 100, 'c' }, { 90, 'xc' },
+                { 50, 'l' }, { 40, 'xl' }, { 10, 'x' }, { 9, 'ix' }, { 5, 'v' }, { 4, 'iv' }, { 1, 'i' } }
+
+local function label_for(n, scheme)
+  local name, start = scheme:match('^(%a+)%s*(%S*)$')
+  name = name or 'arabic'
+  if name == 'roman' or name == 'Roman' then
+    local out = ''
+    for _, pair in ipairs(ROMAN) do
+      while n >= pair[1] do out, n = out .. pair[2], n - pair[1] end
+    end
+    return name == 'Roman' and out:upper() or out
+  elseif name:lower() == 'alpha' then
+    local first = (start ~= '' and start or (name == 'alpha' and 'a' or 'A')):byte()
+    return string.char(first + n - 1)
+  end
+  return tostring(n)
+end
+
+local function kind_of(label)
+  return label:match('^(%a+)%-')
+end
+
+--- Numbering state, in document order.
+local counters = { 0, 0, 0, 0, 0, 0 }
+local counts = {}
+local local_index = {}
+
+local function next_number(kind)
+  counts[kind] = (counts[kind] or 0) + 1
+  local n = label_for(counts[kind], options.labels[kind])
+  if options.with_chapter and options.chapter ~= '' then return options.chapter .. '.' .. n end
+  return n
+end
+
+local function caption_label(kind, number)
+  return options.title[kind] .. NBSP .. number .. options.delim
+end
+
+-- Inlines of a caption with a label in front ("Figure 1.2: ..."); the label alone if empty.
+local function labelled(label, inlines)
+  local out = pandoc.Inlines({ pandoc.Str(label) })
+  if inlines and #inlines > 0 then
+    out:insert(pandoc.Space())
+    out:extend(inlines)
+  end
+  return out
+end
+
+local function caption_inlines(blocks)
+  local out = pandoc.Inlines({})
+  for i, b in ipairs(blocks or {}) do
+    if i > 1 then out:insert(pandoc.Space()) end
+    if b.content and pandoc.utils.type(b.content) == 'Inlines' then out:extend(b.content) end
+  end
+  return out
+end
+
+--- Floats: one record {kind, id, content, caption (Inlines), attr} from any of the forms.
+local function parse_caption(text)
+  if not text or text == '' then return pandoc.Inlines({}) end
+  local blocks = pandoc.read(text, 'markdown').blocks
+  return caption_inlines(blocks)
+end
+
+local function alt_text(blocks, alt)
+  if not alt or alt == '' then return blocks end
+  return pandoc.Blocks(blocks):walk({
+    Image = function(img)
+      img.caption = pandoc.Inlines(alt)
+      img.attributes['fig-alt'] = nil
+      return img
+    end,
+  })
+end
+
+local LAYOUT_KEYS = { 'layout-ncol', 'layout-nrow', 'layout', 'layout-align', 'layout-valign' }
+
+local function float_from_div(div, kind)
+  local attr = div.attributes
+  local caption, content = nil, div.content
+  local cap = attr[kind .. '-cap']
+  if cap then
+    caption = parse_caption(cap)
+  elseif #content > 1 and content[#content].t == 'Para' then
+    caption = content[#content].content
+    content = pandoc.Blocks({ table.unpack(content, 1, #content - 1) })
+  end
+  -- A table alone in its div lends the div its caption.
+  if not caption and kind == 'tbl' and #content == 1 and content[1].t == 'Table' then
+    caption = caption_inlines(content[1].caption.long)
+    content[1].caption = pandoc.Caption()
+  end
+  local layout = {}
+  for _, key in ipairs(LAYOUT_KEYS) do layout[key] = attr[key]; attr[key] = nil end
+  attr[kind .. '-cap'] = nil
+  content = alt_text(content, attr['fig-alt'])
+  attr['fig-alt'] = nil
+  return { kind = kind, id = div.identifier, content = pandoc.Blocks(content),
+           caption = caption or pandoc.Inlines({}), classes = div.classes, layout = layout }
+end
+
+local function float_from_figure(fig, kind)
+  local content = fig.content:walk({
+    Image = function(img)
+      local alt = img.attributes['fig-alt']
+      if alt then
+        img.caption = pandoc.Inlines(alt)
+        img.attributes['fig-alt'] = nil
+      end
+      return img
+    end,
+  })
+  return { kind = kind, id = fig.identifier, content = content,
+           caption = caption_inlines(fig.caption.long), classes = fig.classes, layout = {} }
+end
+
+-- `[![cap](img){#fig-x}](url)`: pandoc leaves a linked image in a paragraph; it is a figure.
+local function float_from_linked_image(para)
+  local only = #para.content == 1 and para.content[1]
+  if not (only and only.t == 'Link' and #only.content == 1 and only.content[1].t == 'Image') then
+    return nil
+  end
+  local img = only.content[1]
+  local kind = kind_of(img.identifier)
+  if not (kind == 'fig' or kind == 'tbl') then return nil end
+  local id, caption = img.identifier, img.caption
+  img.identifier = ''
+  img.caption = pandoc.Inlines(img.attributes['fig-alt'] or '')
+  img.attributes['fig-alt'] = nil
+  return { kind = kind, id = id, content = pandoc.Blocks({ pandoc.Plain({ only }) }),
+           caption = caption, classes = pandoc.List(), layout = {} }
+end
+
+local function float_from_code(code)
+  local cap = code.attributes['lst-cap']
+  code.attributes['lst-cap'] = nil
+  local id = code.identifier
+  code.identifier = ''
+  return { kind = 'lst', id = id, content = pandoc.Blocks({ code }), caption = parse_caption(cap),
+           classes = pandoc.List(), layout = {} }
+end
+
+--- HTML structure of a float, as Quarto writes it.
+local function raw(text) return pandoc.RawBlock('html', text) end
+
+local function caption_location(kind)
+  return (kind == 'tbl' or kind == 'lst') and 'top' or 'bottom'
+end
+
+local function html_float(f, sub)
+  local cap_id = f.id .. '-caption'
+  local where = caption_location(f.kind)
+  local role = sub and 'quarto-subfloat' or 'quarto-float'
+  local cap_classes = ('quarto-float-caption-%s %s-caption %s-%s'):format(where, role, role, f.kind)
+  local caption = pandoc.List({
+    raw(('<figcaption class="%s" id="%s">'):format(cap_classes, cap_id)),
+    pandoc.Plain(f.caption),
+    raw('</figcaption>'),
+  })
+  local body = pandoc.List({ raw(('<div aria-describedby="%s">'):format(cap_id)) })
+  body:extend(f.content)
+  body:insert(raw('</div>'))
+  local inner = pandoc.List({ raw(('<figure class="quarto-float %s-%s figure">'):format(role, f.kind)) })
+  if where == 'top' then inner:extend(caption); inner:extend(body) else inner:extend(body); inner:extend(caption) end
+  inner:insert(raw('</figure>'))
+  local classes = pandoc.List({ 'quarto-float', 'quarto-figure', 'quarto-figure-center', 'anchored' })
+  for _, c in ipairs(f.classes or {}) do if not classes:includes(c) then classes:insert(c) end end
+  return pandoc.Div(inner, pandoc.Attr(f.id, classes))
+end
+
+-- Sub-floats laid out in rows: `layout-ncol`, `layout-nrow`, or `layout="[[1,1],[1]]"`.
+local function layout_rows(f, cells)
+  local widths = {}
+  local spec = f.layout.layout
+  if spec then
+    local ok, rows = pcall(pandoc.json.decode, spec)
+    if ok and type(rows) == 'table' then
+      for _, row in ipairs(rows) do
+        local total = 0
+        for _, w in ipairs(row) do total = total + math.abs(w) end
+        local out = {}
+        for _, w in ipairs(row) do out[#out + 1] = 100 * math.abs(w) / total end
+        widths[#widths + 1] = out
+      end
+    end
+  end
+  if #widths == 0 then
+    local ncol = tonumber(f.layout['layout-ncol'] or '')
+    local nrow = tonumber(f.layout['layout-nrow'] or '')
+    if not ncol then ncol = nrow and math.ceil(#cells / nrow) or #cells end
+    ncol = math.max(ncol, 1)
+    for i = 1, #cells, ncol do
+      local out = {}
+      for _ = i, math.min(i + ncol - 1, #cells) do out[#out + 1] = 100 / ncol end
+      widths[#widths + 1] = out
+    end
+  end
+  local blocks, k = pandoc.List(), 1
+  for _, row in ipairs(widths) do
+    blocks:insert(raw('<div class="quarto-layout-row">'))
+    for _, w in ipairs(row) do
+      if k > #cells then break end
+      local cell = cells[k]
+      local cls = cell.sub and 'quarto-layout-cell-subref quarto-layout-cell' or 'quarto-layout-cell'
+      local parent = cell.sub and (' data-ref-parent="%s"'):format(f.id) or ''
+      blocks:insert(raw(('<div class="%s"%s style="flex-basis: %.1f%%;justify-content: center;">')
+        :format(cls, parent, w)))
+      blocks:extend(cell.blocks)
+      blocks:insert(raw('</div>'))
+      k = k + 1
+    end
+    blocks:insert(raw('</div>'))
+  end
+  return blocks
+end
+
+--- Rendering of a numbered float for the output format.
+local function render_float(f, number, parent)
+  local label
+  if parent then
+    label = '(' .. number .. ')'
+  else
+    label = caption_label(f.kind, number)
+  end
+  f.caption = labelled(label, f.caption)
+  if html then
+    local div = html_float(f, parent ~= nil)
+    if f.panel then div.classes:insert('quarto-layout-panel') end
+    return div
+  end
+  if f.kind == 'tbl' and #f.content == 1 and f.content[1].t == 'Table' then
+    local tbl = f.content[1]
+    tbl.identifier = f.id
+    tbl.caption = pandoc.Caption({ pandoc.Plain(f.caption) })
+    return tbl
+  end
+  if f.kind == 'lst' then
+    local content = pandoc.List({ pandoc.Para(f.caption) })
+    content:extend(f.content)
+    return pandoc.Div(content, pandoc.Attr(f.id, { 'listing' }))
+  end
+  return pandoc.Figure(f.content, pandoc.Caption({ pandoc.Plain(f.caption) }), pandoc.Attr(f.id))
+end
+
+--- The numbering walk.
+local walk_blocks -- forward
+
+local function register(id, kind, number)
+  local_index[id] = { kind = kind, number = number, href = '#' .. id }
+end
+
+local current_parent = nil -- the float whose content is being walked: {id, kind, number, subs}
+
+local function number_float(f)
+  if current_parent and current_parent.kind == f.kind then
+    current_parent.subs = current_parent.subs + 1
+    local sub = label_for(current_parent.subs, options.subref)
+    register(f.id, f.kind, current_parent.number .. ' (' .. sub .. ')')
+    return render_float(f, sub, current_parent)
+  end
+  local number = next_number(f.kind)
+  register(f.id, f.kind, number)
+  local saved = current_parent
+  current_parent = { id = f.id, kind = f.kind, number = number, subs = 0 }
+  f.content = walk_blocks(f.content)
+  local subs = current_parent.subs
+  current_parent = saved
+  local laid_out = false -- bookbuild lays out a cell's several plots itself (layout-ncol)
+  for _, b in ipairs(f.content) do
+    if b.t == 'Div' and b.classes:includes('quarto-layout-panel') then laid_out = true end
+  end
+  if subs > 0 and not html then
+    -- LaTeX wants the sub-figures as direct children of their figure
+    f.content = f.content:walk({ Div = function(d)
+      for _, c in ipairs(d.classes) do if c:match('^quarto%-layout') then return d.content end end
+    end })
+  end
+  if subs > 0 and html and laid_out then
+    f.panel = true
+  elseif subs > 0 and html then
+    -- lay the sub-floats (and any other blocks) out in rows
+    local cells = {}
+    for _, b in ipairs(f.content) do
+      local sub = b.t == 'Div' and b.classes:includes('quarto-float')
+      cells[#cells + 1] = { blocks = pandoc.List({ b }), sub = sub }
+    end
+    f.content = layout_rows(f, cells)
+    f.panel = true
+  elseif subs > 0 and f.layout['layout-ncol'] then
+    -- LaTeX: side by side when the author asked for columns
+    local ncol = tonumber(f.layout['layout-ncol']) or 1
+    f.content = f.content:walk({ Figure = function(fig)
+      fig.attributes['width'] = string.format('%.2f\\linewidth', 0.98 / ncol)
+      return fig
+    end })
+  end
+  return render_float(f, number, nil)
+end
+
+local function header(h)
+  if h.level == 1 then
+    local i = (options.chapter_index or 0) + 1
+    options.chapter_index = i
+    local entry = options.chapters[i]
+    if entry then
+      options.chapter = entry.number
+      options.chapter_depth = entry.depth
+      use(entry.crossref or options.book)
+    end
+    if h.classes:includes('unnumbered') then options.chapter = '' end
+    counts = {}
+    for l = 2, #counters do counters[l] = 0 end
+  end
+  local depth = options.chapter_depth or options.depth
+  if h.classes:includes('unnumbered') or options.chapter == '' or h.level > depth then
+    return h
+  end
+  local number
+  if h.level == 1 then
+    number = options.chapter
+  else
+    counters[h.level] = counters[h.level] + 1
+    for l = h.level + 1, #counters do counters[l] = 0 end
+    local parts = { options.chapter }
+    for l = 2, h.level do parts[#parts + 1] = tostring(counters[l]) end
+    number = table.concat(parts, '.')
+  end
+  h.content:insert(1, pandoc.Space())
+  h.content:insert(1, pandoc.Span(pandoc.Inlines(number), { class = 'header-section-number' }))
+  if h.identifier ~= '' then register(h.identifier, 'sec', number) end
+  return h
+end
+
+-- `$$ ... $$ {#eq-x}`: pandoc leaves the attribute as text after the math.
+local function equations(inlines)
+  local any = false
+  for _, el in ipairs(inlines) do
+    if el.t == 'Math' and el.mathtype == 'DisplayMath' then any = true; break end
+  end
+  if not any then return nil end -- most paragraphs: nothing to rebuild
+  local out, i = pandoc.Inlines({}), 1
+  while i <= #inlines do
+    local el = inlines[i]
+    if el.t == 'Math' and el.mathtype == 'DisplayMath' then
+      local j = i + 1
+      if inlines[j] and (inlines[j].t == 'Space' or inlines[j].t == 'SoftBreak') then j = j + 1 end
+      local id = inlines[j] and inlines[j].t == 'Str' and inlines[j].text:match('^{#(eq%-[%w%-_:.]+)}$')
+      if id then
+        local number = next_number('eq')
+        register(id, 'eq', number)
+        if latex then
+          el.text = el.text .. ' \\tag{' .. number .. '}\\label{' .. id .. '}'
+          out:insert(el)
+        else
+          el.text = el.text .. ' \\qquad(' .. number .. ')'
+          out:insert(pandoc.Span({ el }, pandoc.Attr(id)))
+        end
+        i = j + 1
+      else
+        out:insert(el)
+        i = i + 1
+      end
+    else
+      out:insert(el)
+      i = i + 1
+    end
+  end
+  return out
+end
+
+-- A callout with a tip-/nte-/wrn-/imp-/cau- label is titled "Tip 1.1: title" (its `title`
+-- attribute or first heading); callouts.lua, which runs after this filter, draws the box.
+local function callout(div, kind)
+  local number = next_number(kind)
+  register(div.identifier, kind, number)
+  local label = options.title[kind] .. NBSP .. number
+  local title = div.attributes.title
+  local first = div.content[1]
+  if (not title or title == '') and first and first.t == 'Header' then
+    title = pandoc.write(pandoc.Pandoc({ pandoc.Plain(first.content) }), 'markdown'):gsub('%s+$', '')
+    div.content:remove(1)
+  end
+  div.attributes.title = (title and title ~= '') and (label .. options.delim .. ' ' .. title) or label
+  if latex then
+    -- the box drawn for LaTeX keeps no Div, so the label goes inside it
+    div.content:insert(1, pandoc.RawBlock('latex', '\\phantomsection\\label{' .. div.identifier .. '}'))
+    div.identifier = ''
+  end
+  return div
+end
+
+local function is_callout(div)
+  for _, c in ipairs(div.classes) do
+    if c == 'callout' or c:match('^callout%-') then return true end
+  end
+  return false
+end
+
+local filter = {
+  traverse = 'topdown',
+  Header = header,
+  Div = function(div)
+    local kind = kind_of(div.identifier)
+    if FLOATS[kind] and not is_callout(div) then
+      return number_float(float_from_div(div, kind)), false
+    end
+    if CALLOUTS[kind] then
+      div = callout(div, kind)
+      div.content = walk_blocks(div.content)
+      return div, false
+    end
+    -- without a title attribute, a callout's first heading is its title: no section number
+    local title = div.attributes.title
+    if is_callout(div) and (not title or title == '') and div.content[1] and div.content[1].t == 'Header' then
+      local first = div.content[1]
+      div.content = walk_blocks(pandoc.Blocks({ table.unpack(div.content, 2) }))
+      div.content:insert(1, first)
+      return div, false
+    end
+  end,
+  Figure = function(fig)
+    local kind = kind_of(fig.identifier)
+    if FLOATS[kind] then return number_float(float_from_figure(fig, kind)), false end
+  end,
+  Table = function(tbl)
+    if kind_of(tbl.identifier) ~= 'tbl' then return nil end
+    local f = { kind = 'tbl', id = tbl.identifier, caption = caption_inlines(tbl.caption.long),
+                classes = pandoc.List(), layout = {} }
+    tbl.identifier = ''
+    tbl.caption = pandoc.Caption()
+    f.content = pandoc.Blocks({ tbl })
+    return number_float(f), false
+  end,
+  CodeBlock = function(code)
+    if kind_of(code.identifier) == 'lst' then return number_float(float_from_code(code)), false end
+  end,
+  Para = function(para)
+    local f = float_from_linked_image(para)
+    if f then return number_float(f), false end
+    local content = equations(para.content)
+    if content then
+      para.content = content
+      return para
+    end
+  end,
+  Plain = function(plain)
+    local content = equations(plain.content)
+    if content then
+      plain.content = content
+      return plain
+    end
+  end,
+}
+
+walk_blocks = function(blocks)
+  return pandoc.Blocks(blocks):walk(filter)
+end
+
+local function number_document(doc)
+  -- Before its first level-1 heading a chapter has no number yet; a document without one is
+  -- all one chapter (the first of `crossref-chapters`).
+  local has_chapter_heading = false
+  doc.blocks:walk({ Header = function(h) if h.level == 1 then has_chapter_heading = true end end })
+  local first = options.chapters[1]
+  options.chapter = (first and not has_chapter_heading) and first.number or ''
+  options.chapter_depth = first and first.depth
+  if first and first.crossref then use(first.crossref) end
+  doc.blocks = walk_blocks(doc.blocks)
+  return doc
+end
+
+--- References.
+local function lookup(label)
+  return options.index[label] or local_index[label]
+end
+
+local function unresolved(label)
+  return pandoc.Span({ pandoc.Strong(pandoc.Inlines('?@' .. label)) },
+    pandoc.Attr('', { 'quarto-unresolved-ref', 'xref-unresolved' }, { title = 'unresolved reference ' .. label }))
+end
+
+-- A reference to `label`: "Figure 1.2" (the number alone with `bare`), the mapped title of an
+-- external label, or a visible unresolved marker.
+local function reference(label, bare)
+  local key = label:sub(1, 1):lower() .. label:sub(2)
+  local entry = lookup(key)
+  if entry then
+    local text = entry.number
+    if not bare then
+      local prefix = options.prefix[entry.kind] or entry.kind
+      if label:match('^%u') then prefix = prefix:sub(1, 1):upper() .. prefix:sub(2) end
+      text = prefix .. NBSP .. entry.number
+    end
+    if not options.hyperlink then return pandoc.Str(text) end
+    return pandoc.Link(pandoc.Inlines(text), entry.href, '', { class = 'quarto-xref xref' })
+  end
+  local ext = options.external[key]
+  if ext then
+    return pandoc.Link(pandoc.Inlines(ext.title), ext.url, '', { class = 'quarto-xref xref xref-external' })
+  end
+  return unresolved(label)
+end
+
+local function Cite(cite)
+  local out = pandoc.Inlines({})
+  for i, c in ipairs(cite.citations) do
+    local kind = kind_of(c.id)
+    if not (kind and NAMES[kind:lower()]) then return nil end -- a bibliography citation
+    if i > 1 then out:insert(pandoc.Str(', ')) end
+    if #c.prefix > 0 then out:extend(c.prefix); out:insert(pandoc.Space()) end
+    out:insert(reference(c.id, c.mode == 'SuppressAuthor'))
+    if #c.suffix > 0 then out:extend(c.suffix) end
+  end
+  return out
+end
+
+local function RawInline(rawel)
+  if rawel.format ~= 'tex' and rawel.format ~= 'latex' then return nil end
+  local label = rawel.text:match('^\\ref%{([^}]+)%}$')
+  if not label then return nil end
+  return reference(label, true)
+end
+
+return {
+  { Meta = read_options },
+  { Pandoc = number_document },
+  { Cite = Cite, RawInline = RawInline },
+}

@@ -1,0 +1,244 @@
+--[==[
+layout.lua: Quarto's page layout: margins, page columns, tabsets and panel layouts.
+
+  ::: {.column-margin} / [note]{.aside}       content in the margin (LaTeX: \marginpar)
+  reference-location: margin                   footnotes as margin notes
+  cap-location / fig-cap-location / tbl-cap-location: margin   captions in the margin (HTML)
+  ::: {.column-page}, .column-screen, ...      wider than the text (HTML; the class is kept)
+  ::: {.panel-tabset}                          one tab per heading; CSS-only (radio inputs)
+  ::: {layout-ncol=2} / layout-nrow / layout="[[1,1],[1]]"   cells in rows
+
+HTML uses Quarto's class names (`column-margin`, `panel-tabset`, `tab-content`, `tab-pane`,
+`quarto-layout-panel`, `quarto-layout-row`, `quarto-layout-cell`) and no script. Divs labelled
+as floats (`#fig-…`, `#tbl-…`) are left to the cross-reference filter, which lays out sub-floats.
+]==]
+
+PANDOC_VERSION:must_be_at_least '3.1'
+
+local stringify = pandoc.utils.stringify
+
+local options = { footnotes_in_margin = false, captions_in_margin = {} }
+local tabsets = 0
+local margin_notes = 0
+
+local function is_latex() return FORMAT:match('latex') or FORMAT:match('beamer') end
+
+local function latex(text) return pandoc.RawBlock('latex', text) end
+local function latex_inline(text) return pandoc.RawInline('latex', text) end
+local function html(text) return pandoc.RawBlock('html', text) end
+
+local function read_options(meta)
+  local function opt(key) return meta[key] and stringify(meta[key]) or nil end
+  options.footnotes_in_margin = opt('reference-location') == 'margin'
+  local all = opt('cap-location')
+  options.captions_in_margin.fig = (opt('fig-cap-location') or all) == 'margin'
+  options.captions_in_margin.tbl = (opt('tbl-cap-location') or all) == 'margin'
+end
+
+-- Margin content ------------------------------------------------------------------------
+
+local function margin_div(div)
+  if not (div.classes:includes('column-margin') or div.classes:includes('aside')) then return nil end
+  if is_latex() then
+    local blocks = pandoc.Blocks({ pandoc.Plain({ latex_inline('\\marginpar{\\footnotesize ') }) })
+    blocks:extend(div.content)
+    blocks:insert(pandoc.Plain({ latex_inline('}') }))
+    return blocks
+  end
+  if not div.classes:includes('column-margin') then div.classes:insert('column-margin') end
+  return div
+end
+
+local function margin_span(span)
+  if not (span.classes:includes('aside') or span.classes:includes('column-margin')) then return nil end
+  if is_latex() then
+    local out = pandoc.Inlines({ latex_inline('\\marginpar{\\footnotesize ') })
+    out:extend(span.content)
+    out:insert(latex_inline('}'))
+    return out
+  end
+  if not span.classes:includes('column-margin') then span.classes:insert('column-margin') end
+  return span
+end
+
+local function margin_note(note)
+  if not options.footnotes_in_margin then return nil end
+  margin_notes = margin_notes + 1
+  local n = tostring(margin_notes)
+  local text = pandoc.utils.blocks_to_inlines(note.content, { pandoc.Space() })
+  if is_latex() then
+    local out = pandoc.Inlines({ latex_inline('\\textsuperscript{' .. n .. '}\\marginpar{\\footnotesize\\textsuperscript{' .. n .. '} ') })
+    out:extend(text)
+    out:insert(latex_inline('}'))
+    return out
+  end
+  local body = pandoc.Inlines({ pandoc.Superscript({ pandoc.Str(n) }), pandoc.Space() })
+  body:extend(text)
+  return {
+    pandoc.Superscript({ pandoc.Str(n) }),
+    pandoc.Span(body, { class = 'column-margin margin-footnote', id = 'fn-margin-' .. n }),
+  }
+end
+
+-- Captions in the margin (HTML): Quarto's `margin-caption` class on the float.
+local function margin_caption_figure(fig)
+  if is_latex() or not options.captions_in_margin.fig then return nil end
+  fig.classes:insert('margin-caption')
+  return fig
+end
+
+local function margin_caption_table(tbl)
+  if is_latex() or not options.captions_in_margin.tbl then return nil end
+  tbl.classes:insert('margin-caption')
+  return tbl
+end
+
+-- Tabsets -------------------------------------------------------------------------------
+
+local function tabset(div)
+  if not div.classes:includes('panel-tabset') then return nil end
+  local level
+  for _, b in ipairs(div.content) do
+    if b.t == 'Header' then level = level and math.min(level, b.level) or b.level end
+  end
+  if not level then return nil end
+  local tabs, preamble = {}, pandoc.Blocks({})
+  for _, b in ipairs(div.content) do
+    if b.t == 'Header' and b.level == level then
+      tabs[#tabs + 1] = { title = b.content, id = b.identifier, content = pandoc.Blocks({}) }
+    elseif #tabs > 0 then
+      tabs[#tabs].content:insert(b)
+    else
+      preamble:insert(b)
+    end
+  end
+  if is_latex() then
+    local out = pandoc.Blocks(preamble)
+    for _, tab in ipairs(tabs) do
+      out:insert(pandoc.Para({ pandoc.Strong(tab.title) }))
+      out:extend(tab.content)
+    end
+    return out
+  end
+  tabsets = tabsets + 1
+  local name = 'tabset-' .. tabsets
+  local out = pandoc.Blocks(preamble)
+  local labels = {}
+  for i, tab in ipairs(tabs) do
+    local id = ('%s-%d'):format(name, i)
+    out:insert(html(('<input type="radio" class="panel-tabset-radio" name="%s" id="%s"%s>')
+      :format(name, id, i == 1 and ' checked' or '')))
+    labels[#labels + 1] = ('<label class="nav-link" for="%s" role="tab">%s</label>'):format(id,
+      pandoc.write(pandoc.Pandoc({ pandoc.Plain(tab.title) }), 'html'):gsub('%s+$', ''))
+  end
+  out:insert(html('<div class="nav nav-tabs" role="tablist">' .. table.concat(labels) .. '</div>'))
+  local panes = pandoc.Blocks({})
+  for i, tab in ipairs(tabs) do
+    local pane_id = tab.id ~= '' and tab.id or ('%s-%d-pane'):format(name, i)
+    panes:insert(pandoc.Div(tab.content, pandoc.Attr(pane_id, { 'tab-pane' }, { role = 'tabpanel' })))
+  end
+  out:insert(pandoc.Div(panes, { class = 'tab-content' }))
+  div.content = out
+  return div
+end
+
+-- Panel layouts -------------------------------------------------------------------------
+
+local function parse_layout(spec)
+  -- "[[1,1],[1]]" or "[1,1]" -> rows of widths; a negative width is a spacer
+  local rows = {}
+  local inner = spec:match('^%s*%[(.*)%]%s*$')
+  if not inner then return nil end
+  if inner:match('%[') then
+    for row in inner:gmatch('%[([^%]]*)%]') do
+      local widths = {}
+      for w in row:gmatch('[^,%s]+') do widths[#widths + 1] = tonumber(w) or 1 end
+      rows[#rows + 1] = widths
+    end
+  else
+    local widths = {}
+    for w in inner:gmatch('[^,%s]+') do widths[#widths + 1] = tonumber(w) or 1 end
+    rows[1] = widths
+  end
+  return rows
+end
+
+local function layout_rows(div, count)
+  local a = div.attributes
+  if a['layout'] then return parse_layout(a['layout']) end
+  local ncol = tonumber(a['layout-ncol'] or '')
+  local nrow = tonumber(a['layout-nrow'] or '')
+  if not ncol and nrow then ncol = math.ceil(count / nrow) end
+  if not ncol then return nil end
+  local rows = {}
+  for i = 1, math.ceil(count / ncol) do
+    local widths = {}
+    for _ = 1, ncol do widths[#widths + 1] = 1 end
+    rows[i] = widths
+  end
+  return rows
+end
+
+local function panel_layout(div)
+  local a = div.attributes
+  if not (a['layout'] or a['layout-ncol'] or a['layout-nrow']) then return nil end
+  if div.identifier:match('^fig%-') or div.identifier:match('^tbl%-') then return nil end
+  local cells = pandoc.List({})
+  for _, b in ipairs(div.content) do cells:insert(b) end
+  local rows = layout_rows(div, #cells)
+  if not rows then return nil end
+  local valign = a['layout-valign'] or 'top'
+  a['layout'], a['layout-ncol'], a['layout-nrow'], a['layout-valign'] = nil, nil, nil, nil
+  local next_cell = 1
+  local out = pandoc.Blocks({})
+  -- LaTeX: one row is minipages joined by raw text with no blank line between them (a blank
+  -- line would end the paragraph and stack the cells).
+  local pending = nil
+  local function raw(text) pending = (pending or '') .. text end
+  local function flush()
+    if pending then out:insert(latex(pending)); pending = nil end
+  end
+  for _, widths in ipairs(rows) do
+    local total = 0
+    for _, w in ipairs(widths) do total = total + math.abs(w) end
+    local row = pandoc.Blocks({})
+    if is_latex() then raw('\\noindent') end
+    for _, w in ipairs(widths) do
+      local pct = 100 * math.abs(w) / total
+      local content = pandoc.Blocks({})
+      if w > 0 and cells[next_cell] then
+        content:insert(cells[next_cell])
+        next_cell = next_cell + 1
+      end
+      if is_latex() then
+        raw(('\\begin{minipage}[%s]{%.3f\\linewidth}'):format(
+          valign == 'bottom' and 'b' or (valign == 'center' and 'c' or 't'), 0.97 * pct / 100))
+        flush()
+        out:extend(content)
+        raw('\\end{minipage}\\hfill')
+      else
+        row:insert(pandoc.Div(content, { class = 'quarto-layout-cell',
+          style = ('flex-basis: %.1f%%; justify-content: flex-start;'):format(pct) }))
+      end
+    end
+    if is_latex() then
+      raw('\\par\\medskip')
+      flush()
+    else
+      out:insert(pandoc.Div(row, { class = 'quarto-layout-row quarto-layout-valign-' .. valign }))
+    end
+  end
+  -- cells beyond the layout stay, one per row
+  for i = next_cell, #cells do out:insert(cells[i]) end
+  if is_latex() then return out end
+  div.classes:insert('quarto-layout-panel')
+  div.content = out
+  return div
+end
+
+return {
+  { Meta = read_options },
+  { Div = function(div) return tabset(div) or panel_layout(div) end },
+  { Div = margin_div, Span = margin_span, Note = margin_note,
+    Figure = margin_caption_figure, Table = margin_caption_table },
+}
