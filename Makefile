@@ -14,7 +14,7 @@ TEX_CHECK := command -v lualatex && command -v latex && command -v dvisvgm && kp
 TEST_PKGS := chromium poppler-utils
 TEST_CHECK := command -v chromium && command -v pdftotext
 
-.PHONY: setup tex test-tools test render check numbers preview bench clean extension
+.PHONY: setup tex test-tools test render check numbers preview bench mutants clean extension
 
 setup: $(STAMP) $(KERNEL) tex
 	@# Bytecode for our packages: every command and every chapter kernel imports them, and
@@ -65,6 +65,13 @@ extension: $(STAMP)
 
 bench: setup
 	$(PY) bench/run.py
+
+# Mutation testing of the engine's core modules (mutation/modules.toml), one worker, each module
+# against its own fast tests; prints the score and every surviving mutant. Not part of `make test`
+# (it takes tens of minutes). `make mutants MODULES="lock output"` runs some; ARGS=--survivors
+# re-tests only the last run's survivors.
+mutants: setup
+	$(PY) mutation/run.py $(MODULES) $(ARGS)
 
 clean:
 	rm -rf _book .bookbuild .pytest_cache .ruff_cache .hypothesis test-artifacts

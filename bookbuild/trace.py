@@ -116,9 +116,13 @@ class Tracer:
                     self._bind(target, stmt.value, cell, line, owner)
             elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) and stmt.value is not None:
                 value = stmt.value
-                if isinstance(stmt, ast.AugAssign):  # x += v depends on x and v
-                    value = ast.BinOp(left=ast.Name(id=_name(stmt.target) or "_", ctx=ast.Load()),
-                                      op=stmt.op, right=stmt.value)
+                if isinstance(stmt, ast.AugAssign):  # x += v depends on x's earlier value and v
+                    # The new definition replaces x's, so carry the earlier right-hand side in.
+                    key = prefix + stmt.target.id if isinstance(stmt.target, ast.Name) \
+                        else dotted(stmt.target)
+                    earlier = self.defs.get(key or "")
+                    left = earlier.expr if earlier and earlier.expr is not None else _load(stmt.target)
+                    value = ast.BinOp(left=left, op=stmt.op, right=stmt.value)
                 self._bind(stmt.target, value, cell, line, owner)
             elif isinstance(stmt, (ast.For, ast.While, ast.If, ast.With, ast.Try)):
                 for name in block_targets(stmt):
@@ -465,5 +469,6 @@ def _function_locals(fn: ast.AST) -> set[str]:
     return names
 
 
-def _name(node: ast.AST) -> str | None:
-    return node.id if isinstance(node, ast.Name) else None
+def _load(target: ast.AST) -> ast.AST:
+    """`x` or `K.x` as an expression that reads it (an assignment target only stores)."""
+    return ast.parse(ast.unparse(target), mode="eval").body

@@ -81,7 +81,13 @@ def read_page(browser, path: Path, shot: str) -> dict:
     return view
 
 
-def assert_reader_view(view: dict, tikz_count: int) -> None:
+def callouts_in(qmd: Path) -> int:
+    """Callout blocks the author wrote in a chapter (each renders one titled box)."""
+    return len(re.findall(r"^:{3,}\s*\{[^}\n]*\.callout-", qmd.read_text(encoding="utf-8"), re.M))
+
+
+def assert_reader_view(view: dict, tikz_count: int, callouts: int, math: bool) -> None:
+    """What a reader sees; counts come from the source, so an empty page cannot pass."""
     assert "{python}" not in view["body"]
     for raw in ("@tbl-", "@fig-", "@sec-"):
         assert raw not in view["body"].replace("?@", "")
@@ -94,14 +100,17 @@ def assert_reader_view(view: dict, tikz_count: int) -> None:
         assert re.fullmatch(r"(Section|Table|Figure)\s[0-9A-Z][0-9A-Z.]*", x["text"]), x
         if x["target"] is not None:
             assert x["target"], f"{x['href']} has no target on the page"
+    assert len(view["callouts"]) == callouts
     for c in view["callouts"]:
         assert c["visible"] and c["text"], c
+    assert bool(view["math"]) == math
     assert set(view["math"]) <= {"http://www.w3.org/1998/Math/MathML"}  # math is MathML
 
 
 def test_upstream_appendix_in_a_browser(browser, upstream_book: Path) -> None:
     view = read_page(browser, upstream_book / "appendix" / "machine.html", "upstream-appendix.png")
-    assert_reader_view(view, tikz_count=3)
+    assert_reader_view(view, tikz_count=3, callouts=callouts_in(upstream_book.parent / "appendix"
+                                                                / "machine.qmd"), math=True)
     assert len(view["math"]) > 20
     assert len(view["xrefs"]) >= 15
     titles = {" ".join(c["text"].split()).lower() for c in view["callouts"]}
@@ -118,17 +127,16 @@ def test_fixture_book_in_a_browser(browser, tmp_path: Path) -> None:
     r = run_cli("render", "--to", "html", cwd=root)
     assert r.returncode == 0, r.stderr
     view = read_page(browser, root / "_book" / "chapters" / "one.html", "fixture-chapter.png")
-    assert_reader_view(view, tikz_count=1)
-    assert view["math"]
+    assert_reader_view(view, tikz_count=1, callouts=3, math=True)
     assert "The ridge point is 295 FLOP/byte" in view["body"]
 
 
-@pytest.mark.parametrize(("page", "tikz_count"), [
-    ("appendix/numbers.html", 1), ("appendix/models.html", 1), ("appendix/formats.html", 1),
-    ("appendix/measured.html", 0), ("appendix/sources.html", 0), ("index.html", 0),
+@pytest.mark.parametrize(("page", "tikz_count", "math"), [
+    ("appendix/numbers.html", 1, True), ("appendix/models.html", 1, True),
+    ("appendix/formats.html", 1, True), ("appendix/measured.html", 0, False),
+    ("appendix/sources.html", 0, False), ("index.html", 0, False),
 ])
-def test_our_book_in_a_browser(browser, our_book: Path, page: str, tikz_count: int) -> None:
+def test_our_book_in_a_browser(browser, our_book: Path, page: str, tikz_count: int,
+                               math: bool) -> None:
     view = read_page(browser, our_book / page, "ours-" + page.replace("/", "-") + ".png")
-    assert_reader_view(view, tikz_count)
-    if page.endswith(("models.html", "formats.html")):
-        assert view["math"]
+    assert_reader_view(view, tikz_count, callouts_in(ROOT / page.replace(".html", ".qmd")), math)

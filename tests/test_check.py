@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bookbuild.qmd import parse
 from bookbuild.refs import check_document
-from tests.conftest import FIXTURES, copy_fixture
+from tests.conftest import copy_fixture
 
 BROKEN_EXPECTED = [
     "broken.qmd:2:15: inline reference in the YAML front matter is never evaluated; compute the text in a cell instead [REF005]",
@@ -95,10 +95,6 @@ def test_star_import_follows_nested_star_imports_and_all() -> None:
             "`{python} TB` `{python} BILLION` `{python} Q_` `{python} H100_MEM_BW` `{python} _c`\n")
     msgs = _messages(text)
     assert len(msgs) == 1 and "unresolved reference '_c'" in msgs[0]
-
-
-def test_fixture_files_exist() -> None:
-    assert (FIXTURES / "broken.qmd").is_file() and (FIXTURES / "good.qmd").is_file()
 
 
 def test_upstream_appendix_checks_clean(cli, upstream: Path, workdir: Path) -> None:

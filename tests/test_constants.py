@@ -1,6 +1,8 @@
-"""Every constant has the right dimension, the stated value, and a source."""
+"""Every constant has the dimension its name promises, a source and a year; units convert."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -8,45 +10,43 @@ import mlsysim
 from mlsysim.core import constants as C
 from mlsysim.core.units import Q_, ureg
 
-EXPECTED = {
-    "SPEED_OF_LIGHT_FIBER_KM_S": (200_000, "km/s"),
-    "ENERGY_DRAM_ACCESS_PJ": (640, "pJ"),
-    "ENERGY_FLOP_FP16_PJ": (1.1, "pJ"),
-    "ENERGY_FLOP_FP32_PJ": (3.7, "pJ"),
-    "ENERGY_FLOP_INT8_PJ": (0.2, "pJ"),
-    "ENERGY_SRAM_L1_PJ": (0.5, "pJ"),
-    "ENERGY_REG_PJ": (0.01, "pJ"),
-    "LATENCY_L1_REGISTER": (1, "ns"),
-    "LATENCY_L2_CACHE": (4, "ns"),
-    "LATENCY_HBM3": (300, "ns"),
-    "LATENCY_NVLINK": (500, "ns"),
-    "LATENCY_PCIE_GEN5": (1_000, "ns"),
-    "LATENCY_INFINIBAND": (5_000, "ns"),
-    "LATENCY_NVME_SSD": (100_000, "ns"),
-    "H100_MEM_BW": (3.35, "TB/s"),
-    "A100_MEM_BW": (2_039, "GB/s"),
-    "PCIE_GEN5_BW": (64, "GB/s"),
-    "SYSTEM_MEMORY_BW": (50, "GB/s"),
-    "NVME_SEQUENTIAL_BW": (7.0, "GB/s"),
-    "NVLINK_H100_BW": (900, "GB/s"),
-    "TPUV5P_MEM_BW": (2.76, "TB/s"),
-    "TPUV5P_ICI_BW": (1_600, "GB/s"),
-    "H100_FLOPS_FP16_TENSOR": (989, "TFLOP/s"),
-    "H100_FLOPS_FP8_TENSOR": (1_979, "TFLOP/s"),
-    "A100_FLOPS_FP16_TENSOR": (312, "TFLOP/s"),
-    "TPUV5P_FLOPS_BF16": (459, "TFLOP/s"),
-    "MOBILE_NPU_TOPS_INT8": (50, "TFLOP/s"),
-    "H100_MEM_CAPACITY": (80, "GiB"),
-    "TPUV5P_MEM_CAPACITY": (95, "GiB"),
-}
+# Values are pinned once, in numbers.lock (`bookbuild numbers check` in `make test`), against the
+# figures their sources cite; here each constant's dimension must follow from its name.
+FAMILIES = [  # (name pattern, the unit its dimension must match)
+    (r"_BW$", "byte/s"),
+    (r"_(FLOPS|TOPS)_|_MATMUL$", "flop/s"),
+    (r"^LATENCY_|_TIME$|_LAUNCH$", "s"),
+    (r"^ENERGY_", "J"),
+    (r"_CAPACITY$", "byte"),
+    (r"_KM_S$", "km/s"),
+]
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_constant_value_and_dimension(name: str) -> None:
-    value, unit = EXPECTED[name]
-    q = getattr(C, name)
-    assert q.dimensionality == Q_(1, unit).dimensionality, name
-    assert q.m_as(unit) == pytest.approx(value), name
+def family(name: str) -> str | None:
+    units = [unit for pattern, unit in FAMILIES if re.search(pattern, name)]
+    assert len(units) <= 1, f"{name} matches several families: {units}"
+    return units[0] if units else None
+
+
+@pytest.mark.parametrize("source", mlsysim.sources(), ids=lambda s: s.name)
+def test_each_constant_has_the_dimension_its_name_promises(source) -> None:
+    unit = family(source.name)
+    if source.name == "INFINIBAND_NDR_BW_GBS":
+        unit = None  # a plain number on purpose: see below
+    if unit is None:
+        assert not hasattr(source.value, "dimensionality"), f"{source.name} has a unit but no family"
+        return
+    assert source.value.dimensionality == Q_(1, unit).dimensionality, source.name
+    assert source.value.magnitude > 0, source.name
+
+
+def test_datasheet_ceilings_sit_above_what_was_measured() -> None:
+    from mlsysim.core import measured as M
+
+    assert M.H100_MEASURED_HBM_BW < C.H100_MEM_BW
+    assert M.H100_MEASURED_FP16_MATMUL < C.H100_FLOPS_FP16_TENSOR
+    assert M.H100_MEASURED_H2D_BW < C.PCIE_GEN5_BW
+    assert M.H100_MEASURED_D2H_BW < C.PCIE_GEN5_BW
 
 
 def test_infiniband_is_a_plain_number_as_upstream_uses_it() -> None:
@@ -56,7 +56,7 @@ def test_infiniband_is_a_plain_number_as_upstream_uses_it() -> None:
 
 def test_every_constant_has_a_source_and_year() -> None:
     sources = {s.name: s for s in mlsysim.sources()}
-    assert set(EXPECTED) | {"INFINIBAND_NDR_BW_GBS"} <= set(sources)
+    assert {"H100_MEM_BW", "INFINIBAND_NDR_BW_GBS", "H100_MEASURED_HBM_BW"} <= set(sources)
     from mlsysim.core import measured as M
 
     for s in sources.values():

@@ -169,3 +169,40 @@ def test_only_chapters_using_a_changed_constant_re_execute(book: Path) -> None:
     r = run_cli("render", "--to", "md", cwd=book)
     assert "executed 1 cells" in r.stderr
     assert "The load latency is 250 ns." in (book / "_book" / "ch.md").read_text()
+
+
+MEASURED = """
+```{python}
+#| label: measured
+from mlsysim.core.measured import H100_MEASURED_HBM_BW
+
+
+class Achieved:
+    share = (H100_MEASURED_HBM_BW / H100_MEM_BW).m_as("") * 100
+    text = fmt(share, precision=0)
+```
+
+Measured copies reach `{python} Achieved.text` % of the datasheet bandwidth.
+"""
+
+
+def test_measured_constants_are_causes_in_why_drift_and_tooltips(book: Path) -> None:
+    (book / "ch.qmd").write_text(CHAPTER + MEASURED)
+    assert run_cli("numbers", "accept", cwd=book).returncode == 0
+    assert '  H100_MEASURED_HBM_BW: "3.015 TB/s"' in (book / "numbers.lock").read_text()
+    r = run_cli("numbers", "why", "Achieved.text", cwd=book)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0] == "ch.qmd: Achieved.text = 90"
+    assert any(line.strip().startswith("← H100_MEASURED_HBM_BW = 3.015 TB/s (Measured on H100")
+               for line in r.stdout.splitlines())
+    assert r.stdout.splitlines()[-1] == "  constants: H100_MEASURED_HBM_BW, H100_MEM_BW"
+    probe = book / "mlsysim" / "data" / "h100_probe.json"
+    probe.write_text(probe.read_text().replace('"hbm_copy_TBps_rw": 3.015', '"hbm_copy_TBps_rw": 2.68'))
+    r = run_cli("numbers", "check", cwd=book)
+    assert r.returncode == 1
+    assert "Achieved.text: 90 → 80  (moved by H100_MEASURED_HBM_BW)" in r.stdout
+    assert "drift: constant H100_MEASURED_HBM_BW: 3.015 TB/s → 2.68 TB/s" in r.stdout
+    assert run_cli("render", "--to", "html", cwd=book).returncode == 0
+    html = (book / "_book" / "ch.html").read_text()
+    assert ('data-expr="Achieved.text" data-constants="H100_MEASURED_HBM_BW H100_MEM_BW" '
+            'title="Achieved.text ← H100_MEASURED_HBM_BW = 2.68 TB/s (Measured on H100') in html

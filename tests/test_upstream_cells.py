@@ -11,10 +11,9 @@ CELL = re.compile(r"^```\{python\}[^\n]*\n(.*?)^```", re.S | re.M)
 
 @pytest.fixture(scope="module")
 def namespace() -> dict:
-    from tests.conftest import UPSTREAM
+    from tests.conftest import UPSTREAM, require_upstream
 
-    if not UPSTREAM.is_file():
-        pytest.skip(f"{UPSTREAM} not present")
+    require_upstream()
     ns: dict = {}
     for code in CELL.findall(UPSTREAM.read_text(encoding="utf-8")):
         exec(compile(code, str(UPSTREAM), "exec"), ns)  # one namespace, as one kernel would

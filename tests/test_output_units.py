@@ -1,0 +1,264 @@
+"""The output folder: unsafe folders refused, stale pages dropped, author files kept, swaps whole.
+
+Fast (no pandoc, no kernel): `make mutants` runs this file against every mutant of
+bookbuild/output.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bookbuild import atomic, output
+from bookbuild.errors import UsageError
+
+
+def tree(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): p.read_text() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def render(out: Path, files: dict[str, str], fmt: str = "html", whole_book: bool = True,
+           formats: tuple[str, ...] = ("html",), root: Path | None = None) -> None:
+    """What a build does: stage, write this format's files, say so, swap."""
+    with output.staged(out, root, formats=list(formats), whole_book=whole_book) as stage:
+        for rel, text in files.items():
+            (stage.path / rel).parent.mkdir(parents=True, exist_ok=True)
+            (stage.path / rel).write_text(text)
+        stage.wrote(fmt)
+
+
+def manifest(out: Path) -> dict:
+    return json.loads((out / output.MANIFEST).read_text())["files"]
+
+
+# --- unsafe folders ---------------------------------------------------------------------
+def refusal(out: Path, root: Path | None = None, chapters: list[Path] = ()) -> str:
+    with pytest.raises(UsageError) as err:
+        output.check_safe(out, root, list(chapters), root / "_quarto.yml" if root else None)
+    [d] = err.value.diagnostics
+    assert d.code == "OUT001" and "--output-dir _book" in d.hint
+    where = f"{root / '_quarto.yml'}: " if root else "bookbuild: "
+    assert str(err.value).startswith(where + "refusing output folder")  # no line to point at
+    return d.message
+
+
+def test_the_project_folder_and_its_parents_are_refused(tmp_path: Path) -> None:
+    root = tmp_path / "book"
+    root.mkdir()
+    assert "is the project folder or lies above it" in refusal(root, root)
+    assert "is the project folder or lies above it" in refusal(tmp_path, root)
+    output.check_safe(root / "_book", root, [], None)  # a folder of its own is fine
+
+
+def test_the_file_system_root_and_home_are_refused() -> None:
+    assert "file system root or your home folder" in refusal(Path("/"))
+    assert "file system root or your home folder" in refusal(Path.home())
+
+
+@pytest.mark.parametrize("marker", ["_quarto.yml", ".git", "pyproject.toml"])
+def test_a_folder_holding_a_project_is_refused(tmp_path: Path, marker: str) -> None:
+    (tmp_path / "other" / marker).mkdir(parents=True)
+    assert refusal(tmp_path / "other").endswith(f"it contains {marker}")
+
+
+def test_a_folder_holding_a_chapter_is_refused(tmp_path: Path) -> None:
+    chapter = tmp_path / "out" / "deep" / "ch.qmd"
+    chapter.parent.mkdir(parents=True)
+    chapter.write_text("# x\n")
+    elsewhere = tmp_path / "ch2.qmd"
+    assert refusal(tmp_path / "out", chapters=[elsewhere, chapter]).endswith("the chapter ch.qmd")
+    output.check_safe(tmp_path / "out2", None, [chapter], None)
+
+
+def test_a_refused_folder_is_left_as_it_was(tmp_path: Path) -> None:
+    (tmp_path / "_quarto.yml").write_text("project: {}\n")
+    with pytest.raises(UsageError):
+        render(tmp_path, {"index.html": "new"}, root=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_quarto.yml"]
+
+
+# --- manifest and staging -------------------------------------------------------------------
+@pytest.mark.parametrize("content", ["not json", "[]", '{"files": 3}', '{"other": {}}',
+                                     '{"files": {"html": 5}}'])
+def test_an_unreadable_manifest_owns_nothing(tmp_path: Path, content: str) -> None:
+    (tmp_path / output.MANIFEST).write_text(content)
+    assert output.read_manifest(tmp_path) == {}
+
+
+def test_a_first_build_creates_the_folder_and_its_manifest(tmp_path: Path) -> None:
+    out = tmp_path / "deep" / "er" / "_book"
+    render(out, {"index.html": "1", "a/b.html": "2"})
+    assert tree(out) == {output.MANIFEST: (out / output.MANIFEST).read_text(),
+                         "a/b.html": "2", "index.html": "1"}
+    assert manifest(out) == {"html": ["a/b.html", "index.html"]}
+    assert output.read_manifest(out) == {"html": ["a/b.html", "index.html"]}
+
+
+def test_a_whole_book_render_drops_stale_pages_and_keeps_author_files(tmp_path: Path) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "1", "old.html": "stale"})
+    (out / "CNAME").write_text("example.org")  # the author's, not ours
+    render(out, {"index.html": "2"})
+    assert tree(out) == {output.MANIFEST: (out / output.MANIFEST).read_text(),
+                         "CNAME": "example.org", "index.html": "2"}
+    assert manifest(out) == {"html": ["index.html"]}
+
+
+def test_a_partial_render_keeps_the_other_pages(tmp_path: Path) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "1", "other.html": "kept"})
+    render(out, {"index.html": "2"}, whole_book=False)
+    assert tree(out)["other.html"] == "kept"
+    assert manifest(out) == {"html": ["index.html", "other.html"]}
+
+
+def test_rendering_one_format_keeps_the_others(tmp_path: Path) -> None:
+    out = tmp_path / "_book"
+    render(out, {"book.pdf": "pdf1"}, fmt="pdf", formats=("pdf",))
+    render(out, {"index.html": "1", "old.html": "x"}, fmt="html", formats=("html",))
+    render(out, {"index.html": "2"}, fmt="html", formats=("html",))
+    assert tree(out)["book.pdf"] == "pdf1"
+    assert "old.html" not in tree(out)
+    assert manifest(out) == {"html": ["index.html"], "pdf": ["book.pdf"]}
+
+
+def test_wrote_attributes_only_files_changed_since_the_last_call(tmp_path: Path) -> None:
+    (tmp_path / "before.txt").write_text("x")
+    stage = output.Stage(tmp_path, {"pdf": ["book.pdf"]})
+    (tmp_path / "a.html").write_text("a")
+    (tmp_path / ".assets").mkdir()
+    (tmp_path / ".assets" / "site.css").write_text("c")  # sorts before the manifest's name
+    stage.wrote("html")
+    (tmp_path / "book.pdf").write_text("p")
+    (tmp_path / output.MANIFEST).write_text("{}")
+    stage.wrote("pdf")
+    stage.wrote("html")  # nothing new: html keeps what it had
+    assert stage.owned == {"html": [".assets/site.css", "a.html"], "pdf": ["book.pdf"]}
+
+
+def test_a_failed_build_leaves_the_old_output_and_no_staging(tmp_path: Path) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "good"})
+    before = tree(out)
+    with pytest.raises(RuntimeError):
+        with output.staged(out, formats=["html"], whole_book=True) as stage:
+            (stage.path / "index.html").write_text("half")
+            raise RuntimeError("pandoc failed")
+    assert tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_book"]
+
+
+@pytest.fixture
+def live_pid():
+    """A process of our own that is alive: the only kind a test may send a signal to (a mutant
+    of `os.kill(pid, 0)` sends a real one)."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    yield proc.pid
+    assert proc.poll() is None, "asking whether a process is alive must not signal it"
+    proc.kill()
+    proc.wait(timeout=60)
+
+
+def dead_pid() -> int:
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, timeout=60)
+    return int(gone.stdout)
+
+
+def test_staging_left_by_a_killed_build_is_removed_and_a_live_one_kept(
+        tmp_path: Path, live_pid: int) -> None:
+    out = tmp_path / "_book"
+    stale = tmp_path / f"._book{output._STAGING}{dead_pid()}"
+    live = tmp_path / f"._book{output._STAGING}{live_pid}"
+    odd = tmp_path / f"._book{output._STAGING}notapid"
+    for d in (stale, live, odd):
+        d.mkdir()
+    render(out, {"index.html": "1"})
+    assert not stale.exists()
+    assert live.exists() and odd.exists()
+
+
+def test_alive_tells_running_from_gone_processes(live_pid: int) -> None:
+    assert output._alive(live_pid)
+    assert not output._alive(dead_pid())
+
+
+def test_without_an_atomic_exchange_the_swap_still_replaces_the_output(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "1"})
+    monkeypatch.setattr(output, "_exchange", lambda a, b: False)
+    render(out, {"index.html": "2"})
+    assert tree(out)["index.html"] == "2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_book"]
+
+
+def test_exchange_swaps_two_folders(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "x").write_text("a")
+    (b / "x").write_text("b")
+    assert output._exchange(a, b)
+    assert ((a / "x").read_text(), (b / "x").read_text()) == ("b", "a")
+    assert not output._exchange(a, tmp_path / "missing")
+
+
+_KILLED_BUILD = """
+import sys
+from pathlib import Path
+from bookbuild import atomic, output
+out = Path(sys.argv[1])
+with output.staged(out, formats=["html"], whole_book=True) as stage:
+    (stage.path / "index.html").write_text("new")
+    (stage.path / "new.html").write_text("new")
+    stage.wrote("html")
+"""
+
+
+def test_a_build_killed_at_any_file_operation_leaves_a_complete_output(tmp_path: Path) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "old", "old.html": "old"})
+    old = tree(out)
+    seen = []
+    for at in range(1, 40):
+        env = dict(os.environ, **{atomic.FAULT_ENV: str(at)})
+        r = subprocess.run([sys.executable, "-c", _KILLED_BUILD, str(out)], env=env, timeout=60,
+                           capture_output=True, text=True)
+        now = tree(out)
+        complete_new = (set(now) == {output.MANIFEST, "index.html", "new.html"}
+                        and now["index.html"] == "new")
+        assert now == old or complete_new, f"killed at file operation {at}: {sorted(now)}"
+        seen.append(("old" if now == old else "new", r.returncode))
+        if r.returncode == 0:
+            break
+        assert r.returncode == -9, r.stderr
+    # Killed while staging: the old output; killed after the exchange: the new one.
+    assert seen[0] == ("old", -9) and seen[-1] == ("new", 0)
+    assert ("new", -9) in seen
+
+
+def test_by_default_a_render_keeps_other_pages_and_a_vanished_file_is_no_error(tmp_path: Path) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "1", "old.html": "x", "gone.html": "y"})
+    with output.staged(out, formats=["html"]) as stage:  # not whole_book
+        stage.wrote("html")
+    assert "old.html" in tree(out)
+    (out / "gone.html").unlink()  # removed by hand; the manifest still lists it
+    render(out, {"index.html": "2"})
+    assert sorted(tree(out)) == [output.MANIFEST, "index.html"]
+
+
+def test_symlinks_in_the_output_stay_symlinks(tmp_path: Path) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "1"})
+    (tmp_path / "shared.css").write_text("css")
+    os.symlink(tmp_path / "shared.css", out / "shared.css")
+    render(out, {"index.html": "2"})
+    assert (out / "shared.css").is_symlink()

@@ -1,0 +1,180 @@
+"""The .qmd parser: where each cell, fence and inline reference is, and every located problem.
+
+Fast (no kernel): `make mutants` runs this file against every mutant of bookbuild/qmd.py.
+"""
+
+from __future__ import annotations
+
+from bookbuild.qmd import LineIndex, parse
+
+
+def problems(text: str) -> list[str]:
+    return [f"{d.line}:{d.col} {d.code}" for d in parse(text, "t.qmd").problems]
+
+
+def refs(text: str) -> list[tuple]:
+    return [(r.line, r.col, r.expr, r.expr_line, r.expr_col) for r in parse(text, "t.qmd").refs]
+
+
+# --- front matter -----------------------------------------------------------------------------
+def test_front_matter_is_read_and_prose_starts_after_it() -> None:
+    text = "---\ntitle: T\nn: 3\n---\nBody `{python} x`\n"
+    doc = parse(text)
+    assert doc.front_matter == {"title": "T", "n": 3}
+    assert text[doc.body_start:] == "Body `{python} x`\n"
+    assert refs(text) == [(5, 6, "x", 5, 16)]
+
+
+def test_front_matter_may_close_with_dots_and_be_empty() -> None:
+    assert parse("---\na: 1\n...\ntext\n").front_matter == {"a": 1}
+    doc = parse("---\n---\ntext\n")
+    assert (doc.front_matter, doc.text[doc.body_start:]) == ({}, "text\n")
+
+
+def test_no_front_matter_without_a_leading_rule_or_a_closing_one() -> None:
+    assert parse("title: T\n---\n").front_matter == {}
+    assert parse("--- \nnot closed\n").body_start == 0
+    assert parse("---\n- a list\n---\n").front_matter == {}  # not a mapping: ignored
+
+
+def test_invalid_front_matter_yaml_is_qmd002_on_the_line_of_the_error() -> None:
+    text = "---\ntitle: ok\nsubtitle: ok\nbad: [unclosed\n---\n# Heading\n"
+    [d] = parse(text, "t.qmd").problems
+    assert (d.code, d.line) == ("QMD002", 5)  # PyYAML sees the missing `]` where the block ends
+    text = "---\ntitle: ok\na: b: c\nd: 1\n---\n"
+    [d] = parse(text, "t.qmd").problems
+    assert (d.code, d.line, d.col) == ("QMD002", 3, 5)
+    assert d.message.startswith("invalid YAML front matter: ")
+
+
+def test_invalid_cell_options_are_qmd002_on_their_line() -> None:
+    text = "intro\n\n```{python}\n#| label: ok\n#| a: b: c\n#| d: 1\nx = 1\n```\n"
+    [d] = parse(text, "t.qmd").problems
+    assert (d.code, d.line, d.col) == ("QMD002", 5, 1)
+    assert d.message.startswith("invalid cell options in cell #1: ")
+
+
+# --- fences and cells ---------------------------------------------------------------------------
+def test_cells_keep_their_line_options_label_and_source() -> None:
+    text = ("# T\n\n```{python}\n#| label: first\n#| echo: false\nx = 1\n```\n\n"
+            "```{ python }\ny = 2\n```\n")
+    doc = parse(text)
+    a, b = doc.cells
+    assert (a.index, a.line, a.first_line, a.label, a.options) == (
+        0, 3, 4, "first", {"label": "first", "echo": False})
+    assert a.source == "#| label: first\n#| echo: false\nx = 1\n"
+    assert text[a.start:a.end] == "```{python}\n#| label: first\n#| echo: false\nx = 1\n```"
+    assert (b.index, b.line, b.label, b.options, b.describe()) == (1, 9, None, {}, "cell #2")
+    assert a.describe() == "cell 'first'"
+
+
+def test_options_stop_at_the_first_code_line() -> None:
+    doc = parse("```{python}\n#| a: 1\nx = 1\n#| b: 2\n```\n")
+    assert doc.cells[0].options == {"a": 1}
+    assert parse("```{python}\n#| just text\n```\n").cells[0].options == {}
+
+
+def test_other_fences_are_not_cells_and_hide_their_backticks() -> None:
+    text = ("````markdown\n```{python}\nx = 1\n```\n`{python} hidden`\n````\n\n"
+            "~~~{.tikz}\n\\draw `{python} no`;\n~~~\n\nafter `{python} yes`\n")
+    doc = parse(text)
+    assert doc.cells == ()
+    assert [(f.line, f.info) for f in doc.fences] == [(1, "markdown"), (8, "{.tikz}")]
+    assert doc.fences[1].body == "\\draw `{python} no`;\n"
+    assert refs(text) == [(12, 7, "yes", 12, 17)]
+
+
+def test_an_indented_fence_strips_its_indent_from_the_body() -> None:
+    doc = parse("- item\n\n   ```{python}\n   x = 1\n    y = 2\n   ```\n")
+    assert doc.cells[0].source == "x = 1\n y = 2\n"
+
+
+def test_a_longer_closing_fence_closes_and_a_shorter_one_does_not() -> None:
+    doc = parse("````{python}\nx = 1\n```\ny = 2\n`````\n\n`{python} y`\n")
+    assert doc.cells[0].source == "x = 1\n```\ny = 2\n"
+    assert refs("````{python}\nx = 1\n```\ny = 2\n`````\n\n`{python} y`\n") == [(7, 1, "y", 7, 11)]
+
+
+def test_an_unclosed_fence_is_qmd003_at_its_opening() -> None:
+    assert problems("text\n\n  ```{python}\nx = 1\n") == ["3:3 QMD003"]
+    assert parse("text\n\n```{python}\nx = 1\n").cells[0].source == "x = 1\n"
+
+
+# --- inline references ------------------------------------------------------------------------
+def test_inline_reference_positions_are_those_of_the_qmd() -> None:
+    text = "a\nThe value `{python}  A.b ` and ``{python} C.d``.\n"
+    assert refs(text) == [(2, 11, "A.b", 2, 22), (2, 32, "C.d", 2, 43)]
+    r = parse(text).refs[0]
+    assert text[r.start:r.end] == "`{python}  A.b `"
+
+
+def test_a_reference_may_break_across_lines_within_a_paragraph() -> None:
+    text = "x `{python}\nA.b` y\n"
+    assert refs(text) == [(1, 3, "A.b", 2, 1)]
+
+
+def test_an_escaped_backtick_does_not_open_an_inline_reference() -> None:
+    text = "Write \\`{python} x\\` to quote one; `{python} y` is live.\n"
+    assert [r.expr for r in parse(text).refs] == ["y"]
+    assert problems(text) == []
+
+
+def test_plain_code_spans_are_not_references() -> None:
+    assert refs("`code` and `python x` and ``{r} y``\n") == []
+    assert refs("a `` ` `` b `{python} z`\n") == [(1, 13, "z", 1, 23)]
+
+
+def test_a_code_span_does_not_cross_a_blank_line() -> None:
+    assert problems("`{python} x\n\nmore` text\n") == ["1:1 REF004"]
+    assert problems("` {python} x\n\nmore\n") == ["1:1 REF004"]
+    assert problems("`plain\n\n`\n") == []
+
+
+def test_unclosed_inline_code_is_ref004_at_its_backtick() -> None:
+    doc = parse("line\nsee `{python} A.b and more\n", "t.qmd")
+    assert [(d.line, d.col, d.code) for d in doc.problems] == [(2, 5, "REF004")]
+    assert doc.refs == ()
+
+
+def test_references_that_never_render_are_ref005_where_they_are() -> None:
+    text = ("---\ntitle: \"`{python} T.x`\"\n---\n\n```{python}\n#| fig-cap: \"`{python} T.y`\"\nx = 1\n"
+            "```\n\n::: {#fig-a fig-cap=\"`{python} T.z`\"}\nbody `{python} T.w`\n:::\n")
+    doc = parse(text, "t.qmd")
+    assert [(d.line, d.col, d.code) for d in doc.problems] == [
+        (2, 9, "REF005"), (6, 14, "REF005"), (10, 22, "REF005")]
+    assert "cell option 'fig-cap'" in doc.problems[1].message
+    assert "YAML front matter" in doc.problems[0].message
+    assert "div attribute" in doc.problems[2].message
+    assert [r.expr for r in doc.refs] == ["T.w"]
+
+
+def test_line_index_maps_offsets_to_lines_and_columns() -> None:
+    index = LineIndex("ab\ncd\n\ne")
+    assert [index.position(i) for i in (0, 1, 2, 3, 6, 7)] == [
+        (1, 1), (1, 2), (1, 3), (2, 1), (3, 1), (4, 1)]
+
+
+def test_a_backslash_escapes_only_when_it_is_not_itself_escaped() -> None:
+    assert refs("\\`{python} x` at the very start\n") == []
+    assert [r[2] for r in refs("two \\\\`{python} y` backslashes\n")] == ["y"]
+    assert refs("three \\\\\\`{python} z` backslashes\n") == []
+
+
+def test_includes_bring_their_references_with_the_place_they_were_written(tmp_path) -> None:
+    from bookbuild.qmd import parse_file
+
+    (tmp_path / "_part.qmd").write_text("Part line one.\n\nValue `{python} P.x` here.\n")
+    (tmp_path / "ch.qmd").write_text(
+        "# Ch\n\n{{< include _part.qmd >}}\n\n```\n{{< include _part.qmd >}}\n```\n\n"
+        "<!-- {{< include _part.qmd >}} -->\n\nAfter `{python} Q.y`.\n\n{{< include _missing.qmd >}}\n")
+    doc = parse_file(tmp_path / "ch.qmd")
+    part, ch = str(tmp_path / "_part.qmd"), str(tmp_path / "ch.qmd")
+    assert [(r.path, r.line, r.col, r.expr, r.included_from) for r in doc.refs] == [
+        (part, 3, 7, "P.x", ((ch, 3),)), (ch, 11, 7, "Q.y", ())]  # once: not in code, not in a comment
+    [problem] = doc.problems
+    assert (problem.line, problem.col, problem.code) == (13, 1, "QMD005")
+    assert "included file '_missing.qmd' not found" in problem.message
+    assert doc.sources == (ch, part)
+    assert doc.source_line(part, 3) == "Value `{python} P.x` here."
+    assert doc.source_line(ch, 1) == "# Ch"
+    assert doc.source_line(ch, 0) is None and doc.source_line(ch, 99) is None

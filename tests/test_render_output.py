@@ -1,0 +1,52 @@
+"""What a render leaves in the output folder: no stale pages after a whole-book render, the other
+pages after a partial one, and the author's own files always (real CLI, real pandoc, no kernel:
+the chapters have no code)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+
+def write_book(root: Path, chapters: list[str]) -> None:
+    listed = "".join(f"    - {c}\n" for c in chapters)
+    (root / "_quarto.yml").write_text(f"project:\n  type: book\nbook:\n  title: T\n  chapters:\n{listed}")
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    root = tmp_path / "book"
+    root.mkdir()
+    for name, title in [("index", "Home"), ("a", "Alpha"), ("b", "Beta")]:
+        (root / f"{name}.qmd").write_text(f"# {title}\n\nText of {title}.\n")
+    write_book(root, ["index.qmd", "a.qmd", "b.qmd"])
+    r = run_cli("render", "--to", "html", cwd=root, timeout=120)
+    assert r.returncode == 0, r.stderr
+    (root / "_book" / "CNAME").write_text("book.example.org\n")  # the author's, not bookbuild's
+    return root
+
+
+def pages(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / "_book").glob("*.html"))
+
+
+def test_a_whole_book_render_drops_the_pages_of_removed_chapters(book: Path) -> None:
+    assert pages(book) == ["a.html", "b.html", "index.html"]
+    write_book(book, ["index.qmd", "a.qmd"])
+    r = run_cli("render", "--to", "html", cwd=book, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert pages(book) == ["a.html", "index.html"]
+    assert (book / "_book" / "CNAME").read_text() == "book.example.org\n"
+    assert "Beta" not in (book / "_book" / "index.html").read_text()  # nor in the navigation
+
+
+def test_a_partial_render_keeps_the_other_pages(book: Path) -> None:
+    (book / "a.qmd").write_text("# Alpha\n\nNew text of Alpha.\n")
+    r = run_cli("render", "a.qmd", "--to", "html", cwd=book, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert pages(book) == ["a.html", "b.html", "index.html"]
+    assert "New text of Alpha" in (book / "_book" / "a.html").read_text()
+    assert (book / "_book" / "CNAME").exists()
