@@ -28,13 +28,16 @@ Done: `{python} Slow.done`.
 
 
 def kernels_in(folder: Path) -> list[int]:
-    """Kernel processes whose working directory is `folder` (cells run at the project root)."""
+    """Kernel processes whose working directory is `folder` (cells run at the project root):
+    plain ipykernels, or kernels forked from the warm template (they carry its command line)."""
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            if "ipykernel" in (proc / "cmdline").read_text() and (proc / "cwd").resolve() == folder:
+            cmdline = (proc / "cmdline").read_text()
+            kernel = "ipykernel" in cmdline or "bookbuild.warm.server" in cmdline
+            if kernel and (proc / "cwd").resolve() == folder:
                 pids.append(int(proc.name))
         except OSError:
             continue
