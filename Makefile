@@ -43,7 +43,7 @@ test-tools:
 
 test: setup test-tools
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile  # 2 workers: most tests wait on kernels, pandoc, LaTeX
 	$(BB) numbers check
 	$(BB) check --literals
 

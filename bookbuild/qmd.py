@@ -409,9 +409,17 @@ def _front_matter(text: str, path: str, problems: list[Diagnostic]) -> tuple[dic
         mark = getattr(exc, "problem_mark", None)
         line = 2 + (mark.line if mark else 0)
         col = 1 + (mark.column if mark else 0)
-        problems.append(Diagnostic(path, line, col, "QMD002", f"invalid YAML front matter: {exc}"))
+        problems.append(Diagnostic(path, line, col, "QMD002",
+                                   f"invalid YAML front matter: {_yaml_problem(exc)}"))
         data = {}
     return (data if isinstance(data, dict) else {}), m.end()
+
+
+def _yaml_problem(exc: Exception) -> str:
+    """PyYAML's multi-line message as one line: the problem, and what it was inside."""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    return f"{problem} ({context})" if context else problem
 
 
 def _cell_options(cell: CodeCell, problems: list[Diagnostic]) -> dict[str, Any]:
@@ -432,7 +440,7 @@ def _cell_options(cell: CodeCell, problems: list[Diagnostic]) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         line = cell.first_line + (mark.line if mark else 0)
         problems.append(Diagnostic(cell.path, line, 1, "QMD002", f"invalid cell options in "
-                                   f"{cell.describe()}: {exc}"))
+                                   f"{cell.describe()}: {_yaml_problem(exc)}"))
         return {}
     return data if isinstance(data, dict) else {}
 
