@@ -14,7 +14,7 @@ from bookbuild.chapters import Chapter, relative_output
 from bookbuild.check import static_check
 from bookbuild.errors import BuildError, display_path
 from bookbuild.lock import LockError
-from bookbuild.output import staged
+from bookbuild.output import check_safe, staged
 from bookbuild.project import Project
 from bookbuild.qmd import parse_file
 from bookbuild.runner import execute_all
@@ -31,6 +31,10 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     """
     formats = formats or proj.formats
     out = (output_dir or proj.output_dir).resolve()
+    # Refuse an unsafe output folder before any kernel starts; the message names _quarto.yml
+    # only when the folder came from there.
+    where = None if output_dir is not None else proj.config_file
+    check_safe(out, proj.root, proj.sources(), where)
     chapters = [Chapter(f, parse_file(f)) for f in files]
     publisher = _publisher(proj, chapters, formats, strict, extra_body)
     errors = execute_all(proj, chapters, use_cache,
@@ -45,7 +49,7 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
         _compare_with_lock(proj, chapters, strict, whole_book)
 
     with staged(out, proj.root, formats=formats, whole_book=whole_book, chapters=proj.sources(),
-                config_file=proj.config_file) as stage:
+                config_file=where) as stage:
         if "md" in formats:
             write_markdown(proj, chapters, stage.path)
             stage.wrote("md")

@@ -88,7 +88,7 @@ def run_command(func, args: argparse.Namespace) -> int:
         return EXIT_BUILD
     except Exception as exc:  # a bug of ours: one line, the traceback only with --debug
         _stop_children()
-        if _INTERRUPTED or _processes_interrupted():  # a signal surfaced as another error
+        if _processes_interrupted():  # a signal landed mid-operation, surfaced as another error
             print("bookbuild: interrupted; kernels and child processes stopped", file=sys.stderr)
             return EXIT_INTERRUPTED
         if getattr(args, "debug", False):
@@ -98,17 +98,15 @@ def run_command(func, args: argparse.Namespace) -> int:
         return EXIT_BUILD
 
 
-_INTERRUPTED = False
-
-
 def _sigterm_interrupts() -> None:
     """SIGTERM stops a command the way Ctrl-C does: children killed, staging removed, exit 130."""
     import signal
     import threading
 
+    from bookbuild import processes
+
     def interrupt(signum, frame):
-        global _INTERRUPTED
-        _INTERRUPTED = True
+        processes.interrupted = True  # one flag, also set when the executor takes signals back
         raise KeyboardInterrupt
 
     if threading.current_thread() is threading.main_thread():

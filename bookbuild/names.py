@@ -97,6 +97,18 @@ def read_module(path: Path) -> ast.Module:
                                                  f"cannot read module: {exc}")]) from None
 
 
+def defined_names(stmt: ast.stmt) -> list[str]:
+    """Names a module- or class-level statement defines as data: `class`, `x = ...`, `x: T = ...`
+    (shared by the kernel's constants snapshot and the trace, so both see the same constants)."""
+    if isinstance(stmt, ast.ClassDef):
+        return [stmt.name]
+    if isinstance(stmt, ast.Assign):
+        return [n.id for t in stmt.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value:
+        return [stmt.target.id]
+    return []
+
+
 def module_aliases(tree: ast.AST, module_files: list[str] = ()) -> set[str]:
     """Names bound to modules: `import x` / `import x as y` anywhere, and `from pkg import mod`
     when `pkg/mod` is one of `module_files` (relative imports: any file named `mod`)."""

@@ -23,6 +23,7 @@ from bookbuild.names import (
     absolute_module,
     block_targets,
     bound_names,
+    defined_names,
     dotted,
     expression_locals,
     parse,
@@ -354,7 +355,7 @@ class Tracer:
         """`Registry.Cloud.A100.x` through nested class bodies defined in a module."""
         if len(parts) == 1:
             return  # the class itself (called or passed): its instances are traced where made
-        body = {n: s for s in cls.body for n in _stmt_targets(s)}
+        body = {n: s for s in cls.body for n in defined_names(s)}
         stmt = body.get(parts[1])
         if stmt is None:
             return
@@ -411,7 +412,7 @@ class ModuleScope:
         elif isinstance(stmt, ast.ClassDef):
             self.bindings[stmt.name] = ("class", stmt)
         elif isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
-            for name in _stmt_targets(stmt):
+            for name in defined_names(stmt):
                 self.bindings[name] = ("assign", stmt)
         elif isinstance(stmt, (ast.If, ast.Try)):
             for child in stmt.body + stmt.orelse + getattr(stmt, "finalbody", []):
@@ -441,16 +442,6 @@ def _scope(path: str, module: str, rel: str) -> ModuleScope | None:
     st = Path(path).stat()
     tree = _parsed(path, (st.st_mtime_ns, st.st_size))
     return None if tree is None else ModuleScope(path, module, rel, tree)
-
-
-def _stmt_targets(stmt: ast.stmt) -> list[str]:
-    if isinstance(stmt, ast.ClassDef):
-        return [stmt.name]
-    if isinstance(stmt, ast.Assign):
-        return [n.id for t in stmt.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
-    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value:
-        return [stmt.target.id]
-    return []
 
 
 def _keyword(value: ast.AST, name: str) -> ast.AST | None:

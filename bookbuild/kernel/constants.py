@@ -15,6 +15,8 @@ import os
 import sys
 from collections.abc import Mapping
 
+from bookbuild.names import defined_names
+
 MAX_DEPTH = 6  # attribute chains deeper than this are not registries but object graphs
 PSEUDO = ("/proc/", "/sys/", "/dev/")
 
@@ -81,7 +83,7 @@ class ModuleSource:
         """Module-level names bound by assignment or class definition (not by import), with lines."""
         out: dict[str, int] = {}
         for stmt in _flat(self.tree.body):
-            for name in _targets(stmt):
+            for name in defined_names(stmt):
                 out[name] = stmt.lineno
         return out
 
@@ -98,7 +100,7 @@ class ModuleSource:
                     return line
                 continue
             for stmt in _flat(body):
-                if part in _targets(stmt):
+                if part in defined_names(stmt):
                     found = stmt
             if found is None:
                 return line
@@ -121,16 +123,6 @@ def _flat(body: list[ast.stmt]) -> list[ast.stmt]:
         else:
             out.append(stmt)
     return out
-
-
-def _targets(stmt: ast.stmt) -> list[str]:
-    if isinstance(stmt, ast.ClassDef):
-        return [stmt.name]
-    if isinstance(stmt, ast.Assign):
-        return [n.id for t in stmt.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
-    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value:
-        return [stmt.target.id]
-    return []
 
 
 def _meta(entry: object) -> dict:
