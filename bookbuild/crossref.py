@@ -290,6 +290,15 @@ def _is_callout(classes: set[str]) -> bool:
     return any(c == "callout" or c.startswith("callout-") for c in classes)
 
 
+# Divs whose headings are not sections of the page: a callout's, a tabset's (its tabs and what
+# they hold) and margin content. crossref.lua leaves them unnumbered too.
+ASIDES = frozenset({"panel-tabset", "column-margin", "aside"})
+
+
+def _is_aside(classes: set[str]) -> bool:
+    return _is_callout(classes) or bool(classes & ASIDES)
+
+
 class _ChapterWalk:
     """Numbers one chapter's events the way crossref.lua walks the chapter's blocks."""
 
@@ -304,7 +313,7 @@ class _ChapterWalk:
         self.counts: dict[str, int] = {}
         self.divs: list[dict | None] = []  # open divs; a float div is {kind, number, subs}
         self.parent: dict | None = None  # the innermost open float div
-        self.callout_body = -1  # where a just-opened untitled callout's body starts
+        self.asides: list[bool] = []  # per open div: does it hide the sections inside it?
         if self.info.title_heading:
             self.restart(self.book.next(appendix, not options.numbered))
             self.info.title, self.info.number = str(doc.front_matter["title"]), self.number
@@ -328,8 +337,8 @@ class _ChapterWalk:
             elif kind == "close":
                 self.close_div()
             elif kind == "heading":
-                if not (self.callout_body >= 0 and not prose[self.callout_body:offset].strip()):
-                    self.heading(payload)  # else it is the callout's title (Quarto), not a section
+                if not any(self.asides):  # in a callout, a tabset or the margin: no section
+                    self.heading(payload)
             elif kind == "eq":
                 self.add(payload, "eq", self.next("eq"), offset)
             elif kind == "panel":
@@ -350,10 +359,11 @@ class _ChapterWalk:
         elif prefix in CALLOUTS:
             self.add(ident, prefix, self.next(prefix), m.start())
         self.divs.append(entry)
-        titled = re.search(r"\btitle=", raw) is not None
-        self.callout_body = m.end() if _is_callout(classes) and not titled else -1
+        self.asides.append(_is_aside(classes))
 
     def close_div(self) -> None:
+        if self.asides:
+            self.asides.pop()
         if self.divs and self.divs.pop() is not None:
             self.parent = next((d for d in reversed(self.divs) if d is not None), None)
 

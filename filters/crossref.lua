@@ -395,6 +395,7 @@ local function register(id, kind, number)
 end
 
 local current_parent = nil -- the float whose content is being walked: {id, kind, number, subs}
+local asides = 0 -- how many asides (callouts, tabsets, margins) enclose the blocks being walked
 
 local function number_float(f)
   if current_parent and current_parent.kind == f.kind then
@@ -443,6 +444,7 @@ local function number_float(f)
 end
 
 local function header(h)
+  if asides > 0 then return h end
   if h.level == 1 then
     local i = (options.chapter_index or 0) + 1
     options.chapter_index = i
@@ -541,6 +543,18 @@ local function is_callout(div)
   return false
 end
 
+-- A callout, a tabset (layout.lua has made it tab panes) or margin content: the headings
+-- inside are titles, tabs or notes, not sections (bookbuild/crossref.py's ASIDES agrees).
+local ASIDES = { 'panel-tabset', 'tab-content', 'tab-pane', 'column-margin', 'aside' }
+
+local function is_aside(div)
+  if is_callout(div) then return true end
+  for _, c in ipairs(ASIDES) do
+    if div.classes:includes(c) then return true end
+  end
+  return false
+end
+
 local filter = {
   traverse = 'topdown',
   Header = header,
@@ -549,17 +563,12 @@ local filter = {
     if FLOATS[kind] and not is_callout(div) then
       return number_float(float_from_div(div, kind)), false
     end
-    if CALLOUTS[kind] then
-      div = callout(div, kind)
+    if CALLOUTS[kind] then div = callout(div, kind) end
+    if is_aside(div) then
+      -- floats and equations inside are numbered; headings are not sections of the page
+      asides = asides + 1
       div.content = walk_blocks(div.content)
-      return div, false
-    end
-    -- without a title attribute, a callout's first heading is its title: no section number
-    local title = div.attributes.title
-    if is_callout(div) and (not title or title == '') and div.content[1] and div.content[1].t == 'Header' then
-      local first = div.content[1]
-      div.content = walk_blocks(pandoc.Blocks({ table.unpack(div.content, 2) }))
-      div.content:insert(1, first)
+      asides = asides - 1
       return div, false
     end
   end,

@@ -92,9 +92,10 @@ def test_a_label_defined_twice_is_a_located_error(tmp_path: Path) -> None:
     ]
 
 
-def test_a_callout_heading_is_its_title_unless_the_callout_has_a_title_attribute() -> None:
+def test_no_heading_inside_a_callout_is_a_section_titled_or_not() -> None:
     doc = parse("# C {#sec-c}\n\n::: {.callout-tip}\n## Title {#sec-title}\nBody.\n:::\n\n"
-                "::: {.callout-tip title=\"Given\"}\n## Real section {#sec-real}\n:::\n", "c.qmd")
+                "::: {.callout-tip title=\"Given\"}\n## Inside {#sec-inside}\n:::\n\n"
+                "## Real section {#sec-real}\n", "c.qmd")
     assert numbers(crossref.build_index([(doc, False)])) == {"sec-c": "1", "sec-real": "1.1"}
 
 
