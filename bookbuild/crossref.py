@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bookbuild.errors import display_path
+from bookbuild.errors import Diagnostic, display_path
 from bookbuild.qmd import Document, LineIndex
 
 KINDS = {"sec": "Section", "fig": "Figure", "tbl": "Table", "eq": "Equation", "lst": "Listing",
@@ -220,18 +220,28 @@ def with_title(doc: Document, markdown: str) -> str:
     return markdown[:doc.body_start] + "\n" + heading + markdown[doc.body_start:]
 
 
-def _definitions(doc: Document, source: Path) -> list[tuple[str, Path, int]]:
-    """Every place the chapter defines a cross-reference label, in order."""
+def _definitions(doc: Document, source: Path) -> list[tuple[str, Path, int, int]]:
+    """Every place the chapter defines a cross-reference label, in order: (label, file, line, col)."""
     lines = LineIndex(doc.text)
     prose = _prose(doc)
-    found = [(m.start(1), m.group(1)) for m in DEFINITION.finditer(prose)]
-    found += [(c.start, c.label) for c in doc.cells if c.label and c.label.split("-")[0] in KINDS]
-    found += [(c.start, str(c.options["lst-label"])) for c in doc.cells if c.options.get("lst-label")]
+    # the offset of the `#` (or of the cell option naming the label), where an editor should go
+    found = [(m.start(1) - 1, m.group(1)) for m in DEFINITION.finditer(prose)]
+    for cell in doc.cells:
+        for key in ("label", "lst-label"):
+            label = str(cell.options.get(key) or "")
+            if label and (key == "lst-label" or label.split("-")[0] in KINDS):
+                found.append((_option_offset(doc.text, cell.start, cell.end, key), label))
     for fence in doc.fences:
         m = DEFINITION.search(fence.info)
         if m:
             found.append((fence.start, m.group(1)))
-    return [(label, source, lines.position(offset)[0]) for offset, label in sorted(found)]
+    return [(label, source, *lines.position(offset)) for offset, label in sorted(found)]
+
+
+def _option_offset(text: str, start: int, end: int, key: str) -> int:
+    """Where `#| key:` sits in a cell (the cell's start if the option came from elsewhere)."""
+    m = re.compile(rf"^[ \t]*#\|[ \t]*{re.escape(key)}[ \t]*:", re.M).search(text, start, end)
+    return m.start() if m else start
 
 
 def _events(doc: Document, prose: str) -> list[tuple[int, str, Any]]:
@@ -427,19 +437,35 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
     return BookIndex(chapters, labels, references, _duplicates(docs))
 
 
-def _duplicates(docs: list[tuple[Document, bool]]) -> list[str]:
-    """`file:line: label 'x' is defined twice (first at file:line)` for each repeated label."""
-    defined: dict[str, tuple[Path, int]] = {}
+Place = tuple[Path, int, int]  # file, line, column
+
+
+def _repeats(docs: list[tuple[Document, bool]]) -> list[tuple[str, str, Place, Place]]:
+    """(label, the repeating chapter's path as given, where it repeats, where it was first)."""
+    defined: dict[str, Place] = {}
     out = []
     for doc, _ in docs:
-        for label, where, line in _definitions(doc, Path(doc.path).resolve()):
-            if label not in defined:
-                defined[label] = (where, line)
-                continue
-            first = defined[label]
-            out.append(f"{display_path(where)}:{line}: label '{label}' is defined twice "
-                       f"(first at {display_path(first[0])}:{first[1]}); rename one of them")
+        for label, where, line, col in _definitions(doc, Path(doc.path).resolve()):
+            if label in defined:
+                out.append((label, str(doc.path), (where, line, col), defined[label]))
+            else:
+                defined[label] = (where, line, col)
     return out
+
+
+def duplicate_labels(docs: list[tuple[Document, bool]]) -> list[Diagnostic]:
+    """One located XRF001 for each repeated label, at the repeat, naming the first place."""
+    return [Diagnostic(path, line, col, "XRF001",
+                       f"label '{label}' is defined twice (first at {display_path(first[0])}:"
+                       f"{first[1]}:{first[2]})", "rename one of them; a reference reaches only one")
+            for label, path, (_, line, col), first in _repeats(docs)]
+
+
+def _duplicates(docs: list[tuple[Document, bool]]) -> list[str]:
+    """`file:line: label 'x' is defined twice (first at file:line)` for each repeated label."""
+    return [f"{display_path(where)}:{line}: label '{label}' is defined twice "
+            f"(first at {display_path(first[0])}:{first[1]}); rename one of them"
+            for label, _, (where, line, _), first in _repeats(docs)]
 
 
 def index_for_page(index: BookIndex, page: Path, pages: dict[Path, Path]) -> dict:
