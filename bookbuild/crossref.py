@@ -20,9 +20,16 @@ from bookbuild.errors import Diagnostic, display_path
 from bookbuild.qmd import Document, LineIndex
 
 KINDS = {"sec": "Section", "fig": "Figure", "tbl": "Table", "eq": "Equation", "lst": "Listing",
-         "tip": "Tip", "nte": "Note", "wrn": "Warning", "imp": "Important", "cau": "Caution"}
+         "tip": "Tip", "nte": "Note", "wrn": "Warning", "imp": "Important", "cau": "Caution",
+         "thm": "Theorem", "lem": "Lemma", "cor": "Corollary", "prp": "Proposition",
+         "cnj": "Conjecture", "def": "Definition", "exm": "Example", "exr": "Exercise",
+         "alg": "Algorithm", "sol": "Solution", "rem": "Remark"}
 FLOATS = ("fig", "tbl", "lst")
 CALLOUTS = ("tip", "nte", "wrn", "imp", "cau")
+# Quarto's theorem kinds and its numbered proofs (`#rem-`, `#sol-`); `.proof`, `.remark` and
+# `.solution` divs without such a label are not numbered.
+THEOREMS = ("thm", "lem", "cor", "prp", "cnj", "def", "exm", "exr", "alg", "sol", "rem")
+PROOFS = frozenset({"proof", "remark", "solution"})
 _KIND = "|".join(KINDS)
 _KIND_ANY_CASE = "|".join(f"[{k[0]}{k[0].upper()}]{k[1:]}" for k in KINDS)
 
@@ -366,10 +373,11 @@ class _ChapterWalk:
         entry: dict | None = None
         if prefix in FLOATS and not _is_callout(classes):
             entry = self.parent = self.float(prefix, ident, m.start())
-        elif prefix in CALLOUTS:
+        elif prefix in CALLOUTS or (prefix in THEOREMS and not _is_callout(classes)):
             self.add(ident, prefix, self.next(prefix), m.start())
         self.divs.append(entry)
-        self.asides.append(_is_aside(classes))
+        # a theorem's or a proof's first heading is its name, and no heading in it is a section
+        self.asides.append(_is_aside(classes) or prefix in THEOREMS or bool(classes & PROOFS))
 
     def close_div(self) -> None:
         if self.asides:

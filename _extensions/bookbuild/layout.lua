@@ -43,7 +43,7 @@ local function margin_div(div)
     local blocks = pandoc.Blocks({ pandoc.Plain({ latex_inline('\\marginpar{\\footnotesize ') }) })
     blocks:extend(div.content)
     blocks:insert(pandoc.Plain({ latex_inline('}') }))
-    return blocks
+    return pandoc.Div(blocks, { class = 'column-margin' }) -- as the tabset: not sections
   end
   if not div.classes:includes('column-margin') then div.classes:insert('column-margin') end
   return div
@@ -118,7 +118,9 @@ local function tabset(div)
       out:insert(pandoc.Para({ pandoc.Strong(tab.title) }))
       out:extend(tab.content)
     end
-    return out
+    -- kept in a div of its class (LaTeX prints only the content), so crossref.lua knows the
+    -- headings inside are not sections
+    return pandoc.Div(out, { class = 'panel-tabset' })
   end
   tabsets = tabsets + 1
   local name = 'tabset-' .. tabsets
