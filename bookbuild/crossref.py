@@ -30,6 +30,8 @@ CALLOUTS = ("tip", "nte", "wrn", "imp", "cau")
 # `.solution` divs without such a label are not numbered.
 THEOREMS = ("thm", "lem", "cor", "prp", "cnj", "def", "exm", "exr", "alg", "sol", "rem")
 PROOFS = frozenset({"proof", "remark", "solution"})
+# a chapter's front-matter options that layout.lua applies to that chapter alone
+LAYOUT_KEYS = ("reference-location", "cap-location", "fig-cap-location", "tbl-cap-location")
 _KIND = "|".join(KINDS)
 _KIND_ANY_CASE = "|".join(f"[{k[0]}{k[0].upper()}]{k[1:]}" for k in KINDS)
 
@@ -77,13 +79,16 @@ class ChapterInfo:
     depth: int | None = None  # number-depth, when the chapter or the book sets it
     crossref: dict[str, Any] = field(default_factory=dict)  # the book's options, then the chapter's
     title_heading: str = ""  # markdown heading for a chapter titled only in its front matter
+    layout: dict[str, str] = field(default_factory=dict)  # the chapter's own LAYOUT_KEYS
 
     def filter_chapters(self) -> list:
-        """The chapter list as `crossref.lua` reads it (`crossref-chapters`)."""
+        """The chapter list as `crossref.lua` (and `layout.lua`) read it (`crossref-chapters`)."""
         numbers = self.chapter_numbers or [""]
-        if self.depth is None and not self.crossref:
+        if self.depth is None and not self.crossref and not self.layout:
             return list(numbers)
-        extra = {"depth": self.depth} if self.depth is not None else {}
+        extra: dict[str, Any] = {"depth": self.depth} if self.depth is not None else {}
+        if self.layout:  # the PDF is one document: a chapter's front matter is gone by then
+            extra["layout"] = self.layout
         if self.crossref:  # in the PDF the chapter's front matter is gone; in HTML it would
             extra["crossref"] = self.crossref  # replace the book's options, not merge with them
         return [{"number": n, **extra} for n in numbers]
@@ -436,6 +441,8 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
         prose = _prose(doc)
         walk = _ChapterWalk(doc, appendix, options, book, labels)
         walk.info.crossref = merged.get("crossref") if isinstance(merged.get("crossref"), dict) else {}
+        front = doc.front_matter or {}
+        walk.info.layout = {k: str(front[k]) for k in LAYOUT_KEYS if isinstance(front.get(k), str)}
         chapters.append(walk.walk(prose, _events(doc, prose)))
         found = [m for m in REFERENCE.finditer(prose)
                  if not m.start() or not (prose[m.start() - 1].isalnum() or prose[m.start() - 1] in "_@.")]

@@ -382,6 +382,24 @@ local function layout_rows(f, cells)
   return blocks
 end
 
+-- LaTeX, `cap-location: margin` (layout.lua marks the figure `margin-caption`): the image where
+-- it stands and its caption in a \marginnote beside it, with the label for references. Not a
+-- float's \caption: classes such as KOMA's set \caption anew in every float.
+local used_margin = false
+
+local function latex_margin_figure(f)
+  used_margin = true
+  local blocks = pandoc.Blocks({ pandoc.RawBlock('latex', '\\begin{center}\\phantomsection\\label{' .. f.id .. '}') })
+  blocks:extend(f.content)
+  local note = pandoc.Inlines({ pandoc.RawInline('latex', '\\marginnote{\\footnotesize ') })
+  note:extend(f.caption)
+  note:insert(pandoc.RawInline('latex', '}'))
+  local last = blocks[#blocks]
+  if last.t == 'Plain' or last.t == 'Para' then last.content:extend(note) else blocks:insert(pandoc.Plain(note)) end
+  blocks:insert(pandoc.RawBlock('latex', '\\end{center}'))
+  return pandoc.Div(blocks)
+end
+
 --- Rendering of a numbered float for the output format.
 local function render_float(f, number, parent)
   local label
@@ -406,6 +424,9 @@ local function render_float(f, number, parent)
     local content = pandoc.List({ pandoc.Para(f.caption) })
     content:extend(f.content)
     return pandoc.Div(content, pandoc.Attr(f.id, { 'listing' }))
+  end
+  if f.kind == 'fig' and not parent and f.classes and f.classes:includes('margin-caption') then
+    return latex_margin_figure(f)
   end
   return pandoc.Figure(f.content, pandoc.Caption({ pandoc.Plain(f.caption) }), pandoc.Attr(f.id))
 end
@@ -718,10 +739,12 @@ local function theorem_header()
 end
 
 local function add_theorem_header(meta)
-  if not (latex and used_theorems) then return nil end
+  if not (latex and (used_theorems or used_margin)) then return nil end
   local includes = meta['header-includes'] or pandoc.List()
   if pandoc.utils.type(includes) ~= 'List' then includes = pandoc.List({ includes }) end
-  includes:insert(pandoc.MetaBlocks({ pandoc.RawBlock('latex', theorem_header()) }))
+  local tex = used_theorems and theorem_header() or ''
+  if used_margin then tex = tex .. '\n\\usepackage{marginnote}' end
+  includes:insert(pandoc.MetaBlocks({ pandoc.RawBlock('latex', tex) }))
   meta['header-includes'] = includes
   return meta
 end
