@@ -53,6 +53,9 @@ def test_a_chapters_margin_notes_and_captions_sit_beside_the_text_in_print(print
     assert abs(note_y - line_y) < 20  # beside the line that cites it
     caption_page, caption_x, _ = where(found, "Disk")  # "Figure 1.1: Disk caption set in the margin"
     assert caption_page == page and caption_x > body_right + 40
+    table_page, table_x, _ = where(found, "Waiting")  # "Table 1.1: Waiting climbs with load, ..."
+    assert table_page == page and table_x > body_right + 40
+    assert "See Table 1.1." in pdf_text(printed / "book.pdf")
 
 
 def test_other_chapters_keep_footnotes_at_the_foot_and_captions_under_figures(printed) -> None:
@@ -76,3 +79,36 @@ def test_the_html_pages_agree(printed) -> None:
     below = Elements((printed / "below.html").read_text(encoding="utf-8"))
     assert not below.find(None, "margin-footnote") and not below.find(None, "margin-caption")
     assert any("Footnote kept at the page foot." in text(e["text"]) for e in below.find(None, "footnotes"))
+
+
+CAPTIONS = """() => {
+  const text = document.querySelector('main p').getBoundingClientRect();
+  return [...document.querySelectorAll('figcaption, .footnotes li, .margin-footnote')].map(c => {
+    const r = c.getBoundingClientRect();
+    return {text: c.innerText.trim(), left: r.left, textRight: text.right};
+  });
+}"""
+
+
+def test_in_the_browser_the_captions_and_notes_of_the_margin_chapter_sit_right_of_the_text(printed) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM_ARGS, chromium
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        try:
+            seen = {}
+            for name in ("beside.html", "below.html"):
+                page = browser.new_page(viewport={"width": 1300, "height": 900})
+                page.goto((printed / name).as_uri())
+                seen[name] = page.evaluate(CAPTIONS)
+                page.close()
+        finally:
+            browser.close()
+    beside = {c["text"].replace("\xa0", " "): c["left"] > c["textRight"] for c in seen["beside.html"]}
+    assert beside == {"Figure 1.1: Disk caption set in the margin": True,
+                      "Table 1.1: Waiting climbs with load, caption in the margin": True,
+                      "1 Sidenote about unbounded growth.": True}
+    below = {c["text"].replace("\xa0", " "): c["left"] > c["textRight"] for c in seen["below.html"]}
+    assert below.get("Figure 2.1: Disk caption kept under the image") is False

@@ -416,6 +416,14 @@ local function render_float(f, number, parent)
   end
   if f.kind == 'tbl' and #f.content == 1 and f.content[1].t == 'Table' then
     local tbl = f.content[1]
+    if tbl.classes:includes('margin-caption') or (f.classes and f.classes:includes('margin-caption')) then
+      used_margin = true -- the caption in the margin beside the table's first rows
+      local note = pandoc.Inlines({ pandoc.RawInline('latex',
+        '\\phantomsection\\label{' .. f.id .. '}\\marginnote{\\footnotesize ') })
+      note:extend(f.caption)
+      note:insert(pandoc.RawInline('latex', '}'))
+      return pandoc.Div({ pandoc.Plain(note), tbl })
+    end
     tbl.identifier = f.id
     tbl.caption = pandoc.Caption({ pandoc.Plain(f.caption) })
     return tbl
@@ -775,8 +783,9 @@ local filter = {
   end,
   Table = function(tbl)
     if kind_of(tbl.identifier) ~= 'tbl' then return nil end
+    local margin = tbl.classes:includes('margin-caption') -- layout.lua's, for the float's box
     local f = { kind = 'tbl', id = tbl.identifier, caption = caption_inlines(tbl.caption.long),
-                classes = pandoc.List(), layout = {} }
+                classes = pandoc.List(margin and { 'margin-caption' } or {}), layout = {} }
     tbl.identifier = ''
     tbl.caption = pandoc.Caption()
     f.content = pandoc.Blocks({ tbl })

@@ -4,7 +4,7 @@ layout.lua: Quarto's page layout: margins, page columns, tabsets and panel layou
   ::: {.column-margin} / [note]{.aside}       content in the margin (LaTeX: \marginpar)
   reference-location: margin                   footnotes as margin notes (LaTeX: \sidenote)
   cap-location / fig-cap-location / tbl-cap-location: margin   captions in the margin (HTML;
-                                               LaTeX: a figure's caption in a \marginnote)
+                                               LaTeX: the caption in a \marginnote)
   a chapter's own reference-location / cap-location (front matter) hold for that chapter, also
   in the one-document PDF (bookbuild passes them in `crossref-chapters`)
   ::: {.column-page}, .column-screen, ...      wider than the text (HTML; the class is kept)
@@ -154,8 +154,17 @@ local function margin_caption_figure(fig)
 end
 
 local function margin_caption_table(tbl)
-  if is_latex() or not options.captions_in_margin.tbl then return nil end
+  if not options.captions_in_margin.tbl then return nil end
   tbl.classes:insert('margin-caption')
+  if is_latex() and not tbl.identifier:match('^tbl%-') and #tbl.caption.long > 0 then
+    -- as for figures: a labelled table is crossref.lua's, an unlabelled one is set here
+    used.margin = true
+    local note = pandoc.Inlines({ latex_inline('\\marginnote{\\footnotesize ') })
+    note:extend(pandoc.utils.blocks_to_inlines(tbl.caption.long))
+    note:insert(latex_inline('}'))
+    tbl.caption = pandoc.Caption()
+    return { pandoc.Plain(note), tbl }
+  end
   return tbl
 end
 
