@@ -1,7 +1,7 @@
 """The book's cross-reference index, read from the `.qmd` sources before pandoc runs.
 
 Chapters are numbered here (1, 2, ... for chapters, A, B, ... for appendices); sections,
-figures, tables, listings, equations and callouts are numbered the same way
+figures, tables, listings, equations, callouts and theorems are numbered the same way
 `filters/crossref.lua` numbers them (tests/test_crossref_parity.py holds the two together), so
 a reference in one chapter can name a label in another. References to labels not in the book
 are reported with their `file:line`, and so is a label defined twice.
