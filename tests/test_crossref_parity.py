@@ -81,7 +81,7 @@ def test_headings_in_callouts_tabsets_and_margins_are_not_sections_anywhere(to: 
     numbers = {k: v.number for k, v in index.labels.items()}
     assert numbers["sec-between"] == "2.2" and numbers["sec-after"] == "2.3"
     assert numbers["tip-labelled"] == "2.1" and numbers["fig-in-callout"] == "2.1"
-    assert numbers["eq-inside-tip"] == "2.1"
+    assert numbers["eq-inside-tip"] == "2.1" and numbers["lem-inside"] == "2.1"
     doc, info = docs[1][0], index.chapters[1]
     mine = {k: v for k, v in index.labels.items() if v.source == info.source}
     refs = " ".join(f"@{label}" for label in mine)
@@ -92,7 +92,7 @@ def test_headings_in_callouts_tabsets_and_margins_are_not_sections_anywhere(to: 
     page = run_filters(markdown, meta, to, tmp_path, list(FILTER_ORDER))
     # what a reader sees: the asides' headings carry no number, the chapter's sections do
     for heading in ("A heading in the body of a note", "Still inside the tip",
-                    "Installing the package", "A margin heading"):
+                    "Installing the package", "A margin heading", "A heading inside a lemma"):
         assert heading in page and not re.search(r"2\.\d+(\.\d+)?\}?</span>\s*" + heading, page)
         assert not re.search(r"\{2\.\d[\d.]*\} " + heading, page)
     assert re.search(r"2\.3\}?(</span>)? After the asides", page)
