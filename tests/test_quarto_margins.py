@@ -112,3 +112,21 @@ def test_in_the_browser_the_captions_and_notes_of_the_margin_chapter_sit_right_o
                       "1 Sidenote about unbounded growth.": True}
     below = {c["text"].replace("\xa0", " "): c["left"] > c["textRight"] for c in seen["below.html"]}
     assert below.get("Figure 2.1: Disk caption kept under the image") is False
+
+
+def test_the_filters_bring_their_margin_packages_to_plain_pandoc(tmp_path: Path) -> None:
+    from bookbuild.pandoc import pandoc_path
+    from tests.conftest import ROOT
+    from tests.quarto_helpers import QUARTO
+
+    src = QUARTO / "margins"
+    r = subprocess.run([str(pandoc_path()), str(src / "beside.qmd"), "-f", "markdown", "-M",
+                        "crossref-chapters=1", "--lua-filter", str(ROOT / "filters" / "layout.lua"),
+                        "--lua-filter", str(ROOT / "filters" / "crossref.lua"),
+                        "--resource-path", str(src), "--pdf-engine=lualatex",
+                        "-o", str(tmp_path / "beside.pdf")], capture_output=True, text=True,
+                       timeout=300, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    found = words(tmp_path / "beside.pdf")
+    body_right = max(x for _, x, _, w in found if w in ("ordinary", "wrap"))
+    assert where(found, "Sidenote")[1] > body_right and where(found, "Disk")[1] > body_right
