@@ -36,7 +36,7 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     where = None if output_dir is not None else proj.config_file
     check_safe(out, proj.root, proj.sources(), where)
     chapters = [Chapter(f, parse_file(f)) for f in files]
-    publisher = _publisher(proj, chapters, formats, strict, extra_body)
+    publisher = _publisher(proj, chapters, formats, strict, extra_body, use_cache)
     errors = execute_all(proj, chapters, use_cache,
                          before_execution=lambda: static_check(files, proj.root, "render"),
                          formats=formats)
@@ -65,13 +65,14 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
 
 
 def _publisher(proj: Project, chapters: list[Chapter], formats: list[str], strict: bool,
-               extra_body: str):
+               extra_body: str, use_cache: bool = True):
     """The HTML/PDF publisher, with TikZ figures compiling while the kernels run; None for md."""
     if "html" not in formats and "pdf" not in formats:
         return None
     from bookbuild.publish import Publisher  # pandoc and jinja2 only when they are needed
 
-    publisher = Publisher(proj, chapters, strict=strict, extra_body=extra_body)
+    publisher = Publisher(proj, chapters, strict=strict, extra_body=extra_body,
+                          use_cache=use_cache)
     if "html" in formats:
         publisher.start_figures()
     return publisher
