@@ -33,6 +33,9 @@ from bookbuild.qmd import Document, parse_file
 from bookbuild.render import FILTERS, Literal, PandocError, html_fragment, latex_book
 
 DEFAULT_PREAMBLE = FILTERS / "tikz-preamble.tex"
+# What only citeproc reads: dropped from a page that does not need it (and from its cache key).
+CITEPROC_META = ("bibliography", "csl", "citation-style", "link-citations", "nocite",
+                 "suppress-bibliography", "reference-section-title", "link-bibliography")
 CALLOUT_TYPES = {"note", "tip", "warning", "caution", "important"}
 # `::: {.callout-TYPE ...}` on a fence line (the appearance/title classes are not types)
 CALLOUT_CLASS = re.compile(r"^:{3,}\s*\{[^}\n]*?\.callout-([A-Za-z][\w-]*)", re.M)
@@ -265,11 +268,16 @@ class Publisher:
             if refs is not None:
                 meta.update({"nocite": cited} if source == refs else {"suppress-bibliography": True})
             user = self._chapter_filters(ch)
-            key = pagecache.page_key(md, meta, source.parent, entries, user, True, tools)
+            citeproc = needs_citeproc(md, meta, source == refs, refs is not None)
+            if not citeproc:  # then pandoc ignores them: out of the key, out of the call
+                for k in CITEPROC_META:
+                    meta.pop(k, None)
+            key = pagecache.page_key(md, meta, source.parent, entries, user, citeproc, tools)
             frag = self.page_cache.get(key)
             if frag is None:
                 try:
-                    frag = html_fragment(md, meta, source.parent, display_path(ch.source), user)
+                    frag = html_fragment(md, meta, source.parent, display_path(ch.source), user,
+                                         citeproc)
                 except PandocError as exc:
                     raise BuildError(f"{display_path(ch.source)}: {exc}") from None
                 self.page_cache.put(key, frag)
@@ -291,7 +299,8 @@ class Publisher:
                          after_body=inc.text("include-after-body"))
             for w in frag.warnings:
                 print(f"{display_path(ch.source)}: pandoc: {w}", file=sys.stderr)
-            how = "pandoc" if source in rendered else "page cache"
+            how = ("pandoc" if source in rendered else "page cache") + (", citeproc" if citeproc
+                                                                        else "")
             return (f"html: {display_path(ch.source)} -> {page.as_posix()} "
                     f"({how}, {time.perf_counter() - started:.1f} s)")
 
@@ -412,6 +421,19 @@ class Publisher:
         finally:
             shutil.rmtree(work, ignore_errors=True)
         print(f"pdf: {self.pdf_name()} ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
+
+
+def needs_citeproc(md: str, meta: dict, holds_refs: bool, book_refs: bool) -> bool:
+    """Whether citeproc can change this page: it holds the book's bibliography, lists inline
+    `references`, has a `nocite` of its own (no references chapter), or cites something
+    (a cross-reference such as @sec-x is no citation; erring towards citeproc is harmless)."""
+    if holds_refs or "references" in meta or ("nocite" in meta and not book_refs):
+        return True
+    for m in crossref.CITATION.finditer(md):
+        kind, dash, _ = (m.group(1) or m.group(2)).partition("-")
+        if not dash or kind.lower() not in crossref.KINDS:
+            return True
+    return False
 
 
 def _strip_front_matter(md: str) -> str:

@@ -94,9 +94,29 @@ def test_filter_edit_renders_every_page_with_the_new_filter(book: Path) -> None:
 def test_bibliography_edit_renders_the_pages_that_show_it(book: Path) -> None:
     render(book)
     edit(book / "sources.bib", "A Document Preparation System", "A Typesetting Companion")
-    ran = render(book)
-    assert {"alpha", "references"} <= ran
+    assert render(book) == {"alpha", "references"}  # beta and gamma cite nothing
     assert "A Typesetting Companion" in text(page(book, "references"))
+
+
+def citeproc_ran(root: Path) -> set[str]:
+    r = run_cli("render", "--to", "html", "--no-cache", cwd=root)
+    assert r.returncode == 0, r.stderr
+    return set(re.findall(r"^html: (\w+)\.qmd -> \S+ \(pandoc, citeproc, ", r.stderr, re.M))
+
+
+def test_citeproc_runs_only_on_citing_pages_and_the_references_page(book: Path) -> None:
+    assert citeproc_ran(book) == {"alpha", "references"}
+    alpha = page(book, "alpha")
+    assert re.search(r'<a href="references\.html#ref-lamport94"[^>]*>\(Lamport 1994\)</a>', alpha), alpha
+    assert "A Document Preparation System" in text(page(book, "references"))
+    assert "Section 1.1" in text(page(book, "beta"))  # a cross-reference is no citation
+
+
+def test_without_a_references_chapter_the_citing_page_lists_its_sources(book: Path) -> None:
+    edit(book / "_quarto.yml", "    - references.qmd\n", "")
+    assert citeproc_ran(book) == {"alpha"}
+    alpha = text(page(book, "alpha"))
+    assert "Lamport 1994" in alpha and "A Document Preparation System" in alpha
 
 
 def test_corrupt_entries_are_misses_and_the_pages_come_out_right(book: Path) -> None:
