@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -54,11 +55,11 @@ def tool_digest() -> dict[str, object]:
             "pandoc": [str(exe), st.st_size, st.st_mtime_ns, list(pandoc_version())]}
 
 
-def used_entries(index: dict[str, dict], own: set[str], markdown: str) -> dict[str, dict]:
-    """The entries of a page's cross-reference index that it can use: its own labels and every
-    label whose id (or capitalised id, `@Fig-x`) occurs in its markdown."""
-    return {label: entry for label, entry in index.items()
-            if label in own or label in markdown or label[:1].upper() + label[1:] in markdown}
+def used_labels(labels: Iterable[str], own: set[str], markdown: str) -> list[str]:
+    """The labels of the book that a page can use: its own and every label whose id (or
+    capitalised id, `@Fig-x`) occurs in its markdown."""
+    return [label for label in labels
+            if label in own or label in markdown or label[:1].upper() + label[1:] in markdown]
 
 
 def _meta_material(meta: dict, cwd: Path) -> dict:

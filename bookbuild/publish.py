@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import posixpath
@@ -259,8 +260,9 @@ class Publisher:
             md = crossref.with_title(ch.doc, md)
             md = self._expand(md, ch, "html")
             # Only the entries this page uses: its key then changes only when they do.
-            entries = pagecache.used_entries(crossref.index_for_page(self.index, source, pages),
-                                             own.get(source, set()), md)
+            used = pagecache.used_labels(self.index.labels, own.get(source, set()), md)
+            entries = crossref.index_for_page(dataclasses.replace(
+                self.index, labels={k: self.index.labels[k] for k in used}), source, pages)
             index_file = work / f"{abs(hash(page.as_posix()))}.json"
             index_file.write_text(json.dumps(entries), encoding="utf-8")
             info = infos[source]
