@@ -38,7 +38,8 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     chapters = [Chapter(f, parse_file(f)) for f in files]
     publisher = _publisher(proj, chapters, formats, strict, extra_body, use_cache)
     errors = execute_all(proj, chapters, use_cache,
-                         before_execution=lambda: static_check(files, proj.root, "render"),
+                         before_execution=lambda: static_check(
+                             files, proj.root, "render", {ch.source: ch.doc for ch in chapters}),
                          formats=formats)
     if errors:
         stop = errors[-1].startswith("render stopped")

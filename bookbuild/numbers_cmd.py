@@ -20,7 +20,8 @@ def run(proj: Project, files: list[Path], action: str, expr: str | None = None,
     """Execute (cached) and check, accept or explain; returns the exit code."""
     chapters = [Chapter(f, parse_file(f)) for f in files]
     errors = execute_all(proj, chapters, use_cache=True,
-                         before_execution=lambda: static_check(files, proj.root, "numbers"))
+                         before_execution=lambda: static_check(
+                             files, proj.root, "numbers", {ch.source: ch.doc for ch in chapters}))
     if errors:
         raise BuildError("\n".join(errors))
     path = (proj.root or Path.cwd()) / lockfile.LOCK
