@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bookbuild import drift as drift_mod
 from bookbuild.chapters import Chapter, relative_output
-from bookbuild.check import static_check
+from bookbuild.checkcache import static_check
 from bookbuild.errors import BuildError, display_path
 from bookbuild.lock import LockError
 from bookbuild.output import check_safe, staged
@@ -39,7 +39,8 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     publisher = _publisher(proj, chapters, formats, strict, extra_body, use_cache)
     errors = execute_all(proj, chapters, use_cache,
                          before_execution=lambda: static_check(
-                             files, proj.root, "render", {ch.source: ch.doc for ch in chapters}),
+                             files, proj.root, "render", {ch.source: ch.doc for ch in chapters},
+                             proj.cache_dir / "cache", use_cache),
                          formats=formats)
     if errors:
         stop = errors[-1].startswith("render stopped")

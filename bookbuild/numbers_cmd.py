@@ -7,7 +7,7 @@ from pathlib import Path
 from bookbuild import drift as drift_mod
 from bookbuild import lock as lockfile
 from bookbuild.chapters import Chapter, chapter_key
-from bookbuild.check import static_check
+from bookbuild.checkcache import static_check
 from bookbuild.errors import BuildError, display_path
 from bookbuild.project import Project
 from bookbuild.provenance import constants_of, why
@@ -21,7 +21,8 @@ def run(proj: Project, files: list[Path], action: str, expr: str | None = None,
     chapters = [Chapter(f, parse_file(f)) for f in files]
     errors = execute_all(proj, chapters, use_cache=True,
                          before_execution=lambda: static_check(
-                             files, proj.root, "numbers", {ch.source: ch.doc for ch in chapters}))
+                             files, proj.root, "numbers", {ch.source: ch.doc for ch in chapters},
+                             proj.cache_dir / "cache"))
     if errors:
         raise BuildError("\n".join(errors))
     path = (proj.root or Path.cwd()) / lockfile.LOCK

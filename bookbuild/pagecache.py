@@ -11,13 +11,15 @@ Entries are checksummed and written atomically; an unreadable or damaged entry i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import tempfile
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-from bookbuild.atomic import write_text
 from bookbuild.render import FILTERS, TEMPLATES, Fragment, Literal, pandoc_version
 from bookbuild.userfilters import UserFilters
 
@@ -124,8 +126,23 @@ class PageCache:
 
     def put(self, key: str, frag: Fragment) -> None:
         entry = {"key": key, "toc": frag.toc, "body": frag.body, "warnings": frag.warnings}
-        write_text(self.dir / f"{key}.json",
-                   json.dumps({"sha256": _checksum(entry), "entry": entry}))
+        store(self.dir / f"{key}.json", json.dumps({"sha256": _checksum(entry), "entry": entry}))
+
+
+def store(path: Path, text: str) -> None:
+    """Write a cache entry atomically (temp file, rename). Not fsynced: an entry that a crash
+    leaves empty or torn fails its checksum and is a miss, so durability would buy nothing
+    but one disk flush per page."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _checksum(entry: dict) -> str:
