@@ -18,6 +18,7 @@ import ast
 import hashlib
 import json
 import sys
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from bookbuild.names import (
 )
 from bookbuild.qmd import Document
 
+RACY_NS = 2_000_000_000  # a file this recent may change again within one mtime tick
 FORMAT = 4  # 4: constants snapshots are records (with their defining file) of any package
 
 
@@ -123,11 +125,21 @@ def reachable_names(deps: list[str], doc: Document) -> set[str]:
 
 
 def content_hash(path: str) -> str | None:
-    """Hash of a dependency's bytes, whole; None when it cannot be read."""
+    """Hash of a dependency's bytes, whole; None when it cannot be read. Memoised while the
+    file's mtime and size hold (chapters share their dependencies), except for a file modified
+    in the last two seconds, which a same-size edit could change unseen (git's racy clean)."""
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        st = Path(path).stat()
+        if time.time_ns() - st.st_mtime_ns < RACY_NS:
+            return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return _content_hash(path, (st.st_mtime_ns, st.st_size))
     except OSError:
         return None
+
+
+@lru_cache(maxsize=1024)
+def _content_hash(path: str, stamp: tuple[int, int]) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def file_hash(path: str, used: set[str] | None = None) -> str | None:

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +25,7 @@ from bookbuild.render import FILTERS, TEMPLATES, Fragment, Literal, pandoc_versi
 from bookbuild.userfilters import UserFilters
 
 FORMAT = 1
+RACY_NS = 2_000_000_000  # as cache.RACY_NS: a file this recent may change within one mtime tick
 INDEX_KEY = "crossref-index"  # a temporary file: the key holds the entries it carries
 
 
@@ -33,11 +35,14 @@ def _digest_at(path: str, stamp: tuple[int, int]) -> str:
 
 
 def file_digest(path: Path | str) -> str | None:
-    """Content hash of a file (memoised while its size and mtime hold); None when absent."""
+    """Content hash of a file (memoised while its size and mtime hold, unless it changed in the
+    last two seconds: see cache.content_hash); None when absent."""
     try:
         st = Path(path).stat()
         if not Path(path).is_file():
             return None
+        if time.time_ns() - st.st_mtime_ns < RACY_NS:
+            return hashlib.sha256(Path(path).read_bytes()).hexdigest()
         return _digest_at(str(path), (st.st_mtime_ns, st.st_size))
     except OSError:
         return None
