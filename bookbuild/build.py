@@ -15,8 +15,8 @@ from bookbuild.checkcache import static_check
 from bookbuild.errors import BuildError, display_path
 from bookbuild.lock import LockError
 from bookbuild.output import check_safe, staged
+from bookbuild.parsecache import parse_file
 from bookbuild.project import Project
-from bookbuild.qmd import parse_file
 from bookbuild.runner import execute_all
 
 
@@ -35,7 +35,7 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     # only when the folder came from there.
     where = None if output_dir is not None else proj.config_file
     check_safe(out, proj.root, proj.sources(), where)
-    chapters = [Chapter(f, parse_file(f)) for f in files]
+    chapters = [Chapter(f, parse_file(f, proj.cache_dir / "cache", use_cache)) for f in files]
     publisher = _publisher(proj, chapters, formats, strict, extra_body, use_cache)
     errors = execute_all(proj, chapters, use_cache,
                          before_execution=lambda: static_check(

@@ -135,14 +135,18 @@ class PageCache:
 
 
 def store(path: Path, text: str) -> None:
+    store_bytes(path, text.encode("utf-8"))
+
+
+def store_bytes(path: Path, data: bytes) -> None:
     """Write a cache entry atomically (temp file, rename). Not fsynced: an entry that a crash
     leaves empty or torn fails its checksum and is a miss, so durability would buy nothing
     but one disk flush per page."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -58,3 +58,28 @@ def test_a_damaged_entry_is_a_miss_and_the_check_still_runs(book: Path) -> None:
     (book / "consts.py").write_text('"""Constants."""\n\nWALK = 5\n')
     r = render_md(book)
     assert r.returncode != 0 and "unresolved reference 'RUN'" in r.stderr, r.stderr
+
+
+def test_an_edited_include_reaches_the_output_although_the_chapter_did_not_change(
+        book: Path) -> None:
+    chapter = book / "ch" / "speeds.qmd"
+    chapter.write_text(chapter.read_text() + "\n{{< include _aside.qmd >}}\n")
+    (book / "ch" / "_aside.qmd").write_text("An aside about shoes.\n")
+    assert render_md(book).returncode == 0
+    assert "An aside about shoes." in (book / "_book" / "ch" / "speeds.md").read_text()
+    assert len(list((book / ".bookbuild" / "cache" / "parse").glob("*.pickle"))) == 1
+    (book / "ch" / "_aside.qmd").write_text("An aside about socks.\n")
+    assert render_md(book).returncode == 0
+    out = (book / "_book" / "ch" / "speeds.md").read_text()
+    assert "An aside about socks." in out and "shoes" not in out
+
+
+def test_a_damaged_parse_entry_is_a_miss(book: Path) -> None:
+    assert render_md(book).returncode == 0
+    (entry,) = (book / ".bookbuild" / "cache" / "parse").glob("*.pickle")
+    for damage in (entry.read_bytes()[:-7] + b"garbage", b""):
+        entry.write_bytes(damage)
+        r = render_md(book)
+        assert r.returncode == 0, r.stderr
+        assert "runner 12 km" in (book / "_book" / "ch" / "speeds.md").read_text()
+        assert entry.read_bytes() != damage  # parsed afresh and stored again
