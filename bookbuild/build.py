@@ -15,7 +15,7 @@ from bookbuild.checkcache import static_check
 from bookbuild.errors import BuildError, display_path
 from bookbuild.lock import LockError
 from bookbuild.output import check_safe, staged
-from bookbuild.parsecache import parse_file
+from bookbuild.parsecache import ParseCache
 from bookbuild.project import Project
 from bookbuild.runner import execute_all
 
@@ -35,7 +35,8 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     # only when the folder came from there.
     where = None if output_dir is not None else proj.config_file
     check_safe(out, proj.root, proj.sources(), where)
-    chapters = [Chapter(f, parse_file(f, proj.cache_dir / "cache", use_cache)) for f in files]
+    parsed = ParseCache(proj.cache_dir / "cache", use_cache)
+    chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
     publisher = _publisher(proj, chapters, formats, strict, extra_body, use_cache)
     errors = execute_all(proj, chapters, use_cache,
                          before_execution=lambda: static_check(
@@ -47,6 +48,7 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
         raise BuildError("\n".join(errors) + ("" if stop else
                          f"\nrender failed: {len(errors)} chapter(s) with errors; previous output "
                          "left as it was"))
+    parsed.flush()  # the check passed: remember the parsed chapters
     if proj.root is not None and formats != ["md"]:
         _compare_with_lock(proj, chapters, strict, whole_book)
 

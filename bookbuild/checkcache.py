@@ -61,11 +61,12 @@ def _modules_unchanged(consulted: dict, roots: list[Path]) -> bool:
 
 
 def check_files(files: list[Path], root: Path | None, docs: dict[Path, qmd.Document],
-                cache_dir: Path, read: bool = True) -> list[refs.CheckResult]:
+                cache_dir: Path, read: bool = True) -> tuple[list[refs.CheckResult], dict]:
     """`check.check_files` for the parsed chapters `docs`, skipping those checked clean before
-    (unless `read` is false: `--no-cache` checks everything)."""
+    (unless `read` is false: `--no-cache` checks everything); also the entries to remember."""
     folder = cache_dir / "check"
     results = []
+    new: dict[Path, dict] = {}
     for f in files:
         doc = docs.get(f) or qmd.parse_file(f)
         roots = search_roots(str(f), root)
@@ -80,15 +81,18 @@ def check_files(files: list[Path], root: Path | None, docs: dict[Path, qmd.Docum
         if not result.diagnostics:
             modules = {m: [p, file_digest(p) if p is not None else None]
                        for m, p in recorder.consulted.items()}
-            _write(folder / f"{key}.json", {"refs": result.refs, "modules": modules})
-    return results
+            new[folder / f"{key}.json"] = {"refs": result.refs, "modules": modules}
+    return results, new
 
 
 def static_check(files: list[Path], root: Path | None, command: str,
                  docs: dict[Path, qmd.Document], cache_dir: Path, read: bool = True) -> list[str]:
-    """`check.static_check` with remembered clean chapters."""
-    results = check_files(files, root, docs, cache_dir, read)
+    """`check.static_check` with remembered clean chapters, written only when all are clean
+    (a stopped build leaves no trace)."""
+    results, new = check_files(files, root, docs, cache_dir, read)
     if not any(r.diagnostics for r in results):
+        for path, entry in new.items():
+            _write(path, entry)
         return []
     check.report(results, sys.stderr)
     return [f"{command} stopped: fix the problems above first"]

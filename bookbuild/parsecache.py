@@ -29,26 +29,41 @@ def _engine() -> str:
     return hashlib.sha256(json.dumps([[str(p), file_digest(p)] for p in files]).encode()).hexdigest()
 
 
-def parse_file(path: Path, cache_dir: Path, read: bool = True) -> qmd.Document:
-    """`qmd.parse_file(path)`, from the cache when the chapter and its includes are unchanged."""
-    from bookbuild.project import find_root
+class ParseCache:
+    """Parsed chapters for one build; new entries are written by `flush()`, which the build
+    calls once its static check has passed (a stopped build leaves no trace)."""
 
-    root = find_root(Path(path).parent)
-    own = file_digest(path)
-    if own is None:  # unreadable: the parser says so, located
-        return qmd.parse_file(path, root)
-    key = hashlib.sha256(json.dumps([FORMAT, _engine(), str(path), str(root), own]).encode())
-    entry = cache_dir / "parse" / f"{key.hexdigest()}.pickle"
-    doc = _read(entry) if read else None
-    if doc is not None:
+    def __init__(self, cache_dir: Path, read: bool = True) -> None:
+        self.folder = cache_dir / "parse"
+        self.read = read
+        self.pending: dict[Path, bytes] = {}
+
+    def parse_file(self, path: Path) -> qmd.Document:
+        """`qmd.parse_file(path)`, from the cache when the chapter and its includes are unchanged."""
+        from bookbuild.project import find_root
+
+        root = find_root(Path(path).parent)
+        own = file_digest(path)
+        if own is None:  # unreadable: the parser says so, located
+            return qmd.parse_file(path, root)
+        key = hashlib.sha256(json.dumps([FORMAT, _engine(), str(path), str(root), own]).encode())
+        entry = self.folder / f"{key.hexdigest()}.pickle"
+        doc = _read(entry) if self.read else None
+        if doc is not None:
+            return doc
+        doc = qmd.parse_file(path, root)
+        if not doc.problems:
+            sources = {s: file_digest(s) for s in doc.sources}
+            if all(sources.values()):
+                data = pickle.dumps({"sources": sources, "doc": doc},
+                                    protocol=pickle.HIGHEST_PROTOCOL)
+                self.pending[entry] = hashlib.sha256(data).hexdigest().encode() + b"\n" + data
         return doc
-    doc = qmd.parse_file(path, root)
-    if not doc.problems:
-        sources = {s: file_digest(s) for s in doc.sources}
-        if all(sources.values()):
-            data = pickle.dumps({"sources": sources, "doc": doc}, protocol=pickle.HIGHEST_PROTOCOL)
-            store_bytes(entry, hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
-    return doc
+
+    def flush(self) -> None:
+        for entry, data in self.pending.items():
+            store_bytes(entry, data)
+        self.pending.clear()
 
 
 def _read(entry: Path) -> qmd.Document | None:
