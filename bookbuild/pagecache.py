@@ -106,13 +106,11 @@ def page_key(markdown: str, meta: dict, cwd: Path, entries: dict[str, dict],
 
 
 class PageCache:
-    """Verified pandoc results by page key; `hits` and `misses` count this build's lookups."""
+    """Verified pandoc results by page key (`read=False`: store only, as `--no-cache`)."""
 
     def __init__(self, cache_dir: Path, read: bool = True) -> None:
         self.dir = cache_dir / "pages"
         self.read = read
-        self.hits = 0
-        self.misses = 0
 
     def get(self, key: str) -> Fragment | None:
         if not self.read:
