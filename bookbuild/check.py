@@ -7,17 +7,15 @@ from pathlib import Path
 from typing import TextIO
 
 from bookbuild.names import ModuleNames, search_roots
-from bookbuild.qmd import Document, parse_file
+from bookbuild.qmd import parse_file
 from bookbuild.refs import CheckResult, check_document
 
 
-def check_files(files: list[Path], project_root: Path | None,
-                docs: dict[Path, Document] | None = None) -> list[CheckResult]:
-    """`docs`: chapters the caller has parsed already (a build parses each chapter once)."""
+def check_files(files: list[Path], project_root: Path | None) -> list[CheckResult]:
     results = []
     modules: dict[tuple, ModuleNames] = {}
     for f in files:
-        doc = (docs or {}).get(f) or parse_file(f)
+        doc = parse_file(f)
         roots = search_roots(str(f), project_root)
         names = modules.setdefault(tuple(roots), ModuleNames(roots))
         results.append(check_document(doc, project_root, names))
@@ -41,10 +39,9 @@ def report(results: list[CheckResult], out: TextIO) -> int:
     return 0
 
 
-def static_check(files: list[Path], project_root: Path | None, command: str,
-                 docs: dict[Path, Document] | None = None) -> list[str]:
+def static_check(files: list[Path], project_root: Path | None, command: str) -> list[str]:
     """The check a build runs first: problems go to stderr; returns a stop message if any."""
-    results = check_files(files, project_root, docs)
+    results = check_files(files, project_root)
     if not any(r.diagnostics for r in results):
         return []
     report(results, sys.stderr)
