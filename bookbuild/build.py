@@ -11,12 +11,12 @@ from pathlib import Path
 
 from bookbuild import drift as drift_mod
 from bookbuild.chapters import Chapter, relative_output
-from bookbuild.check import static_check
+from bookbuild.checkcache import static_check
 from bookbuild.errors import BuildError, display_path
 from bookbuild.lock import LockError
 from bookbuild.output import check_safe, staged
+from bookbuild.parsecache import ParseCache
 from bookbuild.project import Project
-from bookbuild.qmd import parse_file
 from bookbuild.runner import execute_all
 
 
@@ -35,16 +35,20 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     # only when the folder came from there.
     where = None if output_dir is not None else proj.config_file
     check_safe(out, proj.root, proj.sources(), where)
-    chapters = [Chapter(f, parse_file(f)) for f in files]
-    publisher = _publisher(proj, chapters, formats, strict, extra_body)
+    parsed = ParseCache(proj.cache_dir / "cache", use_cache)
+    chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
+    publisher = _publisher(proj, chapters, formats, strict, extra_body, use_cache)
     errors = execute_all(proj, chapters, use_cache,
-                         before_execution=lambda: static_check(files, proj.root, "render"),
+                         before_execution=lambda: static_check(
+                             files, proj.root, "render", {ch.source: ch.doc for ch in chapters},
+                             proj.cache_dir / "cache", use_cache),
                          formats=formats)
     if errors:
         stop = errors[-1].startswith("render stopped")
         raise BuildError("\n".join(errors) + ("" if stop else
                          f"\nrender failed: {len(errors)} chapter(s) with errors; previous output "
                          "left as it was"))
+    parsed.flush()  # the check passed: remember the parsed chapters
     if proj.root is not None and formats != ["md"]:
         _compare_with_lock(proj, chapters, strict, whole_book)
 
@@ -65,13 +69,14 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
 
 
 def _publisher(proj: Project, chapters: list[Chapter], formats: list[str], strict: bool,
-               extra_body: str):
+               extra_body: str, use_cache: bool = True):
     """The HTML/PDF publisher, with TikZ figures compiling while the kernels run; None for md."""
     if "html" not in formats and "pdf" not in formats:
         return None
     from bookbuild.publish import Publisher  # pandoc and jinja2 only when they are needed
 
-    publisher = Publisher(proj, chapters, strict=strict, extra_body=extra_body)
+    publisher = Publisher(proj, chapters, strict=strict, extra_body=extra_body,
+                          use_cache=use_cache)
     if "html" in formats:
         publisher.start_figures()
     return publisher

@@ -18,6 +18,7 @@ import ast
 import hashlib
 import json
 import sys
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from bookbuild.names import (
 )
 from bookbuild.qmd import Document
 
+RACY_NS = 2_000_000_000  # a file this recent may change again within one mtime tick
 FORMAT = 4  # 4: constants snapshots are records (with their defining file) of any package
 
 
@@ -122,6 +124,24 @@ def reachable_names(deps: list[str], doc: Document) -> set[str]:
     return reach
 
 
+def content_hash(path: str) -> str | None:
+    """Hash of a dependency's bytes, whole; None when it cannot be read. Memoised while the
+    file's mtime and size hold (chapters share their dependencies), except for a file modified
+    in the last two seconds, which a same-size edit could change unseen (git's racy clean)."""
+    try:
+        st = Path(path).stat()
+        if time.time_ns() - st.st_mtime_ns < RACY_NS:
+            return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return _content_hash(path, (st.st_mtime_ns, st.st_size))
+    except OSError:
+        return None
+
+
+@lru_cache(maxsize=1024)
+def _content_hash(path: str, stamp: tuple[int, int]) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def file_hash(path: str, used: set[str] | None = None) -> str | None:
     """Content hash of a dependency, leaving out definitions of names nothing reaches."""
     try:
@@ -183,11 +203,22 @@ class Cache:
             if raw["sha256"] != _digest(entry):
                 return None  # edited or damaged: a miss, never published
             deps = entry["dependencies"]
+            contents = entry.get("contents")
+            if doc is not None and isinstance(contents, dict) and contents.keys() == deps.keys() \
+                    and all(content_hash(p) == h for p, h in contents.items()):
+                # Every dependency byte for byte as when stored: the names reached, hence the
+                # pruned hashes and the constants kept, are what they were (no AST walk needed).
+                return ExecutionResult(entry["outputs"], entry["inline"], list(deps),
+                                       entry.get("constants") or {})
             used = reachable_names(list(deps), doc) if doc is not None else None
             if any(file_hash(p, used) != h for p, h in deps.items()):
                 return None
-            return ExecutionResult(entry["outputs"], entry["inline"], list(deps),
-                                   fresh_constants(entry.get("constants"), list(deps), used))
+            result = ExecutionResult(entry["outputs"], entry["inline"], list(deps),
+                                     fresh_constants(entry.get("constants"), list(deps), used))
+            if doc is not None:  # still valid: store it afresh, so the next get takes the fast path
+                self.put(k, ExecutionResult(result.outputs, result.inline, result.dependencies,
+                                            dict(result.constants)), doc)
+            return result
         except (OSError, ValueError, KeyError, TypeError):
             return None  # a missing or unreadable entry is a miss
 
@@ -197,6 +228,8 @@ class Cache:
         result.constants = fresh_constants(result.constants, result.dependencies, used)
         entry = {"outputs": result.outputs, "inline": result.inline, "dependencies": deps,
                  "constants": result.constants}
+        if doc is not None:  # stored pruned for this document: the fast path of get()
+            entry["contents"] = {p: content_hash(p) for p in result.dependencies}
         write_text(self.dir / f"{k}.json", json.dumps({"sha256": _digest(entry), "entry": entry}))
 
 

@@ -7,22 +7,26 @@ from pathlib import Path
 from bookbuild import drift as drift_mod
 from bookbuild import lock as lockfile
 from bookbuild.chapters import Chapter, chapter_key
-from bookbuild.check import static_check
+from bookbuild.checkcache import static_check
 from bookbuild.errors import BuildError, display_path
+from bookbuild.parsecache import ParseCache
 from bookbuild.project import Project
 from bookbuild.provenance import constants_of, why
-from bookbuild.qmd import parse_file
 from bookbuild.runner import execute_all
 
 
 def run(proj: Project, files: list[Path], action: str, expr: str | None = None,
         whole_book: bool = True) -> int:
     """Execute (cached) and check, accept or explain; returns the exit code."""
-    chapters = [Chapter(f, parse_file(f)) for f in files]
+    parsed = ParseCache(proj.cache_dir / "cache")
+    chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
     errors = execute_all(proj, chapters, use_cache=True,
-                         before_execution=lambda: static_check(files, proj.root, "numbers"))
+                         before_execution=lambda: static_check(
+                             files, proj.root, "numbers", {ch.source: ch.doc for ch in chapters},
+                             proj.cache_dir / "cache"))
     if errors:
         raise BuildError("\n".join(errors))
+    parsed.flush()  # the check passed: remember the parsed chapters
     path = (proj.root or Path.cwd()) / lockfile.LOCK
     if action == "why":
         return _why(proj, chapters, path, expr or "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import posixpath
@@ -16,6 +17,7 @@ from pathlib import Path
 from bookbuild import (
     crossref,
     includes,
+    pagecache,
     resources,
     shortcodes,
     texerrors,
@@ -32,6 +34,9 @@ from bookbuild.qmd import Document, parse_file
 from bookbuild.render import FILTERS, Literal, PandocError, html_fragment, latex_book
 
 DEFAULT_PREAMBLE = FILTERS / "tikz-preamble.tex"
+# What only citeproc reads: dropped from a page that does not need it (and from its cache key).
+CITEPROC_META = ("bibliography", "csl", "citation-style", "link-citations", "nocite",
+                 "suppress-bibliography", "reference-section-title", "link-bibliography")
 CALLOUT_TYPES = {"note", "tip", "warning", "caution", "important"}
 # `::: {.callout-TYPE ...}` on a fence line (the appearance/title classes are not types)
 CALLOUT_CLASS = re.compile(r"^:{3,}\s*\{[^}\n]*?\.callout-([A-Za-z][\w-]*)", re.M)
@@ -41,8 +46,10 @@ class Publisher:
     """Turns executed chapters into the HTML book and the PDF; `prepare()` runs first."""
 
     def __init__(self, proj: Project, chapters: list[Chapter], strict: bool = False,
-                 extra_body: str = "") -> None:
+                 extra_body: str = "", use_cache: bool = True) -> None:
         self.proj = proj
+        # --no-cache renders every page afresh (and stores the results)
+        self.page_cache = pagecache.PageCache(proj.cache_dir / "cache", read=use_cache)
         self.chapters = chapters
         self.strict = strict
         self.extra_body = extra_body
@@ -236,6 +243,11 @@ class Publisher:
         # A chapter with `::: {#refs}` holds the book's one bibliography (Quarto's references.qmd).
         refs = crossref.refs_chapter(self.docs) if self.bibliography else None
         cited = " ".join(f"@{{{k}}}" for k in crossref.citation_keys(self.docs)) if refs else ""
+        own: dict[Path, set[str]] = {}
+        for label in self.index.labels.values():
+            own.setdefault(label.source, set()).add(label.id)
+        tools = pagecache.tool_digest()
+        rendered: list[Path] = []
 
         def one(ch: Chapter) -> str:
             started = time.perf_counter()
@@ -247,18 +259,31 @@ class Publisher:
                             config=self.proj.config, provenance=notes[id(ch)])
             md = crossref.with_title(ch.doc, md)
             md = self._expand(md, ch, "html")
+            # Only the entries this page uses: its key then changes only when they do.
+            used = pagecache.used_labels(self.index.labels, own.get(source, set()), md)
+            entries = crossref.index_for_page(dataclasses.replace(
+                self.index, labels={k: self.index.labels[k] for k in used}), source, pages)
             index_file = work / f"{abs(hash(page.as_posix()))}.json"
-            index_file.write_text(json.dumps(crossref.index_for_page(self.index, source, pages)),
-                                  encoding="utf-8")
+            index_file.write_text(json.dumps(entries), encoding="utf-8")
             info = infos[source]
             meta = self._meta(info.filter_chapters(), index_file, assets_name)
             if refs is not None:
                 meta.update({"nocite": cited} if source == refs else {"suppress-bibliography": True})
-            try:
-                frag = html_fragment(md, meta, ch.source.resolve().parent, display_path(ch.source),
-                                     self._chapter_filters(ch))
-            except PandocError as exc:
-                raise BuildError(f"{display_path(ch.source)}: {exc}") from None
+            user = self._chapter_filters(ch)
+            citeproc = needs_citeproc(md, meta, source == refs, refs is not None)
+            if not citeproc:  # then pandoc ignores them: out of the key, out of the call
+                for k in CITEPROC_META:
+                    meta.pop(k, None)
+            key = pagecache.page_key(md, meta, source.parent, entries, user, citeproc, tools)
+            frag = self.page_cache.get(key)
+            if frag is None:
+                try:
+                    frag = html_fragment(md, meta, source.parent, display_path(ch.source), user,
+                                         citeproc)
+                except PandocError as exc:
+                    raise BuildError(f"{display_path(ch.source)}: {exc}") from None
+                self.page_cache.put(key, frag)
+                rendered.append(source)
             for svg in {self.svgs[f] for f in tikz.figures(ch.doc)}:
                 assets.mkdir(parents=True, exist_ok=True)
                 shutil.copy(svg, assets / svg.name)
@@ -276,7 +301,10 @@ class Publisher:
                          after_body=inc.text("include-after-body"))
             for w in frag.warnings:
                 print(f"{display_path(ch.source)}: pandoc: {w}", file=sys.stderr)
-            return f"html: {display_path(ch.source)} -> {page.as_posix()} ({time.perf_counter() - started:.1f} s)"
+            how = ("pandoc" if source in rendered else "page cache") + (", citeproc" if citeproc
+                                                                        else "")
+            return (f"html: {display_path(ch.source)} -> {page.as_posix()} "
+                    f"({how}, {time.perf_counter() - started:.1f} s)")
 
         try:
             with ThreadPoolExecutor(max_workers=max(1, self.proj.settings.jobs)) as pool:
@@ -284,6 +312,8 @@ class Publisher:
                     print(line, file=sys.stderr, flush=True)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        print(f"html: pandoc rendered {len(rendered)} page(s), "
+              f"{len(self.chapters) - len(rendered)} from the page cache", file=sys.stderr)
         self._report(self._includes("html", *self.chapters).problems)
         if self.proj.root is not None:
             globs = resources.resource_globs(self.proj.config)
@@ -393,6 +423,19 @@ class Publisher:
         finally:
             shutil.rmtree(work, ignore_errors=True)
         print(f"pdf: {self.pdf_name()} ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
+
+
+def needs_citeproc(md: str, meta: dict, holds_refs: bool, book_refs: bool) -> bool:
+    """Whether citeproc can change this page: it holds the book's bibliography, lists inline
+    `references`, has a `nocite` of its own (no references chapter), or cites something
+    (a cross-reference such as @sec-x is no citation; erring towards citeproc is harmless)."""
+    if holds_refs or "references" in meta or ("nocite" in meta and not book_refs):
+        return True
+    for m in crossref.CITATION.finditer(md):
+        kind, dash, _ = (m.group(1) or m.group(2)).partition("-")
+        if not dash or kind.lower() not in crossref.KINDS:
+            return True
+    return False
 
 
 def _strip_front_matter(md: str) -> str:

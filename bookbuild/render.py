@@ -52,8 +52,9 @@ def pandoc_version() -> tuple[int, ...]:
     return version
 
 
-def filter_args(user: UserFilters | None = None) -> list[str]:
-    """Ours in FILTER_ORDER, with the author's `filters:` before (or after, past `quarto`)."""
+def filter_args(user: UserFilters | None = None, citeproc: bool = True) -> list[str]:
+    """Ours in FILTER_ORDER, with the author's `filters:` before (or after, past `quarto`);
+    citeproc unless the caller knows the document neither cites nor lists references."""
     missing = [f for f in FILTER_ORDER if not (FILTERS / f).is_file()]
     if missing:
         raise PandocError(f"Lua filters missing from {FILTERS}: {', '.join(missing)}")
@@ -62,7 +63,7 @@ def filter_args(user: UserFilters | None = None) -> list[str]:
     for f in FILTER_ORDER:
         args += ["--lua-filter", str(FILTERS / f)]
     # citeproc after crossref, so @sec-/@fig-/@tbl- are no longer citations
-    return args + ["--citeproc"] + pandoc_args(user.after)
+    return args + (["--citeproc"] if citeproc else []) + pandoc_args(user.after)
 
 
 def run(args: list[str], text: str, cwd: Path, what: str) -> subprocess.CompletedProcess:
@@ -113,13 +114,13 @@ def write_metadata(meta: dict, folder: Path) -> list[str]:
 
 
 def html_fragment(markdown: str, meta: dict, cwd: Path, what: str,
-                  user: UserFilters | None = None) -> Fragment:
+                  user: UserFilters | None = None, citeproc: bool = True) -> Fragment:
     """One chapter to an HTML body plus its table of contents."""
     with tempfile.TemporaryDirectory(prefix="bookbuild-pandoc-") as tmp:
         args = ["-f", MARKDOWN, "-t", "html5", "--mathml", "--toc", "--toc-depth=3",
                 "--wrap=none", "--preserve-tabs", "--section-divs",
                 "--template", str(TEMPLATES / "fragment.html"), *write_metadata(meta, Path(tmp)),
-                *filter_args(user)]
+                *filter_args(user, citeproc)]
         r = run(args, markdown, cwd, what)
     toc, _, body = r.stdout.partition(BODY_MARK)
     return Fragment(toc.strip(), body.strip(), _warnings(r.stderr))

@@ -1,0 +1,122 @@
+"""The static check a build runs first, remembering clean chapters under `.bookbuild/cache/check/`.
+
+A chapter's verdict depends on its expanded text, its path, `_quarto.yml` (which cells run),
+the checker's own code, and the modules whose names `from M import *` brought in. A clean
+verdict is stored with each such module's location and content hash; it is reused only while
+the chapter and settings are byte for byte the same and every module is still found at the
+same place with the same bytes. Chapters with problems are always checked afresh, so every
+problem is still reported. Entries are checksummed; an unreadable one is a miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from bookbuild import check, names, options, qmd, refs
+from bookbuild.names import ModuleNames, search_roots
+from bookbuild.pagecache import file_digest, store
+
+FORMAT = 1
+
+
+class _Recording(ModuleNames):
+    """Module names that remember which modules a check consulted and where it found them."""
+
+    def __init__(self, roots: list[Path]) -> None:
+        super().__init__(roots)
+        self.consulted: dict[str, str | None] = {}
+
+    def public_names(self, module: str) -> set[str] | None:
+        result = super().public_names(module)
+        found = self.find(module)
+        self.consulted[module] = str(found) if found is not None else None
+        return result
+
+
+def _engine() -> list[str | None]:
+    """The checker's code: a new bookbuild re-checks every chapter."""
+    return [file_digest(m.__file__) for m in (check, names, options, qmd, refs) if m.__file__]
+
+
+def _key(doc: qmd.Document, root: Path | None) -> str:
+    config = file_digest(root / "_quarto.yml") if root is not None else None
+    material = {"format": FORMAT, "engine": _engine(), "path": doc.path, "root": str(root),
+                "config": config, "text": doc.text,
+                "problems": [repr(p) for p in doc.problems]}
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def _modules_unchanged(consulted: dict, roots: list[Path]) -> bool:
+    finder = ModuleNames(roots)
+    for module, (path, digest) in consulted.items():
+        found = finder.find(module)
+        if (str(found) if found is not None else None) != path:
+            return False
+        if path is not None and file_digest(path) != digest:
+            return False
+    return True
+
+
+def check_files(files: list[Path], root: Path | None, docs: dict[Path, qmd.Document],
+                cache_dir: Path, read: bool = True) -> tuple[list[refs.CheckResult], dict]:
+    """`check.check_files` for the parsed chapters `docs`, skipping those checked clean before
+    (unless `read` is false: `--no-cache` checks everything); also the entries to remember."""
+    folder = cache_dir / "check"
+    results = []
+    new: dict[Path, dict] = {}
+    for f in files:
+        doc = docs.get(f) or qmd.parse_file(f)
+        roots = search_roots(str(f), root)
+        key = _key(doc, root)
+        entry = _read(folder / f"{key}.json") if read else None
+        if entry is not None and _modules_unchanged(entry["modules"], roots):
+            results.append(refs.CheckResult(doc.path, entry["refs"], []))
+            continue
+        recorder = _Recording(roots)
+        result = refs.check_document(doc, root, recorder)
+        results.append(result)
+        if not result.diagnostics:
+            modules = {m: [p, file_digest(p) if p is not None else None]
+                       for m, p in recorder.consulted.items()}
+            new[folder / f"{key}.json"] = {"refs": result.refs, "modules": modules}
+    return results, new
+
+
+def static_check(files: list[Path], root: Path | None, command: str,
+                 docs: dict[Path, qmd.Document], cache_dir: Path, read: bool = True) -> list[str]:
+    """`check.static_check` with remembered clean chapters, written only when all are clean
+    (a stopped build leaves no trace)."""
+    results, new = check_files(files, root, docs, cache_dir, read)
+    if not any(r.diagnostics for r in results):
+        for path, entry in new.items():
+            _write(path, entry)
+        return []
+    check.report(results, sys.stderr)
+    return [f"{command} stopped: fix the problems above first"]
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        entry = raw["entry"]
+        if raw["sha256"] != _checksum(entry):
+            return None
+        if not isinstance(entry["refs"], int) or not isinstance(entry["modules"], dict):
+            return None
+        for where, _digest in entry["modules"].values():
+            if not (where is None or isinstance(where, str)):
+                return None
+        return entry
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write(path: Path, entry: dict) -> None:
+    store(path, json.dumps({"sha256": _checksum(entry), "entry": entry}))
+
+
+def _checksum(entry: dict) -> str:
+    return hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()

@@ -1,0 +1,156 @@
+"""Page cache under `.bookbuild/cache/pages/`: each chapter's pandoc result, keyed on its inputs.
+
+The key hashes everything that determines what pandoc returns for one page: the markdown it
+reads (substituted, with shortcodes expanded), the metadata, the contents of the files the
+metadata names (bibliography, TikZ preamble, CSL, ...), our Lua filters and fragment template,
+the author's filters, the pandoc binary, whether citeproc runs, and the cross-reference entries
+the page uses (its own labels and those its markdown names), never the whole book's index.
+pandoc receives that same filtered index, so a cached page is exactly what pandoc would make.
+Entries are checksummed and written atomically; an unreadable or damaged entry is a miss.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+from bookbuild.render import FILTERS, TEMPLATES, Fragment, Literal, pandoc_version
+from bookbuild.userfilters import UserFilters
+
+FORMAT = 1
+RACY_NS = 2_000_000_000  # as cache.RACY_NS: a file this recent may change within one mtime tick
+INDEX_KEY = "crossref-index"  # a temporary file: the key holds the entries it carries
+
+
+@lru_cache(maxsize=1024)
+def _digest_at(path: str, stamp: tuple[int, int]) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def file_digest(path: Path | str) -> str | None:
+    """Content hash of a file (memoised while its size and mtime hold, unless it changed in the
+    last two seconds: see cache.content_hash); None when absent."""
+    try:
+        st = Path(path).stat()
+        if not Path(path).is_file():
+            return None
+        if time.time_ns() - st.st_mtime_ns < RACY_NS:
+            return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return _digest_at(str(path), (st.st_mtime_ns, st.st_size))
+    except OSError:
+        return None
+
+
+def tool_digest() -> dict[str, object]:
+    """Our filters (every file beside them: they may `require` each other), the fragment
+    template and the pandoc binary."""
+    from bookbuild.pandoc import pandoc_path
+
+    exe = pandoc_path()
+    filters = {p.relative_to(FILTERS).as_posix(): file_digest(p)
+               for p in sorted(FILTERS.rglob("*")) if p.is_file()}
+    st = Path(exe).stat()
+    return {"format": FORMAT, "filters": filters,
+            "template": file_digest(TEMPLATES / "fragment.html"),
+            "pandoc": [str(exe), st.st_size, st.st_mtime_ns, list(pandoc_version())]}
+
+
+def used_labels(labels: Iterable[str], own: set[str], markdown: str) -> list[str]:
+    """The labels of the book that a page can use: its own and every label whose id (or
+    capitalised id, `@Fig-x`) occurs in its markdown."""
+    return [label for label in labels
+            if label in own or label in markdown or label[:1].upper() + label[1:] in markdown]
+
+
+def _meta_material(meta: dict, cwd: Path) -> dict:
+    """The metadata as key material, with the contents of every file it names."""
+    out: dict[str, object] = {}
+    for k, v in meta.items():
+        if k == INDEX_KEY:
+            continue
+        out[k] = v
+        items = v if isinstance(v, list) else [v]
+        files = {}
+        for item in items:
+            if isinstance(item, str) and item and len(item) < 4096 and "\n" not in item:
+                path = Path(item) if isinstance(item, Literal) else cwd / item
+                digest = file_digest(path)
+                if digest is not None:
+                    files[item] = digest
+        if files:
+            out[f"{k} (contents)"] = files
+    return out
+
+
+def page_key(markdown: str, meta: dict, cwd: Path, entries: dict[str, dict],
+             user: UserFilters, citeproc: bool, tools: dict) -> str:
+    """`tools`: `tool_digest()`, taken once per build."""
+    material = {
+        "markdown": markdown,
+        "meta": _meta_material(meta, cwd),
+        "cwd": str(cwd),
+        "index": entries,
+        "user-filters": [[str(p), file_digest(p)] for p in [*user.before, None, *user.after]
+                         if p is not None] + [len(user.before)],
+        "citeproc": citeproc,
+        "tools": tools,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class PageCache:
+    """Verified pandoc results by page key (`read=False`: store only, as `--no-cache`)."""
+
+    def __init__(self, cache_dir: Path, read: bool = True) -> None:
+        self.dir = cache_dir / "pages"
+        self.read = read
+
+    def get(self, key: str) -> Fragment | None:
+        if not self.read:
+            return None
+        try:
+            raw = json.loads((self.dir / f"{key}.json").read_text(encoding="utf-8"))
+            entry = raw["entry"]
+            if raw["sha256"] != _checksum(entry) or entry["key"] != key:
+                return None  # damaged or edited: a miss, never a wrong page
+            frag = Fragment(entry["toc"], entry["body"], list(entry["warnings"]))
+            if not all(isinstance(x, str) for x in (frag.toc, frag.body, *frag.warnings)):
+                return None
+            return frag
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, key: str, frag: Fragment) -> None:
+        entry = {"key": key, "toc": frag.toc, "body": frag.body, "warnings": frag.warnings}
+        store(self.dir / f"{key}.json", json.dumps({"sha256": _checksum(entry), "entry": entry}))
+
+
+def store(path: Path, text: str) -> None:
+    store_bytes(path, text.encode("utf-8"))
+
+
+def store_bytes(path: Path, data: bytes) -> None:
+    """Write a cache entry atomically (temp file, rename). Not fsynced: an entry that a crash
+    leaves empty or torn fails its checksum and is a miss, so durability would buy nothing
+    but one disk flush per page."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _checksum(entry: dict) -> str:
+    return hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()
