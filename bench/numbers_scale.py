@@ -8,6 +8,7 @@ chapters that use that constant may re-execute.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
@@ -22,6 +23,9 @@ def run(cmd: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProcess]:
     return time.perf_counter() - t, r
 
 
+LABEL = re.compile(r"([#@]|label:\s*)((?:sec|fig|tbl|eq|lst|tip|nte|wrn)-[\w-]*\w)")
+
+
 def make_book(root: Path, chapters: int) -> None:
     shutil.copytree(ROOT / "mlsysim", root / "mlsysim", ignore=shutil.ignore_patterns("__pycache__"))
     (root / "ch").mkdir()
@@ -30,7 +34,10 @@ def make_book(root: Path, chapters: int) -> None:
         # Even chapters quote hardware constants; odd ones only derive number formats.
         source = "numbers.qmd" if i % 2 == 0 else "formats.qmd"
         name = f"ch/c{i:03d}.qmd"
-        (root / name).write_text((ROOT / "appendix" / source).read_text())
+        # Each copy gets its own labels: a book that defines a label twice does not build.
+        text = LABEL.sub(lambda m, i=i: f"{m.group(1)}{m.group(2)}-c{i:03d}",
+                         (ROOT / "appendix" / source).read_text())
+        (root / name).write_text(text)
         names.append(name)
     listing = "\n".join(f"    - {n}" for n in names)
     (root / "_quarto.yml").write_text(f"project:\n  type: book\nbook:\n  title: Scale\n  chapters:\n{listing}\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TextIO
 
@@ -50,12 +49,3 @@ def report(results: list[CheckResult], out: TextIO) -> int:
         return 1
     print(f"ok: {refs} inline references resolve in {files} {noun}", file=out)
     return 0
-
-
-def static_check(files: list[Path], project_root: Path | None, command: str) -> list[str]:
-    """The check a build runs first: problems go to stderr; returns a stop message if any."""
-    results = check_files(files, project_root)
-    if not any(r.diagnostics for r in results):
-        return []
-    report(results, sys.stderr)
-    return [f"{command} stopped: fix the problems above first"]

@@ -67,8 +67,10 @@ def check_files(files: list[Path], root: Path | None, docs: dict[Path, qmd.Docum
     folder = cache_dir / "check"
     results = []
     new: dict[Path, dict] = {}
+    parsed: list[tuple[qmd.Document, bool]] = []
     for f in files:
         doc = docs.get(f) or qmd.parse_file(f)
+        parsed.append((doc, False))
         roots = search_roots(str(f), root)
         key = _key(doc, root)
         entry = _read(folder / f"{key}.json") if read else None
@@ -82,6 +84,9 @@ def check_files(files: list[Path], root: Path | None, docs: dict[Path, qmd.Docum
             modules = {m: [p, file_digest(p) if p is not None else None]
                        for m, p in recorder.consulted.items()}
             new[folder / f"{key}.json"] = {"refs": result.refs, "modules": modules}
+    # A label repeated across chapters is a fact about the whole book: checked every time.
+    for repeated, result in zip(check.duplicates_per_file(parsed), results, strict=True):
+        result.diagnostics.extend(repeated)
     return results, new
 
 

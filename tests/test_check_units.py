@@ -145,13 +145,31 @@ def test_report_prints_each_problem_and_a_summary_with_the_exit_code(tmp_path: P
 
 
 def test_static_check_stops_a_build_only_on_problems(tmp_path: Path, capsys) -> None:
+    from bookbuild.checkcache import static_check
+
     good, bad = tmp_path / "good.qmd", tmp_path / "bad.qmd"
     good.write_text("`{python} 1`\n")
     bad.write_text("`{python} nope`\n")
-    assert check.static_check([good], tmp_path, "render") == []
-    assert check.static_check([good, bad], tmp_path, "render") == [
+    cache = tmp_path / "cache"
+    assert static_check([good], tmp_path, "render", {}, cache) == []
+    assert static_check([good, bad], tmp_path, "render", {}, cache) == [
         "render stopped: fix the problems above first"]
     assert "unresolved reference 'nope'" in capsys.readouterr().err
+
+
+def test_the_builds_check_reports_a_repeated_label_even_for_chapters_checked_clean(
+        tmp_path: Path, capsys) -> None:
+    from bookbuild.checkcache import static_check
+
+    one, two = tmp_path / "one.qmd", tmp_path / "two.qmd"
+    one.write_text("# One {#sec-x}\n")
+    two.write_text("# Two {#sec-y}\n")
+    cache = tmp_path / "cache"
+    assert static_check([one, two], tmp_path, "render", {}, cache) == []  # both remembered clean
+    two.write_text("# Two {#sec-y}\n\n## Again {#sec-x}\n")
+    assert static_check([one, two], tmp_path, "render", {}, cache) == [
+        "render stopped: fix the problems above first"]
+    assert "label 'sec-x' is defined twice (first at" in capsys.readouterr().err
 
 
 def test_attributes_after_a_nested_class_are_known() -> None:
