@@ -22,7 +22,15 @@ IDLE_LIMIT = 900  # seconds without a request before the template gives up on it
 # The inline matplotlib backend is not imported here: it hooks into the kernel's shell when
 # first imported, and the shell exists only in the child.
 BASE = ["ipykernel.kernelapp", "ipykernel.ipkernel", "IPython.core.interactiveshell", "zmq",
-        "jupyter_client.session", "bookbuild.kernel"]
+        "jupyter_client.session", "bookbuild.kernel",
+        # What a kernel imports while it starts, measured in a forked child: the debugger
+        # (debugpy and pydevd, about half of a fork's start-up), the shell's inspector and
+        # completer helpers, the history's sqlite3 and tornado's asyncio glue. Importing them
+        # starts no thread, so a fork gets them for free.
+        "ipykernel.debugger", "IPython.core.debugger", "IPython.core.oinspect",
+        "IPython.core.completerlib", "IPython.core.logger", "IPython.extensions.storemagic",
+        "IPython.utils.wildcard", "sqlite3", "tornado.platform.asyncio", "tornado.queues",
+        "tornado.locks", "tornado.gen", "pdb", "pydoc", "http.server", "xmlrpc.server"]
 
 
 def preload(modules: list[str]) -> dict[str, str]:
