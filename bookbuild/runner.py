@@ -21,6 +21,24 @@ def report_cached(progress, chapters: list[Chapter]):
     return progress
 
 
+def _cold(cache: Cache, use_cache: bool) -> bool:
+    """Whether every chapter with cells will execute: no cache used, or none written yet. Only
+    then is a template started before the cache is asked (a cached build must not pay for one)."""
+    if not use_cache:
+        return True
+    try:
+        return not any(cache.dir.iterdir())
+    except OSError:
+        return True
+
+
+def _prestart(proj: Project, chapters: list[Chapter]) -> None:
+    from bookbuild.warm.template import prestart
+
+    for cwd in dict.fromkeys(proj.kernel_cwd(ch.source) for ch in chapters if ch.doc.cells):
+        prestart(cwd)
+
+
 def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
                 before_execution=None, formats: list[str] | None = None) -> list[str]:
     """Fill in each chapter's result, from the cache or a fresh kernel; return error texts.
@@ -32,6 +50,8 @@ def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
     from bookbuild.progress import Progress
 
     cache = Cache(proj.cache_dir)
+    if proj.settings.warm_kernels and _cold(cache, use_cache):
+        _prestart(proj, chapters)  # the template's imports overlap cache keys and the check
     pending: list[tuple[Chapter, str, ChapterExecutor]] = []
     for ch in chapters:
         cwd = proj.kernel_cwd(ch.source)

@@ -3,6 +3,9 @@ fresh ipykernel per request (`python -m bookbuild.warm.server SOCKET MODULE...`)
 
 Each request on the Unix socket is one JSON line `{"argv", "cwd", "env"}`; the reply is
 `{"pid"}` of a child that runs `IPKernelApp` with that argv in that directory and environment.
+`{"op": "status", "modules": [...]}` imports those modules first (a template started before the
+chapters were parsed learns what they import this way), then replies with what failed and the
+stamps of every file imported so far.
 Nothing chapter-specific runs here: the child starts the kernel, and the kernel's first cell
 starts recording file reads. The template exits when its parent (the build) goes away, when it
 has been idle for `IDLE_LIMIT` seconds, or on SIGTERM, and takes its kernels with it.
@@ -126,7 +129,8 @@ def serve(path: str, modules: list[str]) -> None:
         idle = 0.0
         with conn, conn.makefile("rw", encoding="utf-8") as stream:
             request = json.loads(stream.readline())
-            if request.get("op") == "status":
+            if request.get("op") == "status":  # after importing what it names, if anything
+                failed.update(preload(request.get("modules", [])) if request.get("modules") else {})
                 reply = {"pid": os.getpid(), "failed": failed, "stamps": stamps()}
             else:
                 pid = os.fork()
