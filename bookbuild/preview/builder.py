@@ -142,11 +142,18 @@ def child_main(root: str, out: str) -> None:
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # anything a library prints goes to the terminal, never into the protocol
 
+    import bookbuild.preview.engine as engine
+
     for line in sys.stdin:
         request = json.loads(line)
         result = run_build(Path(root), Path(out), request.get("changed"))
         protocol.write(json.dumps(result.__dict__) + "\n")
         protocol.flush()
+        try:  # after the reply: the page reloads while the next edit's kernel starts
+            engine.keep_kernels_warm()
+        except Exception as exc:  # noqa: BLE001  a missing spare only costs the next edit time
+            print(f"preview: no kernel kept warm ({type(exc).__name__}: {exc})", file=sys.stderr,
+                  flush=True)
 
 
 # ----------------------------------------------------------------------------------------------

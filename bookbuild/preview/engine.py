@@ -70,6 +70,13 @@ def build_html(proj, targets: list[Path], out: Path) -> int:
         return exc.exit_code
 
 
+def keep_kernels_warm() -> None:
+    """Between edits: a started kernel waits for the next code edit of the chapters just built."""
+    from bookbuild.execute import start_spares
+
+    start_spares()
+
+
 def kernel_leftovers(cmdline: list[str]) -> list[Path]:
     """Files a kernel process leaves when killed: its connection file and IPC socket folder."""
     import json
