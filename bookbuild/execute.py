@@ -62,6 +62,9 @@ class Launch:
         sockets = tempfile.mkdtemp(prefix="bookbuild-kernel-")
         km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc")
         km.ip = os.path.join(sockets, "kernel")  # IPC socket files here: no TCP port
+        # The connection file too: whoever kills the kernel removes one folder (preview finds
+        # it from the kernel's sockets when the kernel was forked and has no `-f` argument).
+        km.connection_file = os.path.join(sockets, "connection.json")
         if template is not None:  # bookbuild.warm: fork, don't exec
             template.provision(km)
         # The inline backend renders headless through Agg and turns every figure a cell

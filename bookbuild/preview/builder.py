@@ -235,7 +235,7 @@ def kill_all(procs: list, wait: float = 0.3) -> None:
     leftovers = []
     for p in procs:
         with contextlib.suppress(psutil.Error):
-            leftovers += engine.kernel_leftovers(p.cmdline())
+            leftovers += engine.kernel_leftovers(p)
         with contextlib.suppress(OSError):
             os.killpg(p.pid, signal.SIGKILL)
         with contextlib.suppress(psutil.Error):

@@ -77,10 +77,22 @@ def keep_kernels_warm() -> None:
     start_spares()
 
 
-def kernel_leftovers(cmdline: list[str]) -> list[Path]:
-    """Files a kernel process leaves when killed: its connection file and IPC socket folder."""
+def kernel_leftovers(process) -> list[Path]:
+    """Files a kernel process (psutil) leaves when killed: its connection file and IPC socket
+    folder, found from its `-f` argument or, for the warm template and the kernels forked from
+    it, from the Unix sockets they listen on."""
     import json
 
+    import psutil
+
+    cmdline = process.cmdline()
+    if "bookbuild.warm.server" in " ".join(cmdline):
+        try:
+            paths = {Path(c.laddr) for c in process.net_connections("unix") if c.laddr}
+        except psutil.Error:
+            return []
+        ours = ("bookbuild-kernel-", "bookbuild-warm-")  # a kernel's folder, the template's
+        return sorted({p.parent for p in paths if p.parent.name.startswith(ours)})
     if "ipykernel_launcher" not in " ".join(cmdline) or "-f" not in cmdline[:-1]:
         return []
     connection = Path(cmdline[cmdline.index("-f") + 1])
