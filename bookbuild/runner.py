@@ -39,6 +39,22 @@ def _prestart(proj: Project, chapters: list[Chapter]) -> None:
         prestart(cwd)
 
 
+def _run(run_all, warm: bool) -> list[str]:
+    """Run the kernels' event loop; then stop the warm templates (unless preview keeps them),
+    so that none holds memory while pandoc runs."""
+    import asyncio
+
+    try:
+        return asyncio.run(run_all())
+    except asyncio.CancelledError:  # Ctrl-C inside the event loop cancels the main task
+        raise KeyboardInterrupt from None
+    finally:
+        if warm:
+            from bookbuild.warm.template import release
+
+            release()
+
+
 def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
                 before_execution=None, formats: list[str] | None = None) -> list[str]:
     """Fill in each chapter's result, from the cache or a fresh kernel; return error texts.
@@ -114,10 +130,7 @@ def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
         return errors
     import asyncio  # only here: a fully cached build never needs an event loop
 
-    try:
-        errors = asyncio.run(run_all())
-    except asyncio.CancelledError:  # Ctrl-C inside the event loop cancels the main task
-        raise KeyboardInterrupt from None
+    errors = _run(run_all, warm)
     if processes.interrupted:  # the failures above are the kernels we stopped
         raise KeyboardInterrupt
     return errors

@@ -144,6 +144,7 @@ def child_main(root: str, out: str) -> None:
 
     import bookbuild.preview.engine as engine
 
+    engine.stay_warm()
     for line in sys.stdin:
         request = json.loads(line)
         result = run_build(Path(root), Path(out), request.get("changed"))

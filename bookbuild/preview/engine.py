@@ -70,6 +70,13 @@ def build_html(proj, targets: list[Path], out: Path) -> int:
         return exc.exit_code
 
 
+def stay_warm() -> None:
+    """In preview's builder: warm templates outlive each build, to serve the next edit."""
+    import bookbuild.warm.template as template
+
+    template.KEEP_BETWEEN_BUILDS = True
+
+
 def keep_kernels_warm() -> None:
     """Between edits: a started kernel waits for the next code edit of the chapters just built."""
     from bookbuild.execute import start_spares

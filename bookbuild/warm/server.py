@@ -13,6 +13,7 @@ has been idle for `IDLE_LIMIT` seconds, or on SIGTERM, and takes its kernels wit
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -48,6 +49,10 @@ def preload(modules: list[str]) -> dict[str, str]:
         except Exception as exc:  # a chapter importing it will see the real error itself
             failed[name] = f"{type(exc).__name__}: {exc}"
     recorder.end_preload()
+    # Move everything imported so far out of the collector's reach: a collection in a kernel
+    # would otherwise write to the header of every inherited object and copy the template's
+    # pages into each kernel (copy-on-write); the kernels' own objects are collected as usual.
+    gc.freeze()
     return failed
 
 

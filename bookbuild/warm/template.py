@@ -25,6 +25,9 @@ PROVISIONER = "bookbuild-warm"
 CONNECT_TIMEOUT = 60.0  # seconds for the template to start listening (imports run after that)
 REPLY_TIMEOUT = 120.0  # seconds for one fork request, preload included on the first one
 _TEMPLATES: dict[str, Template] = {}  # by kernel working directory
+# Preview's builder sets this: its templates serve the next edit. A one-off build stops them as
+# soon as its last chapter has run, so they hold no memory while pandoc runs.
+KEEP_BETWEEN_BUILDS = False
 
 
 class TemplateError(RuntimeError):
@@ -204,6 +207,12 @@ def attach(executors: list) -> bool:
 
 def by_socket(path: str) -> Template:
     return _BY_SOCKET[path]
+
+
+def release() -> None:
+    """The build's chapters have all run: stop the templates unless preview keeps them."""
+    if not KEEP_BETWEEN_BUILDS:
+        close_all()
 
 
 @atexit.register
