@@ -107,8 +107,13 @@ def start_spares() -> int:
 
 
 async def _discard(km, sockets: str) -> None:
+    """Kill a spare kernel (dead or alive) and remove its files."""
     process = getattr(km.provisioner, "process", None)
-    await km.shutdown_kernel(now=True)
+    try:
+        await km.shutdown_kernel(now=True)
+    except Exception:  # noqa: BLE001  already gone: only its files are left to remove
+        if process is not None and process.poll() is None:
+            process.kill()
     LIVE_KERNELS.discard(process)
     shutil.rmtree(sockets, ignore_errors=True)
 
@@ -216,10 +221,12 @@ class ChapterExecutor:
         while len(RECENT) > MAX_SPARES:
             RECENT.pop(next(iter(RECENT)))
         spare = SPARES.pop(launch, None)
-        process = getattr(spare[0].provisioner, "process", None) if spare else None
-        if spare is not None and process is not None and process.poll() is None:
-            self.km, self._sockets = spare
-            return
+        if spare is not None:
+            process = getattr(spare[0].provisioner, "process", None)
+            if process is not None and process.poll() is None:
+                self.km, self._sockets = spare
+                return
+            await _discard(*spare)  # it died while waiting: start a new one
         self.km, self._sockets = await launch.start(template)
 
     async def abort(self) -> None:
