@@ -93,6 +93,9 @@ def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
         early = [ex for _, _, ex in pending[:jobs]]
         if warm:  # forks wait for the template's imports: run the check meanwhile, in a thread
             starting = asyncio.gather(*(ex.start() for ex in early))
+            # Ctrl-C can land in a start while the check runs: the KeyboardInterrupt ends the
+            # build either way; marking it seen keeps asyncio from printing it as a traceback.
+            starting.add_done_callback(lambda f: f.cancelled() or f.exception())
             errors = list(await asyncio.to_thread(before_execution) if before_execution else [])
             await starting
         else:

@@ -107,8 +107,6 @@ def serve(path: str, modules: list[str]) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(16)  # requests wait in the backlog while the imports run
-    failed = preload(modules)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps nothing: children auto-reap
     kernels: list[int] = []
 
     def stop(*_: object) -> None:
@@ -119,8 +117,12 @@ def serve(path: str, modules: list[str]) -> None:
                 pass
         os._exit(0)
 
+    # Before the imports: the build starts us early, and Ctrl-C during an import must end us
+    # quietly, not with a KeyboardInterrupt traceback on the build's terminal.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)  # Ctrl-C reaches the build's process group, us included
+    failed = preload(modules)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps nothing: children auto-reap
     listener.settimeout(1.0)
     idle = 0.0
     while True:
