@@ -268,8 +268,10 @@ class ChapterExecutor:
                 client.kc = await connect(self.km, self.startup_timeout)
             except RuntimeError as exc:
                 await self.km.shutdown_kernel(now=True)
-                raise ExecutionError(self.doc.path, 1, f"{exc}; rerun, or set `bookbuild: "
-                                     "{warm-kernels: false}` in _quarto.yml") from None
+                hint = ("rerun, or set `bookbuild: {warm-kernels: false}` in _quarto.yml"
+                        if getattr(self, "template", None) is not None else
+                        "rerun, and check that `python -m ipykernel` starts in this environment")
+                raise ExecutionError(self.doc.path, 1, f"{exc}; {hint}") from None
             async with client.async_setup_kernel(cleanup_kc=True):
                 _take_back_signals()  # nbclient installed its own; ours stop the whole build
                 await self._run_cell(client, nb, 0, None)
