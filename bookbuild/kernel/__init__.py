@@ -11,10 +11,11 @@ of them: the cache must see them exactly as if the chapter had imported them its
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
+
+from bookbuild.kernel.paths import module_path
 
 _opened: set[str] = set()
 _preload_reads: set[str] = set()  # files read while the warm template imported the book's packages
@@ -27,14 +28,6 @@ _ENGINE = os.path.dirname(os.path.dirname(os.path.realpath(__file__))) + os.sep
 _EXCLUDED = tuple({os.path.realpath(p) + os.sep for p in (sys.prefix, sys.base_prefix,
                                                           sys.exec_prefix, sys.base_exec_prefix)}
                   | {_ENGINE})
-
-
-@functools.cache
-def module_path(path: str) -> str:
-    """`os.path.realpath` of a module's file, remembered: a warm kernel holds some 1500 modules
-    and resolving each on every snapshot took 0.1-0.3 s per chapter. The template fills this in
-    once (`end_preload`); the template is replaced when a module file changes anyway."""
-    return os.path.realpath(path)
 
 
 def _local(path: str) -> bool:

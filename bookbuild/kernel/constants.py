@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Mapping
 
-from bookbuild.kernel import module_path
+from bookbuild.kernel.paths import module_path
 from bookbuild.names import defined_names
 
 MAX_DEPTH = 6  # attribute chains deeper than this are not registries but object graphs
