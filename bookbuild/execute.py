@@ -47,6 +47,78 @@ FIGURE_FORMATS = {"svg": "svg", "pdf": "pdf", "png": "png", "retina": "retina", 
 
 
 @dataclass(frozen=True)
+class Launch:
+    """What a chapter's kernel is started with; chapters that agree on it can share a spare."""
+
+    cwd: str
+    args: tuple[str, ...]  # figure formats and size (Plan.kernel_args)
+    kernel_name: str
+    template: str | None  # the warm template's socket, None for a plain kernel
+
+    async def start(self, template) -> tuple[Any, str]:
+        """A started kernel manager and the folder of its IPC sockets."""
+        from jupyter_client.manager import AsyncKernelManager
+
+        sockets = tempfile.mkdtemp(prefix="bookbuild-kernel-")
+        km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc")
+        km.ip = os.path.join(sockets, "kernel")  # IPC socket files here: no TCP port
+        # The connection file too: whoever kills the kernel removes one folder (preview finds
+        # it from the kernel's sockets when the kernel was forked and has no `-f` argument).
+        km.connection_file = os.path.join(sockets, "connection.json")
+        if template is not None:  # bookbuild.warm: fork, don't exec
+            template.provision(km)
+        # The inline backend renders headless through Agg and turns every figure a cell
+        # leaves open into display data; SVG for pages, PDF for the printed book.
+        env = dict(os.environ, MPLBACKEND=INLINE_BACKEND, PYDEVD_DISABLE_FILE_VALIDATION="1")
+        await km.start_kernel(extra_arguments=KERNEL_ARGS + list(self.args), env=env,
+                              cwd=self.cwd)
+        process = getattr(km.provisioner, "process", None)
+        if process is not None:
+            LIVE_KERNELS.add(process)
+        return km, sockets
+
+
+# Preview's hot path: after each build the builder starts one kernel for each of the latest
+# launches (`start_spares`), so the next code edit finds a kernel already forked and listening
+# and pays only for its cells. A spare has run nothing: it is exactly the fresh kernel the
+# chapter would have started itself.
+MAX_SPARES = 2
+RECENT: dict[Launch, Any] = {}  # the latest launches, oldest first, with their template
+SPARES: dict[Launch, tuple[Any, str]] = {}
+
+
+def start_spares() -> int:
+    """Start a spare kernel for each recent launch whose template is still current; kill the
+    spares nobody can use any more. Returns how many spares are waiting."""
+    import asyncio
+
+    async def refill() -> None:
+        for launch in [k for k in SPARES if k not in RECENT]:
+            await _discard(*SPARES.pop(launch))
+        for launch, template in list(RECENT.items()):
+            usable = template is None or (template.alive() and not template.stale())
+            if launch in SPARES and not usable:
+                await _discard(*SPARES.pop(launch))
+            if usable and launch not in SPARES:
+                SPARES[launch] = await launch.start(template)
+
+    asyncio.run(refill())
+    return len(SPARES)
+
+
+async def _discard(km, sockets: str) -> None:
+    """Kill a spare kernel (dead or alive) and remove its files."""
+    process = getattr(km.provisioner, "process", None)
+    try:
+        await km.shutdown_kernel(now=True)
+    except Exception:  # noqa: BLE001  already gone: only its files are left to remove
+        if process is not None and process.poll() is None:
+            process.kill()
+    LIVE_KERNELS.discard(process)
+    shutil.rmtree(sockets, ignore_errors=True)
+
+
+@dataclass(frozen=True)
 class Plan:
     """What the kernel needs to know before it runs: per cell whether to run it and whether an
     exception is allowed, and the document's figure size, dpi and the image formats to make
@@ -139,22 +211,23 @@ class ChapterExecutor:
         self.kernel_name = kernel_name
 
     async def start(self) -> None:
-        """Launch the kernel process without waiting for it, so the caller can work meanwhile."""
-        from jupyter_client.manager import AsyncKernelManager
-
-        self._sockets = tempfile.mkdtemp(prefix="bookbuild-kernel-")
-        self.km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc")
-        self.km.ip = os.path.join(self._sockets, "kernel")  # IPC socket files here: no TCP port
-        if getattr(self, "template", None) is not None:  # bookbuild.warm: fork, don't exec
-            self.template.provision(self.km)
-        # The inline backend renders headless through Agg and turns every figure a cell
-        # leaves open into display data; SVG for pages, PDF for the printed book.
-        env = dict(os.environ, MPLBACKEND=INLINE_BACKEND, PYDEVD_DISABLE_FILE_VALIDATION="1")
-        await self.km.start_kernel(extra_arguments=KERNEL_ARGS + self.plan.kernel_args(),
-                                   env=env, cwd=str(self.cwd))
-        process = getattr(self.km.provisioner, "process", None)
-        if process is not None:
-            LIVE_KERNELS.add(process)
+        """Launch the kernel process without waiting for it, so the caller can work meanwhile
+        (or take the spare one preview started for these options after its last build)."""
+        template = getattr(self, "template", None)
+        launch = Launch(str(self.cwd), tuple(self.plan.kernel_args()), self.kernel_name,
+                        getattr(template, "socket", None))
+        RECENT.pop(launch, None)
+        RECENT[launch] = template
+        while len(RECENT) > MAX_SPARES:
+            RECENT.pop(next(iter(RECENT)))
+        spare = SPARES.pop(launch, None)
+        if spare is not None:
+            process = getattr(spare[0].provisioner, "process", None)
+            if process is not None and process.poll() is None:
+                self.km, self._sockets = spare
+                return
+            await _discard(*spare)  # it died while waiting: start a new one
+        self.km, self._sockets = await launch.start(template)
 
     async def abort(self) -> None:
         """Stop a kernel that was started but will not be used."""
@@ -191,6 +264,14 @@ class ChapterExecutor:
                                 kernel_name=self.kernel_name, allow_errors=False,
                                 shutdown_kernel="immediate")
         try:
+            try:
+                client.kc = await connect(self.km, self.startup_timeout)
+            except RuntimeError as exc:
+                await self.km.shutdown_kernel(now=True)
+                hint = ("rerun, or set `bookbuild: {warm-kernels: false}` in _quarto.yml"
+                        if getattr(self, "template", None) is not None else
+                        "rerun, and check that `python -m ipykernel` starts in this environment")
+                raise ExecutionError(self.doc.path, 1, f"{exc}; {hint}") from None
             async with client.async_setup_kernel(cleanup_kc=True):
                 _take_back_signals()  # nbclient installed its own; ours stop the whole build
                 await self._run_cell(client, nb, 0, None)
@@ -271,6 +352,39 @@ class ChapterExecutor:
         deps = json.loads(_inline_text(results["deps"], anchor))
         constants = json.loads(_inline_text(results["constants"], anchor))
         return values, deps, constants
+
+
+async def connect(km, timeout: float):
+    """A client of `km`'s kernel once the kernel answers on the shell and IOPub channels.
+
+    jupyter_client's `wait_for_ready` ends by draining IOPub until it has been quiet for 0.2 s,
+    a fixed 0.2 s per chapter. Here the wait ends on the `idle` status that follows our own
+    `kernel_info` request, which proves the IOPub subscription is live; cells are matched to
+    their messages by parent id, so nothing older can be mistaken for their output.
+    """
+    import time
+    from queue import Empty
+
+    kc = km.client()
+    kc.start_channels()
+    kc.allow_stdin = False
+    deadline = time.monotonic() + timeout
+    asked: set[str] = set()
+    while time.monotonic() < deadline:
+        asked.add(kc.kernel_info())
+        try:
+            await kc.get_shell_msg(timeout=1)
+            while True:  # until the idle of a kernel_info of ours; Empty: ask again
+                msg = await kc.get_iopub_msg(timeout=0.2)
+                if (msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle"
+                        and msg["parent_header"].get("msg_id") in asked):
+                    return kc
+        except Empty:
+            pass
+        if not await kc.is_alive():
+            break
+    kc.stop_channels()
+    raise RuntimeError(f"the kernel did not answer within {timeout:g} s of starting")
 
 
 def _take_back_signals() -> None:

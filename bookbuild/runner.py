@@ -21,6 +21,40 @@ def report_cached(progress, chapters: list[Chapter]):
     return progress
 
 
+def _cold(cache: Cache, use_cache: bool) -> bool:
+    """Whether every chapter with cells will execute: no cache used, or none written yet. Only
+    then is a template started before the cache is asked (a cached build must not pay for one)."""
+    if not use_cache:
+        return True
+    try:
+        return not any(cache.dir.iterdir())
+    except OSError:
+        return True
+
+
+def _prestart(proj: Project, chapters: list[Chapter]) -> None:
+    from bookbuild.warm.template import prestart
+
+    for cwd in dict.fromkeys(proj.kernel_cwd(ch.source) for ch in chapters if ch.doc.cells):
+        prestart(cwd)
+
+
+def _run(run_all, warm: bool) -> list[str]:
+    """Run the kernels' event loop; then stop the warm templates (unless preview keeps them),
+    so that none holds memory while pandoc runs."""
+    import asyncio
+
+    try:
+        return asyncio.run(run_all())
+    except asyncio.CancelledError:  # Ctrl-C inside the event loop cancels the main task
+        raise KeyboardInterrupt from None
+    finally:
+        if warm:
+            from bookbuild.warm.template import release
+
+            release()
+
+
 def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
                 before_execution=None, formats: list[str] | None = None) -> list[str]:
     """Fill in each chapter's result, from the cache or a fresh kernel; return error texts.
@@ -32,6 +66,8 @@ def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
     from bookbuild.progress import Progress
 
     cache = Cache(proj.cache_dir)
+    if proj.settings.warm_kernels and _cold(cache, use_cache):
+        _prestart(proj, chapters)  # the template's imports overlap cache keys and the check
     pending: list[tuple[Chapter, str, ChapterExecutor]] = []
     for ch in chapters:
         cwd = proj.kernel_cwd(ch.source)
@@ -57,6 +93,9 @@ def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
         early = [ex for _, _, ex in pending[:jobs]]
         if warm:  # forks wait for the template's imports: run the check meanwhile, in a thread
             starting = asyncio.gather(*(ex.start() for ex in early))
+            # Ctrl-C can land in a start while the check runs: the KeyboardInterrupt ends the
+            # build either way; marking it seen keeps asyncio from printing it as a traceback.
+            starting.add_done_callback(lambda f: f.cancelled() or f.exception())
             errors = list(await asyncio.to_thread(before_execution) if before_execution else [])
             await starting
         else:
@@ -94,10 +133,7 @@ def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
         return errors
     import asyncio  # only here: a fully cached build never needs an event loop
 
-    try:
-        errors = asyncio.run(run_all())
-    except asyncio.CancelledError:  # Ctrl-C inside the event loop cancels the main task
-        raise KeyboardInterrupt from None
+    errors = _run(run_all, warm)
     if processes.interrupted:  # the failures above are the kernels we stopped
         raise KeyboardInterrupt
     return errors

@@ -172,7 +172,8 @@ def test_no_template_or_kernel_outlives_the_build(cli, tmp_path: Path) -> None:
 
 def test_a_template_is_reused_until_stale_and_grows_with_new_imports(tmp_path: Path) -> None:
     """Preview re-runs one chapter at a time: the build's template serves it while nothing it
-    imported changed; an edited module or a new local import replaces it."""
+    imported changed, and imports a chapter's new local import itself; an edited module
+    replaces it."""
     from bookbuild.warm.template import close_all, template_for
 
     (tmp_path / "helpers.py").write_text("base = 1\n")
@@ -195,7 +196,12 @@ def test_a_template_is_reused_until_stale_and_grows_with_new_imports(tmp_path: P
         assert fourth.ready() == {}
         (tmp_path / "third.py").write_text("y = 1\n")
         third = template_for(tmp_path, env, ["import third"])
-        assert third is not fourth and third.modules == ["helpers", "other", "third"]
+        assert third is fourth and third.modules == ["helpers", "other", "third"]
+        assert third.ready() == {}
+        (tmp_path / "third.py").write_text("y = 333\n")  # imported after the first forks
+        assert third.stale()
+        fifth = template_for(tmp_path, env, ["import third"])
+        assert fifth is not third and fifth.modules == ["helpers", "other", "third"]
     finally:
         close_all()
 

@@ -15,6 +15,8 @@ import json
 import os
 import sys
 
+from bookbuild.kernel.paths import module_path
+
 _opened: set[str] = set()
 _preload_reads: set[str] = set()  # files read while the warm template imported the book's packages
 _preloaded: frozenset[str] = frozenset()  # modules the template imported
@@ -66,6 +68,9 @@ def end_preload() -> None:
     global _sink, _preloaded
     _preloaded = frozenset(sys.modules)
     _sink = None
+    for m in list(sys.modules.values()):  # resolved once here, inherited by every fork
+        if isinstance(getattr(m, "__file__", None), str):
+            module_path(m.__file__)
 
 
 def preload_reads() -> set[str]:
@@ -137,7 +142,7 @@ def _used_preloaded(local: dict[str, str]) -> bool:
 def _chapter_modules() -> dict[str, str]:
     """Local modules this chapter uses: in a forked kernel, preloaded ones only if it imported
     any of them (then all, as they may import each other)."""
-    modules = {name: os.path.realpath(m.__file__) for name, m in list(sys.modules.items())
+    modules = {name: module_path(m.__file__) for name, m in list(sys.modules.items())
                if isinstance(getattr(m, "__file__", None), str)}
     local = {name: f for name, f in modules.items() if _local(f)}
     if _preloaded and not _used_preloaded(local):

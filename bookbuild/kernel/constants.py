@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Mapping
 
+from bookbuild.kernel.paths import module_path
 from bookbuild.names import defined_names
 
 MAX_DEPTH = 6  # attribute chains deeper than this are not registries but object graphs
@@ -41,7 +42,7 @@ def local_modules(root: str, excluded: tuple[str, ...]) -> dict[str, object]:
         path = getattr(module, "__file__", None)
         if not isinstance(path, str) or not path.endswith(".py"):
             continue
-        path = os.path.realpath(path)
+        path = module_path(path)
         parts = path.split(os.sep)
         if (path.startswith(root) and not path.startswith(excluded)
                 and "site-packages" not in parts and "dist-packages" not in parts):
@@ -201,7 +202,7 @@ def snapshot(excluded: tuple[str, ...], only: set[str] | None = None) -> dict[st
             continue
         if not items:
             continue
-        path = os.path.realpath(module.__file__)
+        path = module_path(module.__file__)
         rel = os.path.relpath(path, root).replace(os.sep, "/")
         lines = ModuleSource(path)
         for chain, value, meta in items:

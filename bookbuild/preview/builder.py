@@ -142,11 +142,19 @@ def child_main(root: str, out: str) -> None:
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # anything a library prints goes to the terminal, never into the protocol
 
+    import bookbuild.preview.engine as engine
+
+    engine.stay_warm()
     for line in sys.stdin:
         request = json.loads(line)
         result = run_build(Path(root), Path(out), request.get("changed"))
         protocol.write(json.dumps(result.__dict__) + "\n")
         protocol.flush()
+        try:  # after the reply: the page reloads while the next edit's kernel starts
+            engine.keep_kernels_warm()
+        except Exception as exc:  # noqa: BLE001  a missing spare only costs the next edit time
+            print(f"preview: no kernel kept warm ({type(exc).__name__}: {exc})", file=sys.stderr,
+                  flush=True)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -228,7 +236,7 @@ def kill_all(procs: list, wait: float = 0.3) -> None:
     leftovers = []
     for p in procs:
         with contextlib.suppress(psutil.Error):
-            leftovers += engine.kernel_leftovers(p.cmdline())
+            leftovers += engine.kernel_leftovers(p)
         with contextlib.suppress(OSError):
             os.killpg(p.pid, signal.SIGKILL)
         with contextlib.suppress(psutil.Error):

@@ -70,10 +70,36 @@ def build_html(proj, targets: list[Path], out: Path) -> int:
         return exc.exit_code
 
 
-def kernel_leftovers(cmdline: list[str]) -> list[Path]:
-    """Files a kernel process leaves when killed: its connection file and IPC socket folder."""
+def stay_warm() -> None:
+    """In preview's builder: warm templates outlive each build, to serve the next edit."""
+    import bookbuild.warm.template as template
+
+    template.KEEP_BETWEEN_BUILDS = True
+
+
+def keep_kernels_warm() -> None:
+    """Between edits: a started kernel waits for the next code edit of the chapters just built."""
+    from bookbuild.execute import start_spares
+
+    start_spares()
+
+
+def kernel_leftovers(process) -> list[Path]:
+    """Files a kernel process (psutil) leaves when killed: its connection file and IPC socket
+    folder, found from its `-f` argument or, for the warm template and the kernels forked from
+    it, from the Unix sockets they listen on."""
     import json
 
+    import psutil
+
+    cmdline = process.cmdline()
+    if "bookbuild.warm.server" in " ".join(cmdline):
+        try:
+            paths = {Path(c.laddr) for c in process.net_connections("unix") if c.laddr}
+        except psutil.Error:
+            return []
+        ours = ("bookbuild-kernel-", "bookbuild-warm-")  # a kernel's folder, the template's
+        return sorted({p.parent for p in paths if p.parent.name.startswith(ours)})
     if "ipykernel_launcher" not in " ".join(cmdline) or "-f" not in cmdline[:-1]:
         return []
     connection = Path(cmdline[cmdline.index("-f") + 1])

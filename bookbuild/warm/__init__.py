@@ -8,7 +8,10 @@ namespace and speaks the Jupyter protocol (errors, rich outputs, `user_expressio
 recording starts in the chapter's kernel, and modules the template preloaded, with the files
 they read, count as the chapter's dependencies once it imports any of them.
 
-`template.py` is the build's side: one template per kernel directory, replaced when a module
-it imported changes, stopped with the build (atexit, SIGTERM, its parent gone, or idle). Set
+`template.py` is the build's side: one template per kernel directory, started before the
+cache keys and the static check when the build is cold, taught the chapters' packages once they
+are parsed, replaced when a module it imported changes, and stopped as soon as the build's last
+chapter has run (or atexit, SIGTERM, its parent gone, idle). Preview's builder keeps it between
+edits, with one kernel already forked per recent chapter launch (`execute.start_spares`). Set
 `bookbuild: {warm-kernels: false}` in `_quarto.yml` for plain kernels, one interpreter each.
 """

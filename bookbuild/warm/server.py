@@ -3,6 +3,9 @@ fresh ipykernel per request (`python -m bookbuild.warm.server SOCKET MODULE...`)
 
 Each request on the Unix socket is one JSON line `{"argv", "cwd", "env"}`; the reply is
 `{"pid"}` of a child that runs `IPKernelApp` with that argv in that directory and environment.
+`{"op": "status", "modules": [...]}` imports those modules first (a template started before the
+chapters were parsed learns what they import this way), then replies with what failed and the
+stamps of every file imported so far.
 Nothing chapter-specific runs here: the child starts the kernel, and the kernel's first cell
 starts recording file reads. The template exits when its parent (the build) goes away, when it
 has been idle for `IDLE_LIMIT` seconds, or on SIGTERM, and takes its kernels with it.
@@ -10,6 +13,7 @@ has been idle for `IDLE_LIMIT` seconds, or on SIGTERM, and takes its kernels wit
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -22,7 +26,15 @@ IDLE_LIMIT = 900  # seconds without a request before the template gives up on it
 # The inline matplotlib backend is not imported here: it hooks into the kernel's shell when
 # first imported, and the shell exists only in the child.
 BASE = ["ipykernel.kernelapp", "ipykernel.ipkernel", "IPython.core.interactiveshell", "zmq",
-        "jupyter_client.session", "bookbuild.kernel"]
+        "jupyter_client.session", "bookbuild.kernel",
+        # What a kernel imports while it starts, measured in a forked child: the debugger
+        # (debugpy and pydevd, about half of a fork's start-up), the shell's inspector and
+        # completer helpers, the history's sqlite3 and tornado's asyncio glue. Importing them
+        # starts no thread, so a fork gets them for free.
+        "ipykernel.debugger", "IPython.core.debugger", "IPython.core.oinspect",
+        "IPython.core.completerlib", "IPython.core.logger", "IPython.extensions.storemagic",
+        "IPython.utils.wildcard", "sqlite3", "tornado.platform.asyncio", "tornado.queues",
+        "tornado.locks", "tornado.gen", "pdb", "pydoc", "http.server", "xmlrpc.server"]
 
 
 def preload(modules: list[str]) -> dict[str, str]:
@@ -37,6 +49,10 @@ def preload(modules: list[str]) -> dict[str, str]:
         except Exception as exc:  # a chapter importing it will see the real error itself
             failed[name] = f"{type(exc).__name__}: {exc}"
     recorder.end_preload()
+    # Move everything imported so far out of the collector's reach: a collection in a kernel
+    # would otherwise write to the header of every inherited object and copy the template's
+    # pages into each kernel (copy-on-write); the kernels' own objects are collected as usual.
+    gc.freeze()
     return failed
 
 
@@ -91,8 +107,6 @@ def serve(path: str, modules: list[str]) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(16)  # requests wait in the backlog while the imports run
-    failed = preload(modules)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps nothing: children auto-reap
     kernels: list[int] = []
 
     def stop(*_: object) -> None:
@@ -103,8 +117,12 @@ def serve(path: str, modules: list[str]) -> None:
                 pass
         os._exit(0)
 
+    # Before the imports: the build starts us early, and Ctrl-C during an import must end us
+    # quietly, not with a KeyboardInterrupt traceback on the build's terminal.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)  # Ctrl-C reaches the build's process group, us included
+    failed = preload(modules)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps nothing: children auto-reap
     listener.settimeout(1.0)
     idle = 0.0
     while True:
@@ -118,7 +136,8 @@ def serve(path: str, modules: list[str]) -> None:
         idle = 0.0
         with conn, conn.makefile("rw", encoding="utf-8") as stream:
             request = json.loads(stream.readline())
-            if request.get("op") == "status":
+            if request.get("op") == "status":  # after importing what it names, if anything
+                failed.update(preload(request.get("modules", [])) if request.get("modules") else {})
                 reply = {"pid": os.getpid(), "failed": failed, "stamps": stamps()}
             else:
                 pid = os.fork()

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -24,6 +25,9 @@ PROVISIONER = "bookbuild-warm"
 CONNECT_TIMEOUT = 60.0  # seconds for the template to start listening (imports run after that)
 REPLY_TIMEOUT = 120.0  # seconds for one fork request, preload included on the first one
 _TEMPLATES: dict[str, Template] = {}  # by kernel working directory
+# Preview's builder sets this: its templates serve the next edit. A one-off build stops them as
+# soon as its last chapter has run, so they hold no memory while pandoc runs.
+KEEP_BETWEEN_BUILDS = False
 
 
 class TemplateError(RuntimeError):
@@ -41,6 +45,8 @@ class Template:
             [sys.executable, "-m", "bookbuild.warm.server", self.socket, *modules],
             cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         self._stamps: dict[str, list[int]] | None = None
+        self._pending: list[str] = []  # wanted since the start, not yet imported by the template
+        self._lock = threading.Lock()  # forks of several chapters ask from several threads
 
     def request(self, message: dict) -> dict:
         """Send one JSON request and return the reply, waiting for the template if it starts."""
@@ -75,16 +81,27 @@ class Template:
             raise TemplateError(f"the warm template exited with {code}")
         return json.loads(line)
 
+    def want(self, modules: list[str]) -> None:
+        """Have the template import `modules` too, before its next fork (no waiting here)."""
+        with self._lock:
+            new = [m for m in modules if m not in self.modules]
+            self.modules += new
+            self._pending += new
+
     def ready(self) -> dict[str, str]:
         """Wait until the template has imported everything; return {module: error} of failures."""
-        status = self.request({"op": "status"})
-        if self._stamps is None:
-            self._stamps = status["stamps"]
-        return status["failed"]
+        with self._lock:
+            pending, self._pending = self._pending, []
+            status = self.request({"op": "status", "modules": pending})
+            if self._stamps is None:
+                self._stamps = status["stamps"]
+            else:  # files of the modules just imported; those seen before keep their first stamp
+                self._stamps = {**status["stamps"], **self._stamps}
+            return status["failed"]
 
     def fork(self, argv: list[str], cwd: str, env: dict[str, str]) -> int:
         """Pid of a new kernel process running `ipykernel_launcher argv` in `cwd` with `env`."""
-        if self._stamps is None:
+        if self._stamps is None or self._pending:
             self.ready()
         return int(self.request({"op": "fork", "argv": argv, "cwd": cwd, "env": env})["pid"])
 
@@ -130,14 +147,15 @@ def template_for(cwd: Path, env: dict[str, str], sources: list[str]) -> Template
     """The running template for kernels in `cwd`, started (or restarted when stale) as needed.
 
     `sources` are the chapters' code cells: what they import is preloaded (see discover.py). A
-    running template that already imported all of it is reused (preview re-runs one chapter at
-    a time); otherwise its replacement imports both sets.
+    running template is reused while nothing it imported changed (preview re-runs one chapter
+    at a time), and imports what the chapters newly need before its next fork; a stale one is
+    replaced by one that imports both sets.
     """
     wanted = preload_list(sources, cwd)
     current = _TEMPLATES.get(str(cwd))
     if current is not None:
-        fits = set(wanted) <= set(current.modules) and current.env == env
-        if fits and current.alive() and not current.stale():
+        if current.env == env and current.alive() and not current.stale():
+            current.want(wanted)
             return current
         wanted = list(dict.fromkeys(current.modules + wanted)) if current.env == env else wanted
         current.close()
@@ -145,12 +163,31 @@ def template_for(cwd: Path, env: dict[str, str], sources: list[str]) -> Template
     return current
 
 
+def kernel_env() -> dict[str, str]:
+    """The environment every chapter kernel gets (see `ChapterExecutor.start`)."""
+    from bookbuild.execute import INLINE_BACKEND
+
+    return dict(os.environ, MPLBACKEND=INLINE_BACKEND, PYDEVD_DISABLE_FILE_VALIDATION="1")
+
+
+def prestart(cwd: Path) -> None:
+    """Start the template for `cwd` now, importing what every kernel needs, so that its start-up
+    overlaps the build's own work (parsing, cache keys, the static check); `attach` adds the
+    chapters' own packages later. Does nothing when one is running already."""
+    env = kernel_env()
+    current = _TEMPLATES.get(str(cwd))
+    if current is not None and current.env == env and current.alive():
+        return
+    try:
+        template_for(cwd, env, [])
+    except OSError:
+        pass  # `attach` reports it, and the chapters start plain kernels
+
+
 def attach(executors: list) -> bool:
     """Give each `ChapterExecutor` the template for its working directory; False if none could
     be started (the executors then start plain kernels)."""
-    from bookbuild.execute import INLINE_BACKEND
-
-    env = dict(os.environ, MPLBACKEND=INLINE_BACKEND, PYDEVD_DISABLE_FILE_VALIDATION="1")
+    env = kernel_env()
     by_cwd: dict[Path, list] = {}
     for ex in executors:
         by_cwd.setdefault(Path(ex.cwd), []).append(ex)
@@ -170,6 +207,12 @@ def attach(executors: list) -> bool:
 
 def by_socket(path: str) -> Template:
     return _BY_SOCKET[path]
+
+
+def release() -> None:
+    """The build's chapters have all run: stop the templates unless preview keeps them."""
+    if not KEEP_BETWEEN_BUILDS:
+        close_all()
 
 
 @atexit.register
