@@ -300,3 +300,177 @@ def test_second_same_size_edit_within_one_mtime_tick_is_seen(book: Path) -> None
     assert "The berth holds 13.7 m" in page  # (11.5 + 12.5 + 19) / 3 - 0.6
     assert "Boarding is hoist by signal-flag-L" in page
     assert_drift(book, "Depths.berth: 11.9 → 13.7", "CHART_DATUM_M")
+
+
+# --- stale outputs found here (xfail strict: each passes once its cache key is fixed) -----------
+
+
+def _append_and_accept(book: Path, chapter: str, addition: str) -> None:
+    """Append a cell and its prose to a chapter, render, and accept its numbers."""
+    with (book / chapter).open("a", encoding="utf-8") as f:
+        f.write(addition)
+    render(book)
+    accepted = run_cli("numbers", "accept", cwd=book, timeout=120)
+    assert accepted.returncode == 0, accepted.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="stale: the page key hashes a user filter's own file, not "
+                   "the Lua modules it require()s from beside it (pagecache.page_key)")
+def test_lua_module_a_user_filter_requires_reaches_every_page(book: Path) -> None:
+    (book / "signals.lua").write_text('return { boarding = "signal-flag-G" }\n', encoding="utf-8")
+    edit(book / "pilot.lua", 'pandoc.Str((s.text:gsub("PILOTMARK", "signal-flag-G")))',
+         'pandoc.Str((s.text:gsub("PILOTMARK", require("signals").boarding)))')
+    render(book)
+    assert "signal-flag-G" in text(book, "harbor")
+    edit(book / "signals.lua", "signal-flag-G", "signal-flag-H")
+    render(book)
+    assert "signal-flag-H" in text(book, "harbor")
+
+
+GAUGES = '''"""Tide gauges of the harbour, each registered under its name as it is defined."""
+
+READINGS: dict[str, float] = {}
+
+
+def gauge(fn):
+    READINGS[fn.__name__] = fn()
+    return fn
+
+
+@gauge
+def north_pier() -> float:
+    return 4.1
+'''
+
+GAUGE_CELL = '''
+```{python}
+#| label: gauge
+from gauges import READINGS
+
+
+class Gauge:
+    """The north pier reading; exports level."""
+    level = READINGS["north_pier"]
+```
+
+The north pier gauge reads `{python} Gauge.level` m.
+'''
+
+
+@pytest.mark.xfail(strict=True, reason="stale: the execution cache prunes the decorated "
+                   "`def north_pier` as unreached, though its decorator filled READINGS "
+                   "(cache.bound_by/reachable_names)")
+def test_value_registered_by_a_decorator_moves_its_number(book: Path) -> None:
+    (book / "gauges.py").write_text(GAUGES, encoding="utf-8")
+    _append_and_accept(book, "currents.qmd", GAUGE_CELL)
+    assert "The north pier gauge reads 4.1 m" in text(book, "currents")
+    edit(book / "gauges.py", "return 4.1", "return 4.7")
+    render(book)
+    assert "The north pier gauge reads 4.7 m" in text(book, "currents")
+    assert_drift(book, "Gauge.level: 4.1 → 4.7")
+
+
+LOGS_CELL = '''
+```{python}
+#| label: logs
+from pathlib import Path
+
+
+class Logs:
+    """How many survey logs the harbour master has filed; exports count."""
+    count = len(sorted(Path("data").glob("survey-*.txt")))
+```
+
+The harbour master has filed `{python} Logs.count` survey logs.
+'''
+
+
+@pytest.mark.xfail(strict=True, reason="stale: a folder a cell lists (glob, listdir) is not a "
+                   "dependency; the kernel records only open() and sqlite3.connect "
+                   "(kernel/__init__.py _audit)")
+def test_file_added_to_a_folder_a_cell_lists_moves_its_number(book: Path) -> None:
+    (book / "data" / "survey-1.txt").write_text("north bank\n", encoding="utf-8")
+    _append_and_accept(book, "harbor.qmd", LOGS_CELL)
+    assert "has filed 1 survey logs" in text(book, "harbor")
+    (book / "data" / "survey-2.txt").write_text("south bank\n", encoding="utf-8")
+    render(book)
+    assert "has filed 2 survey logs" in text(book, "harbor")
+    assert_drift(book, "Logs.count: 1 → 2")
+
+
+NOTICE_CELL = '''
+```{python}
+#| label: notice
+def notice() -> str:
+    try:
+        with open("data/notice.txt") as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return "none in force"
+
+
+class Notice:
+    """The notice to mariners in force, if one is filed; exports text."""
+    text = notice()
+```
+
+Notice to mariners: `{python} Notice.text`.
+'''
+
+
+@pytest.mark.xfail(strict=True, reason="stale: a file a cell tried to open while it was absent "
+                   "is dropped from the dependencies (kernel/__init__.py _local needs isfile), "
+                   "so creating it later changes nothing")
+def test_file_created_where_a_cell_found_none_moves_its_number(book: Path) -> None:
+    _append_and_accept(book, "harbor.qmd", NOTICE_CELL)
+    assert "Notice to mariners: none in force." in text(book, "harbor")
+    (book / "data" / "notice.txt").write_text("buoy 3 unlit\n", encoding="utf-8")
+    render(book)
+    assert "Notice to mariners: buoy 3 unlit." in text(book, "harbor")
+    assert_drift(book, "Notice.text: none in force → buoy 3 unlit")
+
+
+# Two builds in one process, as preview's builder makes them: between them a data file and a
+# chapter are replaced by same-size versions whose mtime is kept (`cp -p`, `rsync -t`, `tar x`).
+TWO_BUILDS = '''
+import os, re, sys
+from pathlib import Path
+from bookbuild import project
+from bookbuild.build import build
+
+root = Path.cwd()
+old = os.stat("tidal.py").st_mtime_ns - 60 * 10**9  # a minute ago: past the racy window
+for name in ("data/soundings.csv", "harbor.qmd"):
+    os.utime(name, ns=(old, old))
+
+
+def build_and_show(label):
+    proj = project.load(root)
+    build(proj, proj.chapters(), formats=["html"], whole_book=True)
+    page = re.sub(r"<[^>]+>", "", (root / "_book" / "harbor.html").read_text())
+    print(label, re.search(r"The berth holds [0-9.]+ m", page).group(0),
+          re.search(r"Boarding is [a-z]+ by", page).group(0))
+
+
+build_and_show("first:")
+for name, a, b in (("data/soundings.csv", "13.0", "16.0"), ("harbor.qmd", "shown", "flown")):
+    p = Path(name)
+    p.write_text(p.read_text().replace(a, b))
+    os.utime(name, ns=(old, old))
+build_and_show("second:")
+'''
+
+
+@pytest.mark.xfail(strict=True, reason="stale: in a long-lived process (preview's builder) file "
+                   "hashes are memoised on (mtime, size) once a file is 2 s old, so a same-size "
+                   "replacement that keeps its mtime is never re-read (cache.content_hash, "
+                   "pagecache.file_digest)")
+def test_same_size_replacement_keeping_its_mtime_is_seen_by_a_second_build_in_one_process(
+        book: Path) -> None:
+    import sys
+
+    r = subprocess.run([sys.executable, "-c", TWO_BUILDS], cwd=book, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "first: The berth holds 11.9 m Boarding is shown by" in r.stdout, r.stdout
+    assert "second: The berth holds 12.9 m Boarding is flown by" in r.stdout, r.stdout
