@@ -393,6 +393,47 @@ def test_value_registered_by_a_decorator_moves_its_number(book: Path) -> None:
     assert_drift(book, "Gauge.level: 4.1 → 4.7")
 
 
+VESSELS = '''"""Vessels the harbour admits; each class registers itself as it is defined."""
+
+
+class Vessel:
+    fleet: dict[str, float] = {}
+
+    def __init_subclass__(cls) -> None:
+        Vessel.fleet[cls.__name__] = cls.draught_m
+
+
+class Collier(Vessel):
+    draught_m = 7.5
+'''
+
+FLEET_CELL = '''
+```{python}
+#| label: fleet
+from vessels import Vessel
+
+
+class Fleet:
+    """The deepest draught the harbour admits; exports deepest."""
+    deepest = max(Vessel.fleet.values())
+```
+
+The deepest draught admitted is `{python} Fleet.deepest` m.
+'''
+
+
+@pytest.mark.xfail(strict=True, reason="stale: the execution cache prunes `class Collier` as "
+                   "unreached, though defining it ran Vessel.__init_subclass__ "
+                   "(cache.bound_by/reachable_names)")
+def test_value_a_subclass_registers_moves_its_number(book: Path) -> None:
+    (book / "vessels.py").write_text(VESSELS, encoding="utf-8")
+    _append_and_accept(book, "currents.qmd", FLEET_CELL)
+    assert "The deepest draught admitted is 7.5 m" in text(book, "currents")
+    edit(book / "vessels.py", "draught_m = 7.5", "draught_m = 8.5")
+    render(book)
+    assert "The deepest draught admitted is 8.5 m" in text(book, "currents")
+    assert_drift(book, "Fleet.deepest: 7.5 → 8.5")
+
 LOGS_CELL = '''
 ```{python}
 #| label: logs
