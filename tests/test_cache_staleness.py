@@ -64,7 +64,7 @@ def html(root: Path, name: str) -> str:
 def text(root: Path, name: str) -> str:
     """What a reader sees on a page: its text with the tags out and spaces collapsed."""
     plain = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html(root, name)).replace("\xa0", " "))
-    return re.sub(r"([\[(]) | ([\]).,;])", r"\1\2", plain)
+    return re.sub(r"([\[({«]) | ([\])}».,;])", r"\1\2", plain)
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -531,6 +531,21 @@ def test_constant_moved_down_its_module_is_located_at_its_new_line(book: Path) -
     assert "MEAN_RANGE_M = 3.2 (defined at tidal.py:5)" in html(book, "harbor")
     why = run_cli("numbers", "why", "Depths.spring", cwd=book, timeout=120)
     assert "MEAN_RANGE_M = 3.2 (defined at tidal.py:5)" in why.stdout, why.stdout + why.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="stale: the page key hashes the files _quarto.yml's "
+                   "metadata names, not those a chapter's front matter names (csl: travels inside "
+                   "the markdown; pagecache._meta_material sees only meta)")
+def test_csl_named_in_a_chapters_front_matter_restyles_its_citation(book: Path) -> None:
+    style = (book / "tides.csl").read_text(encoding="utf-8")
+    (book / "pilots.csl").write_text(style.replace('prefix="[" suffix="]"',
+                                                   'prefix="«" suffix="»"'), encoding="utf-8")
+    edit(book / "harbor.qmd", 'title: "The harbour"\n', 'title: "The harbour"\ncsl: pilots.csl\n')
+    render(book)
+    assert "the spring range is 3.2 m «Marrow 1921»" in text(book, "harbor")
+    edit(book / "pilots.csl", 'prefix="«" suffix="»"', 'prefix="{" suffix="}"')
+    render(book)
+    assert "the spring range is 3.2 m {Marrow 1921}" in text(book, "harbor")
 
 # Two builds in one process, as preview's builder makes them: between them a data file and a
 # chapter are replaced by same-size versions whose mtime is kept (`cp -p`, `rsync -t`, `tar x`).
