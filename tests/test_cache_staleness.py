@@ -131,6 +131,15 @@ def test_constant_edit_moves_every_number_it_reaches(book: Path) -> None:
     assert_drift(book, "Depths.spring: 3.2 → 3.6", "Flow.knots: 2.4 → 2.7", "MEAN_RANGE_M")
 
 
+def test_numbers_check_before_any_render_sees_the_edit_and_render_agrees(book: Path) -> None:
+    edit(book / "tidal.py", "CHART_DATUM_M = 0.4", "CHART_DATUM_M = 0.9")
+    assert_drift(book, "Depths.berth: 11.9 → 11.4", "CHART_DATUM_M")
+    err = render(book)  # the execution numbers check cached is the one the page shows
+    assert "harbor.qmd: cached, no kernel started" in err, err
+    assert "The berth holds 11.4 m at chart datum" in text(book, "harbor")
+
+
+
 def test_data_file_a_cell_opens_moves_its_number(book: Path) -> None:
     edit(book / "data" / "soundings.csv", "13.0", "16.0")
     render(book)
@@ -157,6 +166,7 @@ def test_image_edit_is_copied_to_the_book(book: Path) -> None:
     edit(book / "buoy.svg", "buoy-v1", "buoy-v2")
     render(book)
     assert "buoy-v2" in (book / "_book" / "buoy.svg").read_text()
+    assert_numbers_unchanged(book)
 
 
 def test_bibliography_entry_edit_reaches_the_citing_page(book: Path) -> None:
@@ -170,6 +180,7 @@ def test_csl_edit_restyles_the_citation(book: Path) -> None:
     edit(book / "tides.csl", 'prefix="[" suffix="]"', 'prefix="(" suffix=")"')
     render(book)
     assert "the spring range is 3.2 m (Marrow 1921)" in text(book, "harbor")
+    assert_numbers_unchanged(book)
 
 
 def test_crossref_prefixes_in_quarto_yml_reach_the_citing_chapter(book: Path) -> None:
@@ -187,6 +198,7 @@ def test_number_sections_off_unnumbers_headings_and_references(book: Path) -> No
     render(book)
     assert "1.1 Depths at the berth" not in text(book, "harbor")
     assert "Section 1.1" not in text(book, "currents")
+    assert_numbers_unchanged(book)
 
 
 def test_callout_options_in_quarto_yml_restyle_the_callout(book: Path) -> None:
@@ -196,6 +208,7 @@ def test_callout_options_in_quarto_yml_restyle_the_callout(book: Path) -> None:
     page = html(book, "currents")
     assert "callout-style-simple" in page and "callout-style-default" not in page
     assert "no-icon" in page
+    assert_numbers_unchanged(book)
 
 
 def test_book_title_edit_reaches_meta_shortcode_and_every_page_title(book: Path) -> None:
@@ -225,6 +238,7 @@ def test_chapter_front_matter_option_reaches_its_page(book: Path) -> None:
     page = html(book, "currents")  # Quarto's minimal: the simple style without an icon
     assert "callout-style-simple" in page and "callout-style-default" not in page
     assert "no-icon" in page
+    assert_numbers_unchanged(book)
 
 
 def test_new_section_before_a_cited_heading_renumbers_the_citing_chapter(book: Path) -> None:
@@ -242,6 +256,7 @@ def test_renamed_label_of_a_cited_heading_leaves_the_citing_chapter_unresolved(b
     err = render(book)
     assert "currents.qmd:15: warning: unresolved cross-reference 'sec-harbor-depths'" in err
     assert "Section 1.1" not in text(book, "currents")
+    assert_numbers_unchanged(book)
 
 
 def test_user_filter_edit_reaches_every_page(book: Path) -> None:
@@ -249,6 +264,7 @@ def test_user_filter_edit_reaches_every_page(book: Path) -> None:
     render(book)
     assert "signal-flag-H" in text(book, "harbor")
     assert "signal-flag-G" not in text(book, "harbor")
+    assert_numbers_unchanged(book)
 
 
 def test_execute_echo_in_quarto_yml_shows_the_code(book: Path) -> None:
