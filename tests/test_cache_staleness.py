@@ -259,6 +259,16 @@ def test_renamed_label_of_a_cited_heading_leaves_the_citing_chapter_unresolved(b
     assert_numbers_unchanged(book)
 
 
+def test_renamed_chapter_file_moves_the_links_into_it(book: Path) -> None:
+    (book / "harbor.qmd").rename(book / "roads.qmd")
+    edit(book / "_quarto.yml", "    - harbor.qmd", "    - roads.qmd")
+    render(book)
+    page = html(book, "currents")
+    assert 'href="roads.html#sec-harbor-depths"' in page and "harbor.html" not in page
+    assert "the depths are in Section 1.1" in text(book, "currents")
+
+
+
 def test_user_filter_edit_reaches_every_page(book: Path) -> None:
     edit(book / "pilot.lua", '"signal-flag-G"', '"signal-flag-H"')
     render(book)
