@@ -89,16 +89,37 @@ def _meta_material(meta: dict, cwd: Path) -> dict:
     return out
 
 
+# Folders a filter's `require` never reaches for: tools' and outputs' trees.
+NOT_LUA_HOMES = {"node_modules", "site-packages", "venv", "_book", "_site"}
+
+
+def lua_beside(filter_path: Path) -> list[list[str | None]]:
+    """Every Lua file in a user filter's folder and below it, hashed: pandoc puts the filter's
+    folder on `package.path`, so the modules it `require`s live there."""
+    found = []
+    top = Path(filter_path).parent
+    for folder, dirs, files in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in NOT_LUA_HOMES)
+        found += [[os.path.join(folder, f), file_digest(os.path.join(folder, f))]
+                  for f in sorted(files) if f.endswith(".lua")]
+    return found
+
+
 def page_key(markdown: str, meta: dict, cwd: Path, entries: dict[str, dict],
-             user: UserFilters, citeproc: bool, tools: dict) -> str:
-    """`tools`: `tool_digest()`, taken once per build."""
+             user: UserFilters, citeproc: bool, tools: dict, front: dict | None = None) -> str:
+    """`tools`: `tool_digest()`, taken once per build; `front`: the chapter's front matter,
+    whose values travel in `markdown` but whose named files (a `csl:`) do not."""
+    filters = [p for p in [*user.before, *user.after] if p is not None]
     material = {
         "markdown": markdown,
         "meta": _meta_material(meta, cwd),
+        "front": _meta_material(front or {}, cwd),
         "cwd": str(cwd),
         "index": entries,
         "user-filters": [[str(p), file_digest(p)] for p in [*user.before, None, *user.after]
                          if p is not None] + [len(user.before)],
+        "user-filter-modules": {str(p): lua_beside(p) for p in filters
+                                if str(p).endswith(".lua")},
         "citeproc": citeproc,
         "tools": tools,
     }

@@ -274,7 +274,8 @@ class Publisher:
             if not citeproc:  # then pandoc ignores them: out of the key, out of the call
                 for k in CITEPROC_META:
                     meta.pop(k, None)
-            key = pagecache.page_key(md, meta, source.parent, entries, user, citeproc, tools)
+            key = pagecache.page_key(md, meta, source.parent, entries, user, citeproc, tools,
+                                      ch.doc.front_matter)
             frag = self.page_cache.get(key)
             if frag is None:
                 try:

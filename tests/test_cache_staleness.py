@@ -363,8 +363,6 @@ def _append_and_accept(book: Path, chapter: str, addition: str) -> None:
     assert accepted.returncode == 0, accepted.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="stale: the page key hashes a user filter's own file, not "
-                   "the Lua modules it require()s from beside it (pagecache.page_key)")
 def test_lua_module_a_user_filter_requires_reaches_every_page(book: Path) -> None:
     (book / "signals.lua").write_text('return { boarding = "signal-flag-G" }\n', encoding="utf-8")
     edit(book / "pilot.lua", 'pandoc.Str((s.text:gsub("PILOTMARK", "signal-flag-G")))',
@@ -559,9 +557,6 @@ def test_constant_moved_down_its_module_is_located_at_its_new_line(book: Path) -
     assert "MEAN_RANGE_M = 3.2 (defined at tidal.py:5)" in why.stdout, why.stdout + why.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="stale: the page key hashes the files _quarto.yml's "
-                   "metadata names, not those a chapter's front matter names (csl: travels inside "
-                   "the markdown; pagecache._meta_material sees only meta)")
 def test_csl_named_in_a_chapters_front_matter_restyles_its_citation(book: Path) -> None:
     style = (book / "tides.csl").read_text(encoding="utf-8")
     (book / "pilots.csl").write_text(style.replace('prefix="[" suffix="]"',
