@@ -269,6 +269,8 @@ class Publisher:
             meta = self._meta(info.filter_chapters(), index_file, assets_name)
             if refs is not None:
                 meta.update({"nocite": cited} if source == refs else {"suppress-bibliography": True})
+            # The references page lists what any chapter cites, from any chapter's own list.
+            self._own_bibliography(meta, *([d for d, _ in self.docs] if source == refs else [ch.doc]))
             user = self._chapter_filters(ch)
             citeproc = needs_citeproc(md, meta, source == refs, refs is not None)
             if not citeproc:  # then pandoc ignores them: out of the key, out of the call
@@ -326,6 +328,18 @@ class Publisher:
         if "index.html" not in {p.as_posix() for p in pages.values()}:
             writer.write_index(stage)
         writer.write_assets(stage)
+
+    def _own_bibliography(self, meta: dict, *docs: Document) -> None:
+        """Add the `bibliography:` of the chapters' front matter to the book's, as Quarto merges
+        a document's list with the project's (`-M` would otherwise hide the chapter's own)."""
+        own = []
+        for doc in docs:
+            bib = doc.front_matter.get("bibliography")
+            for b in [bib] if isinstance(bib, str) else bib if isinstance(bib, list) else []:
+                own.append(Literal(Path(doc.path).resolve().parent / str(b)))
+        if own:
+            meta["bibliography"] = list(dict.fromkeys([*meta.get("bibliography", []), *own]))
+            meta["link-citations"] = True
 
     def _provenance(self, ch: Chapter) -> list[dict] | None:
         """Expression and constants of each inline value, for the page's tooltips."""
@@ -397,6 +411,7 @@ class Publisher:
             index_file = work / "crossref-index.json"
             index_file.write_text(json.dumps(index), encoding="utf-8")
             meta = self._meta(numbers, index_file, "tikz", pdf=True)
+            self._own_bibliography(meta, *(ch.doc for ch in self.chapters))
             inc = self._includes("pdf", *self.chapters)
             self._report(inc.problems)
             for key, field in (("include-in-header", "header-includes"),

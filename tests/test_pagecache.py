@@ -138,3 +138,20 @@ def test_corrupt_entries_are_misses_and_the_pages_come_out_right(book: Path) -> 
 def test_no_cache_renders_every_page(book: Path) -> None:
     render(book)
     assert render(book, "--no-cache") == set(PAGES)
+
+
+def test_a_chapters_own_bibliography_adds_to_the_books(book: Path) -> None:
+    # Quarto merges a document's `bibliography:` list with the project's.
+    (book / "extra.bib").write_text("@article{hopper52,\n  author = {Grace Hopper},\n  title = "
+                                    "{The Education of a Computer},\n  journal = {Proceedings "
+                                    "of the ACM},\n  year = {1952}\n}\n", encoding="utf-8")
+    gamma = book / "gamma.qmd"
+    text = gamma.read_text(encoding="utf-8")
+    body = text.split("---\n", 2)[2] if text.startswith("---\n") else text
+    gamma.write_text("---\nbibliography: extra.bib\n---\n" + body +
+                     "\nCompilers began with @hopper52.\n", encoding="utf-8")
+    assert "gamma" in render(book)
+    shown = re.sub(r"<[^>]+>", "", page(book, "gamma"))
+    assert "Hopper (1952)" in shown and "?hopper52" not in shown
+    # The book's references page lists it, as it lists what every chapter cites.
+    assert "The Education of a Computer" in re.sub(r"<[^>]+>", "", page(book, "references"))
