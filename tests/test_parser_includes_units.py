@@ -243,3 +243,11 @@ def test_a_shortcode_inside_a_one_line_comment_is_not_expanded(book: Path) -> No
     (book / "ch.qmd").write_text("text\n\n<!-- {{< include _gone.qmd >}} -->\n\nmore\n")
     doc = parse_file(book / "ch.qmd", book)
     assert (doc.problems, doc.text) == ((), "text\n\n<!-- {{< include _gone.qmd >}} -->\n\nmore\n")
+
+
+def test_a_leading_slash_is_the_project_root_found_from_the_chapter(book: Path) -> None:
+    write(book, {"_quarto.yml": "project:\n  type: book\n", "_top.qmd": "TOP\n",
+                 "parts/ch.qmd": "{{< include /_top.qmd >}}\n"})
+    assert parse_file(book / "parts/ch.qmd").text == "TOP\n"  # _quarto.yml's folder
+    write(book, {"parts/_top.qmd": "PARTS\n"})
+    assert parse_file(book / "parts/ch.qmd", book / "parts").text == "PARTS\n"  # as given

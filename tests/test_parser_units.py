@@ -178,3 +178,53 @@ def test_includes_bring_their_references_with_the_place_they_were_written(tmp_pa
     assert doc.source_line(part, 3) == "Value `{python} P.x` here."
     assert doc.source_line(ch, 1) == "# Ch"
     assert doc.source_line(ch, 0) is None and doc.source_line(ch, 99) is None
+
+
+# --- what mutation testing found untested ---------------------------------------------------
+def test_cells_after_an_indented_code_block_or_a_comment_are_still_found() -> None:
+    text = ("para\n\n    indented code `{python} no`\n\n<!-- a comment `{python} no` -->\n\n"
+            "```{python}\nx = 1\n```\n\n`{python} x`\n")
+    doc = parse(text)
+    assert [(c.line, c.source) for c in doc.cells] == [(7, "x = 1\n")]
+    assert refs(text) == [(11, 1, "x", 11, 11)]
+
+
+def test_a_closing_fence_longer_than_the_opening_one_is_no_problem() -> None:
+    assert problems("````{python}\nx = 1\n``````\n\n~~~\ncode\n~~~~\n") == []
+    doc = parse("````{python}\nx = 1\n``````\n")
+    assert doc.text[doc.cells[0].start:doc.cells[0].end] == "````{python}\nx = 1\n``````"
+
+
+def test_a_backslash_before_a_backtick_makes_it_literal_and_the_next_one_opens() -> None:
+    assert refs("\\``{python} y`\n") == [(1, 3, "y", 1, 13)]
+    # A backslash at the very end of the text is not one before the first backtick.
+    assert refs("\\`{python} x` ends with \\") == []
+
+
+def test_a_space_before_the_engine_is_allowed_and_positions_stay_exact() -> None:
+    text = "a ` {python} x` b\n"
+    [r] = parse(text).refs
+    assert (r.expr, r.col, r.expr_col) == ("x", 3, 14)
+    assert text[r.expr_col - 1] == "x"
+
+
+def test_documents_are_immutable() -> None:
+    # One parse per source is shared by every stage (check, execute, cache, preview): none
+    # may change it under the others.
+    import dataclasses
+
+    import pytest
+
+    doc = parse("---\nt: 1\n---\n`{python} x`\n", "t.qmd")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        doc.text = "changed"  # type: ignore[misc]
+
+
+def test_yaml_errors_without_a_position_name_the_problem(tmp_path) -> None:
+    # PyYAML's reader errors (a control character) carry no problem mark and no `problem`.
+    [d] = parse("---\na: 1\nb: \x07\n---\nx\n", "t.qmd").problems
+    assert d.code == "QMD002"
+    assert d.message == ("invalid YAML front matter: unacceptable character #x0007: control "
+                         "characters are not allowed")
+    # The front matter's first line today; the character's own place once that is fixed.
+    assert (d.line, d.col) in {(2, 1), (3, 4)}
