@@ -5,6 +5,8 @@ Fast (no kernel): `make mutants` runs this file against every mutant of bookbuil
 
 from __future__ import annotations
 
+import pytest
+
 from bookbuild.qmd import LineIndex, parse
 
 
@@ -213,8 +215,6 @@ def test_documents_are_immutable() -> None:
     # may change it under the others.
     import dataclasses
 
-    import pytest
-
     doc = parse("---\nt: 1\n---\n`{python} x`\n", "t.qmd")
     with pytest.raises(dataclasses.FrozenInstanceError):
         doc.text = "changed"  # type: ignore[misc]
@@ -228,3 +228,30 @@ def test_yaml_errors_without_a_position_name_the_problem(tmp_path) -> None:
                          "characters are not allowed")
     # The front matter's first line today; the character's own place once that is fixed.
     assert (d.line, d.col) in {(2, 1), (3, 4)}
+
+
+@pytest.mark.parametrize(("text", "live"), [
+    ("p <!-- `{python} y` --> `{python} z`", ["z"]),
+    ("p <!-- x -->`{python} y`", ["y"]),  # right after the comment closes
+    ("p <!-- a --><!-- `{python} y` --> `{python} z`", ["z"]),  # two comments side by side
+    ("p <!-- a --> b <!-- `{python} h` --> `{python} v`", ["v"]),
+    ("p <!----> `{python} e`", ["e"]),  # an empty comment
+    ("p <!---> `{python} x` --> `{python} w`", ["w"]),  # `<!--->` does not close (pandoc)
+    ("a <!-- never closed `{python} a`", ["a"]),  # plain text, as in CommonMark
+    ("`{python} s` <!-- `{python} h` -->", ["s"]),
+    ("p <!-- `{python} h`\nstill the comment --> `{python} k`", ["k"]),
+])
+def test_inline_comments_hide_the_references_inside_them(text: str, live: list[str]) -> None:
+    assert [r.expr for r in parse(text).refs] == live
+    assert problems(text) == []
+
+
+@pytest.mark.parametrize(("data", "where"), [
+    (b"ab\xff\n", "1:3"), (b"ok\nna\xefve\n", "2:3"), (b"\nab\xff", "2:3"), (b"\n\n\xff", "3:1"),
+])
+def test_bytes_that_are_not_utf8_are_qmd004_at_their_line_and_column(tmp_path, data, where) -> None:
+    from bookbuild.qmd import parse_file
+
+    (tmp_path / "t.qmd").write_bytes(data)
+    [d] = parse_file(tmp_path / "t.qmd", tmp_path).problems
+    assert (f"{d.line}:{d.col}", d.code) == (where, "QMD004")
