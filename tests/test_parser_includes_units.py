@@ -84,11 +84,13 @@ def test_an_included_file_without_a_final_newline_still_ends_its_line(book: Path
 def test_an_include_inside_a_line_is_spliced_into_it(book: Path) -> None:
     write(book, {"_v.qmd": "spliced `{python} V.v`\n", "_two.qmd": "first\nsecond\n",
                  "ch.qmd": "Lead {{< include _v.qmd >}} tail `{python} T.t`.\n"
-                           "x {{< include _two.qmd >}} y\nz `{python} Z.z`\n"})
+                           "x {{< include _two.qmd >}} y\nz `{python} Z.z`\n"
+                           "before {{< include _v.qmd >}}\n{{< include _two.qmd >}} after\n"})
     doc = parse_file(book / "ch.qmd", book)
     assert doc.text == ("Lead spliced `{python} V.v` tail `{python} T.t`.\n"
-                        "x first\nsecond y\nz `{python} Z.z`\n")
-    assert [(r.line, r.expr) for r in doc.refs] == [(1, "V.v"), (1, "T.t"), (3, "Z.z")]
+                        "x first\nsecond y\nz `{python} Z.z`\n"
+                        "before spliced `{python} V.v`\nfirst\nsecond after\n")
+    assert [(r.line, r.expr) for r in doc.refs] == [(1, "V.v"), (1, "T.t"), (3, "Z.z"), (4, "V.v")]
     two = str(book / "_two.qmd")
     assert doc.origins[2] == (two, 2, ((str(book / "ch.qmd"), 2),))  # "second y"
 
@@ -102,6 +104,10 @@ def test_shortcodes_in_code_comments_front_matter_or_escaped_are_left_as_written
         "  ```{.python}\n  {{< include _x.qmd >}}\n  ```\n",  # an indented fence
         "<!-- a comment\n{{< include _x.qmd >}}\n-->\n",
         "{{{< include _x.qmd >}}}\n",  # Quarto's escape for a literal shortcode
+        "````\n ```\n{{< include _x.qmd >}}\n````\n",  # an indented shorter run closes nothing
+        "```\n```python\n{{< include _x.qmd >}}\n```\n",  # a closing fence has no info string
+        "```\n\n{{< include _x.qmd >}}\n```\n",  # a blank line inside code
+        "<!-- a\nb -- c\n{{< include _x.qmd >}}\n-->\n",  # `--` alone does not close a comment
     ]
     for body in kept:
         (book / "ch.qmd").write_text("text\n\n" + body)
@@ -123,6 +129,9 @@ def test_shortcodes_after_a_closed_fence_or_comment_are_expanded(book: Path) -> 
         "<!-- one --> {{< include _x.qmd >}}\n",
         "-- not a comment --\n{{< include _x.qmd >}}\n",
         "`code` {{< include _x.qmd >}}\n",  # a backtick that opens no fence
+        "  ```\n  code\n  ```\n{{< include _x.qmd >}}\n",  # an indented fence closes too
+        "<!-- opened\n-->\n{{< include _x.qmd >}}\n",
+        "```\n<!-- in code, not a comment\n```\n{{< include _x.qmd >}}\n",
     ]
     for body in expanded:
         (book / "ch.qmd").write_text("text\n\n" + body)
@@ -251,3 +260,22 @@ def test_a_leading_slash_is_the_project_root_found_from_the_chapter(book: Path) 
     assert parse_file(book / "parts/ch.qmd").text == "TOP\n"  # _quarto.yml's folder
     write(book, {"parts/_top.qmd": "PARTS\n"})
     assert parse_file(book / "parts/ch.qmd", book / "parts").text == "PARTS\n"  # as given
+
+
+def test_a_file_included_twice_names_the_include_its_line_was_first_met_through(book) -> None:
+    from bookbuild.errors import Diagnostic
+
+    # The first include is spliced into a line: its first line counts as the chapter's own.
+    write(book, {"_p.qmd": "one\ntwo\n",
+                 "ch.qmd": "a\nx {{< include _p.qmd >}}\n{{< include _p.qmd >}}\n"})
+    doc = parse_file(book / "ch.qmd", book)
+    p = str(book / "_p.qmd")
+    note = {line: doc.annotate(Diagnostic(p, line, 1, "REF001", "m")).message for line in (1, 2)}
+    assert note == {1: "m (included from ch.qmd:3)", 2: "m (included from ch.qmd:2)"}
+
+
+def test_the_last_line_of_the_chapter_may_come_from_an_include(book: Path) -> None:
+    write(book, {"_x.qmd": "end `{python} X.x`\n", "ch.qmd": "a\n{{< include _x.qmd >}}\n"})
+    [r] = parse_file(book / "ch.qmd", book).refs
+    assert (Path(r.path).name, r.line, r.col, r.included_from) == (
+        "_x.qmd", 1, 5, ((str(book / "ch.qmd"), 2),))

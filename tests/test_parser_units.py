@@ -215,9 +215,11 @@ def test_documents_are_immutable() -> None:
     # may change it under the others.
     import dataclasses
 
-    doc = parse("---\nt: 1\n---\n`{python} x`\n", "t.qmd")
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        doc.text = "changed"  # type: ignore[misc]
+    doc = parse("---\nt: 1\n---\n`{python} x`\n\n```{python}\ny = 1\n```\n\n```\nz\n```\n",
+                "t.qmd")
+    for part in (doc, doc.refs[0], doc.cells[0], doc.fences[0]):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            part.path = "changed"  # type: ignore[misc]
 
 
 def test_yaml_errors_without_a_position_name_the_problem(tmp_path) -> None:
@@ -240,6 +242,9 @@ def test_yaml_errors_without_a_position_name_the_problem(tmp_path) -> None:
     ("a <!-- never closed `{python} a`", ["a"]),  # plain text, as in CommonMark
     ("`{python} s` <!-- `{python} h` -->", ["s"]),
     ("p <!-- `{python} h`\nstill the comment --> `{python} k`", ["k"]),
+    ("p --><!-- `{python} h` --> `{python} v`", ["v"]),  # a stray `-->` before the comment
+    ("p <!----> `{python} h` -->", ["h"]),  # the empty comment ends at once
+    ("p <!-- a <!--> `{python} h` -->", ["h"]),  # the comment ends at the first `-->`
 ])
 def test_inline_comments_hide_the_references_inside_them(text: str, live: list[str]) -> None:
     assert [r.expr for r in parse(text).refs] == live
@@ -255,3 +260,57 @@ def test_bytes_that_are_not_utf8_are_qmd004_at_their_line_and_column(tmp_path, d
     (tmp_path / "t.qmd").write_bytes(data)
     [d] = parse_file(tmp_path / "t.qmd", tmp_path).problems
     assert (f"{d.line}:{d.col}", d.code) == (where, "QMD004")
+
+
+def test_a_chapter_may_open_with_an_inline_reference() -> None:
+    assert refs("`{python} x` first\n") == [(1, 1, "x", 1, 11)]
+    assert problems("`{python} x` first\n") == []
+
+
+def test_text_may_end_in_code_a_comment_or_a_backtick_without_a_final_newline() -> None:
+    assert problems("para\n\n    code `{python} x`") == []
+    assert problems("para\n\n<!-- c `{python} x` -->") == []
+    assert problems("a `") == [] and refs("a ``") == []
+    assert problems("```{python}\nx = 1") == ["1:1 QMD003"]
+
+
+def test_a_fence_alone_or_empty_is_judged_by_its_own_lines() -> None:
+    assert problems("text\n\n```\n") == ["3:1 QMD003"]  # an opening fence at the very end
+    assert problems("```\n```\n\n~~~~\n~~~~\n") == []  # an empty block is closed
+
+
+def test_a_fence_cut_short_by_its_blockquote_hides_only_its_own_lines() -> None:
+    text = "> ```\n> code `{python} no`\n`{python} x` after\n"
+    assert refs(text) == [(3, 1, "x", 3, 11)]
+    assert problems(text) == ["1:1 QMD003"]
+
+
+def test_raw_html_blocks_other_than_comments_keep_live_references() -> None:
+    assert [r.expr for r in parse("<div class=\"a\">\n`{python} x`\n</div>\n").refs] == ["x"]
+
+
+def test_yaml_problems_name_what_they_were_inside() -> None:
+    [d] = parse("---\n{a: [1}\n---\n", "t.qmd").problems
+    assert d.message == ("invalid YAML front matter: did not find expected ',' or ']' "
+                         "(while parsing a flow sequence)")
+
+
+def test_references_in_any_option_line_are_ref005_at_their_column() -> None:
+    text = ("- item\n\n   ```{python}\n   #| label: a\n   #|fig-cap: \"`{python} T.y`\"\n"
+            "   x = 1\n   #| fig-alt: \"`{python} T.z`\"\n   ```\n")
+    doc = parse(text, "t.qmd")
+    assert [(d.line, d.col, d.code) for d in doc.problems] == [(5, 16, "REF005")]
+    assert "cell option 'fig-cap'" in doc.problems[0].message  # after code: a plain comment
+
+
+def test_a_div_attribute_on_a_line_after_a_blank_first_line_is_ref005() -> None:
+    text = "\n::: {#fig-a fig-cap=\"`{python} T.z`\"}\nx\n:::\n"
+    assert problems(text) == ["2:22 REF005"]
+
+
+@pytest.mark.xfail(strict=True, reason="bug: qmd.parse splits lines with str.splitlines, which "
+                   "also breaks at form feeds and U+2028, while markdown-it and LineIndex count "
+                   "only newlines: the fence is judged on the wrong line")
+def test_a_form_feed_or_line_separator_in_prose_does_not_unclose_a_fence() -> None:
+    for sep in ("\x0c", "\u2028"):
+        assert problems(f"a{sep}b\n\n```{{python}}\nx = 1\n```\n") == [], repr(sep)
