@@ -314,3 +314,12 @@ def test_a_div_attribute_on_a_line_after_a_blank_first_line_is_ref005() -> None:
 def test_a_form_feed_or_line_separator_in_prose_does_not_unclose_a_fence() -> None:
     for sep in ("\x0c", "\u2028"):
         assert problems(f"a{sep}b\n\n```{{python}}\nx = 1\n```\n") == [], repr(sep)
+
+
+def test_cell_option_errors_without_a_position_point_into_the_options() -> None:
+    text = "intro\n\n```{python}\n#| a: 1\n#| b: 2\n#| c: \x07\nx = 1\n```\n"
+    [d] = parse(text, "t.qmd").problems
+    assert d.message == ("invalid cell options in cell #1: unacceptable character #x0007: "
+                         "control characters are not allowed")
+    # The first option line today; the character's own line (6) once that is fixed.
+    assert (d.line, d.col) in {(4, 1), (6, 1)}
