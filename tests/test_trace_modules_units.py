@@ -37,9 +37,9 @@ CARD = Chip(speed=PEAK, width=BW)
 PLAIN = Chip(PEAK, BW)
 
 
-def scaled(x, *rest, k=1, **more):
-    factor = 3
-    return x * PEAK * factor * k + math.pi + len([n for n in rest])
+def scaled(BW, /, x=0, *DOUBLE, TYPED=1, **RATIO):
+    EXTRA = 3
+    return x * PEAK * EXTRA * TYPED + math.pi + len([n for n in DOUBLE]) + len(RATIO) + BW
 
 
 class Catalog:
@@ -140,7 +140,9 @@ def test_a_constant_without_a_declared_source_is_followed_to_what_it_is_made_of(
 
 def test_helper_functions_lead_to_what_their_body_reads(root: Path) -> None:
     t = trace(root, "from hw.specs import scaled\nv = scaled(2)\n", "v")
-    assert (t.constants, t.untraced) == ({"PEAK"}, set())  # not x, factor, k, rest or more
+    # Its parameters and locals shadow module names (BW, DOUBLE, TYPED, RATIO, EXTRA): only
+    # the free name PEAK is the module's.
+    assert (t.constants, t.untraced) == ({"PEAK"}, set())
     # A library's function is code, not the book's data.
     t = trace(root, "import math\nv = math.sqrt(2)\n", "v")
     assert (t.constants, t.untraced) == (set(), set())
@@ -266,3 +268,61 @@ def test_tracers_of_one_build_share_what_they_learnt_about_modules(root: Path) -
                                (1, "PEAK", "constant"), (1, "BW", "constant")]
     assert b.trace("hw.RATIO").steps == first.steps[:3]
     assert set(shared) >= {"scopes", "memo"}
+
+
+CHAPTER = """\
+from hw import PEAK, BW
+import hw
+import broken
+def helper(n):
+    return n * PEAK
+def rec(n):
+    return rec(n - 1) + BW if n else 0
+class K:
+    def method(self):
+        return BW
+    x: float = PEAK
+    x += BW
+if PEAK:
+    inside = BW
+with open("f") as fh:
+    used = fh
+K.later = PEAK
+K.later += BW
+both = PEAK + hw.RATIO
+br = broken.X
+"""
+
+
+def test_chapter_functions_blocks_and_annotations_are_followed(root: Path) -> None:
+    (root / "broken.py").write_text("X = (\n")
+    t = tracer(root, CHAPTER)
+    for expr, found in [("helper(2)", {"PEAK"}), ("rec(3)", {"BW"}), ("K.method", {"BW"}),
+                        ("K.x", {"PEAK", "BW"}), ("inside", {"BW"}), ("K.later", {"PEAK", "BW"})]:
+        assert (t.trace(expr).constants, t.trace(expr).untraced) == (found, set()), expr
+    assert t.trace("used").untraced == {"fh"}  # bound by `with`: not guessed
+    assert t.trace("br").constants == set()  # a module that does not parse is not followed
+
+
+def test_a_constant_reached_twice_is_one_step(root: Path) -> None:
+    t = tracer(root, CHAPTER).trace("both")
+    assert t.steps == [(0, "both", "PEAK + hw.RATIO"), (1, "PEAK", "constant"),
+                       (1, "hw.specs.RATIO", "PEAK / BW  (hw/specs.py:7)"), (2, "BW", "constant")]
+
+
+def test_site_packages_under_the_book_are_libraries(root: Path) -> None:
+    from bookbuild.names import ModuleNames
+
+    (root / "site-packages").mkdir(exist_ok=True)
+    (root / "site-packages/slib.py").write_text("S = 1\n")
+    doc = parse("```{python}\nimport slib\n```\n", str(root / "ch.qmd"))
+    details = dict(DETAILS, S=record("S", "site-packages/slib.py"))
+    t = Tracer(doc, ModuleNames([root / "site-packages", root]), details, root)
+    assert t.trace("slib.S").constants == set()
+
+
+def test_without_a_root_the_first_search_root_is_the_books(root: Path) -> None:
+    from bookbuild.names import ModuleNames
+
+    doc = parse("```{python}\nfrom hw import PEAK\n```\n", str(root / "ch.qmd"))
+    assert Tracer(doc, ModuleNames([root]), DETAILS).trace("PEAK").constants == {"PEAK"}
