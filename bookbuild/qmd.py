@@ -335,7 +335,8 @@ def _expand(text: str, path: str, body_start: int, root: Path | None,
                 fence = None
         elif m and not comment:
             fence = m.group(1)
-        elif n > start_line and not comment and "{{<" in line and (inc := _INCLUDE.search(line)):
+        elif n > start_line and "{{<" in line and (inc := _INCLUDE.search(line)) \
+                and not _commented(line, inc.start(), comment):
             text_in, origins_in = _include(inc, line, path, n, root, problems, files, chain, stack)
             if text_in is not None:
                 before, after = line[:inc.start()], line[inc.end():]
@@ -358,6 +359,16 @@ def _expand(text: str, path: str, body_start: int, root: Path | None,
         pieces.append(line)
         origins.append(origin)
     return "".join(pieces), origins
+
+
+def _commented(line: str, pos: int, comment: bool) -> bool:
+    """Whether `pos` in `line` lies inside an HTML comment (`comment`: one is open at its start)."""
+    for mark in _COMMENT_MARK.finditer(line, 0, pos):
+        comment = mark.group() == "<!--"
+    return comment
+
+
+_COMMENT_MARK = re.compile(r"<!--|-->")
 
 
 def _include(m: re.Match, line: str, path: str, n: int, root: Path | None,

@@ -323,7 +323,10 @@ class Tracer:
         kind, node = scope.binding(parts[0], self.modules)
         first = len(out.steps)
         found = len(out.constants)
-        if kind == "from":
+        if kind == "from" and node[0] == scope.module:
+            # `from . import part` in a package's __init__: the submodule, not this binding again
+            self._module_chain(f"{scope.module}.{node[1]}", parts[1:], depth, out, seen)
+        elif kind == "from":
             self._module_chain(node[0], [node[1], *parts[1:]], depth, out, seen)
         elif kind == "module":
             self._module_chain(node, parts[1:], depth, out, seen)
@@ -351,8 +354,10 @@ class Tracer:
             out.steps += kept
 
     def _class_chain(self, scope: ModuleScope, cls: ast.ClassDef, parts: list[str], depth: int,
-                     out: Trace, seen: set[str]) -> None:
-        """`Registry.Cloud.A100.x` through nested class bodies defined in a module."""
+                     out: Trace, seen: set[str], outer: tuple[str, ...] = ()) -> None:
+        """`Registry.Cloud.A100.x` through nested class bodies defined in a module.
+
+        `outer` holds the enclosing classes' names, so a step is named as the author wrote it."""
         if len(parts) == 1:
             return  # the class itself (called or passed): its instances are traced where made
         body = {n: s for s in cls.body for n in defined_names(s)}
@@ -360,18 +365,18 @@ class Tracer:
         if stmt is None:
             return
         if isinstance(stmt, ast.ClassDef):
-            self._class_chain(scope, stmt, parts[1:], depth, out, seen)
+            self._class_chain(scope, stmt, parts[1:], depth, out, seen, (*outer, parts[0]))
             return
         value = getattr(stmt, "value", None)
         if value is None:
             return
         value = (_keyword(value, parts[2]) if len(parts) > 2 else None) or value
-        out.steps.append((depth, f"{scope.module}.{'.'.join(parts)}",
+        out.steps.append((depth, f"{scope.module}.{'.'.join((*outer, *parts))}",
                           f"{ast.unparse(value)}  ({scope.rel}:{stmt.lineno})"))
         for ref in self._references(value):
             chain = (dotted(ref) or "").split(".")
             if chain[0] in body and chain[0] != parts[1]:
-                self._class_chain(scope, cls, [parts[0], *chain], depth + 1, out, seen)
+                self._class_chain(scope, cls, [parts[0], *chain], depth + 1, out, seen, outer)
             elif chain[0]:
                 self._module_chain(scope.module, chain, depth + 1, out, seen)
 
