@@ -174,9 +174,6 @@ def test_nested_classes_in_a_module_are_walked_attribute_by_attribute(root: Path
         assert (t.trace(expr).constants, t.trace(expr).untraced) == (set(), set()), expr
 
 
-@pytest.mark.xfail(strict=True, reason="bug: trace._class_chain drops the outer class from "
-                   "the step's name when it enters a nested class (`numbers why` shows "
-                   "hw.specs.Gpu.both, a name that does not exist)")
 def test_a_nested_class_step_is_named_as_written(root: Path) -> None:
     t = trace(root, "from hw.specs import Catalog\n", "Catalog.Gpu.both")
     assert t.steps[0][1] == "hw.specs.Catalog.Gpu.both"
@@ -197,9 +194,6 @@ def test_submodules_and_relative_imports_are_followed(root: Path) -> None:
     assert t.trace("hw.sub.deep.DEEP").constants == {"PEAK", "BW"}
 
 
-@pytest.mark.xfail(strict=True, reason="bug: trace.ModuleScope binds `from . import sub` in "
-                   "package hw as ('from', ('hw', 'sub')), which _module_binding follows as the "
-                   "same query; the cycle guard then returns no constants")
 def test_a_submodule_imported_by_its_package_init_is_followed(root: Path) -> None:
     (root / "pkg2").mkdir()
     (root / "pkg2/__init__.py").write_text("from . import part\n")
