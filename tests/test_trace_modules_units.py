@@ -49,6 +49,7 @@ class Catalog:
         both = flops + mem
         chip = Chip(speed=PEAK, width=BW)
         idle: float
+        width = chip.width
     cheap = RATIO
 
 
@@ -72,7 +73,8 @@ FILES = {
                       "import math, os.path\nfrom .missing_mod import *\n",
     "hw/specs.py": SPECS,
     "hw/sub/__init__.py": "from ..specs import BW as WIDTH\nLOCAL = WIDTH * 2\n",
-    "hw/sub/deep.py": "from hw.specs import RATIO\nDEEP = RATIO + 1\n",
+    "hw/sub/deep.py": "from hw.specs import RATIO\nimport hw.specs\nDEEP = RATIO + 1\n"
+                      "DEEPER = hw.specs.BW * 2\n",
     "hw/registry.py": "from .specs import PEAK, BW\n\n\nclass Fleet:\n    size = 4\n\n\n"
                       "FLEET = Fleet()\n",
     "loop/a.py": "from loop.b import B\nA = B + 1\n",
@@ -165,6 +167,9 @@ def test_nested_classes_in_a_module_are_walked_attribute_by_attribute(root: Path
     assert t.trace("Catalog.Gpu.both").constants == {"PEAK", "BW"}
     assert t.trace("s.Catalog.Gpu.chip.width").constants == {"BW"}
     assert t.trace("Catalog.cheap").constants == {"PEAK", "BW"}  # a module name, from a class
+    # An attribute of a sibling attribute: the sibling's constructor keyword, not a module name.
+    assert (t.trace("Catalog.Gpu.width").constants, t.trace("Catalog.Gpu.width").untraced) == (
+        {"BW"}, set())
     steps = t.trace("Catalog.Gpu.both").steps
     assert [d for d, _, _ in steps] == [0, 1, 2, 1, 2]
     assert [text for _, _, text in steps] == [
@@ -192,6 +197,7 @@ def test_submodules_and_relative_imports_are_followed(root: Path) -> None:
                                       (1, "BW", "constant")]
     assert t.trace("d.DEEP").constants == {"PEAK", "BW"}
     assert t.trace("hw.sub.deep.DEEP").constants == {"PEAK", "BW"}
+    assert t.trace("d.DEEPER").constants == {"BW"}  # `import hw.specs` binds `hw` there
 
 
 def test_a_submodule_imported_by_its_package_init_is_followed(root: Path) -> None:
