@@ -76,7 +76,7 @@ FILES = {
     "hw/sub/deep.py": "from hw.specs import RATIO\nimport hw.specs\nDEEP = RATIO + 1\n"
                       "DEEPER = hw.specs.BW * 2\n",
     "hw/registry.py": "from .specs import PEAK, BW\n\n\nclass Fleet:\n    size = 4\n\n\n"
-                      "FLEET = Fleet()\n",
+                      "FLEET = Fleet()\n\n\nclass Doubling:\n    base = BW\n    base = base * 2\n",
     "loop/a.py": "from loop.b import B\nA = B + 1\n",
     "loop/b.py": "from loop.a import A\nB = A + 1\n",
     "loop/__init__.py": "",
@@ -326,3 +326,20 @@ def test_without_a_root_the_first_search_root_is_the_books(root: Path) -> None:
 
     doc = parse("```{python}\nfrom hw import PEAK\n```\n", str(root / "ch.qmd"))
     assert Tracer(doc, ModuleNames([root]), DETAILS).trace("PEAK").constants == {"PEAK"}
+
+
+def test_a_class_attribute_rebound_from_itself_ends(root: Path) -> None:
+    # `base = base * 2` in a class body must not send the walk round the same attribute.
+    t = trace(root, "from hw.registry import Doubling\n", "Doubling.base")
+    assert t.constants <= {"BW"}
+
+
+@pytest.mark.xfail(strict=True, reason="bug: trace.Tracer._collect/_bind and _class_chain replace "
+                   "a name's definition by `x = x * 2`, whose `x` then finds only itself: the "
+                   "earlier value's constants are dropped, with nothing reported untraced (the "
+                   "fix made for `x += v` covers augmented assignment only)")
+def test_a_name_rebound_from_its_own_value_keeps_its_constants(root: Path) -> None:
+    cells = ("from hw.registry import Doubling\nfrom hw import BW\nx = BW\nx = x * 2\n"
+             "class K:\n    y = BW\n    y = y * 2\n")
+    t = tracer(root, cells)
+    assert [t.trace(e).constants for e in ("x", "K.y", "Doubling.base")] == [{"BW"}] * 3
