@@ -156,6 +156,8 @@ def test_constructor_keywords_pick_the_one_field_asked_for(root: Path) -> None:
                        (1, "PEAK", "constant")]
     assert trace(root, "from hw.specs import CARD\n", "CARD.width").constants == {"BW"}
     assert trace(root, "from hw.specs import CARD\n", "CARD").constants == {"PEAK", "BW"}
+    # Through a package that re-exports it, the field is still the one asked for.
+    assert trace(root, "import hw\n", "hw.CARD.speed").constants == {"PEAK"}
     # Positional arguments cannot be told apart: the whole call is followed.
     assert trace(root, "from hw.specs import PLAIN\n", "PLAIN.speed").constants == {"PEAK", "BW"}
 
@@ -222,6 +224,16 @@ def test_names_a_module_does_not_bind_are_untraced_with_its_file(root: Path) -> 
     assert t.untraced == {"hw.nothing_here"}
     assert (1, "hw.nothing_here", "(not found in hw/__init__.py: not traced)") not in t.steps
     assert (0, "hw.nothing_here", "(not found in hw/__init__.py: not traced)") in t.steps
+
+
+def test_dunder_attributes_of_a_module_are_python_not_data(root: Path) -> None:
+    t = trace(root, "import hw\n", "hw.__doc__.upper + hw.nothing.__class__")
+    assert t.untraced == {"hw.nothing.__class__"}
+
+
+def test_a_parameter_shadows_a_chapter_name_even_through_an_attribute(root: Path) -> None:
+    t = trace(root, "from hw import BW\nx = BW\ndef f(x):\n    return x.real\nv = f(1)\n", "v")
+    assert (t.constants, t.untraced) == (set(), set())
 
 
 def test_private_names_are_not_re_exported_by_a_star_import(root: Path) -> None:
