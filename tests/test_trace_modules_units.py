@@ -50,6 +50,7 @@ class Catalog:
         chip = Chip(speed=PEAK, width=BW)
         idle: float
         width = chip.width
+        fast = chip.speed
     cheap = RATIO
 
 
@@ -76,7 +77,8 @@ FILES = {
     "hw/sub/deep.py": "from hw.specs import RATIO\nimport hw.specs\nDEEP = RATIO + 1\n"
                       "DEEPER = hw.specs.BW * 2\n",
     "hw/registry.py": "from .specs import PEAK, BW\n\n\nclass Fleet:\n    size = 4\n\n\n"
-                      "FLEET = Fleet()\n\n\nclass Doubling:\n    base = BW\n    base = base * 2\n",
+                      "FLEET = Fleet()\n\n\nclass Doubling:\n    base = BW\n    base = base * 2\n\n\n"
+                      "SCALE = PEAK * 2\n",
     "loop/a.py": "from loop.b import B\nA = B + 1\n",
     "loop/b.py": "from loop.a import A\nB = A + 1\n",
     "loop/__init__.py": "",
@@ -170,10 +172,12 @@ def test_nested_classes_in_a_module_are_walked_attribute_by_attribute(root: Path
     assert t.trace("s.Catalog.Gpu.chip.width").constants == {"BW"}
     assert t.trace("Catalog.cheap").constants == {"PEAK", "BW"}  # a module name, from a class
     # An attribute of a sibling attribute: the sibling's constructor keyword, not a module name.
-    assert (t.trace("Catalog.Gpu.width").constants, t.trace("Catalog.Gpu.width").untraced) == (
-        {"BW"}, set())
+    for expr, found in [("Catalog.Gpu.width", {"BW"}), ("Catalog.Gpu.fast", {"PEAK"})]:
+        assert (t.trace(expr).constants, t.trace(expr).untraced) == (found, set()), expr
     steps = t.trace("Catalog.Gpu.both").steps
-    assert [d for d, _, _ in steps] == [0, 1, 2, 1, 2]
+    assert [(d, key) for d, key, _ in steps] == [
+        (0, "hw.specs.Catalog.Gpu.both"), (1, "hw.specs.Catalog.Gpu.flops"), (2, "PEAK"),
+        (1, "hw.specs.Catalog.Gpu.mem"), (2, "BW")]
     assert [text for _, _, text in steps] == [
         "flops + mem  (hw/specs.py:31)", "PEAK  (hw/specs.py:29)", "constant",
         "BW  (hw/specs.py:30)", "constant"]
@@ -200,6 +204,8 @@ def test_submodules_and_relative_imports_are_followed(root: Path) -> None:
     assert t.trace("d.DEEP").constants == {"PEAK", "BW"}
     assert t.trace("hw.sub.deep.DEEP").constants == {"PEAK", "BW"}
     assert t.trace("d.DEEPER").constants == {"BW"}  # `import hw.specs` binds `hw` there
+    # A relative import in a plain module is relative to its package (hw), not to itself.
+    assert trace(root, "import hw.registry as r\n", "r.SCALE").constants == {"PEAK"}
 
 
 def test_a_submodule_imported_by_its_package_init_is_followed(root: Path) -> None:
@@ -227,8 +233,10 @@ def test_names_a_module_does_not_bind_are_untraced_with_its_file(root: Path) -> 
 
 
 def test_dunder_attributes_of_a_module_are_python_not_data(root: Path) -> None:
-    t = trace(root, "import hw\n", "hw.__doc__.upper + hw.nothing.__class__")
-    assert t.untraced == {"hw.nothing.__class__"}
+    t = trace(root, "import hw\n", "hw.__doc__.upper + hw.nothing.__class__ + hw.nothing.sum")
+    assert t.untraced == {"hw.nothing.__class__", "hw.nothing.sum"}
+    t = trace(root, "class Bw:\n    x = 1\n", "Bw.__name__")  # the class as a namespace
+    assert (t.constants, t.untraced) == (set(), set())
 
 
 def test_a_parameter_shadows_a_chapter_name_even_through_an_attribute(root: Path) -> None:
