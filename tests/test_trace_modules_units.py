@@ -345,7 +345,16 @@ def test_without_a_root_the_first_search_root_is_the_books(root: Path) -> None:
     from bookbuild.names import ModuleNames
 
     doc = parse("```{python}\nfrom hw import PEAK\n```\n", str(root / "ch.qmd"))
-    assert Tracer(doc, ModuleNames([root]), DETAILS).trace("PEAK").constants == {"PEAK"}
+    t = Tracer(doc, ModuleNames([root, root / "hw" / "sub"]), DETAILS)
+    assert t.trace("PEAK").constants == {"PEAK"}
+
+
+def test_records_without_a_defining_file_or_name_are_skipped(root: Path) -> None:
+    # A kernel may report a constant it could not place (no file, or no name): it is shown
+    # where known, never matched to a module binding.
+    details = dict(DETAILS, NOWHERE={"value": "1"}, NAMED={"name": "PEAK", "value": "2"},
+                   FILED={"file": "hw/specs.py", "value": "3"})
+    assert trace(root, "from hw import PEAK\n", "PEAK", details).constants == {"PEAK"}
 
 
 def test_a_class_attribute_rebound_from_itself_ends(root: Path) -> None:
