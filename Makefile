@@ -14,7 +14,8 @@ TEX_CHECK := command -v lualatex && command -v latex && command -v dvisvgm && kp
 TEST_PKGS := chromium poppler-utils
 TEST_CHECK := command -v chromium && command -v pdftotext
 
-.PHONY: setup tex test-tools test render check numbers preview bench mutants clean extension
+.PHONY: setup tex test-tools test render check numbers preview bench mutants clean extension \
+        screenshots
 
 setup: $(STAMP) $(KERNEL) tex
 	@# Bytecode for our packages: every command and every chapter kernel imports them, and
@@ -62,6 +63,10 @@ preview: setup
 # _extensions/bookbuild (for `quarto add`) is written from filters/, never edited by hand.
 extension: $(STAMP)
 	$(PY) -m bookbuild.extension
+
+# docs/screenshots/*.png: our book and the showcase fixture in headless chromium (see its README).
+screenshots: setup test-tools
+	$(PY) docs/screenshots/shoot.py
 
 bench: setup
 	$(PY) bench/run.py

@@ -6,20 +6,33 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from bookbuild import crossref
+from bookbuild.errors import Diagnostic
 from bookbuild.names import ModuleNames, search_roots
-from bookbuild.qmd import parse_file
+from bookbuild.qmd import Document, parse_file
 from bookbuild.refs import CheckResult, check_document
 
 
 def check_files(files: list[Path], project_root: Path | None) -> list[CheckResult]:
-    results = []
+    """Each file's problems, plus the cross-reference labels the files define twice."""
+    results, docs = [], []
     modules: dict[tuple, ModuleNames] = {}
     for f in files:
         doc = parse_file(f)
+        docs.append((doc, False))
         roots = search_roots(str(f), project_root)
         names = modules.setdefault(tuple(roots), ModuleNames(roots))
         results.append(check_document(doc, project_root, names))
+    # render refuses a repeated label; check says so first (only labels are read, no numbering)
+    for d, result in zip(duplicates_per_file(docs), results, strict=True):
+        result.diagnostics.extend(d)
     return results
+
+
+def duplicates_per_file(docs: list[tuple[Document, bool]]) -> list[list[Diagnostic]]:
+    """crossref.duplicate_labels, grouped by the file that repeats the label."""
+    found = crossref.duplicate_labels(docs)
+    return [[d for d in found if d.path == str(doc.path)] for doc, _ in docs]
 
 
 def report(results: list[CheckResult], out: TextIO) -> int:

@@ -1,7 +1,7 @@
 """The book's cross-reference index, read from the `.qmd` sources before pandoc runs.
 
 Chapters are numbered here (1, 2, ... for chapters, A, B, ... for appendices); sections,
-figures, tables, listings, equations and callouts are numbered the same way
+figures, tables, listings, equations, callouts and theorems are numbered the same way
 `filters/crossref.lua` numbers them (tests/test_crossref_parity.py holds the two together), so
 a reference in one chapter can name a label in another. References to labels not in the book
 are reported with their `file:line`, and so is a label defined twice.
@@ -16,13 +16,22 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bookbuild.errors import display_path
+from bookbuild.errors import Diagnostic, display_path
 from bookbuild.qmd import Document, LineIndex
 
 KINDS = {"sec": "Section", "fig": "Figure", "tbl": "Table", "eq": "Equation", "lst": "Listing",
-         "tip": "Tip", "nte": "Note", "wrn": "Warning", "imp": "Important", "cau": "Caution"}
+         "tip": "Tip", "nte": "Note", "wrn": "Warning", "imp": "Important", "cau": "Caution",
+         "thm": "Theorem", "lem": "Lemma", "cor": "Corollary", "prp": "Proposition",
+         "cnj": "Conjecture", "def": "Definition", "exm": "Example", "exr": "Exercise",
+         "alg": "Algorithm", "sol": "Solution", "rem": "Remark"}
 FLOATS = ("fig", "tbl", "lst")
 CALLOUTS = ("tip", "nte", "wrn", "imp", "cau")
+# Quarto's theorem kinds and its numbered proofs (`#rem-`, `#sol-`); `.proof`, `.remark` and
+# `.solution` divs without such a label are not numbered.
+THEOREMS = ("thm", "lem", "cor", "prp", "cnj", "def", "exm", "exr", "alg", "sol", "rem")
+PROOFS = frozenset({"proof", "remark", "solution"})
+# a chapter's front-matter options that layout.lua applies to that chapter alone
+LAYOUT_KEYS = ("reference-location", "cap-location", "fig-cap-location", "tbl-cap-location")
 _KIND = "|".join(KINDS)
 _KIND_ANY_CASE = "|".join(f"[{k[0]}{k[0].upper()}]{k[1:]}" for k in KINDS)
 
@@ -70,13 +79,16 @@ class ChapterInfo:
     depth: int | None = None  # number-depth, when the chapter or the book sets it
     crossref: dict[str, Any] = field(default_factory=dict)  # the book's options, then the chapter's
     title_heading: str = ""  # markdown heading for a chapter titled only in its front matter
+    layout: dict[str, str] = field(default_factory=dict)  # the chapter's own LAYOUT_KEYS
 
     def filter_chapters(self) -> list:
-        """The chapter list as `crossref.lua` reads it (`crossref-chapters`)."""
+        """The chapter list as `crossref.lua` (and `layout.lua`) read it (`crossref-chapters`)."""
         numbers = self.chapter_numbers or [""]
-        if self.depth is None and not self.crossref:
+        if self.depth is None and not self.crossref and not self.layout:
             return list(numbers)
-        extra = {"depth": self.depth} if self.depth is not None else {}
+        extra: dict[str, Any] = {"depth": self.depth} if self.depth is not None else {}
+        if self.layout:  # the PDF is one document: a chapter's front matter is gone by then
+            extra["layout"] = self.layout
         if self.crossref:  # in the PDF the chapter's front matter is gone; in HTML it would
             extra["crossref"] = self.crossref  # replace the book's options, not merge with them
         return [{"number": n, **extra} for n in numbers]
@@ -220,18 +232,28 @@ def with_title(doc: Document, markdown: str) -> str:
     return markdown[:doc.body_start] + "\n" + heading + markdown[doc.body_start:]
 
 
-def _definitions(doc: Document, source: Path) -> list[tuple[str, Path, int]]:
-    """Every place the chapter defines a cross-reference label, in order."""
+def _definitions(doc: Document, source: Path) -> list[tuple[str, Path, int, int]]:
+    """Every place the chapter defines a cross-reference label, in order: (label, file, line, col)."""
     lines = LineIndex(doc.text)
     prose = _prose(doc)
-    found = [(m.start(1), m.group(1)) for m in DEFINITION.finditer(prose)]
-    found += [(c.start, c.label) for c in doc.cells if c.label and c.label.split("-")[0] in KINDS]
-    found += [(c.start, str(c.options["lst-label"])) for c in doc.cells if c.options.get("lst-label")]
+    # the offset of the `#` (or of the cell option naming the label), where an editor should go
+    found = [(m.start(1) - 1, m.group(1)) for m in DEFINITION.finditer(prose)]
+    for cell in doc.cells:
+        for key in ("label", "lst-label"):
+            label = str(cell.options.get(key) or "")
+            if label and (key == "lst-label" or label.split("-")[0] in KINDS):
+                found.append((_option_offset(doc.text, cell.start, cell.end, key), label))
     for fence in doc.fences:
         m = DEFINITION.search(fence.info)
         if m:
             found.append((fence.start, m.group(1)))
-    return [(label, source, lines.position(offset)[0]) for offset, label in sorted(found)]
+    return [(label, source, *lines.position(offset)) for offset, label in sorted(found)]
+
+
+def _option_offset(text: str, start: int, end: int, key: str) -> int:
+    """Where `#| key:` sits in a cell (the cell's start if the option came from elsewhere)."""
+    m = re.compile(rf"^[ \t]*#\|[ \t]*{re.escape(key)}[ \t]*:", re.M).search(text, start, end)
+    return m.start() if m else start
 
 
 def _events(doc: Document, prose: str) -> list[tuple[int, str, Any]]:
@@ -290,6 +312,15 @@ def _is_callout(classes: set[str]) -> bool:
     return any(c == "callout" or c.startswith("callout-") for c in classes)
 
 
+# Divs whose headings are not sections of the page: a callout's, a tabset's (its tabs and what
+# they hold) and margin content. crossref.lua leaves them unnumbered too.
+ASIDES = frozenset({"panel-tabset", "column-margin", "aside"})
+
+
+def _is_aside(classes: set[str]) -> bool:
+    return _is_callout(classes) or bool(classes & ASIDES)
+
+
 class _ChapterWalk:
     """Numbers one chapter's events the way crossref.lua walks the chapter's blocks."""
 
@@ -304,7 +335,7 @@ class _ChapterWalk:
         self.counts: dict[str, int] = {}
         self.divs: list[dict | None] = []  # open divs; a float div is {kind, number, subs}
         self.parent: dict | None = None  # the innermost open float div
-        self.callout_body = -1  # where a just-opened untitled callout's body starts
+        self.asides: list[bool] = []  # per open div: does it hide the sections inside it?
         if self.info.title_heading:
             self.restart(self.book.next(appendix, not options.numbered))
             self.info.title, self.info.number = str(doc.front_matter["title"]), self.number
@@ -328,8 +359,8 @@ class _ChapterWalk:
             elif kind == "close":
                 self.close_div()
             elif kind == "heading":
-                if not (self.callout_body >= 0 and not prose[self.callout_body:offset].strip()):
-                    self.heading(payload)  # else it is the callout's title (Quarto), not a section
+                if not any(self.asides):  # in a callout, a tabset or the margin: no section
+                    self.heading(payload)
             elif kind == "eq":
                 self.add(payload, "eq", self.next("eq"), offset)
             elif kind == "panel":
@@ -347,13 +378,15 @@ class _ChapterWalk:
         entry: dict | None = None
         if prefix in FLOATS and not _is_callout(classes):
             entry = self.parent = self.float(prefix, ident, m.start())
-        elif prefix in CALLOUTS:
+        elif prefix in CALLOUTS or (prefix in THEOREMS and not _is_callout(classes)):
             self.add(ident, prefix, self.next(prefix), m.start())
         self.divs.append(entry)
-        titled = re.search(r"\btitle=", raw) is not None
-        self.callout_body = m.end() if _is_callout(classes) and not titled else -1
+        # a theorem's or a proof's first heading is its name, and no heading in it is a section
+        self.asides.append(_is_aside(classes) or prefix in THEOREMS or bool(classes & PROOFS))
 
     def close_div(self) -> None:
+        if self.asides:
+            self.asides.pop()
         if self.divs and self.divs.pop() is not None:
             self.parent = next((d for d in reversed(self.divs) if d is not None), None)
 
@@ -408,6 +441,8 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
         prose = _prose(doc)
         walk = _ChapterWalk(doc, appendix, options, book, labels)
         walk.info.crossref = merged.get("crossref") if isinstance(merged.get("crossref"), dict) else {}
+        front = doc.front_matter or {}
+        walk.info.layout = {k: str(front[k]) for k in LAYOUT_KEYS if isinstance(front.get(k), str)}
         chapters.append(walk.walk(prose, _events(doc, prose)))
         found = [m for m in REFERENCE.finditer(prose)
                  if not m.start() or not (prose[m.start() - 1].isalnum() or prose[m.start() - 1] in "_@.")]
@@ -417,19 +452,35 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
     return BookIndex(chapters, labels, references, _duplicates(docs))
 
 
-def _duplicates(docs: list[tuple[Document, bool]]) -> list[str]:
-    """`file:line: label 'x' is defined twice (first at file:line)` for each repeated label."""
-    defined: dict[str, tuple[Path, int]] = {}
+Place = tuple[Path, int, int]  # file, line, column
+
+
+def _repeats(docs: list[tuple[Document, bool]]) -> list[tuple[str, str, Place, Place]]:
+    """(label, the repeating chapter's path as given, where it repeats, where it was first)."""
+    defined: dict[str, Place] = {}
     out = []
     for doc, _ in docs:
-        for label, where, line in _definitions(doc, Path(doc.path).resolve()):
-            if label not in defined:
-                defined[label] = (where, line)
-                continue
-            first = defined[label]
-            out.append(f"{display_path(where)}:{line}: label '{label}' is defined twice "
-                       f"(first at {display_path(first[0])}:{first[1]}); rename one of them")
+        for label, where, line, col in _definitions(doc, Path(doc.path).resolve()):
+            if label in defined:
+                out.append((label, str(doc.path), (where, line, col), defined[label]))
+            else:
+                defined[label] = (where, line, col)
     return out
+
+
+def duplicate_labels(docs: list[tuple[Document, bool]]) -> list[Diagnostic]:
+    """One located XRF001 for each repeated label, at the repeat, naming the first place."""
+    return [Diagnostic(path, line, col, "XRF001",
+                       f"label '{label}' is defined twice (first at {display_path(first[0])}:"
+                       f"{first[1]}:{first[2]})", "rename one of them; a reference reaches only one")
+            for label, path, (_, line, col), first in _repeats(docs)]
+
+
+def _duplicates(docs: list[tuple[Document, bool]]) -> list[str]:
+    """`file:line: label 'x' is defined twice (first at file:line)` for each repeated label."""
+    return [f"{display_path(where)}:{line}: label '{label}' is defined twice "
+            f"(first at {display_path(first[0])}:{first[1]}); rename one of them"
+            for label, _, (where, line, _), first in _repeats(docs)]
 
 
 def index_for_page(index: BookIndex, page: Path, pages: dict[Path, Path]) -> dict:

@@ -19,6 +19,7 @@ CODES = {
     "REF004": "unclosed inline code",
     "REF005": "inline reference that never renders",
     "REF006": "module for a star import not found",
+    "XRF001": "cross-reference label defined twice",
     "QMD001": "syntax error in code cell",
     "QMD002": "invalid YAML",
     "QMD003": "unclosed code fence",

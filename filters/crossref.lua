@@ -11,6 +11,12 @@ What it numbers (in document order; counters restart at every chapter):
                sub-float, numbered (a), (b), ... after `subref-labels`
   equations    `$$ ... $$ {#eq-x}`
   callouts     `::: {.callout-tip #tip-x}` (and nte-, wrn-, imp-, cau-)
+  theorems     `::: {#thm-x}` (and lem-, cor-, prp-, cnj-, def-, exm-, exr-, alg-), named by a
+               `name=` attribute or a first heading; proofs `::: {.proof}` / `.remark` /
+               `.solution`, numbered when labelled `#rem-x` / `#sol-x`. HTML: Quarto's
+               `div.theorem.<env>` with `span.theorem-title`, `div.proof` with
+               `span.proof-title`; LaTeX: amsthm environments (the filter declares them)
+  Headings inside callouts, tabsets, margin content, theorems and proofs are not sections.
 
 References: `@fig-x` reads "Figure 1.2", `@Fig-x` capitalises the prefix, `-@fig-x` is the
 number alone, and a sub-float reads "Figure 1.2 (a)". HTML gets Quarto's structure and classes
@@ -41,7 +47,24 @@ local stringify = pandoc.utils.stringify
 local NAMES = {
   sec = 'Section', fig = 'Figure', tbl = 'Table', eq = 'Equation', lst = 'Listing',
   tip = 'Tip', nte = 'Note', wrn = 'Warning', imp = 'Important', cau = 'Caution',
+  thm = 'Theorem', lem = 'Lemma', cor = 'Corollary', prp = 'Proposition', cnj = 'Conjecture',
+  def = 'Definition', exm = 'Example', exr = 'Exercise', alg = 'Algorithm',
+  sol = 'Solution', rem = 'Remark',
 }
+-- Quarto's theorem kinds: the LaTeX environment (also the HTML class beside `theorem`) and the
+-- amsthm style. Proofs, remarks and solutions are unnumbered (`.proof`, `.remark`,
+-- `.solution`) unless labelled `#rem-`/`#sol-`.
+local THEOREMS = {
+  thm = { env = 'theorem', style = 'plain' }, lem = { env = 'lemma', style = 'plain' },
+  cor = { env = 'corollary', style = 'plain' }, prp = { env = 'proposition', style = 'plain' },
+  cnj = { env = 'conjecture', style = 'plain' }, alg = { env = 'algorithm', style = 'plain' },
+  def = { env = 'definition', style = 'definition' }, exm = { env = 'example', style = 'definition' },
+  exr = { env = 'exercise', style = 'definition' },
+}
+-- a list, so that the LaTeX preamble comes out in one order every run
+local THEOREM_ORDER = { 'thm', 'lem', 'cor', 'prp', 'cnj', 'alg', 'def', 'exm', 'exr' }
+local PROOFS = { proof = 'Proof', remark = 'Remark', solution = 'Solution' }
+local PROOF_KINDS = { rem = 'remark', sol = 'solution' }
 local FLOATS = { fig = true, tbl = true, lst = true }
 local CALLOUTS = { tip = 'tip', nte = 'note', wrn = 'warning', imp = 'important', cau = 'caution' }
 local NBSP = '\u{a0}'
@@ -359,6 +382,24 @@ local function layout_rows(f, cells)
   return blocks
 end
 
+-- LaTeX, `cap-location: margin` (layout.lua marks the figure `margin-caption`): the image where
+-- it stands and its caption in a \marginnote beside it, with the label for references. Not a
+-- float's \caption: classes such as KOMA's set \caption anew in every float.
+local used_margin = false
+
+local function latex_margin_figure(f)
+  used_margin = true
+  local blocks = pandoc.Blocks({ pandoc.RawBlock('latex', '\\begin{center}\\phantomsection\\label{' .. f.id .. '}') })
+  blocks:extend(f.content)
+  local note = pandoc.Inlines({ pandoc.RawInline('latex', '\\marginnote{\\footnotesize ') })
+  note:extend(f.caption)
+  note:insert(pandoc.RawInline('latex', '}'))
+  local last = blocks[#blocks]
+  if last.t == 'Plain' or last.t == 'Para' then last.content:extend(note) else blocks:insert(pandoc.Plain(note)) end
+  blocks:insert(pandoc.RawBlock('latex', '\\end{center}'))
+  return pandoc.Div(blocks)
+end
+
 --- Rendering of a numbered float for the output format.
 local function render_float(f, number, parent)
   local label
@@ -375,6 +416,14 @@ local function render_float(f, number, parent)
   end
   if f.kind == 'tbl' and #f.content == 1 and f.content[1].t == 'Table' then
     local tbl = f.content[1]
+    if tbl.classes:includes('margin-caption') or (f.classes and f.classes:includes('margin-caption')) then
+      used_margin = true -- the caption in the margin beside the table's first rows
+      local note = pandoc.Inlines({ pandoc.RawInline('latex',
+        '\\phantomsection\\label{' .. f.id .. '}\\marginnote{\\footnotesize ') })
+      note:extend(f.caption)
+      note:insert(pandoc.RawInline('latex', '}'))
+      return pandoc.Div({ pandoc.Plain(note), tbl })
+    end
     tbl.identifier = f.id
     tbl.caption = pandoc.Caption({ pandoc.Plain(f.caption) })
     return tbl
@@ -383,6 +432,9 @@ local function render_float(f, number, parent)
     local content = pandoc.List({ pandoc.Para(f.caption) })
     content:extend(f.content)
     return pandoc.Div(content, pandoc.Attr(f.id, { 'listing' }))
+  end
+  if f.kind == 'fig' and not parent and f.classes and f.classes:includes('margin-caption') then
+    return latex_margin_figure(f)
   end
   return pandoc.Figure(f.content, pandoc.Caption({ pandoc.Plain(f.caption) }), pandoc.Attr(f.id))
 end
@@ -395,6 +447,7 @@ local function register(id, kind, number)
 end
 
 local current_parent = nil -- the float whose content is being walked: {id, kind, number, subs}
+local asides = 0 -- how many asides (callouts, tabsets, margins) enclose the blocks being walked
 
 local function number_float(f)
   if current_parent and current_parent.kind == f.kind then
@@ -443,6 +496,7 @@ local function number_float(f)
 end
 
 local function header(h)
+  if asides > 0 then return h end
   if h.level == 1 then
     local i = (options.chapter_index or 0) + 1
     options.chapter_index = i
@@ -541,6 +595,168 @@ local function is_callout(div)
   return false
 end
 
+-- A callout, a tabset (layout.lua has made it tab panes) or margin content: the headings
+-- inside are titles, tabs or notes, not sections (bookbuild/crossref.py's ASIDES agrees).
+local ASIDES = { 'panel-tabset', 'tab-content', 'tab-pane', 'column-margin', 'aside' }
+
+local function is_aside(div)
+  if is_callout(div) then return true end
+  for _, c in ipairs(ASIDES) do
+    if div.classes:includes(c) then return true end
+  end
+  return false
+end
+
+--- Theorems and proofs, as Quarto writes them.
+local used_theorems = false
+
+-- The name: a `name` attribute, else a first heading (taken out of the body).
+local function take_name(div)
+  local name = div.attributes.name
+  div.attributes.name = nil
+  if name and name ~= '' then return parse_caption(name) end
+  local first = div.content[1]
+  if first and first.t == 'Header' then
+    div.content:remove(1)
+    return first.content
+  end
+  return pandoc.Inlines({})
+end
+
+-- `inlines` at the start of the div's first paragraph (a new one if it starts otherwise).
+local function lead_with(div, inlines)
+  local first = div.content[1]
+  if first and first.t == 'Para' then
+    local out = pandoc.Inlines(inlines)
+    out:extend(first.content)
+    first.content = out
+  else
+    div.content:insert(1, pandoc.Para(inlines))
+  end
+end
+
+-- LaTeX: the environment numbered by us (its counter's printed form is our number).
+local function latex_environment(div, env, number, name, label)
+  local open = ''
+  if number then open = ('\\renewcommand{\\the%s}{%s}'):format(env, number) end
+  local head = pandoc.Inlines({ pandoc.RawInline('latex', open .. '\\begin{' .. env .. '}') })
+  if #name > 0 then
+    head:insert(pandoc.RawInline('latex', '['))
+    head:extend(name)
+    head:insert(pandoc.RawInline('latex', ']'))
+  end
+  if label then head:insert(pandoc.RawInline('latex', '\\label{' .. label .. '}')) end
+  local blocks = pandoc.Blocks({})
+  local first = div.content[1]
+  if first and first.t == 'Para' then -- the head runs into the first paragraph, as amsthm's do
+    head:insert(pandoc.RawInline('latex', ' '))
+    head:extend(first.content)
+    blocks:insert(pandoc.Para(head))
+    blocks:extend({ table.unpack(div.content, 2) })
+  else
+    head:insert(pandoc.RawInline('latex', '\\leavevmode'))
+    blocks:insert(pandoc.Plain(head))
+    blocks:extend(div.content)
+  end
+  blocks:insert(pandoc.RawBlock('latex', '\\end{' .. env .. '}'))
+  return blocks
+end
+
+local function theorem(div, kind)
+  used_theorems = true
+  local number = next_number(kind)
+  register(div.identifier, kind, number)
+  local name = take_name(div)
+  asides = asides + 1 -- a heading inside is not a section of the page
+  div.content = walk_blocks(div.content)
+  asides = asides - 1
+  local env = THEOREMS[kind].env
+  if latex then
+    return pandoc.Div(latex_environment(div, env, number, name, div.identifier))
+  end
+  div.classes:insert(1, 'theorem')
+  if env ~= 'theorem' then div.classes:insert(2, env) end
+  local title = pandoc.Inlines({ pandoc.Str(options.title[kind] .. NBSP .. number) })
+  if #name > 0 then
+    title:insert(pandoc.Space())
+    title:insert(pandoc.Str('('))
+    title:extend(name)
+    title:insert(pandoc.Str(')'))
+  end
+  lead_with(div, { pandoc.Span({ pandoc.Strong(title) }, { class = 'theorem-title' }), pandoc.Space() })
+  return div
+end
+
+local function proof_kind(div)
+  local labelled = PROOF_KINDS[kind_of(div.identifier) or '']
+  if labelled then return labelled end
+  for _, c in ipairs(div.classes) do
+    if PROOFS[c] then return c end
+  end
+end
+
+local function proof(div, env)
+  used_theorems = true
+  local kind = kind_of(div.identifier)
+  local number = PROOF_KINDS[kind or ''] and next_number(kind) or nil
+  if number then register(div.identifier, kind, number) end
+  local name = take_name(div)
+  asides = asides + 1
+  div.content = walk_blocks(div.content)
+  asides = asides - 1
+  if latex then
+    local label = number and div.identifier or nil
+    return pandoc.Div(latex_environment(div, number and ('ref' .. env) or env, number, name, label))
+  end
+  for _, c in ipairs({ env, 'proof' }) do
+    if not div.classes:includes(c) then div.classes:insert(c) end
+  end
+  local word = number and (options.title[kind] .. NBSP .. number) or PROOFS[env]
+  local title = pandoc.Inlines({ pandoc.Emph({ pandoc.Str(word) }) })
+  if #name > 0 then
+    title:insert(pandoc.Str(' ('))
+    title:extend(name)
+    title:insert(pandoc.Str(')'))
+  end
+  title:insert(pandoc.Str('.'))
+  lead_with(div, { pandoc.Span(title, { class = 'proof-title' }), pandoc.Space() })
+  return div
+end
+
+-- amsthm and one environment per kind, for LaTeX, when the document has any.
+local function theorem_header()
+  local lines = { '\\usepackage{amsthm}' }
+  for _, style in ipairs({ 'plain', 'definition' }) do
+    lines[#lines + 1] = '\\theoremstyle{' .. style .. '}'
+    for _, kind in ipairs(THEOREM_ORDER) do
+      local t = THEOREMS[kind]
+      if t.style == style then
+        lines[#lines + 1] = ('\\ifcsname %s\\endcsname\\else\\newtheorem{%s}{%s}\\fi')
+          :format(t.env, t.env, options.book.title[kind])
+      end
+    end
+  end
+  lines[#lines + 1] = '\\theoremstyle{remark}'
+  for _, kind in ipairs({ 'rem', 'sol' }) do
+    local env = PROOF_KINDS[kind]
+    lines[#lines + 1] = ('\\ifcsname %s\\endcsname\\else\\newtheorem*{%s}{%s}\\fi')
+      :format(env, env, PROOFS[env])
+    lines[#lines + 1] = ('\\newtheorem{ref%s}{%s}'):format(env, options.book.title[kind])
+  end
+  return table.concat(lines, '\n')
+end
+
+local function add_theorem_header(meta)
+  if not (latex and (used_theorems or used_margin)) then return nil end
+  local includes = meta['header-includes'] or pandoc.List()
+  if pandoc.utils.type(includes) ~= 'List' then includes = pandoc.List({ includes }) end
+  local tex = used_theorems and theorem_header() or ''
+  if used_margin then tex = tex .. '\n\\usepackage{marginnote}' end
+  includes:insert(pandoc.MetaBlocks({ pandoc.RawBlock('latex', tex) }))
+  meta['header-includes'] = includes
+  return meta
+end
+
 local filter = {
   traverse = 'topdown',
   Header = header,
@@ -549,17 +765,15 @@ local filter = {
     if FLOATS[kind] and not is_callout(div) then
       return number_float(float_from_div(div, kind)), false
     end
-    if CALLOUTS[kind] then
-      div = callout(div, kind)
+    if THEOREMS[kind] and not is_callout(div) then return theorem(div, kind), false end
+    local env = proof_kind(div)
+    if env and not is_callout(div) then return proof(div, env), false end
+    if CALLOUTS[kind] then div = callout(div, kind) end
+    if is_aside(div) then
+      -- floats and equations inside are numbered; headings are not sections of the page
+      asides = asides + 1
       div.content = walk_blocks(div.content)
-      return div, false
-    end
-    -- without a title attribute, a callout's first heading is its title: no section number
-    local title = div.attributes.title
-    if is_callout(div) and (not title or title == '') and div.content[1] and div.content[1].t == 'Header' then
-      local first = div.content[1]
-      div.content = walk_blocks(pandoc.Blocks({ table.unpack(div.content, 2) }))
-      div.content:insert(1, first)
+      asides = asides - 1
       return div, false
     end
   end,
@@ -569,8 +783,9 @@ local filter = {
   end,
   Table = function(tbl)
     if kind_of(tbl.identifier) ~= 'tbl' then return nil end
+    local margin = tbl.classes:includes('margin-caption') -- layout.lua's, for the float's box
     local f = { kind = 'tbl', id = tbl.identifier, caption = caption_inlines(tbl.caption.long),
-                classes = pandoc.List(), layout = {} }
+                classes = pandoc.List(margin and { 'margin-caption' } or {}), layout = {} }
     tbl.identifier = ''
     tbl.caption = pandoc.Caption()
     f.content = pandoc.Blocks({ tbl })
@@ -670,4 +885,5 @@ return {
   { Meta = read_options },
   { Pandoc = number_document },
   { Cite = Cite, RawInline = RawInline },
+  { Meta = add_theorem_header },
 }

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bookbuild import crossref
 from bookbuild.qmd import parse, parse_file
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, run_cli
 
 BOOK = FIXTURES / "crossref" / "book"
 CHAPTERS = [("preface.qmd", False), ("kinds.qmd", False), ("floats.qmd", False), ("extra.qmd", True)]
@@ -92,9 +92,10 @@ def test_a_label_defined_twice_is_a_located_error(tmp_path: Path) -> None:
     ]
 
 
-def test_a_callout_heading_is_its_title_unless_the_callout_has_a_title_attribute() -> None:
+def test_no_heading_inside_a_callout_is_a_section_titled_or_not() -> None:
     doc = parse("# C {#sec-c}\n\n::: {.callout-tip}\n## Title {#sec-title}\nBody.\n:::\n\n"
-                "::: {.callout-tip title=\"Given\"}\n## Real section {#sec-real}\n:::\n", "c.qmd")
+                "::: {.callout-tip title=\"Given\"}\n## Inside {#sec-inside}\n:::\n\n"
+                "## Real section {#sec-real}\n", "c.qmd")
     assert numbers(crossref.build_index([(doc, False)])) == {"sec-c": "1", "sec-real": "1.1"}
 
 
@@ -106,3 +107,25 @@ def test_a_cell_with_subcaptions_has_numbered_subfigures() -> None:
     assert numbers(crossref.build_index([(doc, False)])) == {
         "fig-before": "1.1", "fig-pair": "1.2", "fig-pair-1": "1.2 (a)", "fig-pair-2": "1.2 (b)",
         "fig-after": "1.3"}
+
+
+def test_check_reports_a_label_defined_twice_at_both_places_and_fails(tmp_path: Path) -> None:
+    (tmp_path / "_quarto.yml").write_text(
+        "project:\n  type: book\nbook:\n  title: Twice\n  chapters:\n    - one.qmd\n    - two.qmd\n")
+    (tmp_path / "one.qmd").write_text("# One {#sec-x}\n\n![A swatch](a.png){#fig-a}\n")
+    (tmp_path / "two.qmd").write_text(
+        "# Two\n\nText.\n\n## Again {#sec-x}\n\n```{python}\n#| label: fig-a\n#| fig-cap: Again\n"
+        "print(1)\n```\n")
+    before = {p.name: p.read_text() for p in tmp_path.iterdir()}
+    r = run_cli("check", cwd=tmp_path, timeout=60)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+    assert "two.qmd:5:11: label 'sec-x' is defined twice (first at one.qmd:1:8) [XRF001]" in lines
+    assert "two.qmd:8:1: label 'fig-a' is defined twice (first at one.qmd:3:20) [XRF001]" in lines
+    assert lines[-1].startswith("2 errors in 2 files")
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == before  # check writes nothing
+    # the same book without the repeat passes
+    (tmp_path / "two.qmd").write_text("# Two\n\n## Once {#sec-y}\n")
+    ok = run_cli("check", cwd=tmp_path, timeout=60)
+    assert ok.returncode == 0 and "XRF001" not in ok.stdout, ok.stdout

@@ -18,10 +18,11 @@ import pytest
 from bookbuild import crossref
 from bookbuild.pandoc import pandoc_path
 from bookbuild.qmd import parse_file
-from bookbuild.render import FILTERS, write_metadata
+from bookbuild.render import FILTER_ORDER, FILTERS, write_metadata
 from tests.conftest import FIXTURES
 
 BOOK = FIXTURES / "crossref" / "book"
+ASIDES = FIXTURES / "crossref" / "asides"
 CHAPTERS = [("preface.qmd", False), ("kinds.qmd", False), ("floats.qmd", False), ("extra.qmd", True)]
 OPTIONS = {
     "default": {},
@@ -32,17 +33,24 @@ OPTIONS = {
 }
 
 
-def filter_references(markdown: str, meta: dict, to: str, tmp: Path) -> dict[str, str]:
-    """The reference text crossref.lua gives each `[label]` link of the rendered chapter."""
+def run_filters(markdown: str, meta: dict, to: str, tmp: Path, filters: list[str]) -> str:
+    """`markdown` through pandoc and `filters` (from filters/), as `to`."""
     meta_args = write_metadata(meta, tmp)
+    lua = [arg for f in filters for arg in ("--lua-filter", str(FILTERS / f))]
     r = subprocess.run([str(pandoc_path()), "-f", "markdown", "-t", to, "--wrap=none",
-                        *meta_args, "--lua-filter", str(FILTERS / "crossref.lua")],
-                       input=markdown, capture_output=True, text=True, timeout=60)
+                        *meta_args, *lua], input=markdown, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def filter_references(markdown: str, meta: dict, to: str, tmp: Path,
+                      filters: tuple[str, ...] = ("crossref.lua",)) -> dict[str, str]:
+    """The reference text the filters give each `[label]` link of the rendered chapter."""
+    out = run_filters(markdown, meta, to, tmp, list(filters))
     if to == "html":
-        links = re.findall(r'<a href="#([^"]+)" class="quarto-xref xref">([^<]*)</a>', r.stdout)
+        links = re.findall(r'<a href="#([^"]+)" class="quarto-xref xref">([^<]*)</a>', out)
         return {label: html.unescape(text).replace("\xa0", " ") for label, text in links}
-    links = re.findall(r"\\hyperref\[([^\]]+)\]\{([^}]*)\}", r.stdout)
+    links = re.findall(r"\\hyperref\[([^\]]+)\]\{([^}]*)\}", out)
     return {label: text.replace("~", " ") for label, text in links}
 
 
@@ -63,3 +71,28 @@ def test_filter_and_index_give_every_label_the_same_number(name: str, to: str, t
         assert {k: got.get(k) for k in want} == want, f"{doc.path} ({name}, {to})"
         checked += len(want)
     assert checked >= 20 if name != "number-depth 2" else checked >= 19
+
+
+@pytest.mark.parametrize("to", ["html", "latex"])
+def test_headings_in_callouts_tabsets_and_margins_are_not_sections_anywhere(to: str, tmp_path: Path) -> None:
+    """The page (every filter, in the order bookbuild runs them) and the index skip them alike."""
+    docs = [(parse_file(ASIDES / f), False) for f in ("opening.qmd", "asides.qmd")]
+    index = crossref.build_index(docs, {})
+    numbers = {k: v.number for k, v in index.labels.items()}
+    assert numbers["sec-between"] == "2.2" and numbers["sec-after"] == "2.3"
+    assert numbers["tip-labelled"] == "2.1" and numbers["fig-in-callout"] == "2.1"
+    assert numbers["eq-inside-tip"] == "2.1" and numbers["lem-inside"] == "2.1"
+    doc, info = docs[1][0], index.chapters[1]
+    mine = {k: v for k, v in index.labels.items() if v.source == info.source}
+    refs = " ".join(f"@{label}" for label in mine)
+    meta = {"crossref-chapters": info.filter_chapters()}
+    markdown = doc.text + f"\n\nAll: {refs}\n"
+    got = filter_references(markdown, meta, to, tmp_path, tuple(FILTER_ORDER))
+    assert got == {k: f"{crossref.KINDS[v.kind]} {v.number}" for k, v in mine.items()}
+    page = run_filters(markdown, meta, to, tmp_path, list(FILTER_ORDER))
+    # what a reader sees: the asides' headings carry no number, the chapter's sections do
+    for heading in ("A heading in the body of a note", "Still inside the tip",
+                    "Installing the package", "A margin heading", "A heading inside a lemma"):
+        assert heading in page and not re.search(r"2\.\d+(\.\d+)?\}?</span>\s*" + heading, page)
+        assert not re.search(r"\{2\.\d[\d.]*\} " + heading, page)
+    assert re.search(r"2\.3\}?(</span>)? After the asides", page)

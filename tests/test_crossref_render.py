@@ -132,7 +132,9 @@ def test_a_label_defined_twice_stops_the_build_with_both_places(rendered: Path, 
     before = (root / "_book" / "floats.html").read_bytes()
     r = run_cli("render", "--to", "html", cwd=root)
     assert r.returncode == 1
-    assert f"extra.qmd:{line}: label 'fig-swatch' is defined twice (first at floats.qmd:5)" in r.stderr
+    # the static check that starts every render reports it, with columns
+    assert (f"extra.qmd:{line}:22: label 'fig-swatch' is defined twice (first at floats.qmd:5:40) "
+            "[XRF001]") in r.stderr
     assert "Traceback" not in r.stderr
     assert (root / "_book" / "floats.html").read_bytes() == before
 

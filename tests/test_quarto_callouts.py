@@ -106,3 +106,21 @@ def test_callouts_filter_brings_tcolorbox_to_plain_pandoc(tmp_path: Path) -> Non
     assert r.returncode == 0, r.stderr
     shown = pdf_text(tmp_path / "box.pdf")
     assert "Boxed advice" in shown and "Keep the box." in shown and "A quiet one." in shown
+
+
+def test_a_callouts_attributes_come_out_in_one_order_every_run(tmp_path: Path) -> None:
+    """Ours (colour, type) first, then the author's as written: the page is the same each run."""
+    src = tmp_path / "attrs.md"
+    src.write_text('::: {.callout-tip #tip-a title="T" data-zeta="1" data-alpha="2" lang="en" '
+                   'data-mid="3" aria-label="box"}\nBody.\n:::\n')
+    pages = set()
+    for _ in range(4):  # Lua's table order changes between processes; a list's does not
+        r = subprocess.run([str(pandoc_path()), str(src), "-t", "html5", "--wrap=none", "--lua-filter",
+                            str(ROOT / "filters" / "callouts.lua")], capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0, r.stderr
+        pages.add(r.stdout)
+    assert len(pages) == 1
+    opening = pages.pop().splitlines()[0]
+    assert opening.endswith('style="--callout-color: #1a7f37" data-callout="tip" data-zeta="1" '
+                            'data-alpha="2" lang="en" data-mid="3" aria-label="box">')

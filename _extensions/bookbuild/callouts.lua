@@ -137,9 +137,15 @@ local function html_callout(div, name, spec, title, appearance, icon, collapse)
   for _, class in ipairs(div.classes) do
     if not class:match('^callout') then classes[#classes + 1] = class end
   end
-  local attributes = { style = '--callout-color: ' .. spec.color, ['data-callout'] = name }
-  for k, v in pairs(div.attributes) do
-    if k ~= 'title' and k ~= 'appearance' and k ~= 'icon' and k ~= 'collapse' then attributes[k] = v end
+  -- a list of pairs, not a Lua table: a table's order changes from run to run, and so would
+  -- the page; ours first, then the author's in the order written
+  local attributes = { { 'style', '--callout-color: ' .. spec.color }, { 'data-callout', name } }
+  for _, kv in ipairs(div.attributes) do
+    local k = kv[1]
+    if k ~= 'title' and k ~= 'appearance' and k ~= 'icon' and k ~= 'collapse'
+        and k ~= 'style' and k ~= 'data-callout' then
+      attributes[#attributes + 1] = { k, kv[2] }
+    end
   end
   local icon_html = '<div class="callout-icon-container"><i class="callout-icon'
     .. (icon and '' or ' no-icon') .. '"></i></div>'

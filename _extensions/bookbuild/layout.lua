@@ -2,8 +2,11 @@
 layout.lua: Quarto's page layout: margins, page columns, tabsets and panel layouts.
 
   ::: {.column-margin} / [note]{.aside}       content in the margin (LaTeX: \marginpar)
-  reference-location: margin                   footnotes as margin notes
-  cap-location / fig-cap-location / tbl-cap-location: margin   captions in the margin (HTML)
+  reference-location: margin                   footnotes as margin notes (LaTeX: \sidenote)
+  cap-location / fig-cap-location / tbl-cap-location: margin   captions in the margin (HTML;
+                                               LaTeX: the caption in a \marginnote)
+  a chapter's own reference-location / cap-location (front matter) hold for that chapter, also
+  in the one-document PDF (bookbuild passes them in `crossref-chapters`)
   ::: {.column-page}, .column-screen, ...      wider than the text (HTML; the class is kept)
   ::: {.panel-tabset}                          one tab per heading; CSS-only (radio inputs)
   ::: {layout-ncol=2} / layout-nrow / layout="[[1,1],[1]]"   cells in rows
@@ -18,8 +21,13 @@ PANDOC_VERSION:must_be_at_least '3.1'
 local stringify = pandoc.utils.stringify
 
 local options = { footnotes_in_margin = false, captions_in_margin = {} }
+local book_options = {} -- the document's settings; a chapter's own (crossref-chapters) override them
+local chapters = {}     -- per level-1 heading: that chapter's layout settings, or {}
+local chapter_index = 0
 local tabsets = 0
 local margin_notes = 0
+local used = { margin = false } -- LaTeX: whether the packages for the margin are needed
+local user_geometry = false
 
 local function is_latex() return FORMAT:match('latex') or FORMAT:match('beamer') end
 
@@ -27,12 +35,47 @@ local function latex(text) return pandoc.RawBlock('latex', text) end
 local function latex_inline(text) return pandoc.RawInline('latex', text) end
 local function html(text) return pandoc.RawBlock('html', text) end
 
-local function read_options(meta)
-  local function opt(key) return meta[key] and stringify(meta[key]) or nil end
+local LAYOUT_KEYS = { 'reference-location', 'cap-location', 'fig-cap-location', 'tbl-cap-location' }
+
+-- The options in force: the document's, then the current chapter's own.
+local function apply(chapter)
+  local function opt(key)
+    local value = (chapter or {})[key]
+    if value == nil then value = book_options[key] end
+    return value
+  end
   options.footnotes_in_margin = opt('reference-location') == 'margin'
   local all = opt('cap-location')
   options.captions_in_margin.fig = (opt('fig-cap-location') or all) == 'margin'
   options.captions_in_margin.tbl = (opt('tbl-cap-location') or all) == 'margin'
+end
+
+local function read_options(meta)
+  for _, key in ipairs(LAYOUT_KEYS) do
+    book_options[key] = meta[key] and stringify(meta[key]) or nil
+  end
+  -- bookbuild's chapter list (crossref.lua reads and removes it later): in the one-document
+  -- PDF, each chapter's `reference-location` / `cap-location` from its front matter
+  local list = meta['crossref-chapters']
+  if list and pandoc.utils.type(list) == 'List' then
+    for i, c in ipairs(list) do
+      local own = {}
+      if type(c) == 'table' and c.layout then
+        for _, key in ipairs(LAYOUT_KEYS) do
+          if c.layout[key] then own[key] = stringify(c.layout[key]) end
+        end
+      end
+      chapters[i] = own
+    end
+  end
+  user_geometry = meta.geometry ~= nil
+  apply(chapters[1])
+end
+
+local function enter_chapter(h)
+  if h.level ~= 1 then return nil end
+  chapter_index = chapter_index + 1
+  apply(chapters[chapter_index])
 end
 
 -- Margin content ------------------------------------------------------------------------
@@ -40,10 +83,11 @@ end
 local function margin_div(div)
   if not (div.classes:includes('column-margin') or div.classes:includes('aside')) then return nil end
   if is_latex() then
+    used.margin = true
     local blocks = pandoc.Blocks({ pandoc.Plain({ latex_inline('\\marginpar{\\footnotesize ') }) })
     blocks:extend(div.content)
     blocks:insert(pandoc.Plain({ latex_inline('}') }))
-    return blocks
+    return pandoc.Div(blocks, { class = 'column-margin' }) -- as the tabset: not sections
   end
   if not div.classes:includes('column-margin') then div.classes:insert('column-margin') end
   return div
@@ -52,6 +96,7 @@ end
 local function margin_span(span)
   if not (span.classes:includes('aside') or span.classes:includes('column-margin')) then return nil end
   if is_latex() then
+    used.margin = true
     local out = pandoc.Inlines({ latex_inline('\\marginpar{\\footnotesize ') })
     out:extend(span.content)
     out:insert(latex_inline('}'))
@@ -67,7 +112,9 @@ local function margin_note(note)
   local n = tostring(margin_notes)
   local text = pandoc.utils.blocks_to_inlines(note.content, { pandoc.Space() })
   if is_latex() then
-    local out = pandoc.Inlines({ latex_inline('\\textsuperscript{' .. n .. '}\\marginpar{\\footnotesize\\textsuperscript{' .. n .. '} ') })
+    -- Quarto's PDF: a numbered sidenote (the sidenotes package) beside the line
+    used.margin = true
+    local out = pandoc.Inlines({ latex_inline('\\sidenote{') })
     out:extend(text)
     out:insert(latex_inline('}'))
     return out
@@ -80,16 +127,44 @@ local function margin_note(note)
   }
 end
 
--- Captions in the margin (HTML): Quarto's `margin-caption` class on the float.
+-- Captions in the margin: Quarto's `margin-caption` class on the float. In LaTeX a labelled
+-- figure is left to crossref.lua (it reads the class); an unlabelled one is set here: the
+-- image where it stands, its caption in a \marginnote beside it (a float's \caption cannot be
+-- moved to the margin reliably: classes such as KOMA's set \caption anew in every float).
+local function latex_margin_figure(fig)
+  local blocks = pandoc.Blocks({ latex('\\begin{center}') })
+  blocks:extend(fig.content)
+  local note = pandoc.Inlines({ latex_inline('\\marginnote{\\footnotesize ') })
+  note:extend(pandoc.utils.blocks_to_inlines(fig.caption.long))
+  note:insert(latex_inline('}'))
+  local last = blocks[#blocks]
+  if last.t == 'Plain' or last.t == 'Para' then last.content:extend(note) else blocks:insert(pandoc.Plain(note)) end
+  blocks:insert(latex('\\end{center}'))
+  return blocks
+end
+
 local function margin_caption_figure(fig)
-  if is_latex() or not options.captions_in_margin.fig then return nil end
+  if not options.captions_in_margin.fig then return nil end
   fig.classes:insert('margin-caption')
+  if is_latex() then
+    used.margin = true
+    if not fig.identifier:match('^fig%-') and #fig.caption.long > 0 then return latex_margin_figure(fig) end
+  end
   return fig
 end
 
 local function margin_caption_table(tbl)
-  if is_latex() or not options.captions_in_margin.tbl then return nil end
+  if not options.captions_in_margin.tbl then return nil end
   tbl.classes:insert('margin-caption')
+  if is_latex() and not tbl.identifier:match('^tbl%-') and #tbl.caption.long > 0 then
+    -- as for figures: a labelled table is crossref.lua's, an unlabelled one is set here
+    used.margin = true
+    local note = pandoc.Inlines({ latex_inline('\\marginnote{\\footnotesize ') })
+    note:extend(pandoc.utils.blocks_to_inlines(tbl.caption.long))
+    note:insert(latex_inline('}'))
+    tbl.caption = pandoc.Caption()
+    return { pandoc.Plain(note), tbl }
+  end
   return tbl
 end
 
@@ -118,7 +193,9 @@ local function tabset(div)
       out:insert(pandoc.Para({ pandoc.Strong(tab.title) }))
       out:extend(tab.content)
     end
-    return out
+    -- kept in a div of its class (LaTeX prints only the content), so crossref.lua knows the
+    -- headings inside are not sections
+    return pandoc.Div(out, { class = 'panel-tabset' })
   end
   tabsets = tabsets + 1
   local name = 'tabset-' .. tabsets
@@ -236,9 +313,37 @@ local function panel_layout(div)
   return div
 end
 
+-- LaTeX: what the margin needs, brought by the filter (as Quarto's PDF does): sidenotes for
+-- notes and captions, marginfix so margin notes never fall off the page, and a margin wide
+-- enough to read unless the author set the geometry.
+local MARGIN_PACKAGES = [[
+\usepackage{sidenotes}
+\usepackage{marginfix}
+]]
+local MARGIN_GEOMETRY = [[
+\usepackage{geometry}
+\geometry{left=1in,textwidth=4.4in,marginparsep=0.3in,marginparwidth=1.9in}
+]]
+
+local function add_packages(meta)
+  if not (is_latex() and used.margin) then return nil end
+  local includes = meta['header-includes']
+  if includes == nil then
+    includes = pandoc.List()
+  elseif pandoc.utils.type(includes) ~= 'List' then
+    includes = pandoc.List({ includes })
+  end
+  local tex = MARGIN_PACKAGES .. (user_geometry and '' or MARGIN_GEOMETRY)
+  includes:insert(pandoc.MetaBlocks({ latex(tex) }))
+  meta['header-includes'] = includes
+  return meta
+end
+
 return {
   { Meta = read_options },
   { Div = function(div) return tabset(div) or panel_layout(div) end },
-  { Div = margin_div, Span = margin_span, Note = margin_note,
-    Figure = margin_caption_figure, Table = margin_caption_table },
+  -- in document order, so that each chapter's own options hold from its heading on
+  { traverse = 'topdown', Header = enter_chapter, Div = margin_div, Span = margin_span,
+    Note = margin_note, Figure = margin_caption_figure, Table = margin_caption_table },
+  { Meta = add_packages },
 }
