@@ -245,6 +245,8 @@ def test_yaml_errors_without_a_position_name_the_problem(tmp_path) -> None:
     ("p --><!-- `{python} h` --> `{python} v`", ["v"]),  # a stray `-->` before the comment
     ("p <!----> `{python} h` -->", ["h"]),  # the empty comment ends at once
     ("p <!-- a <!--> `{python} h` -->", ["h"]),  # the comment ends at the first `-->`
+    ("p <!-- `a` -->`{python} y`", ["y"]),  # the first character after the comment counts
+    ("p <!-- x `-->`{python} y`", ["y"]),  # a backtick just before `-->` is inside
 ])
 def test_inline_comments_hide_the_references_inside_them(text: str, live: list[str]) -> None:
     assert [r.expr for r in parse(text).refs] == live
@@ -323,3 +325,8 @@ def test_cell_option_errors_without_a_position_point_into_the_options() -> None:
                          "control characters are not allowed")
     # The first option line today; the character's own line (6) once that is fixed.
     assert (d.line, d.col) in {(4, 1), (6, 1)}
+
+
+def test_an_html_comment_block_never_closed_runs_to_the_end() -> None:
+    # CommonMark: a block that opens with `<!--` ends at `-->` or at the end of the document.
+    assert refs("<!-- never closed\n\n`{python} x`\n") == []
