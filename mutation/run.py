@@ -246,10 +246,10 @@ def rerun_survivors(m: Module, run_cfg: dict, equivalent: list[dict]) -> Path:
     import sqlite3
 
     session = SESSIONS / f"{m.name}.sqlite"
-    conf = SESSIONS / f"{m.name}.toml"
     if not session.exists() or not _same_source(m):
         return run_module(m, run_cfg, equivalent)
-    baseline(m)
+    # The test files may have changed since (a new file in modules.toml): use today's list.
+    conf = write_session_config(m, max(run_cfg.get("min-timeout", 20), 5 * baseline(m)))
     with sqlite3.connect(session) as db:
         db.execute("DELETE FROM work_results WHERE upper(test_outcome) = 'SURVIVED'")
     keep = re.compile("|".join(f"(?:{p})" for p in run_cfg["operators"]))
@@ -293,10 +293,10 @@ def exec_session(m: Module, conf: Path, session: Path) -> None:
 
 def resume(m: Module, run_cfg: dict, equivalent: list[dict]) -> Path:
     """Go on with an interrupted session: only the mutants it has not tested yet."""
-    session, conf = SESSIONS / f"{m.name}.sqlite", SESSIONS / f"{m.name}.toml"
+    session = SESSIONS / f"{m.name}.sqlite"
     if not _same_source(m):
         return run_module(m, run_cfg, equivalent)
-    baseline(m)
+    conf = write_session_config(m, max(run_cfg.get("min-timeout", 20), 5 * baseline(m)))
     keep = re.compile("|".join(f"(?:{p})" for p in run_cfg["operators"]))
     with use_db(str(session)) as db:
         n = filter_session(db, m, keep, equivalent)

@@ -166,3 +166,31 @@ def test_ref_commands_are_references_too() -> None:
 
 def test_a_deep_heading_right_under_the_chapter_is_numbered() -> None:
     assert numbers(("# C\n\n###### Deep {#sec-deep}\n", False)) == {"sec-deep": "1.0.0.0.0.1"}
+
+
+def index_of(*texts: str) -> crossref.BookIndex:
+    return crossref.build_index([(parse(t, f"c{i}.qmd"), False) for i, t in enumerate(texts)])
+
+
+def test_theorems_number_per_kind_and_a_callout_or_plain_div_is_no_theorem() -> None:
+    text = ("# C\n\n::: {#thm-a}\nA.\n:::\n\n::: {#lem-b}\nB.\n:::\n\n::: {#thm-c}\nC.\n:::\n\n"
+            "::: {#thm-d .callout-note}\nD.\n:::\n\n::: {.note}\nE.\n:::\n\n::: {#sec-x}\nF.\n:::\n")
+    assert numbers((text, False)) == {"thm-a": "1.1", "lem-b": "1.1", "thm-c": "1.2"}
+
+
+def test_a_cell_with_a_single_subcaption_is_one_figure() -> None:
+    text = "# C\n\n```{python}\n#| label: fig-one\n#| fig-subcap: [\"only\"]\nx = 1\n```\n"
+    assert numbers((text, False)) == {"fig-one": "1.1"}
+
+
+def test_a_chapters_own_layout_options_reach_the_filters() -> None:
+    index = index_of("---\nreference-location: margin\ncap-location: bottom\n"
+                     "fig-cap-location: 3\n---\n# C\n")
+    layout = {"reference-location": "margin", "cap-location": "bottom"}  # strings only
+    assert index.chapters[0].layout == layout
+    assert index.chapters[0].filter_chapters() == [{"number": "1", "layout": layout}]
+
+
+def test_an_at_sign_inside_a_word_is_no_reference() -> None:
+    index = index_of("# C\n\nWrite to user@fig-a.org, e.g. @fig-b or (@Fig-c) or x_@fig-d.\n")
+    assert [r.label for r in index.references] == ["fig-b", "Fig-c"]
