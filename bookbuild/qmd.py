@@ -117,8 +117,8 @@ class Document:
         text = self.files.get(path, self.text if path == self.path else None)
         if text is None:
             return None
-        lines = text.splitlines()
-        return lines[line - 1] if 0 < line <= len(lines) else None
+        lines = text.split("\n")
+        return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else None
 
     def chain_of(self, path: str, line: int) -> Chain:
         """The include chain of the first place `path:line` appears in the chapter."""
@@ -207,7 +207,7 @@ def parse(text: str, path: str = "<string>", project_root: Path | None = None,
     cells: list[CodeCell] = []
     fences: list[Fence] = []
     dead: list[tuple[int, int]] = [(0, body_start)]  # spans that hold no live references
-    lines = text.splitlines(keepends=True)
+    lines = newline_lines(text)
     offsets = index.starts
     for token in _blocks(text, body_start):
         first, last = token.map  # 0-based, last exclusive
@@ -325,7 +325,7 @@ def _expand(text: str, path: str, body_start: int, root: Path | None,
     comment = False
     stack = stack + (real or os.path.abspath(path),)
     start_line = text.count("\n", 0, body_start)
-    lines = text.splitlines(keepends=True)
+    lines = newline_lines(text)
     for n, line in enumerate(lines, start=1):
         origin = Origin(path, n, chain)
         m = _FENCE_LINE.match(line) if line[:1] in " \t`~" else None
@@ -359,6 +359,14 @@ def _expand(text: str, path: str, body_start: int, root: Path | None,
         pieces.append(line)
         origins.append(origin)
     return "".join(pieces), origins
+
+
+def newline_lines(text: str) -> list[str]:
+    """`text`'s lines with their ends, split at newlines only, as markdown-it and LineIndex
+    count them (str.splitlines also breaks at form feeds, U+2028 and other separators)."""
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    return lines + [parts[-1]] if parts[-1] else lines
 
 
 def _commented(line: str, pos: int, comment: bool) -> bool:
@@ -436,7 +444,7 @@ def _yaml_problem(exc: Exception) -> str:
 def _cell_options(cell: CodeCell, problems: list[Diagnostic]) -> dict[str, Any]:
     """Read the leading `#| key: value` lines as YAML, as Quarto does."""
     option_lines = []
-    for line in cell.source.splitlines():
+    for line in cell.source.split("\n"):
         m = _OPTION.match(line.strip())
         if not m:
             break
@@ -536,7 +544,7 @@ def _unrendered_spots(text: str, body_start: int, cells: list[CodeCell],
         spots.append(("the YAML front matter", m.start()))
     for cell in cells:
         offset = cell.start + len(text[cell.start:].split("\n", 1)[0]) + 1
-        for line in cell.source.splitlines(keepends=True):
+        for line in newline_lines(cell.source):
             if not line.strip().startswith("#|"):
                 break
             k = line.find(marker)

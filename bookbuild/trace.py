@@ -12,6 +12,7 @@ follow is kept as *untraced*, never guessed.
 from __future__ import annotations
 
 import ast
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -116,20 +117,22 @@ class Tracer:
                 for target in stmt.targets:
                     self._bind(target, stmt.value, cell, line, owner)
             elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) and stmt.value is not None:
-                value = stmt.value
-                if isinstance(stmt, ast.AugAssign):  # x += v depends on x's earlier value and v
-                    # The new definition replaces x's, so carry the earlier right-hand side in.
-                    key = prefix + stmt.target.id if isinstance(stmt.target, ast.Name) \
-                        else dotted(stmt.target)
-                    earlier = self.defs.get(key or "")
-                    left = earlier.expr if earlier and earlier.expr is not None else _load(stmt.target)
-                    value = ast.BinOp(left=left, op=stmt.op, right=stmt.value)
+                value = self._augmented(stmt) if isinstance(stmt, ast.AugAssign) else stmt.value
                 self._bind(stmt.target, value, cell, line, owner)
             elif isinstance(stmt, (ast.For, ast.While, ast.If, ast.With, ast.Try)):
                 for name in block_targets(stmt):
                     self.defs.setdefault(prefix + name, Definition(prefix + name, None, cell, line, owner))
                 self._collect([s for s in ast.iter_child_nodes(stmt) if isinstance(s, ast.stmt)],
                               cell, owner)
+
+    def _augmented(self, stmt: ast.AugAssign) -> ast.AST:
+        """`x += v` as `x = x + v`: it depends on x's earlier value and v (`_bind` carries a
+        name's earlier value in; an attribute's is carried here)."""
+        if not isinstance(stmt.target, ast.Name):
+            earlier = self.defs.get(dotted(stmt.target) or "")
+            if earlier is not None and earlier.expr is not None:
+                return ast.BinOp(left=earlier.expr, op=stmt.op, right=stmt.value)
+        return ast.BinOp(left=_load(stmt.target), op=stmt.op, right=stmt.value)
 
     def _import_from(self, stmt: ast.ImportFrom) -> None:
         """Names a `from m import ...` binds, remembered with the module they come from."""
@@ -151,6 +154,9 @@ class Tracer:
                 for t in target.elts:
                     self._bind(t, value, cell, line, owner)
         elif isinstance(target, ast.Name):
+            earlier = self.defs.get(prefix + target.id)
+            if earlier is not None and earlier.expr is not None:
+                value = carried(target.id, value, earlier.expr)
             self.defs[prefix + target.id] = Definition(prefix + target.id, value, cell, line, owner)
         elif isinstance(target, ast.Attribute):
             key = dotted(target)
@@ -360,7 +366,7 @@ class Tracer:
         `outer` holds the enclosing classes' names, so a step is named as the author wrote it."""
         if len(parts) == 1:
             return  # the class itself (called or passed): its instances are traced where made
-        body = {n: s for s in cls.body for n in defined_names(s)}
+        body = _class_body(cls)
         stmt = body.get(parts[1])
         if stmt is None:
             return
@@ -418,6 +424,9 @@ class ModuleScope:
             self.bindings[stmt.name] = ("class", stmt)
         elif isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
             for name in defined_names(stmt):
+                earlier = self.bindings.get(name)
+                if earlier is not None and earlier[0] == "assign":
+                    stmt = _rebound(stmt, name, earlier[1].value)
                 self.bindings[name] = ("assign", stmt)
         elif isinstance(stmt, (ast.If, ast.Try)):
             for child in stmt.body + stmt.orelse + getattr(stmt, "finalbody", []):
@@ -447,6 +456,44 @@ def _scope(path: str, module: str, rel: str) -> ModuleScope | None:
     st = Path(path).stat()
     tree = _parsed(path, (st.st_mtime_ns, st.st_size))
     return None if tree is None else ModuleScope(path, module, rel, tree)
+
+
+def carried(name: str, value: ast.AST, earlier: ast.AST) -> ast.AST:
+    """`value` with its reads of `name` replaced by `earlier`, the value `name` had before:
+    `x = x * 2` (or `x += v`) depends on what x was, which its new definition replaces."""
+    if not any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(value)):
+        return value
+
+    class Carry(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.AST:
+            return earlier if node.id == name and isinstance(node.ctx, ast.Load) else node
+
+    return Carry().visit(copy.deepcopy(value))
+
+
+def _rebound(stmt: ast.stmt, name: str, earlier: ast.AST | None) -> ast.stmt:
+    """An assignment statement whose value carries `name`'s earlier value (see `carried`)."""
+    value = getattr(stmt, "value", None)
+    if earlier is None or value is None:
+        return stmt
+    new = carried(name, value, earlier)
+    if new is value:
+        return stmt
+    stmt = copy.copy(stmt)
+    stmt.value = new
+    return stmt
+
+
+def _class_body(cls: ast.ClassDef) -> dict[str, ast.stmt]:
+    """What a class body defines, by name; a later `y = y * 2` carries y's earlier value."""
+    body: dict[str, ast.stmt] = {}
+    for stmt in cls.body:
+        for name in defined_names(stmt):
+            earlier = body.get(name)
+            if earlier is not None and not isinstance(earlier, ast.ClassDef):
+                stmt = _rebound(stmt, name, getattr(earlier, "value", None))
+            body[name] = stmt
+    return body
 
 
 def _keyword(value: ast.AST, name: str) -> ast.AST | None:

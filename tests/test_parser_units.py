@@ -310,9 +310,6 @@ def test_a_div_attribute_on_a_line_after_a_blank_first_line_is_ref005() -> None:
     assert problems(text) == ["2:22 REF005"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: qmd.parse splits lines with str.splitlines, which "
-                   "also breaks at form feeds and U+2028, while markdown-it and LineIndex count "
-                   "only newlines: the fence is judged on the wrong line")
 def test_a_form_feed_or_line_separator_in_prose_does_not_unclose_a_fence() -> None:
     for sep in ("\x0c", "\u2028"):
         assert problems(f"a{sep}b\n\n```{{python}}\nx = 1\n```\n") == [], repr(sep)

@@ -363,10 +363,6 @@ def test_a_class_attribute_rebound_from_itself_ends(root: Path) -> None:
     assert t.constants <= {"BW"}
 
 
-@pytest.mark.xfail(strict=True, reason="bug: trace.Tracer._collect/_bind and _class_chain replace "
-                   "a name's definition by `x = x * 2`, whose `x` then finds only itself: the "
-                   "earlier value's constants are dropped, with nothing reported untraced (the "
-                   "fix made for `x += v` covers augmented assignment only)")
 def test_a_name_rebound_from_its_own_value_keeps_its_constants(root: Path) -> None:
     cells = ("from hw.registry import Doubling\nfrom hw import BW\nx = BW\nx = x * 2\n"
              "class K:\n    y = BW\n    y = y * 2\n")
