@@ -286,8 +286,16 @@ def _runs_code(stmt: ast.stmt) -> bool:
     return False
 
 
+# Builtins whose call has no effect beyond its value (a module rebinding one is not looked for).
+PURE = frozenset({"abs", "bool", "dict", "dir", "float", "frozenset", "globals", "int", "len",
+                  "list", "locals", "max", "min", "range", "round", "set", "sorted", "str", "sum",
+                  "tuple", "vars"})
+
+
 def _calls(node: ast.AST) -> bool:
-    return any(isinstance(n, ast.Call) for n in ast.walk(node))
+    """Whether evaluating `node` calls anything but a pure builtin."""
+    return any(isinstance(n, ast.Call) and not (isinstance(n.func, ast.Name) and n.func.id in PURE)
+               for n in ast.walk(node))
 
 
 class Cache:

@@ -191,7 +191,7 @@ def test_file_hash_ignores_layout_and_comments_but_not_values(book: Path) -> Non
     assert cache.file_hash(str(p), used) == h
     p.write_text("A = 4\nB = 3\n")
     assert cache.file_hash(str(p), used) != h
-    assert cache.file_hash(str(book / "missing.py"), used) is None
+    assert cache.file_hash(str(book / "missing.py"), used) == cache.MISSING
 
 
 def test_bound_by_names_what_a_module_statement_defines() -> None:
