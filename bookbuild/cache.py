@@ -9,10 +9,10 @@ A module the chapter imported is hashed without the module-level definitions (`N
 module, so editing one constant re-executes only the chapters that depend on it, helpers
 included. Whenever the code that remains reaches names dynamically (`getattr`, `vars`,
 `globals`, ...) the whole file counts. A definition that may run code as it is defined (a
-decorator, base classes or a metaclass, a call in its value, defaults or class body) can change
-other names (a registry it fills), so it is never pruned: like an import or a bare call, it is a
-root whose names are always reached. Assumed: what is left, a definition without calls, changes
-only the name it binds.
+decorator, base classes or a metaclass, a call in its defaults or class body) can change other
+names (a registry it fills), so it is never pruned: like an import or a bare call, it is a root
+whose names are always reached. Assumed: `NAME = call(...)` changes only NAME (a constants
+table's `_c(...)` rows stay prunable), and so does a definition without calls.
 
 Besides files read, a dependency is a folder the cells listed (hashed as its sorted entry names)
 or a file they tried to open while it was absent (`"missing"`, stale once it exists).
@@ -270,7 +270,7 @@ def bound_by(stmt: ast.stmt) -> set[str]:
 def _runs_code(stmt: ast.stmt) -> bool:
     """Whether defining `stmt` may run code with effects beyond the name it binds: decorators,
     base classes or class keywords (`__init_subclass__`, a metaclass), or a call among what
-    Python evaluates at definition time (a value, defaults, annotations, a class body)."""
+    Python evaluates at definition time (defaults, annotations, a class body)."""
     if isinstance(stmt, ast.ClassDef):
         defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
         return bool(stmt.decorator_list or stmt.bases or stmt.keywords) or any(
@@ -281,9 +281,7 @@ def _runs_code(stmt: ast.stmt) -> bool:
                      *(x.annotation for x in [*a.posonlyargs, *a.args, *a.kwonlyargs,
                                               a.vararg, a.kwarg] if x is not None)]
         return bool(stmt.decorator_list) or any(_calls(e) for e in evaluated if e is not None)
-    if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
-        return stmt.value is not None and _calls(stmt.value)
-    return False
+    return False  # `NAME = call(...)`: assumed to bind only NAME (constant tables are calls)
 
 
 # Builtins whose call has no effect beyond its value (a module rebinding one is not looked for).
