@@ -51,8 +51,8 @@ def _record(path: object) -> None:
 def _audit(event: str, args: tuple) -> None:
     # Only reads count as inputs: a file a cell writes must not invalidate its own cache entry.
     # A file opened for reading counts even when absent (it is `missing` until it exists).
-    if _sink is None:
-        return
+    if _sink is None or sys._getframe(1).f_code.co_filename.startswith("<frozen importlib"):
+        return  # the import system's own reads (.pyc probes, sys.path listings): modules count
     if event == "open" and isinstance(args[0], (str, bytes)):
         mode, flags = args[1], args[2]
         reading = (mode is not None and not set(mode) & set("wax+")) or (
@@ -61,10 +61,8 @@ def _audit(event: str, args: tuple) -> None:
             _record(args[0])
     elif event in ("os.listdir", "os.scandir"):
         # A folder listed (listdir, scandir, glob, Path.iterdir/glob, os.walk): its entry names
-        # are an input. The import system lists sys.path folders to find modules; those reads
-        # are covered by the module files themselves, so its listings are not recorded.
-        if not sys._getframe(1).f_code.co_filename.startswith("<frozen importlib"):
-            _record("." if args[0] is None else args[0])
+        # are an input.
+        _record("." if args[0] is None else args[0])
     elif event == "sqlite3.connect" and isinstance(args[0], (str, bytes, os.PathLike)):
         path = os.fsdecode(args[0])
         path = path[5:].split("?")[0] if path.startswith("file:") else path  # URI form
