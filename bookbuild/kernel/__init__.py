@@ -48,10 +48,21 @@ def _record(path: object) -> None:
         _sink.add(os.path.abspath(os.fsdecode(path)))
 
 
+_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "sqlite3.connect"})
+
+
+def _by_importlib() -> bool:
+    # sys._getframe is itself audited: called only for _EVENTS, so the hook never recurses.
+    try:
+        return sys._getframe(2).f_code.co_filename.startswith("<frozen importlib")
+    except ValueError:  # raised from C with no Python caller
+        return False
+
+
 def _audit(event: str, args: tuple) -> None:
     # Only reads count as inputs: a file a cell writes must not invalidate its own cache entry.
     # A file opened for reading counts even when absent (it is `missing` until it exists).
-    if _sink is None or sys._getframe(1).f_code.co_filename.startswith("<frozen importlib"):
+    if _sink is None or event not in _EVENTS or _by_importlib():
         return  # the import system's own reads (.pyc probes, sys.path listings): modules count
     if event == "open" and isinstance(args[0], (str, bytes)):
         mode, flags = args[1], args[2]
