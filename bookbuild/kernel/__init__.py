@@ -48,13 +48,15 @@ def _record(path: object) -> None:
         _sink.add(os.path.abspath(os.fsdecode(path)))
 
 
+# The import system and importlib.metadata (which lists every sys.path folder for versions).
+_IMPORTLIB = ("<frozen importlib", os.path.dirname(os.__file__) + os.sep + "importlib" + os.sep)
 _EVENTS = frozenset({"open", "os.listdir", "os.scandir", "sqlite3.connect"})
 
 
 def _by_importlib() -> bool:
     # sys._getframe is itself audited: called only for _EVENTS, so the hook never recurses.
     try:
-        return sys._getframe(2).f_code.co_filename.startswith("<frozen importlib")
+        return sys._getframe(2).f_code.co_filename.startswith(_IMPORTLIB)
     except ValueError:  # raised from C with no Python caller
         return False
 
