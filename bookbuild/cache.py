@@ -8,8 +8,14 @@ A module the chapter imported is hashed without the module-level definitions (`N
 `def`, `class`) that nothing the chapter runs can reach, following names through every imported
 module, so editing one constant re-executes only the chapters that depend on it, helpers
 included. Whenever the code that remains reaches names dynamically (`getattr`, `vars`,
-`globals`, ...) the whole file counts. Assumed: a module-level definition changes only the name
-it binds (a `NAME = call(...)` that nothing reaches cannot move a number).
+`globals`, ...) the whole file counts. A definition that may run code as it is defined (a
+decorator, base classes or a metaclass, a call in its defaults or class body) can change other
+names (a registry it fills), so it is never pruned: like an import or a bare call, it is a root
+whose names are always reached. Assumed: `NAME = call(...)` changes only NAME (a constants
+table's `_c(...)` rows stay prunable), and so does a definition without calls.
+
+Besides files read, a dependency is a folder the cells listed (hashed as its sorted entry names)
+or a file they tried to open while it was absent (`"missing"`, stale once it exists).
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import os
+import stat
 import sys
 import time
 from functools import lru_cache
@@ -24,6 +32,7 @@ from pathlib import Path
 
 from bookbuild.atomic import write_text
 from bookbuild.execute import ExecutionResult
+from bookbuild.kernel.constants import ModuleSource
 from bookbuild.names import (
     DYNAMIC_ACCESS,
     EVERYTHING,
@@ -35,7 +44,8 @@ from bookbuild.names import (
 from bookbuild.qmd import Document
 
 RACY_NS = 2_000_000_000  # a file this recent may change again within one mtime tick
-FORMAT = 4  # 4: constants snapshots are records (with their defining file) of any package
+FORMAT = 5  # 5: folders and missing files as dependencies; import-time effects are roots
+MISSING = "missing"  # the hash of a dependency that does not exist
 
 
 @lru_cache(maxsize=1)
@@ -79,8 +89,14 @@ def used_names(doc: Document, modules: set[str] | None = None) -> set[str]:
     return names | ({EVERYTHING} if names & DYNAMIC_ACCESS else set())
 
 
+def _stamp(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What a memo of a file's contents is keyed on: a replacement that keeps size and mtime
+    (`cp -p`, `rsync -t`) still gets a new inode or ctime."""
+    return st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns
+
+
 @lru_cache(maxsize=256)
-def _module_tree(path: str, stamp: tuple[int, int]) -> ast.Module | None:
+def _module_tree(path: str, stamp: tuple[int, ...]) -> ast.Module | None:
     try:
         return ast.parse(Path(path).read_bytes(), path)
     except (OSError, SyntaxError, ValueError):
@@ -92,7 +108,7 @@ def _tree(path: str) -> ast.Module | None:
         st = Path(path).stat()
     except OSError:
         return None
-    return _module_tree(path, (st.st_mtime_ns, st.st_size)) if path.endswith(".py") else None
+    return _module_tree(path, _stamp(st)) if path.endswith(".py") else None
 
 
 def reachable_names(deps: list[str], doc: Document) -> set[str]:
@@ -124,26 +140,52 @@ def reachable_names(deps: list[str], doc: Document) -> set[str]:
     return reach
 
 
+def _not_a_file(path: str) -> tuple[bool, str | None]:
+    """(True, hash) for a dependency that is no regular file: `MISSING` when absent, its sorted
+    entry names when a folder, None when unreadable; (False, None) for a file."""
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True, MISSING
+    except OSError:
+        return True, None
+    if not stat.S_ISDIR(st.st_mode):
+        return False, None
+    try:
+        names = "\n".join(sorted(os.listdir(path)))
+    except OSError:
+        return True, None
+    return True, "folder:" + hashlib.sha256(names.encode("utf-8", "surrogateescape")).hexdigest()
+
+
 def content_hash(path: str) -> str | None:
-    """Hash of a dependency's bytes, whole; None when it cannot be read. Memoised while the
-    file's mtime and size hold (chapters share their dependencies), except for a file modified
-    in the last two seconds, which a same-size edit could change unseen (git's racy clean)."""
+    """Hash of a dependency's bytes, whole (a folder's entry names; `MISSING` when absent); None
+    when it cannot be read. Memoised while the file's mtime, size, inode and ctime hold
+    (chapters share their dependencies), except for a file modified in the last two seconds,
+    which a same-size edit could change unseen (git's racy clean)."""
+    other, digest = _not_a_file(path)
+    if other:
+        return digest
     try:
         st = Path(path).stat()
         if time.time_ns() - st.st_mtime_ns < RACY_NS:
             return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-        return _content_hash(path, (st.st_mtime_ns, st.st_size))
+        return _content_hash(path, _stamp(st))
     except OSError:
         return None
 
 
 @lru_cache(maxsize=1024)
-def _content_hash(path: str, stamp: tuple[int, int]) -> str:
+def _content_hash(path: str, stamp: tuple[int, ...]) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def file_hash(path: str, used: set[str] | None = None) -> str | None:
-    """Content hash of a dependency, leaving out definitions of names nothing reaches."""
+    """Content hash of a dependency, leaving out definitions of names nothing reaches (a
+    folder's entry names; `MISSING` when absent; None when unreadable)."""
+    other, digest = _not_a_file(path)
+    if other:
+        return digest
     try:
         data = Path(path).read_bytes()
     except OSError:
@@ -180,8 +222,42 @@ def fresh_constants(constants: dict | None, deps: list[str], used: set[str] | No
         or str(d.get("name", "")).split(".")[0] in used)}
 
 
+def relocated(constants: dict) -> dict:
+    """A cached constants snapshot with each "defined at file:line" read from the file as it is
+    now: the pruned hashes ignore positions (so lines added above a constant re-execute
+    nothing), hence the line a snapshot stored may have moved since."""
+    for d in constants.values():
+        if isinstance(d, dict) and isinstance(d.get("path"), str) and d.get("name"):
+            source = _source(d["path"])
+            if source is not None:
+                d["line"] = source.line_of(str(d["name"]).split("."))
+                if "file" in d:
+                    d["defined"] = f"{d['file']}:{d['line']}"
+    return constants
+
+
+def _source(path: str) -> ModuleSource | None:
+    """The module's definitions as the kernel's snapshot locates them (memoised as file hashes
+    are)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if time.time_ns() - st.st_mtime_ns < RACY_NS:
+        return ModuleSource(path)
+    return _module_source(path, _stamp(st))
+
+
+@lru_cache(maxsize=64)
+def _module_source(path: str, stamp: tuple[int, ...]) -> ModuleSource:
+    return ModuleSource(path)
+
+
 def bound_by(stmt: ast.stmt) -> set[str]:
-    """Names a prunable module statement defines (`NAME = ...`, `def`, `class`); else empty."""
+    """Names a prunable module statement defines (`NAME = ...`, `def`, `class`); empty for a
+    statement that binds nothing or may run code as it is defined (a root, never pruned)."""
+    if _runs_code(stmt):
+        return set()
     if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
         return {t.id for t in stmt.targets}
     if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value:
@@ -189,6 +265,35 @@ def bound_by(stmt: ast.stmt) -> set[str]:
     if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return {stmt.name}
     return set()
+
+
+def _runs_code(stmt: ast.stmt) -> bool:
+    """Whether defining `stmt` may run code with effects beyond the name it binds: decorators,
+    base classes or class keywords (`__init_subclass__`, a metaclass), or a call among what
+    Python evaluates at definition time (defaults, annotations, a class body)."""
+    if isinstance(stmt, ast.ClassDef):
+        defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+        return bool(stmt.decorator_list or stmt.bases or stmt.keywords) or any(
+            _runs_code(s) or (not isinstance(s, defs) and _calls(s)) for s in stmt.body)
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        a = stmt.args
+        evaluated = [*a.defaults, *(d for d in a.kw_defaults if d is not None), stmt.returns,
+                     *(x.annotation for x in [*a.posonlyargs, *a.args, *a.kwonlyargs,
+                                              a.vararg, a.kwarg] if x is not None)]
+        return bool(stmt.decorator_list) or any(_calls(e) for e in evaluated if e is not None)
+    return False  # `NAME = call(...)`: assumed to bind only NAME (constant tables are calls)
+
+
+# Builtins whose call has no effect beyond its value (a module rebinding one is not looked for).
+PURE = frozenset({"abs", "bool", "dict", "dir", "float", "frozenset", "globals", "int", "len",
+                  "list", "locals", "max", "min", "range", "round", "set", "sorted", "str", "sum",
+                  "tuple", "vars"})
+
+
+def _calls(node: ast.AST) -> bool:
+    """Whether evaluating `node` calls anything but a pure builtin."""
+    return any(isinstance(n, ast.Call) and not (isinstance(n.func, ast.Name) and n.func.id in PURE)
+               for n in ast.walk(node))
 
 
 class Cache:
@@ -209,12 +314,13 @@ class Cache:
                 # Every dependency byte for byte as when stored: the names reached, hence the
                 # pruned hashes and the constants kept, are what they were (no AST walk needed).
                 return ExecutionResult(entry["outputs"], entry["inline"], list(deps),
-                                       entry.get("constants") or {})
+                                       relocated(entry.get("constants") or {}))
             used = reachable_names(list(deps), doc) if doc is not None else None
             if any(file_hash(p, used) != h for p, h in deps.items()):
                 return None
             result = ExecutionResult(entry["outputs"], entry["inline"], list(deps),
-                                     fresh_constants(entry.get("constants"), list(deps), used))
+                                     relocated(fresh_constants(entry.get("constants"),
+                                                               list(deps), used)))
             if doc is not None:  # still valid: store it afresh, so the next get takes the fast path
                 self.put(k, ExecutionResult(result.outputs, result.inline, result.dependencies,
                                             dict(result.constants)), doc)

@@ -30,20 +30,21 @@ INDEX_KEY = "crossref-index"  # a temporary file: the key holds the entries it c
 
 
 @lru_cache(maxsize=1024)
-def _digest_at(path: str, stamp: tuple[int, int]) -> str:
+def _digest_at(path: str, stamp: tuple[int, ...]) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def file_digest(path: Path | str) -> str | None:
-    """Content hash of a file (memoised while its size and mtime hold, unless it changed in the
-    last two seconds: see cache.content_hash); None when absent."""
+    """Content hash of a file (memoised while its size, mtime, inode and ctime hold, unless it
+    changed in the last two seconds: see cache.content_hash); None when absent."""
     try:
         st = Path(path).stat()
         if not Path(path).is_file():
             return None
         if time.time_ns() - st.st_mtime_ns < RACY_NS:
             return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-        return _digest_at(str(path), (st.st_mtime_ns, st.st_size))
+        # inode and ctime too: a same-size replacement keeping its mtime (`cp -p`) differs there
+        return _digest_at(str(path), (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns))
     except OSError:
         return None
 

@@ -404,9 +404,6 @@ The north pier gauge reads `{python} Gauge.level` m.
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="stale: the execution cache prunes the decorated "
-                   "`def north_pier` as unreached, though its decorator filled READINGS "
-                   "(cache.bound_by/reachable_names)")
 def test_value_registered_by_a_decorator_moves_its_number(book: Path) -> None:
     (book / "gauges.py").write_text(GAUGES, encoding="utf-8")
     _append_and_accept(book, "currents.qmd", GAUGE_CELL)
@@ -446,9 +443,6 @@ The deepest draught admitted is `{python} Fleet.deepest` m.
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="stale: the execution cache prunes `class Collier` as "
-                   "unreached, though defining it ran Vessel.__init_subclass__ "
-                   "(cache.bound_by/reachable_names)")
 def test_value_a_subclass_registers_moves_its_number(book: Path) -> None:
     (book / "vessels.py").write_text(VESSELS, encoding="utf-8")
     _append_and_accept(book, "currents.qmd", FLEET_CELL)
@@ -473,9 +467,6 @@ The harbour master has filed `{python} Logs.count` survey logs.
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="stale: a folder a cell lists (glob, listdir) is not a "
-                   "dependency; the kernel records only open() and sqlite3.connect "
-                   "(kernel/__init__.py _audit)")
 def test_file_added_to_a_folder_a_cell_lists_moves_its_number(book: Path) -> None:
     (book / "data" / "survey-1.txt").write_text("north bank\n", encoding="utf-8")
     _append_and_accept(book, "harbor.qmd", LOGS_CELL)
@@ -506,9 +497,6 @@ Notice to mariners: `{python} Notice.text`.
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="stale: a file a cell tried to open while it was absent "
-                   "is dropped from the dependencies (kernel/__init__.py _local needs isfile), "
-                   "so creating it later changes nothing")
 def test_file_created_where_a_cell_found_none_moves_its_number(book: Path) -> None:
     _append_and_accept(book, "harbor.qmd", NOTICE_CELL)
     assert "Notice to mariners: none in force." in text(book, "harbor")
@@ -519,9 +507,6 @@ def test_file_created_where_a_cell_found_none_moves_its_number(book: Path) -> No
 
 
 
-@pytest.mark.xfail(strict=True, reason="stale: a data file read through a symlink is recorded by "
-                   "its target (os.path.realpath in kernel/__init__.py _audit), so pointing the "
-                   "link at another file changes no dependency")
 def test_symlink_a_cell_opens_repointed_moves_its_number(book: Path) -> None:
     runs = book / "runs"
     runs.mkdir()
@@ -543,9 +528,6 @@ def test_symlink_a_cell_opens_repointed_moves_its_number(book: Path) -> None:
 
 
 
-@pytest.mark.xfail(strict=True, reason="stale: lines added above a constant leave the pruned "
-                   "module hash alike (ast.dump without positions, cache.file_hash), so the cached "
-                   "constants snapshot keeps its old 'defined at tidal.py:LINE'")
 def test_constant_moved_down_its_module_is_located_at_its_new_line(book: Path) -> None:
     assert "MEAN_RANGE_M = 3.2 (defined at tidal.py:3)" in html(book, "harbor")
     body = (book / "tidal.py").read_text(encoding="utf-8")
@@ -599,10 +581,6 @@ build_and_show("second:")
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="stale: in a long-lived process (preview's builder) file "
-                   "hashes are memoised on (mtime, size) once a file is 2 s old, so a same-size "
-                   "replacement that keeps its mtime is never re-read (cache.content_hash, "
-                   "pagecache.file_digest)")
 def test_same_size_replacement_keeping_its_mtime_is_seen_by_a_second_build_in_one_process(
         book: Path) -> None:
     import sys

@@ -191,7 +191,7 @@ def test_file_hash_ignores_layout_and_comments_but_not_values(book: Path) -> Non
     assert cache.file_hash(str(p), used) == h
     p.write_text("A = 4\nB = 3\n")
     assert cache.file_hash(str(p), used) != h
-    assert cache.file_hash(str(book / "missing.py"), used) is None
+    assert cache.file_hash(str(book / "missing.py"), used) == cache.MISSING
 
 
 def test_bound_by_names_what_a_module_statement_defines() -> None:
@@ -256,3 +256,45 @@ def test_a_new_python_or_package_version_re_executes(book: Path, monkeypatch, fr
     cache._versions.cache_clear()
     assert cache._versions()["python"] == "3.99.0"
     assert cache.key(doc, book) != base
+
+
+def test_definitions_that_run_code_as_they_are_defined_are_never_pruned() -> None:
+    import ast
+
+    def names(src: str) -> set[str]:
+        return cache.bound_by(ast.parse(src).body[0])
+
+    assert names("@register\ndef f(): pass") == set()
+    assert names("class C(Base): pass") == set()
+    assert names("class C(metaclass=M): pass") == set()
+    assert names("A = table(1, 'm')") == {"A"}  # assumed to bind only A (a constants table)
+    assert names("def f(x=register()): pass") == set()
+    assert names("class C:\n    v = register(1)") == set()
+    assert names("A = dict(a=1)") == {"A"}  # a pure builtin only makes its value
+
+
+def test_a_listed_folder_and_an_absent_file_are_dependencies(book: Path) -> None:
+    folder, absent = book / "logs", book / "notice.txt"
+    folder.mkdir()
+    (folder / "a.txt").write_text("x")
+    doc = parse(CHAPTER, str(book / "ch.qmd"))
+    c = cache.Cache(book / ".bookbuild")
+    k = cache.key(doc, book)
+    c.put(k, ExecutionResult([], [], [str(folder), str(absent)], {}), doc)
+    assert hit(book, c, k)
+    (folder / "a.txt").write_text("edited: a listing sees names only")
+    assert hit(book, c, k)
+    (folder / "b.txt").write_text("y")
+    assert not hit(book, c, k)
+    (folder / "b.txt").unlink()
+    assert hit(book, c, k)
+    absent.write_text("now here")
+    assert not hit(book, c, k)
+
+
+def test_a_cached_constant_is_located_at_its_line_now(book: Path) -> None:
+    (book / "m.py").write_text("A = 1\n")
+    snap = {"A": {"value": "1", "name": "A", "file": "m.py", "path": str(book / "m.py"),
+                  "line": 1, "defined": "m.py:1"}}
+    (book / "m.py").write_text("# a comment\n\nA = 1\n")
+    assert cache.relocated(snap)["A"]["defined"] == "m.py:3"

@@ -1,7 +1,7 @@
 """Code that runs inside the chapter's Jupyter kernel; kept tiny because every kernel imports it.
 
-`install()` records which local files the cells read; `inline()` turns a value into the text
-that replaces an inline reference; `dependencies()` reports the local files the cells used.
+`install()` records which local files the cells read (or tried to) and which folders they
+listed; `inline()` turns a value into the text that replaces an inline reference; `dependencies()` reports the local files the cells used.
 
 In a kernel forked from the warm template (bookbuild.warm), modules the template imported are
 already in `sys.modules` and their files were read before the chapter began, so the template
@@ -31,22 +31,56 @@ _EXCLUDED = tuple({os.path.realpath(p) + os.sep for p in (sys.prefix, sys.base_p
 
 
 def _local(path: str) -> bool:
-    return not path.startswith(_EXCLUDED) and os.path.isfile(path)
+    """Not Python's, an installed package's or bookbuild's own (judged where a link leads)."""
+    return not os.path.realpath(path).startswith(_EXCLUDED)
+
+
+def _input(path: str) -> bool:
+    """A path the cache can watch: a file, a folder listed, or one absent (`missing`)."""
+    return not path.startswith(("/proc/", "/sys/", "/dev/")) and _local(path) and (
+        os.path.isfile(path) or os.path.isdir(path) or not os.path.lexists(path))
+
+
+def _record(path: object) -> None:
+    # As the cell named it (made absolute), not where a symlink leads: repointing the link
+    # must change the dependency.
+    if _sink is not None and isinstance(path, (str, bytes, os.PathLike)):
+        _sink.add(os.path.abspath(os.fsdecode(path)))
+
+
+# The import system and importlib.metadata (which lists every sys.path folder for versions).
+_IMPORTLIB = ("<frozen importlib", os.path.dirname(os.__file__) + os.sep + "importlib" + os.sep)
+_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "sqlite3.connect"})
+
+
+def _by_importlib() -> bool:
+    # sys._getframe is itself audited: called only for _EVENTS, so the hook never recurses.
+    try:
+        return sys._getframe(2).f_code.co_filename.startswith(_IMPORTLIB)
+    except ValueError:  # raised from C with no Python caller
+        return False
 
 
 def _audit(event: str, args: tuple) -> None:
     # Only reads count as inputs: a file a cell writes must not invalidate its own cache entry.
-    if event == "open" and isinstance(args[0], str):
+    # A file opened for reading counts even when absent (it is `missing` until it exists).
+    if _sink is None or event not in _EVENTS or _by_importlib():
+        return  # the import system's own reads (.pyc probes, sys.path listings): modules count
+    if event == "open" and isinstance(args[0], (str, bytes)):
         mode, flags = args[1], args[2]
         reading = (mode is not None and not set(mode) & set("wax+")) or (
             mode is None and isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR) == 0)
-        if reading and _sink is not None:
-            _sink.add(os.path.realpath(args[0]))
-    elif event == "sqlite3.connect" and _sink is not None and isinstance(args[0], (str, bytes, os.PathLike)):
+        if reading:
+            _record(args[0])
+    elif event in ("os.listdir", "os.scandir"):
+        # A folder listed (listdir, scandir, glob, Path.iterdir/glob, os.walk): its entry names
+        # are an input.
+        _record("." if args[0] is None else args[0])
+    elif event == "sqlite3.connect" and isinstance(args[0], (str, bytes, os.PathLike)):
         path = os.fsdecode(args[0])
         path = path[5:].split("?")[0] if path.startswith("file:") else path  # URI form
         if path and path != ":memory:":
-            _sink.add(os.path.realpath(path))
+            _record(path)
 
 
 def _hook() -> None:
@@ -144,7 +178,7 @@ def _chapter_modules() -> dict[str, str]:
     any of them (then all, as they may import each other)."""
     modules = {name: module_path(m.__file__) for name, m in list(sys.modules.items())
                if isinstance(getattr(m, "__file__", None), str)}
-    local = {name: f for name, f in modules.items() if _local(f)}
+    local = {name: f for name, f in modules.items() if _local(f) and os.path.isfile(f)}
     if _preloaded and not _used_preloaded(local):
         local = {name: f for name, f in local.items() if name not in _preloaded}
     return local
@@ -152,13 +186,14 @@ def _chapter_modules() -> dict[str, str]:
 
 def dependencies() -> str:
     """JSON list of the local files this kernel imported and of every file its cells read,
-    wherever it lies (a CSV outside the project counts), except Python's and installed packages'
-    own files and pseudo-files (/proc, /dev): a stale number is worse than a re-execution."""
+    folder they listed or absent file they tried to open, wherever it lies (a CSV outside the
+    project counts), except Python's and installed packages' own files and pseudo-files (/proc,
+    /dev): a stale number is worse than a re-execution."""
     local = _chapter_modules()
     opened = set(_opened)
     if _preloaded and _used_preloaded(local):
         opened |= _preload_reads
-    read = {f for f in opened if not f.startswith(("/proc/", "/sys/", "/dev/")) and _local(f)}
+    read = {f for f in opened if _input(f)}
     return json.dumps(sorted(set(local.values()) | read))
 
 
