@@ -445,7 +445,7 @@ class ModuleScope:
 
 
 @lru_cache(maxsize=256)
-def _parsed(path: str, stamp: tuple[int, int]) -> ast.Module | None:
+def _parsed(path: str, stamp: tuple[int, ...]) -> ast.Module | None:
     try:
         return ast.parse(Path(path).read_bytes(), path)
     except (OSError, SyntaxError, ValueError):
@@ -454,7 +454,7 @@ def _parsed(path: str, stamp: tuple[int, int]) -> ast.Module | None:
 
 def _scope(path: str, module: str, rel: str) -> ModuleScope | None:
     st = Path(path).stat()
-    tree = _parsed(path, (st.st_mtime_ns, st.st_size))
+    tree = _parsed(path, (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns))
     return None if tree is None else ModuleScope(path, module, rel, tree)
 
 

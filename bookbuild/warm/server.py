@@ -57,7 +57,7 @@ def preload(modules: list[str]) -> dict[str, str]:
 
 
 def stamps() -> dict[str, list[int]]:
-    """(mtime_ns, size) of every file a module came from and every file the book's packages read
+    """(mtime_ns, size, inode, ctime_ns) of every file a module came from and every file the book's packages read
     while being imported: the template is stale when one of them changes."""
     import bookbuild.kernel as recorder
 
@@ -69,7 +69,7 @@ def stamps() -> dict[str, list[int]]:
                 st = os.stat(path)
             except OSError:
                 continue
-            out[path] = [st.st_mtime_ns, st.st_size]
+            out[path] = [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns]
     return out
 
 

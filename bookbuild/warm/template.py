@@ -109,12 +109,13 @@ class Template:
         """True when a file the template imported or read while importing has changed."""
         if self._stamps is None:
             return False
-        for path, (mtime, size) in self._stamps.items():
+        for path, stamp in self._stamps.items():
             try:
                 st = os.stat(path)
             except OSError:
                 return True
-            if st.st_mtime_ns != mtime or st.st_size != size:
+            # inode and ctime too: a replacement keeping size and mtime (`cp -p`) is a change
+            if [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns] != list(stamp):
                 return True
         return False
 
