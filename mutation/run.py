@@ -335,7 +335,17 @@ def run_module(m: Module, run_cfg: dict, equivalent: list[dict], sample: int = 0
     return session
 
 
+FLAGS = {"--sample", "--survivors", "--resume", "--report"}
+USAGE = ("usage: mutation/run.py [MODULE ...] [--sample N] [--survivors | --resume | --report]\n"
+         "  (make mutants MODULES=\"lock output\" ARGS=--survivors); see mutation/README.md")
+
+
 def main(argv: list[str]) -> int:
+    flags = {a for a in argv if a.startswith("-")}
+    count = argv[argv.index("--sample") + 1:][:1] if "--sample" in argv else ["0"]
+    if flags - FLAGS or not (count and count[0].isdigit()):
+        print(USAGE, file=sys.stderr)  # never start an hour-long run on a flag we do not know
+        return 0 if flags & {"-h", "--help"} else 2
     run_cfg, modules, equivalent = load_config()
     sample = int(argv[argv.index("--sample") + 1]) if "--sample" in argv else 0
     only = [a for a in argv if not a.startswith("-") and not a.isdigit()]
