@@ -298,3 +298,46 @@ def test_a_cached_constant_is_located_at_its_line_now(book: Path) -> None:
                   "line": 1, "defined": "m.py:1"}}
     (book / "m.py").write_text("# a comment\n\nA = 1\n")
     assert cache.relocated(snap)["A"]["defined"] == "m.py:3"
+
+
+def test_the_fast_path_never_serves_a_changed_dependency(tmp_path: Path) -> None:
+    (tmp_path / "only.py").write_text("A = 1\n")
+    text = "```{python}\nfrom only import A\nclass K:\n    v = A\n```\n\n`{python} K.v`\n"
+    doc = parse(text, str(tmp_path / "ch.qmd"))
+    c = cache.Cache(tmp_path / ".bookbuild")
+    k = cache.key(doc, tmp_path)
+    c.put(k, ExecutionResult([], ["1"], [str(tmp_path / "only.py")], {}), doc)
+    (tmp_path / "only.py").write_text("A = 2\n")
+    assert c.get(k, doc) is None
+
+
+def test_an_unchanged_book_is_served_without_walking_its_modules(book: Path, monkeypatch) -> None:
+    # The fast path: every dependency byte for byte as stored, so no AST walk is needed; an
+    # entry found valid the slow way is stored again so the next lookup is fast too.
+    c, k = stored(book)
+    (book / "consts.py").write_text(CONSTS.replace("UNUSED = 3", "UNUSED = 30"))
+    assert hit(book, c, k)  # the slow way: UNUSED is not reached
+
+    def walk(*_args: object) -> set[str]:
+        raise AssertionError("reachable_names called for an unchanged book")
+
+    monkeypatch.setattr(cache, "reachable_names", walk)
+    assert hit(book, c, k)
+
+
+def test_only_constants_the_key_vouches_for_are_kept(book: Path) -> None:
+    consts, data = str(book / "consts.py"), str(book / "data.csv")
+    snap = {"USED": {"name": "USED", "path": consts}, "UNUSED": {"name": "UNUSED", "path": consts},
+            "K.v": {"name": "K.v", "path": consts}, "ROW": {"name": "ROW", "path": data},
+            "junk": "not a record"}
+    kept = cache.fresh_constants(snap, deps(book), {"USED", "K"})
+    assert set(kept) == {"USED", "K.v", "ROW"}  # ROW: its file is hashed whole
+    assert set(cache.fresh_constants(snap, deps(book), None)) == {"USED", "UNUSED", "K.v", "ROW"}
+    assert cache.fresh_constants(None, deps(book), None) == {}
+
+
+def test_a_record_without_a_path_or_name_keeps_its_line(book: Path) -> None:
+    snap = {"A": {"name": "A", "path": None, "line": 7}, "B": {"name": "", "path": str(book / "consts.py"),
+                                                              "line": 9}}
+    assert cache.relocated(snap) == {"A": {"name": "A", "path": None, "line": 7},
+                                     "B": {"name": "", "path": str(book / "consts.py"), "line": 9}}
