@@ -341,3 +341,27 @@ def test_a_record_without_a_path_or_name_keeps_its_line(book: Path) -> None:
                                                               "line": 9}}
     assert cache.relocated(snap) == {"A": {"name": "A", "path": None, "line": 7},
                                      "B": {"name": "", "path": str(book / "consts.py"), "line": 9}}
+
+
+def test_an_entry_whose_checksum_is_any_other_value_is_a_miss(book: Path) -> None:
+    c, k = stored(book)
+    path = book / ".bookbuild" / "cache" / f"{k}.json"
+    raw = json.loads(path.read_text())
+    for forged in ("0" * 64, "f" * 64):
+        path.write_text(json.dumps({**raw, "sha256": forged}))
+        assert not hit(book, c, k), forged
+
+
+def test_the_fast_path_returns_the_constants_it_stored(book: Path) -> None:
+    doc = parse(CHAPTER, str(book / "ch.qmd"))
+    c, k = cache.Cache(book / ".bookbuild"), cache.key(doc, book)
+    record = {"name": "USED", "path": str(book / "consts.py"), "value": "2"}
+    c.put(k, ExecutionResult([], ["4"], deps(book), {"USED": dict(record)}), doc)
+    assert c.get(k, doc).constants["USED"]["value"] == "2"
+
+
+def test_a_keyword_only_default_that_calls_is_a_root() -> None:
+    import ast
+
+    assert cache.bound_by(ast.parse("def f(*, a=register()):\n    return a\n").body[0]) == set()
+    assert cache.bound_by(ast.parse("def f(*, a, b=1):\n    return a\n").body[0]) == {"f"}
