@@ -18,6 +18,7 @@ from bookbuild import (
     crossref,
     includes,
     pagecache,
+    pandocworker,
     resources,
     shortcodes,
     texerrors,
@@ -315,6 +316,7 @@ class Publisher:
                     print(line, file=sys.stderr, flush=True)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+            pandocworker.after_build()
         print(f"html: pandoc rendered {len(rendered)} page(s), "
               f"{len(self.chapters) - len(rendered)} from the page cache", file=sys.stderr)
         self._report(self._includes("html", *self.chapters).problems)
