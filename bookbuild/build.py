@@ -37,7 +37,7 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     check_safe(out, proj.root, proj.sources(), where)
     parsed = ParseCache(proj.cache_dir / "cache", use_cache)
     chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
-    publisher = _publisher(proj, chapters, formats, strict, extra_body, use_cache)
+    publisher = _publisher(proj, chapters, formats, strict, extra_body, use_cache, parsed)
     errors = execute_all(proj, chapters, use_cache,
                          before_execution=lambda: static_check(
                              files, proj.root, "render", {ch.source: ch.doc for ch in chapters},
@@ -63,20 +63,21 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
                 if fmt in formats:
                     write(stage.path)
                     stage.wrote(fmt)
+    parsed.flush()  # the other chapters the cross-reference index read
     print(f"wrote {', '.join(formats)} for {len(chapters)} chapter(s) to {display_path(out)}",
           file=sys.stderr)
     return 0
 
 
 def _publisher(proj: Project, chapters: list[Chapter], formats: list[str], strict: bool,
-               extra_body: str, use_cache: bool = True):
+               extra_body: str, use_cache: bool, parsed: ParseCache):
     """The HTML/PDF publisher, with TikZ figures compiling while the kernels run; None for md."""
     if "html" not in formats and "pdf" not in formats:
         return None
     from bookbuild.publish import Publisher  # pandoc and jinja2 only when they are needed
 
     publisher = Publisher(proj, chapters, strict=strict, extra_body=extra_body,
-                          use_cache=use_cache)
+                          use_cache=use_cache, parse=parsed.parse_file)
     if "html" in formats:
         publisher.start_figures()
     return publisher
