@@ -23,17 +23,24 @@ local function fresh_modules()
 end
 
 -- Parsed metadata files and compiled templates, by their text: books repeat them page to page.
-local metadata_memo, template_memo = {}, {}
+-- Forgotten wholesale past a few dozen, so a long preview session does not grow without end.
+local MEMO_LIMIT = 32
+local memos, memo_size = { metadata = {}, template = {} }, 0
+
+local function remember(kind, key, value)
+  memo_size = memo_size + 1
+  if memo_size > MEMO_LIMIT then
+    memos, memo_size = { metadata = {}, template = {} }, 1
+  end
+  memos[kind][key] = value
+  return value
+end
 
 local function metadata_file(text, from)
   if text == nil or text == '' then return {} end
-  local meta = metadata_memo[text]
-  if meta == nil then
-    -- pandoc reads a metadata file as YAML whose strings are Markdown, as in a document's block
-    meta = pandoc.read('---\n' .. text .. '\n---\n', from).meta
-    metadata_memo[text] = meta
-  end
-  return meta
+  -- pandoc reads a metadata file as YAML whose strings are Markdown, as in a document's block
+  return memos.metadata[text]
+      or remember('metadata', text, pandoc.read('---\n' .. text .. '\n---\n', from).meta)
 end
 
 -- `-M key=value` as pandoc's command line reads it: a few words are booleans, the rest strings.
@@ -74,12 +81,8 @@ local function convert(req)
   end
   local reader_options = pandoc.ReaderOptions { extensions = extensions_of(req.from) }
   local writer = req.writer
-  local template = template_memo[req.template]
-  if template == nil then
-    template = pandoc.template.compile(req.template, req.template_name)
-    template_memo[req.template] = template
-  end
-  writer.template = template
+  writer.template = memos.template[req.template]
+      or remember('template', req.template, pandoc.template.compile(req.template, req.template_name))
   local writer_options = pandoc.WriterOptions(writer)
   for _, step in ipairs(req.steps) do
     if step == 'citeproc' then
