@@ -34,6 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from bookbuild.atomic import write_text
+from bookbuild.cachesweep import touch
 from bookbuild.effects import NONE as NO_EFFECTS
 from bookbuild.effects import Effects, expr_reads, reads_as_data
 from bookbuild.execute import ExecutionResult
@@ -338,7 +339,8 @@ class Cache:
     def get(self, k: str, doc: Document | None = None) -> ExecutionResult | None:
         """The stored result if it reads cleanly, its checksum holds and no dependency changed."""
         try:
-            raw = json.loads((self.dir / f"{k}.json").read_text(encoding="utf-8"))
+            path = self.dir / f"{k}.json"
+            raw = json.loads(path.read_text(encoding="utf-8"))
             entry = raw["entry"]
             if raw["sha256"] != _digest(entry):
                 return None  # edited or damaged: a miss, never published
@@ -348,6 +350,7 @@ class Cache:
                     and all(content_hash(p) == h for p, h in contents.items()):
                 # Every dependency byte for byte as when stored: the names reached, hence the
                 # pruned hashes and the constants kept, are what they were (no AST walk needed).
+                touch(path)  # used: the last to be swept (cachesweep)
                 return ExecutionResult(entry["outputs"], entry["inline"], list(deps),
                                        relocated(entry.get("constants") or {}))
             used = reachable_names(list(deps), doc) if doc is not None else None

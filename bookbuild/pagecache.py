@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
+from bookbuild.cachesweep import touch
 from bookbuild.render import FILTERS, TEMPLATES, Fragment, Literal, pandoc_version
 from bookbuild.userfilters import UserFilters
 
@@ -138,13 +139,15 @@ class PageCache:
         if not self.read:
             return None
         try:
-            raw = json.loads((self.dir / f"{key}.json").read_text(encoding="utf-8"))
+            path = self.dir / f"{key}.json"
+            raw = json.loads(path.read_text(encoding="utf-8"))
             entry = raw["entry"]
             if raw["sha256"] != _checksum(entry) or entry["key"] != key:
                 return None  # damaged or edited: a miss, never a wrong page
             frag = Fragment(entry["toc"], entry["body"], list(entry["warnings"]))
             if not all(isinstance(x, str) for x in (frag.toc, frag.body, *frag.warnings)):
                 return None
+            touch(path)  # used: the last to be swept (cachesweep)
             return frag
         except (OSError, ValueError, KeyError, TypeError):
             return None
