@@ -14,8 +14,9 @@ names (a registry it fills), so it is never pruned: like an import or a bare cal
 whose names are always reached. `NAME = call(...)` is pruned with NAME unless the call (followed
 through the modules, `bookbuild/effects.py`) changes a module-level name that the reached code
 reads as data: `X = register(...)` appending to a `REGISTRY` a cell reads is then reached. A call
-that only records into the callee itself (mlsysim's `_c(...)` rows append to `_c`, which only
-`_c.bind(globals())` reads) keeps its rows prunable for chapters that never read that record.
+that only records into the callee itself (a constants table's `_c(...)` rows append to `_c`,
+which only `_c.bind(globals())` reads) keeps its rows prunable for chapters that never read that
+record.
 
 Besides files read, a dependency is a folder the cells listed (hashed as its sorted entry names)
 or a file they tried to open while it was absent (`"missing"`, stale once it exists).

@@ -1,6 +1,6 @@
-"""The caches stay bounded: after a whole-book render, entries that render did not use go (least
-recently used first) beyond a budget of what it used, and nothing bookbuild did not write is
-ever removed from `.bookbuild/`.
+"""The caches stay bounded: after a whole-book render, entries that none of the last three
+whole-book renders used go, and nothing bookbuild did not write is ever removed from
+`.bookbuild/`.
 """
 
 from __future__ import annotations
@@ -64,19 +64,23 @@ def test_many_edits_of_one_chapter_keep_every_cache_bounded(edited) -> None:
     root, first, last = edited
     assert f"(edit {EDITS - 1})" in (root / "_book" / "depths.html").read_text(encoding="utf-8")
     for name, entries in last.items():
-        # what the last render used (about what the first wrote) and at most as much again;
-        # without eviction each folder holds the first render's entries plus EDITS more
-        # entries of this chapter
-        assert sum(entries.values()) <= 2.2 * sum(first[name].values()), (name, first, last)
+        # the book's entries and at most the two versions of depths.qmd before the last
+        # (without eviction: one more for each of the EDITS renders)
+        assert len(entries) <= len(first[name]) + cachesweep.KEEP_BUILDS - 1, (name, first, last)
 
 
-def test_the_last_render_keeps_what_the_book_uses(edited) -> None:
+def test_the_book_keeps_what_it_uses_across_output_formats(edited) -> None:
     root, _, _ = edited
     for _ in range(2):  # each no-op render uses (and keeps) what the one before kept
         r = run_cli("render", "--to", "html", cwd=root)
         assert r.returncode == 0, r.stderr
         assert r.stderr.count("cached, no kernel started") == 3, r.stderr
         assert "pandoc rendered 0 page(s), 3 from the page cache" in r.stderr
+    md = run_cli("render", "--to", "md", cwd=root)  # a whole-book build of another format
+    assert md.returncode == 0, md.stderr
+    r = run_cli("render", "--to", "html", cwd=root)
+    assert r.stderr.count("cached, no kernel started") == 3, r.stderr
+    assert "pandoc rendered 0 page(s), 3 from the page cache" in r.stderr
 
 
 def test_files_bookbuild_did_not_write_survive(edited) -> None:
@@ -88,37 +92,44 @@ def test_files_bookbuild_did_not_write_survive(edited) -> None:
 # --- the rule, on entries made here ---------------------------------------------------------
 
 
-def entry(folder: Path, name: str, size: int, age_s: float) -> Path:
-    path = folder / (name * 64)[:64]
-    path = path.with_name(path.name + ".json")
-    path.write_bytes(b"x" * size)
+def entry(folder: Path, name: str, age_s: float) -> Path:
+    path = folder / f"{(name * 64)[:64]}.json"
+    path.write_text("{}")
     t = time.time() - age_s
     os.utime(path, (t, t))
     return path
 
 
-def test_entries_used_by_the_build_stay_and_the_least_recently_used_others_go(tmp_path: Path) -> None:
-    started = cachesweep.build_started()
-    used = [entry(tmp_path, c, 100, -5) for c in "ab"]  # touched during the build
-    recent = entry(tmp_path, "c", 150, 60)
-    older = entry(tmp_path, "d", 60, 120)
-    oldest = entry(tmp_path, "e", 10, 180)  # would fit, but is older than one that did not
+def test_entries_unused_since_the_third_last_whole_build_go(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    (cache / "pages").mkdir(parents=True)
+    old = entry(cache / "pages", "a", 600)  # used before any of the builds below
+    between = entry(cache, "b", 250)  # used after the first of the last three builds began
+    starts = [time.time_ns() - s * 10**9 for s in (400, 300, 200)]
+    for started in starts[:2]:
+        cachesweep.sweep(cache, started)
+        assert old.exists() and between.exists()  # fewer than three builds known: all stay
+    cachesweep.sweep(cache, starts[2])
+    assert between.exists() and not old.exists()
+    now = cachesweep.build_started()
+    for _ in range(2):
+        cachesweep.sweep(cache, now)
+    assert not between.exists()  # the builds at -300 s and -200 s dropped out of the last three
+
+
+def test_only_our_entries_and_our_stale_temp_files_are_swept(tmp_path: Path) -> None:
+    ours = entry(tmp_path, "c", 60)
     temp_old = tmp_path / f".{'f' * 64}.json.x1.tmp"
     temp_new = tmp_path / f".{'0' * 64}.json.x2.tmp"  # another process writing it now
-    for t in (temp_old, temp_new):
+    theirs = [tmp_path / n for n in ("notes.json", "c" * 64 + ".json.orig", "x.tmp")]
+    for t in (temp_old, temp_new, *theirs):
         t.write_text("partial")
-    os.utime(temp_old, (YEAR_AGO, YEAR_AGO))
-    freed = cachesweep.sweep_folder(tmp_path, started)
-    assert all(p.exists() for p in [*used, recent, temp_new])
-    assert not older.exists() and not oldest.exists() and not temp_old.exists()
-    assert freed == 60 + 10 + len("partial")
-
-
-def test_a_build_that_alone_exceeds_any_budget_keeps_all_it_used(tmp_path: Path) -> None:
-    started = cachesweep.build_started()
-    used = [entry(tmp_path, c, 10_000, -5) for c in "0123"]
-    cachesweep.sweep_folder(tmp_path, started)
-    assert all(p.exists() for p in used)
+        os.utime(t, (YEAR_AGO, YEAR_AGO))
+    os.utime(temp_new, None)
+    freed = cachesweep.sweep_folder(tmp_path, time.time_ns())
+    assert not ours.exists() and not temp_old.exists()
+    assert temp_new.exists() and all(p.exists() for p in theirs)
+    assert freed == len("{}") + len("partial")
 
 
 def test_an_entry_swept_while_a_reader_uses_it_is_a_miss(tmp_path: Path) -> None:
@@ -140,7 +151,7 @@ def test_an_entry_swept_while_a_reader_uses_it_is_a_miss(tmp_path: Path) -> None
     try:
         for _ in range(200):
             pages.put("c" * 64, frag)
-            cachesweep.sweep_folder(tmp_path / "pages", time.time_ns() + 10**12)  # all unused
+            cachesweep.sweep_folder(tmp_path / "pages", time.time_ns() + 10**12)  # all go
     finally:
         stop.set()
         thread.join(timeout=30)
