@@ -8,6 +8,9 @@ An effect is a module-level name the body mutates or rebinds: an item or attribu
 deleted on it, a mutating method called on it (`append`, `update`, ...; see MUTATORS), `setattr`
 on it, or a `global` assignment; a method's changes to `self` are changes to the instance it
 is called on. Calls into libraries are assumed to change nothing of the book's (as before).
+
+`reads_as_data` is the other half: the names code reads as data (not only calls or assigns, and
+not its own variables), which is what makes such a change matter to a chapter.
 """
 
 from __future__ import annotations
