@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from bookbuild import cachesweep
 from bookbuild import drift as drift_mod
 from bookbuild.chapters import Chapter, relative_output
 from bookbuild.checkcache import static_check
@@ -29,6 +30,7 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     `whole_book` replaces this format's output of the previous build; otherwise other chapters'
     output stays.
     """
+    started = cachesweep.build_started()  # entries used from here on are this build's
     formats = formats or proj.formats
     out = (output_dir or proj.output_dir).resolve()
     # Refuse an unsafe output folder before any kernel starts; the message names _quarto.yml
@@ -66,6 +68,8 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     parsed.flush()  # the other chapters the cross-reference index read
     print(f"wrote {', '.join(formats)} for {len(chapters)} chapter(s) to {display_path(out)}",
           file=sys.stderr)
+    if whole_book:  # it used every entry the book can: the caches may shrink to that
+        cachesweep.sweep(proj.cache_dir / "cache", started)
     return 0
 
 
