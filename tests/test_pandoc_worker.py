@@ -137,13 +137,23 @@ def test_a_page_that_never_ends_is_killed_at_its_time_limit(tmp_path: Path,
                                                            monkeypatch) -> None:
     (tmp_path / "spin.lua").write_text("function Pandoc(d) while true do end end\n")
     monkeypatch.setattr(render, "PANDOC_TIMEOUT", 3)
-    before = {w.proc.pid for w in pandocworker.POOL._idle}
+    started_workers: list[pandocworker.Worker] = []
+
+    class Recorded(pandocworker.Worker):
+        def __init__(self) -> None:
+            super().__init__()
+            started_workers.append(self)
+
+    monkeypatch.setattr(pandocworker, "Worker", Recorded)
+    monkeypatch.setattr(pandocworker, "POOL", pandocworker.Pool())  # no idle worker to reuse
     started = time.monotonic()
     with pytest.raises(render.PandocError, match="did not finish within 3 s"):
         convert("Words.\n", tmp_path, UserFilters(before=[tmp_path / "spin.lua"]))
     assert time.monotonic() - started < 30
-    spinning = [p for p in _worker_pids() if p not in before]
-    assert spinning == [], "the timed-out worker is still running"
+    [worker] = started_workers
+    assert worker.proc.poll() is not None, "the timed-out worker is still running"
+    with pytest.raises(ProcessLookupError):  # and nothing of its process group either
+        os.killpg(worker.proc.pid, 0)
 
 
 def _worker_pids() -> list[int]:
