@@ -175,9 +175,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    proj, files = _targets(args.paths)
+    from bookbuild.runner import prestart_if_cold
+
+    # Before the build's own imports and parsing: the template's imports overlap them.
+    prestart_if_cold(proj, files, use_cache=not args.no_cache)
     from bookbuild.build import build
 
-    proj, files = _targets(args.paths)
     return build(proj, files, formats=args.to, output_dir=args.output_dir,
                  use_cache=not args.no_cache, strict=args.strict, whole_book=not args.paths)
 

@@ -5,6 +5,8 @@ Kernels for the first chapters start before the static check runs, so start-up o
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bookbuild import processes
 from bookbuild.cache import Cache, key
 from bookbuild.chapters import Chapter
@@ -36,6 +38,26 @@ def _prestart(proj: Project, chapters: list[Chapter]) -> None:
     from bookbuild.warm.template import prestart
 
     for cwd in dict.fromkeys(proj.kernel_cwd(ch.source) for ch in chapters if ch.doc.cells):
+        prestart(cwd)
+
+
+def prestart_if_cold(proj: Project, files: list, use_cache: bool) -> None:
+    """`render`'s first step: on a cold build, start the templates for the chapters that hold
+    Python cells (by a look at their text; nothing parsed yet), so their imports overlap the
+    build's own start. The build's `execute_all` finds them running."""
+    if not proj.settings.warm_kernels or not _cold(Cache(proj.cache_dir), use_cache):
+        return
+    from bookbuild.warm.template import prestart
+
+    cwds = []
+    for f in files:
+        try:
+            text = Path(f).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue  # the build reports it, located
+        if "{python" in text:
+            cwds.append(proj.kernel_cwd(Path(f)))
+    for cwd in dict.fromkeys(cwds):
         prestart(cwd)
 
 
