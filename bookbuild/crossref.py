@@ -226,9 +226,7 @@ def _hidden_spans(events: list[tuple[int, str, Any]], output: Output,
     spans, stack = [], []
     for offset, kind, payload in events:
         if kind == "open":
-            raw = payload.group(2)
-            raw = raw if raw.startswith("{") else "." + raw
-            _, classes = _attrs(raw)
+            _, classes, raw = _div_attrs(payload)
             stack.append((offset, not output.shows(classes, _attributes(raw), front)))
         elif kind == "close" and stack:
             start, hides = stack.pop()
@@ -300,15 +298,27 @@ def _merged(book: dict[str, Any], front: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _has_chapter_heading(prose: str) -> bool:
-    return any(len(m.group(1)) == 1 for m in HEADING.finditer(prose))
+def _has_chapter_heading(doc: Document, prose: str) -> bool:
+    """Whether a level-1 heading outside every aside opens a chapter in the text (one inside
+    a callout, a tabset, the margin, a theorem or a proof titles that aside)."""
+    if not any(len(m.group(1)) == 1 for m in HEADING.finditer(prose)):
+        return False
+    asides: list[bool] = []
+    for _, kind, payload in _events(doc, prose):
+        if kind == "open":
+            asides.append(_hides_sections(*_div_attrs(payload)[:2]))
+        elif kind == "close" and asides:
+            asides.pop()
+        elif kind == "heading" and len(payload.group(1)) == 1 and not any(asides):
+            return True
+    return False
 
 
 def title_heading(doc: Document) -> str:
     """A `# Title` (and subtitle) for a chapter titled in its front matter and not in its text."""
     front = doc.front_matter or {}
     title = front.get("title")
-    if not title or _has_chapter_heading(_prose(doc)):
+    if not title or _has_chapter_heading(doc, _prose(doc)):
         return ""
     out = f"# {title}"
     if front.get("number-sections") is False:
@@ -415,6 +425,22 @@ def _is_aside(classes: set[str]) -> bool:
     return _is_callout(classes) or bool(classes & ASIDES)
 
 
+def _div_attrs(m: re.Match) -> tuple[str, set[str], str]:
+    """A div fence's id, classes and raw attributes (`::: note` is `{.note}`)."""
+    raw = m.group(2)
+    raw = raw if raw.startswith("{") else "." + raw
+    return (*_attrs(raw), raw)
+
+
+def _hides_sections(ident: str, classes: set[str]) -> bool:
+    """Whether the headings inside a div are no sections: an aside's, a theorem's or a proof's
+    (a theorem's or a proof's first heading is its name). A float div's are, as in crossref.lua."""
+    prefix = ident.split("-")[0] if "-" in ident else ""
+    if prefix in FLOATS and not _is_callout(classes):
+        return False
+    return _is_aside(classes) or prefix in THEOREMS or bool(classes & PROOFS)
+
+
 class _ChapterWalk:
     """Numbers one chapter's events the way crossref.lua walks the chapter's blocks."""
 
@@ -466,8 +492,7 @@ class _ChapterWalk:
         return self.info
 
     def open_div(self, m: re.Match) -> None:
-        raw = m.group(2)
-        ident, classes = _attrs(raw if raw.startswith("{") else "." + raw)
+        ident, classes, _ = _div_attrs(m)
         prefix = ident.split("-")[0] if "-" in ident else ""
         entry: dict | None = None
         if prefix in FLOATS and not _is_callout(classes):
@@ -475,8 +500,7 @@ class _ChapterWalk:
         elif prefix in CALLOUTS or (prefix in THEOREMS and not _is_callout(classes)):
             self.add(ident, prefix, self.next(prefix), m.start())
         self.divs.append(entry)
-        # a theorem's or a proof's first heading is its name, and no heading in it is a section
-        self.asides.append(_is_aside(classes) or prefix in THEOREMS or bool(classes & PROOFS))
+        self.asides.append(_hides_sections(ident, classes))
 
     def close_div(self) -> None:
         if self.asides:
