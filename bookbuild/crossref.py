@@ -599,8 +599,7 @@ def unresolved_in(indexes: dict[str, BookIndex], external: dict) -> list[tuple[R
     for (source, line, label), fmts in sorted(missing.items(),
                                               key=lambda item: (order.get(item[0][0], 0), *item[0][1:])):
         if _canonical(label) in everywhere:
-            names = " and the ".join(fmts)
-            why = f"in the {names}: defined only in content the {names} leaves out"
+            why = f"in the {' and the '.join(fmts)}: defined only in content hidden there"
         else:
             why = UNKNOWN
         out.append((Reference(label, source, line), why))

@@ -6,7 +6,8 @@ src/project/types/book/book-crossrefs.ts, `bookCrossrefIndexes`).
 
 The fixture book `tests/fixtures/quarto/formats/` holds an HTML-only section and table before
 the section that the next chapter cites, a section hidden where `print-edition` is true (the
-PDF's metadata) and one shown everywhere but HTML.
+PDF's metadata) and one shown everywhere but HTML. The small cases are in
+tests/test_crossref_formats_units.py.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild import crossref
-from bookbuild.qmd import parse
 from tests.conftest import run_cli
 from tests.quarto_helpers import book, pdf_text, render
 
@@ -67,32 +66,6 @@ def test_a_reference_inside_content_one_format_hides_warns_about_nothing(rendere
     _, stderr = rendered
     # @sec-browser sits inside the HTML-only block: the PDF neither shows it nor misses it
     assert "unresolved" not in stderr
-
-
-def docs(*texts: str) -> list:
-    return [(parse(t, f"c{i}.qmd"), False) for i, t in enumerate(texts)]
-
-
-def test_a_reference_the_pdf_cannot_resolve_is_reported_for_the_pdf() -> None:
-    book_docs = docs("# One\n\n::: {.content-visible when-format=\"html\"}\n## Web {#sec-web}\n:::\n",
-                     "# Two\n\nSee @sec-web and @sec-nowhere.\n")
-    indexes = crossref.format_indexes(book_docs, {}, {})
-    found = [(r.label, r.line, why) for r, why in crossref.unresolved_in(indexes, {})]
-    assert found == [
-        ("sec-nowhere", 3, crossref.UNKNOWN),
-        ("sec-web", 3, "in the pdf: defined only in content the pdf leaves out"),
-    ]
-
-
-def test_metadata_conditions_read_the_chapter_then_the_format() -> None:
-    config = {"draft": False, "format": {"pdf": {"draft": True}}}
-    chapter = ("# One\n\n::: {.content-hidden when-meta=\"draft\"}\n## Final {#sec-final}\n:::\n\n"
-               "## Next {#sec-next}\n")
-    own = "---\ndraft: true\n---\n\n" + chapter
-    for text, html_number, pdf_number in ((chapter, "1.2", "1.1"), (own, "1.1", "1.1")):
-        indexes = crossref.format_indexes(docs(text), {}, config)
-        assert indexes["html"].labels["sec-next"].number == html_number
-        assert indexes["pdf"].labels["sec-next"].number == pdf_number
 
 
 def test_check_still_finds_a_label_defined_twice_across_formats(tmp_path: Path) -> None:
