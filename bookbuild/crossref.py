@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -233,7 +234,7 @@ def _hidden_spans(events: list[tuple[int, str, Any]], output: Output,
             if hides:
                 spans.append((start, offset))
     # a div left open runs to the end of the chapter
-    spans += [(start, 1 << 62) for start, hides in stack if hides]
+    spans += [(start, sys.maxsize) for start, hides in stack if hides]
     return spans
 
 
@@ -597,7 +598,7 @@ def unresolved_in(indexes: dict[str, BookIndex], external: dict) -> list[tuple[R
             missing.setdefault((ref.source, ref.line, ref.label), []).append(fmt)
     out = []
     for (source, line, label), fmts in sorted(missing.items(),
-                                              key=lambda item: (order.get(item[0][0], 0), *item[0][1:])):
+                                              key=lambda item: (order[item[0][0]], item[0][1], item[0][2])):
         if _canonical(label) in everywhere:
             why = f"in the {' and the '.join(fmts)}: defined only in content hidden there"
         else:

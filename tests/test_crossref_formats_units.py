@@ -170,3 +170,21 @@ def test_a_crossref_setting_that_is_no_mapping_falls_back_to_quartos_defaults() 
     index = crossref.build_index(docs(own), {"crossref": {"fig-labels": "roman"}})
     assert index.labels["fig-a"].number == "1.i"
     assert index.chapters[0].filter_chapters() == [{"number": "1", "crossref": {"fig-labels": "roman"}}]
+
+
+def test_a_hidden_div_leaves_out_its_own_fences_and_label() -> None:
+    # the hidden div is itself a float; and one inside a callout must not close the callout
+    text = ("# One\n\n::: {#fig-web .content-visible when-format=\"html\"}\n![Web](w.png)\n:::\n\n"
+            "::: {.callout-note}\n## Note title\n\n::: {.content-visible when-format=\"html\"}\nWeb.\n:::\n\n"
+            "## Still in the note {#sec-in-note}\n:::\n\n## After {#sec-after}\n\n![Both](b.png){#fig-both}\n")
+    assert numbers(text, output=HTML) == {"fig-web": "1.1", "sec-after": "1.1", "fig-both": "1.2"}
+    assert numbers(text, output=PDF) == {"sec-after": "1.1", "fig-both": "1.1"}
+
+
+def test_references_after_hidden_ones_are_still_collected_in_text_order() -> None:
+    book = docs("# One\n\n::: {.content-visible when-format=\"html\"}\nSee @sec-zz.\n:::\n\nSee @sec-yy.\n\n"
+                "And @sec-aa.\n")
+    indexes = crossref.format_indexes(book, {}, {})
+    assert [(r.line, r.label) for r, _ in crossref.unresolved_in(indexes, {})] == [
+        (4, "sec-zz"), (7, "sec-yy"), (9, "sec-aa")]
+    assert [r.label for r in indexes["pdf"].references] == ["sec-yy", "sec-aa"]
