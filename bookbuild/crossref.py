@@ -4,7 +4,8 @@ Chapters are numbered here (1, 2, ... for chapters, A, B, ... for appendices); s
 figures, tables, listings, equations, callouts and theorems are numbered the same way
 `filters/crossref.lua` numbers them (tests/test_crossref_parity.py holds the two together), so
 a reference in one chapter can name a label in another. References to labels not in the book
-are reported with their `file:line`, and so is a label defined twice.
+are reported with their `file:line`, and so is a label defined twice. Each output format gets
+its own index (`format_indexes`): conditional content counts only in the formats that show it.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ What it numbers (in document order; counters restart at every chapter):
                `.solution`, numbered when labelled `#rem-x` / `#sol-x`. HTML: Quarto's
                `div.theorem.<env>` with `span.theorem-title`, `div.proof` with
                `span.proof-title`; LaTeX: amsthm environments (the filter declares them)
-  Headings inside callouts, tabsets, margin content, theorems and proofs are not sections.
+  Headings inside callouts, tabsets, margin content, theorems and proofs are not sections
+  (a level-1 one opens no chapter; LaTeX leaves them out of the contents).
 
 References: `@fig-x` reads "Figure 1.2", `@Fig-x` capitalises the prefix, `-@fig-x` is the
 number alone, and a sub-float reads "Figure 1.2 (a)". HTML gets Quarto's structure and classes
