@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from bookbuild import cachesweep
 from bookbuild import drift as drift_mod
 from bookbuild.chapters import Chapter, relative_output
 from bookbuild.checkcache import static_check
@@ -29,6 +30,7 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     `whole_book` replaces this format's output of the previous build; otherwise other chapters'
     output stays.
     """
+    started = cachesweep.build_started()  # entries used from here on are this build's
     formats = formats or proj.formats
     out = (output_dir or proj.output_dir).resolve()
     # Refuse an unsafe output folder before any kernel starts; the message names _quarto.yml
@@ -37,7 +39,7 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     check_safe(out, proj.root, proj.sources(), where)
     parsed = ParseCache(proj.cache_dir / "cache", use_cache)
     chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
-    publisher = _publisher(proj, chapters, formats, strict, extra_body, use_cache)
+    publisher = _publisher(proj, chapters, formats, strict, extra_body, use_cache, parsed)
     errors = execute_all(proj, chapters, use_cache,
                          before_execution=lambda: static_check(
                              files, proj.root, "render", {ch.source: ch.doc for ch in chapters},
@@ -63,20 +65,23 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
                 if fmt in formats:
                     write(stage.path)
                     stage.wrote(fmt)
+    parsed.flush()  # the other chapters the cross-reference index read
     print(f"wrote {', '.join(formats)} for {len(chapters)} chapter(s) to {display_path(out)}",
           file=sys.stderr)
+    if whole_book:  # it used every entry the book can: the caches may shrink to that
+        cachesweep.sweep(proj.cache_dir / "cache", started)
     return 0
 
 
 def _publisher(proj: Project, chapters: list[Chapter], formats: list[str], strict: bool,
-               extra_body: str, use_cache: bool = True):
+               extra_body: str, use_cache: bool, parsed: ParseCache):
     """The HTML/PDF publisher, with TikZ figures compiling while the kernels run; None for md."""
     if "html" not in formats and "pdf" not in formats:
         return None
     from bookbuild.publish import Publisher  # pandoc and jinja2 only when they are needed
 
     publisher = Publisher(proj, chapters, strict=strict, extra_body=extra_body,
-                          use_cache=use_cache)
+                          use_cache=use_cache, parse=parsed.parse_file)
     if "html" in formats:
         publisher.start_figures()
     return publisher

@@ -11,8 +11,12 @@ included. Whenever the code that remains reaches names dynamically (`getattr`, `
 `globals`, ...) the whole file counts. A definition that may run code as it is defined (a
 decorator, base classes or a metaclass, a call in its defaults or class body) can change other
 names (a registry it fills), so it is never pruned: like an import or a bare call, it is a root
-whose names are always reached. Assumed: `NAME = call(...)` changes only NAME (a constants
-table's `_c(...)` rows stay prunable), and so does a definition without calls.
+whose names are always reached. `NAME = call(...)` is pruned with NAME unless the call (followed
+through the modules, `bookbuild/effects.py`) changes a module-level name that the reached code
+reads as data: `X = register(...)` appending to a `REGISTRY` a cell reads is then reached. A call
+that only records into the callee itself (a constants table's `_c(...)` rows append to `_c`,
+which only `_c.bind(globals())` reads) keeps its rows prunable for chapters that never read that
+record.
 
 Besides files read, a dependency is a folder the cells listed (hashed as its sorted entry names)
 or a file they tried to open while it was absent (`"missing"`, stale once it exists).
@@ -31,6 +35,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from bookbuild.atomic import write_text
+from bookbuild.cachesweep import touch
+from bookbuild.effects import NONE as NO_EFFECTS
+from bookbuild.effects import Effects, expr_reads, reads_as_data
 from bookbuild.execute import ExecutionResult
 from bookbuild.kernel.constants import ModuleSource
 from bookbuild.names import (
@@ -44,7 +51,7 @@ from bookbuild.names import (
 from bookbuild.qmd import Document
 
 RACY_NS = 2_000_000_000  # a file this recent may change again within one mtime tick
-FORMAT = 5  # 5: folders and missing files as dependencies; import-time effects are roots
+FORMAT = 6  # 6: a call that registers into data the chapter reads is a root (5: folders, missing)
 MISSING = "missing"  # the hash of a dependency that does not exist
 
 
@@ -113,31 +120,61 @@ def _tree(path: str) -> ast.Module | None:
 
 def reachable_names(deps: list[str], doc: Document) -> set[str]:
     """Names the chapter can reach: its own, then, to a fixed point, every name mentioned by a
-    module statement that binds a reached name or binds nothing (imports, calls, ...)."""
+    module statement that binds a reached name or binds nothing (imports, calls, ...), or whose
+    call changes a name the reached code reads as data (`X = register(...)` appending to a
+    `REGISTRY` that a cell reads: the row is reached, so editing it re-executes the chapter)."""
     trees = [t for t in map(_tree, deps) if t is not None]
     modules: set[str] = set()
     for tree in trees + (_chapter_trees(doc) or []):
         modules |= module_aliases(tree, deps)
     reach = used_names(doc, modules)
+    state = _chapter_reads(doc, modules)  # what the reached code reads as data
+    effects = Effects(trees)
     pending = []
     for tree in trees:
         for stmt in tree.body:
             names = bound_by(stmt)
             if names:
-                pending.append((names, stmt))
+                made = effects.of_expr(stmt.value) if isinstance(
+                    stmt, (ast.Assign, ast.AnnAssign)) and _calls(stmt.value) else NO_EFFECTS
+                pending.append((names, stmt, made))
             else:
-                reach |= mentioned(stmt, modules)
+                reach, state = _reached(stmt, modules, reach, state, effects)
     if EVERYTHING in reach:
         return reach
     changed = True
     while changed:
         changed = False
         for item in list(pending):
-            if item[0] & reach:
+            names, stmt, made = item
+            if names & reach or made.changes & state:
                 pending.remove(item)
-                reach |= mentioned(item[1], modules)
+                reach |= names  # an effect keeps the row in the hash even if NAME is unread
+                reach, state = _reached(stmt, modules, reach, state, effects)
                 changed = True
     return reach
+
+
+def _reached(stmt: ast.stmt, modules: set[str], reach: set[str], state: set[str],
+             effects: Effects) -> tuple[set[str], set[str]]:
+    """`reach` and `state` grown by a statement the chapter reaches (its calls' values may
+    read what other rows' calls changed: a counter)."""
+    value = stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
+    reads = effects.of_expr(value).reads if value is not None and _calls(value) else set()
+    return reach | mentioned(stmt, modules), state | reads_as_data([stmt], modules) | reads
+
+
+def _chapter_reads(doc: Document, modules: set[str]) -> set[str]:
+    """What the cells, in order, then the inline expressions read as data from modules."""
+    bound: set[str] = set()
+    out: set[str] = set()
+    for cell in doc.cells:
+        tree = parse_cell(cell.source)
+        out |= reads_as_data(tree.body, modules, bound) if tree is not None else set()
+    for ref in doc.refs:
+        tree = expr_tree(ref.expr)
+        out |= expr_reads(tree.body, modules, bound) if tree is not None else set()
+    return out
 
 
 def _not_a_file(path: str) -> tuple[bool, str | None]:
@@ -303,7 +340,8 @@ class Cache:
     def get(self, k: str, doc: Document | None = None) -> ExecutionResult | None:
         """The stored result if it reads cleanly, its checksum holds and no dependency changed."""
         try:
-            raw = json.loads((self.dir / f"{k}.json").read_text(encoding="utf-8"))
+            path = self.dir / f"{k}.json"
+            raw = json.loads(path.read_text(encoding="utf-8"))
             entry = raw["entry"]
             if raw["sha256"] != _digest(entry):
                 return None  # edited or damaged: a miss, never published
@@ -313,6 +351,7 @@ class Cache:
                     and all(content_hash(p) == h for p, h in contents.items()):
                 # Every dependency byte for byte as when stored: the names reached, hence the
                 # pruned hashes and the constants kept, are what they were (no AST walk needed).
+                touch(path)  # used: the last to be swept (cachesweep)
                 return ExecutionResult(entry["outputs"], entry["inline"], list(deps),
                                        relocated(entry.get("constants") or {}))
             used = reachable_names(list(deps), doc) if doc is not None else None

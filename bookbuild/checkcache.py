@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from bookbuild import check, names, options, qmd, refs
+from bookbuild.cachesweep import touch
 from bookbuild.names import ModuleNames, search_roots
 from bookbuild.pagecache import file_digest, store
 
@@ -75,6 +76,7 @@ def check_files(files: list[Path], root: Path | None, docs: dict[Path, qmd.Docum
         key = _key(doc, root)
         entry = _read(folder / f"{key}.json") if read else None
         if entry is not None and _modules_unchanged(entry["modules"], roots):
+            touch(folder / f"{key}.json")  # used: the last to be swept (cachesweep)
             results.append(refs.CheckResult(doc.path, entry["refs"], []))
             continue
         recorder = _Recording(roots)

@@ -208,8 +208,23 @@ def absolute_module(module: str | None, level: int, package: str) -> str:
     return ".".join([*base, module] if module else base)
 
 
-def bound_names(stmt: ast.stmt) -> list[tuple[str, ast.AST]]:
+def bound_names(stmt: ast.stmt) -> tuple[tuple[str, ast.AST], ...]:
     """Names a statement binds in the scope it runs in (not inside nested functions/classes)."""
+    # Trees are shared per source text (`parse`), so the check of the next build, or of the
+    # next edit in preview, finds each unchanged statement's answer here.
+    entry = _BOUND.get(id(stmt))
+    if entry is None or entry[0] is not stmt:
+        if len(_BOUND) > 200_000:  # a long preview session: start over rather than grow
+            _BOUND.clear()
+        entry = _BOUND[id(stmt)] = (stmt, tuple(_bound_names(stmt)))
+    return entry[1]
+
+
+# By node id; each entry keeps its node alive, so no other node can take that id meanwhile.
+_BOUND: dict[int, tuple[ast.AST, tuple[tuple[str, ast.AST], ...]]] = {}
+
+
+def _bound_names(stmt: ast.stmt) -> list[tuple[str, ast.AST]]:
     out: list[tuple[str, ast.AST]] = []
 
     def visit(node: ast.AST) -> None:

@@ -15,14 +15,16 @@ import contextlib
 import hashlib
 import json
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
+from bookbuild.cachesweep import touch
 from bookbuild.render import FILTERS, TEMPLATES, Fragment, Literal, pandoc_version
-from bookbuild.userfilters import UserFilters
+from bookbuild.userfilters import Effect, UserFilters, side_effects
 
 FORMAT = 1
 RACY_NS = 2_000_000_000  # as cache.RACY_NS: a file this recent may change within one mtime tick
@@ -109,8 +111,10 @@ def lua_beside(filter_path: Path) -> list[list[str | None]]:
 def page_key(markdown: str, meta: dict, cwd: Path, entries: dict[str, dict],
              user: UserFilters, citeproc: bool, tools: dict, front: dict | None = None) -> str:
     """`tools`: `tool_digest()`, taken once per build; `front`: the chapter's front matter,
-    whose values travel in `markdown` but whose named files (a `csl:`) do not."""
+    whose values travel in `markdown` but whose named files (a `csl:`) do not. For a page whose
+    filters act outside the document, an `Uncached` key: the page cache never serves it."""
     filters = [p for p in [*user.before, *user.after] if p is not None]
+    effects = side_effects(filters)
     material = {
         "markdown": markdown,
         "meta": _meta_material(meta, cwd),
@@ -124,7 +128,21 @@ def page_key(markdown: str, meta: dict, cwd: Path, entries: dict[str, dict],
         "citeproc": citeproc,
         "tools": tools,
     }
-    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
+    key = hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
+    return Uncached(key, effects) if effects else key
+
+
+class Uncached(str):
+    """The key of a page whose filters have effects outside the document (a log they append
+    to, a program they run): Quarto runs filters on every render, so pandoc must run each
+    time; the key says why, for the progress note."""
+
+    effects: tuple[Effect, ...]
+
+    def __new__(cls, key: str, effects: list[Effect]) -> Uncached:
+        made = super().__new__(cls, key)
+        made.effects = tuple(effects)
+        return made
 
 
 class PageCache:
@@ -133,23 +151,41 @@ class PageCache:
     def __init__(self, cache_dir: Path, read: bool = True) -> None:
         self.dir = cache_dir / "pages"
         self.read = read
+        self.noted: set[str] = set()
 
     def get(self, key: str) -> Fragment | None:
+        if isinstance(key, Uncached):
+            self._note(key.effects)
+            return None
         if not self.read:
             return None
         try:
-            raw = json.loads((self.dir / f"{key}.json").read_text(encoding="utf-8"))
+            path = self.dir / f"{key}.json"
+            raw = json.loads(path.read_text(encoding="utf-8"))
             entry = raw["entry"]
             if raw["sha256"] != _checksum(entry) or entry["key"] != key:
                 return None  # damaged or edited: a miss, never a wrong page
             frag = Fragment(entry["toc"], entry["body"], list(entry["warnings"]))
             if not all(isinstance(x, str) for x in (frag.toc, frag.body, *frag.warnings)):
                 return None
+            touch(path)  # used: the last to be swept (cachesweep)
             return frag
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
+    def _note(self, effects: tuple[Effect, ...]) -> None:
+        """Say once per build why pages using a filter are not cached."""
+        from bookbuild.errors import display_path
+
+        for effect in effects:
+            line = effect.note(display_path)
+            if line not in self.noted:
+                self.noted.add(line)
+                print(line, file=sys.stderr, flush=True)
+
     def put(self, key: str, frag: Fragment) -> None:
+        if isinstance(key, Uncached):
+            return  # never served: not worth a file
         entry = {"key": key, "toc": frag.toc, "body": frag.body, "warnings": frag.warnings}
         store(self.dir / f"{key}.json", json.dumps({"sha256": _checksum(entry), "entry": entry}))
 

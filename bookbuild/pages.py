@@ -6,6 +6,7 @@ import html
 import re
 import shutil
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from bookbuild import __version__
@@ -27,7 +28,9 @@ class Book:
     chapters: list[NavEntry] = field(default_factory=list)
 
 
+@lru_cache(maxsize=1)
 def _environment():
+    """One per process: jinja2 keeps compiled templates and reloads one whose file changed."""
     import jinja2
 
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),

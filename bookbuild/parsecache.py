@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from bookbuild import qmd
+from bookbuild.cachesweep import touch
 from bookbuild.pagecache import file_digest, store_bytes
 
 FORMAT = 1
@@ -79,6 +80,7 @@ def _read(entry: Path) -> qmd.Document | None:
             return None
         if any(file_digest(s) != h for s, h in sources.items()):
             return None  # an include changed
+        touch(entry)  # used: the last to be swept (cachesweep)
         return doc
     except (OSError, ValueError, KeyError, TypeError, EOFError, AttributeError,
             pickle.UnpicklingError, ImportError):

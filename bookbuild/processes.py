@@ -48,6 +48,19 @@ def run(cmd: list[str], timeout: float, input: str | bytes | None = None, cwd=No
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
+def track(proc: subprocess.Popen) -> None:
+    """A long-lived program (a warm worker) that `kill_all` must stop too."""
+    with _lock:
+        _live.add(proc)
+
+
+def kill(proc: subprocess.Popen) -> None:
+    """Kill a tracked program with its process group and forget it."""
+    with _lock:
+        _live.discard(proc)
+    _kill(proc)
+
+
 def _kill(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bookbuild.errors import Diagnostic, UsageError
+from bookbuild.yamlmarks import yaml_position
 
 CONFIG = "_quarto.yml"
 ProjectError = UsageError  # the configuration is missing or malformed (exit 2)
@@ -203,12 +204,12 @@ def _read(path: Path):
         node = yaml.compose(text, Loader=loader)
         config = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        where = yaml_position(exc, text)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
         if context and start is not None:
             problem += f" ({context} at line {start.line + 1})"
-        raise fail(mark.line + 1 if mark else 0, f"invalid YAML: {problem}") from None
+        raise fail(where[0] + 1 if where else 0, f"invalid YAML: {problem}") from None
     if config is None:
         return {}, None
     if not isinstance(config, dict):

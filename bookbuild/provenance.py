@@ -11,7 +11,7 @@ from pathlib import Path
 from bookbuild.chapters import Chapter, chapter_key
 from bookbuild.lock import Entry
 from bookbuild.names import ModuleNames, search_roots
-from bookbuild.trace import Tracer
+from bookbuild.trace import Tracer, still_current
 
 
 def constants_of(chapters: list[Chapter]) -> dict[str, dict]:
@@ -39,7 +39,10 @@ def tracer(doc, root: Path | None, constants: dict[str, dict]) -> Tracer:
     """A tracer for one chapter that knows where each constant is defined; tracers for the
     same constants (one build) share what they learnt about the book's modules."""
     global _SHARED
-    if _SHARED is None or _SHARED[0] is not constants or _SHARED[1] != root:
+    # Equal constants and unchanged module files: what the last build learnt still holds
+    # (preview's next prose edit re-traces nothing it traced before).
+    if (_SHARED is None or _SHARED[1] != root or _SHARED[0] != constants
+            or not still_current(_SHARED[2])):
         _SHARED = (constants, root, {})
     return Tracer(doc, ModuleNames(search_roots(doc.path, root)), constants, root, _SHARED[2])
 

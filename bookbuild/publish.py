@@ -11,6 +11,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from bookbuild import (
     crossref,
     includes,
     pagecache,
+    pandocworker,
     resources,
     shortcodes,
     texerrors,
@@ -46,8 +48,10 @@ class Publisher:
     """Turns executed chapters into the HTML book and the PDF; `prepare()` runs first."""
 
     def __init__(self, proj: Project, chapters: list[Chapter], strict: bool = False,
-                 extra_body: str = "", use_cache: bool = True) -> None:
+                 extra_body: str = "", use_cache: bool = True,
+                 parse: Callable[[Path], Document] = parse_file) -> None:
         self.proj = proj
+        self.parse = parse  # the build's parse cache: unchanged chapters are not parsed again
         # --no-cache renders every page afresh (and stores the results)
         self.page_cache = pagecache.PageCache(proj.cache_dir / "cache", read=use_cache)
         self.chapters = chapters
@@ -76,7 +80,7 @@ class Publisher:
         book = [p.resolve() for p in self.proj.chapters() if p.is_file()]
         order = book if set(rendered) <= set(book) else list(rendered)
         appendices = self.proj.appendices()
-        return [(rendered.get(p) or parse_file(p), p in appendices) for p in order]
+        return [(rendered.get(p) or self.parse(p), p in appendices) for p in order]
 
     def prepare(self) -> None:
         self.docs = self.book_docs()
@@ -316,6 +320,7 @@ class Publisher:
                     print(line, file=sys.stderr, flush=True)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+            pandocworker.after_build()
         print(f"html: pandoc rendered {len(rendered)} page(s), "
               f"{len(self.chapters) - len(rendered)} from the page cache", file=sys.stderr)
         self._report(self._includes("html", *self.chapters).problems)

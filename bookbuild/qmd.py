@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from bookbuild.errors import Diagnostic
+from bookbuild.yamlmarks import yaml_position
 
 INLINE_ENGINE = "{python}"
 _CELL_INFO = re.compile(r"^\{\s*python\b([^}]*)\}\s*$")
@@ -425,9 +426,8 @@ def _front_matter(text: str, path: str, problems: list[Diagnostic]) -> tuple[dic
 
         data = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     except Exception as exc:  # yaml.YAMLError, but keep the import lazy
-        mark = getattr(exc, "problem_mark", None)
-        line = 2 + (mark.line if mark else 0)
-        col = 1 + (mark.column if mark else 0)
+        line, col = yaml_position(exc, raw) or (0, 0)
+        line, col = 2 + line, 1 + col
         problems.append(Diagnostic(path, line, col, "QMD002",
                                    f"invalid YAML front matter: {_yaml_problem(exc)}"))
         data = {}
@@ -456,8 +456,7 @@ def _cell_options(cell: CodeCell, problems: list[Diagnostic]) -> dict[str, Any]:
     try:
         data = yaml.load("\n".join(option_lines), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except Exception as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = cell.first_line + (mark.line if mark else 0)
+        line = cell.first_line + (yaml_position(exc, "\n".join(option_lines)) or (0, 0))[0]
         problems.append(Diagnostic(cell.path, line, 1, "QMD002", f"invalid cell options in "
                                    f"{cell.describe()}: {_yaml_problem(exc)}"))
         return {}

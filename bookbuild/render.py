@@ -103,27 +103,76 @@ def literal_args(meta: dict) -> list[str]:
     return args
 
 
+def metadata_text(meta: dict) -> str:
+    """The non-literal metadata as the JSON text of a metadata file (YAML is a superset)."""
+    return json.dumps({k: v for k, v in meta.items() if not _is_literal(v)})
+
+
 def write_metadata(meta: dict, folder: Path) -> list[str]:
     """Pandoc arguments carrying `meta` to the filters: Literal values on the command line,
-    the rest in a JSON file (YAML is a superset) read as Markdown, as Quarto reads metadata."""
+    the rest in a JSON file read as Markdown, as Quarto reads metadata."""
     folder.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix="meta-", suffix=".yaml", dir=folder)
     with open(fd, "w", encoding="utf-8") as f:
-        json.dump({k: v for k, v in meta.items() if not _is_literal(v)}, f)
+        f.write(metadata_text(meta))
     return ["--metadata-file", name, *literal_args(meta)]
+
+
+def literal_values(meta: dict) -> dict[str, list[str]]:
+    """The Literal values by key, as `-M key=value` passes them (repeated for a list)."""
+    return {k: [str(x) for x in (v if isinstance(v, list) else [v])]
+            for k, v in meta.items() if _is_literal(v)}
+
+
+# The HTML page's options, twice: as the command line takes them and as the warm worker's
+# pandoc.WriterOptions (tests/test_pandoc_worker.py renders books both ways and compares).
+HTML_ARGS = ["-t", "html5", "--mathml", "--toc", "--toc-depth=3", "--wrap=none", "--preserve-tabs",
+             "--section-divs"]
+HTML_WRITER = {"table_of_contents": True, "toc_depth": 3, "wrap_text": "none",
+               "html_math_method": "mathml", "section_divs": True}
 
 
 def html_fragment(markdown: str, meta: dict, cwd: Path, what: str,
                   user: UserFilters | None = None, citeproc: bool = True) -> Fragment:
     """One chapter to an HTML body plus its table of contents."""
+    user = user or UserFilters()
+    output, warnings = _by_worker(markdown, meta, cwd, what, user, citeproc)
+    if output is None:
+        output, warnings = _by_command_line(markdown, meta, cwd, what, user, citeproc)
+    toc, _, body = output.partition(BODY_MARK)
+    return Fragment(toc.strip(), body.strip(), warnings)
+
+
+def _by_command_line(markdown: str, meta: dict, cwd: Path, what: str, user: UserFilters,
+                     citeproc: bool) -> tuple[str, list[str]]:
+    """The page from pandoc's command line: the reference the worker must match."""
     with tempfile.TemporaryDirectory(prefix="bookbuild-pandoc-") as tmp:
-        args = ["-f", MARKDOWN, "-t", "html5", "--mathml", "--toc", "--toc-depth=3",
-                "--wrap=none", "--preserve-tabs", "--section-divs",
-                "--template", str(TEMPLATES / "fragment.html"), *write_metadata(meta, Path(tmp)),
-                *filter_args(user, citeproc)]
+        args = ["-f", MARKDOWN, *HTML_ARGS, "--template", str(TEMPLATES / "fragment.html"),
+                *write_metadata(meta, Path(tmp)), *filter_args(user, citeproc)]
         r = run(args, markdown, cwd, what)
-    toc, _, body = r.stdout.partition(BODY_MARK)
-    return Fragment(toc.strip(), body.strip(), _warnings(r.stderr))
+    return r.stdout, _warnings(r.stderr)
+
+
+def _by_worker(markdown: str, meta: dict, cwd: Path, what: str, user: UserFilters,
+               citeproc: bool) -> tuple[str | None, list[str]]:
+    """The page from a warm pandoc worker, or (None, []) when the command line must do it."""
+    from bookbuild import pandocworker
+
+    if not pandocworker.enabled() or any(p.suffix != ".lua" for p in user.before + user.after):
+        return None, []  # a JSON filter is a program pandoc's command line runs
+    pandoc_version()
+    steps = [str(p) for p in user.before] + [str(FILTERS / f) for f in FILTER_ORDER]
+    steps += (["citeproc"] if citeproc else []) + [str(p) for p in user.after]
+    req = pandocworker.Request(markdown, cwd, MARKDOWN, "html5", HTML_WRITER,
+                               TEMPLATES / "fragment.html", metadata_text(meta),
+                               literal_values(meta), steps)
+    try:
+        output, warnings = pandocworker.POOL.convert(req, PANDOC_TIMEOUT)
+    except pandocworker.WorkerTimeout as exc:
+        raise PandocError(f"pandoc on {what}: {exc}") from None
+    except pandocworker.WorkerFailed:
+        return None, []  # the command line says what is wrong, in its own words
+    return output, _warnings("\n".join(warnings))
 
 
 def latex_book(markdown: str, meta: dict, cwd: Path, pdf: Path, resource_path: str,

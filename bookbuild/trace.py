@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -87,6 +88,9 @@ class Tracer:
         # Keyed by node id, the node kept alive with its entry.
         self._refs: dict[int, tuple[ast.AST, list[ast.AST]]] = shared.setdefault("refs", {})
         self._locals: dict[int, tuple[ast.AST, frozenset[str]]] = shared.setdefault("locals", {})
+        # What the shared knowledge was read from: `still_current` tells a later build whether
+        # it may reuse it (preview's next prose edit) or must start afresh.
+        self._stamps: dict[str, tuple[int, ...] | None] = shared.setdefault("stamps", {})
         for cell in doc.cells:
             try:
                 tree = parse(python_source(cell.source))
@@ -258,8 +262,14 @@ class Tracer:
 
     def _find_local(self, module: str) -> ModuleScope | None:
         path = self.modules.find(module) if module else None
+        # a module file added or removed beside the others changes what `find` returns
+        parent = module.split(".")[:-1]
+        for root in self.modules.roots:
+            folder = str(root.joinpath(*parent))
+            self._stamps.setdefault(folder, _stamp(folder))
         if path is None:
             return None
+        self._stamps[str(path)] = _stamp(str(path))
         path = path.resolve()
         try:
             rel = path.relative_to(self.root).as_posix()
@@ -453,9 +463,22 @@ def _parsed(path: str, stamp: tuple[int, ...]) -> ast.Module | None:
 
 
 def _scope(path: str, module: str, rel: str) -> ModuleScope | None:
-    st = Path(path).stat()
-    tree = _parsed(path, (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns))
+    stamp = _stamp(path)
+    tree = None if stamp is None else _parsed(path, stamp)
     return None if tree is None else ModuleScope(path, module, rel, tree)
+
+
+def _stamp(path: str) -> tuple[int, ...] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+
+
+def still_current(shared: dict) -> bool:
+    """Whether every module file and folder the shared knowledge was read from is unchanged."""
+    return all(_stamp(path) == stamp for path, stamp in shared.get("stamps", {}).items())
 
 
 def carried(name: str, value: ast.AST, earlier: ast.AST) -> ast.AST:

@@ -66,7 +66,8 @@ def test_the_wheel_carries_filters_templates_and_kernel_code_but_not_our_constan
     for needed in ("bookbuild/filters/crossref.lua", "bookbuild/filters/tikz.lua",
                    "bookbuild/filters/tikz-preamble.tex", "bookbuild/templates/page.html.j2",
                    "bookbuild/templates/book-header.tex", "bookbuild/kernel/__init__.py",
-                   "bookbuild/kernel/constants.py", "bookbuild/cli.py"):
+                   "bookbuild/kernel/constants.py", "bookbuild/cli.py",
+                   "bookbuild/lua/pandoc_worker.lua"):
         assert needed in names
     assert not [n for n in names if n.startswith("mlsysim/")]
     # Every module of the source tree ships (a subpackage missing from pyproject.toml would not).

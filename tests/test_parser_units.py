@@ -228,8 +228,19 @@ def test_yaml_errors_without_a_position_name_the_problem(tmp_path) -> None:
     assert d.code == "QMD002"
     assert d.message == ("invalid YAML front matter: unacceptable character #x0007: control "
                          "characters are not allowed")
-    # The front matter's first line today; the character's own place once that is fixed.
-    assert (d.line, d.col) in {(2, 1), (3, 4)}
+    assert (d.line, d.col) == (3, 4)  # the character's own place, from the reader's position
+    [d] = parse("```{python}\n#| echo: false\n#| label: \x07\nx = 1\n```\n", "t.qmd").problems
+    assert (d.code, d.line) == ("QMD002", 3)
+
+
+def test_a_control_character_in_the_project_configuration_is_located(tmp_path) -> None:
+    from bookbuild.errors import UsageError
+    from bookbuild.project import load
+
+    (tmp_path / "_quarto.yml").write_text("project:\n  type: book\nbook:\n  title: \"A\x07\"\n")
+    with pytest.raises(UsageError) as err:
+        load(tmp_path)
+    assert "_quarto.yml:4" in str(err.value) and "unacceptable character" in str(err.value)
 
 
 @pytest.mark.parametrize(("text", "live"), [

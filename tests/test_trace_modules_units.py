@@ -368,3 +368,30 @@ def test_a_name_rebound_from_its_own_value_keeps_its_constants(root: Path) -> No
              "class K:\n    y = BW\n    y = y * 2\n")
     t = tracer(root, cells)
     assert [t.trace(e).constants for e in ("x", "K.y", "Doubling.base")] == [{"BW"}] * 3
+
+
+def test_the_next_build_reuses_what_it_learnt_while_modules_and_constants_hold(root: Path) -> None:
+    """Preview's next prose edit: equal constants (a new dict) and untouched module files."""
+    first = tracer(root, "from hw.specs import DOUBLE\n", dict(DETAILS))
+    assert first.trace("DOUBLE").constants == {"DOUBLE", "PEAK"}
+    second = tracer(root, "from hw.specs import DOUBLE\n", dict(DETAILS))
+    assert second._scopes is first._scopes  # nothing re-read
+    changed = dict(DETAILS, PEAK=dict(DETAILS["PEAK"], value="2"))
+    assert tracer(root, "from hw.specs import DOUBLE\n", changed)._scopes is not first._scopes
+
+
+def test_a_module_edited_between_builds_is_traced_afresh(tmp_path: Path) -> None:
+    (tmp_path / "hw").mkdir()
+    (tmp_path / "hw" / "__init__.py").write_text("")
+    (tmp_path / "hw" / "specs.py").write_text("PEAK = 100\nBW = 20\n")
+    (tmp_path / "calc.py").write_text("from hw.specs import PEAK, BW\nVALUE = PEAK * 2\n")
+    cells = "from calc import VALUE\n"
+    assert tracer(tmp_path, cells, dict(DETAILS)).trace("VALUE").constants == {"PEAK"}
+    # same constants, a formula changed: the tooltip must follow the new formula
+    (tmp_path / "calc.py").write_text("from hw.specs import PEAK, BW\nVALUE = BW * 2 \n")
+    assert tracer(tmp_path, cells, dict(DETAILS)).trace("VALUE").constants == {"BW"}
+    # a module appearing where an import used to find nothing is found
+    cells = "from extra import MORE\n"
+    assert tracer(tmp_path, cells, dict(DETAILS)).trace("MORE").constants == set()
+    (tmp_path / "extra.py").write_text("from hw.specs import BW\nMORE = BW + 1\n")
+    assert tracer(tmp_path, cells, dict(DETAILS)).trace("MORE").constants == {"BW"}

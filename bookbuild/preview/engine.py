@@ -72,9 +72,11 @@ def build_html(proj, targets: list[Path], out: Path) -> int:
 
 def stay_warm() -> None:
     """In preview's builder: warm templates outlive each build, to serve the next edit."""
+    import bookbuild.pandocworker as pandocworker
     import bookbuild.warm.template as template
 
     template.KEEP_BETWEEN_BUILDS = True
+    pandocworker.KEEP_BETWEEN_BUILDS = True
 
 
 def keep_kernels_warm() -> None:
