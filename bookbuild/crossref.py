@@ -4,19 +4,22 @@ Chapters are numbered here (1, 2, ... for chapters, A, B, ... for appendices); s
 figures, tables, listings, equations, callouts and theorems are numbered the same way
 `filters/crossref.lua` numbers them (tests/test_crossref_parity.py holds the two together), so
 a reference in one chapter can name a label in another. References to labels not in the book
-are reported with their `file:line`, and so is a label defined twice.
+are reported with their `file:line`, and so is a label defined twice. Each output format gets
+its own index (`format_indexes`): conditional content counts only in the formats that show it.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from bookbuild.errors import Diagnostic, display_path
+from bookbuild.metadata import document_metadata
 from bookbuild.qmd import Document, LineIndex
 
 KINDS = {"sec": "Section", "fig": "Figure", "tbl": "Table", "eq": "Equation", "lst": "Listing",
@@ -48,6 +51,8 @@ EQUATION = re.compile(r"\$\$(?:[^$]|\$(?!\$))*?\$\$[ \t]*\n?[ \t]*\{#(eq-[\w:.-]
 REFERENCE = re.compile(rf"@((?:{_KIND_ANY_CASE})-[\w-]*\w)")
 RAW_REFERENCE = re.compile(r"\\ref\{([^}]+)\}")
 DEFINITION = re.compile(rf"\{{[^{{}}\n]*?#((?:{_KIND})-[\w:.-]*\w)[^{{}}\n]*\}}")
+# `key="value"` (or 'value', or a bare value) in a div's attributes
+ATTRIBUTE = re.compile(r"""([\w-]+)=(?:"([^"]*)"|'([^']*)'|([^\s"'}]+))""")
 INLINE_CODE = re.compile(r"(`+)(?:.|\n)*?(?<!`)\1(?!`)")
 ROMAN = [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"),
          (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]
@@ -149,6 +154,95 @@ def _attrs(raw: str | None) -> tuple[str, set[str]]:
     return ident, classes
 
 
+def _attributes(raw: str) -> dict[str, str]:
+    """The `key=value` attributes of a div's `{...}`."""
+    return {m.group(1): next(g for g in m.groups()[1:] if g is not None)
+            for m in ATTRIBUTE.finditer(raw)}
+
+
+# The `when-format`/`unless-format` names each of our outputs answers to, as
+# filters/conditional.lua matches pandoc's writer (html5, latex) against Quarto's aliases
+# (quarto.org/docs/authoring/conditional.html, "Format Matching").
+FORMAT_NAMES = {"html": frozenset({"html", "html5"}), "pdf": frozenset({"pdf", "latex"})}
+CONDITIONS = ("when-format", "unless-format", "when-meta", "unless-meta")
+
+
+@dataclass(frozen=True)
+class Output:
+    """One output format and the book's `_quarto.yml`: what conditional content it shows.
+
+    Quarto renders a book once per format and keeps one cross-reference index per format
+    (quarto-cli src/project/types/book/book-crossrefs.ts, `bookCrossrefIndexes`: "a separate
+    index for each format"), so a heading the PDF hides takes no number in the PDF.
+    """
+
+    fmt: str  # "html" or "pdf"
+    config: dict = field(default_factory=dict, hash=False, compare=False)
+
+    def meta_true(self, key: str, front: dict[str, Any]) -> bool:
+        """Whether metadata `key` (dotted) is true for a chapter, as conditional.lua reads it:
+        an HTML page's own front matter over the book's; in the one-document PDF the chapter's
+        true/false front matter (publish.py's `.chapter-meta` wrapper) over the book's."""
+        if self.fmt == "pdf":
+            own = _dotted(front, key)
+            if isinstance(own, bool):
+                return own
+            meta = document_metadata(self.config, "pdf")
+        else:
+            meta = {**document_metadata(self.config, "html"), **front}
+        value = _dotted(meta, key)
+        if isinstance(value, bool):
+            return value
+        return value is not None and str(value) in ("true", "yes")
+
+    def shows(self, classes: set[str], attributes: dict[str, str], front: dict[str, Any]) -> bool:
+        """Whether a div with these classes and attributes is in this format's output."""
+        visible, hidden = "content-visible" in classes, "content-hidden" in classes
+        if not visible and not hidden:
+            return True
+        hold = True  # every condition on the div holds
+        for name in CONDITIONS:
+            if name not in attributes:
+                continue
+            items = [i for i in re.split(r"[\s,]+", attributes[name]) if i]
+            if name.endswith("format"):
+                any_ = any(i in FORMAT_NAMES.get(self.fmt, {self.fmt}) for i in items)
+            else:
+                any_ = any(self.meta_true(i, front) for i in items)
+            if any_ != name.startswith("when"):
+                hold = False
+        return not hold if hidden else hold
+
+
+def _dotted(data: Any, key: str) -> Any:
+    for part in key.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def _hidden_spans(events: list[tuple[int, str, Any]], output: Output,
+                  front: dict[str, Any]) -> list[tuple[int, int]]:
+    """(start, end) of each div `output` leaves out, from its opening fence to its closing one."""
+    spans, stack = [], []
+    for offset, kind, payload in events:
+        if kind == "open":
+            _, classes, raw = _div_attrs(payload)
+            stack.append((offset, not output.shows(classes, _attributes(raw), front)))
+        elif kind == "close" and stack:
+            start, hides = stack.pop()
+            if hides:
+                spans.append((start, offset))
+    # a div left open runs to the end of the chapter
+    spans += [(start, sys.maxsize) for start, hides in stack if hides]
+    return spans
+
+
+def _shown(offset: int, hidden: list[tuple[int, int]]) -> bool:
+    return not any(a <= offset <= b for a, b in hidden)
+
+
 def _letters(n: int) -> str:
     out = ""
     while n:
@@ -206,15 +300,27 @@ def _merged(book: dict[str, Any], front: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _has_chapter_heading(prose: str) -> bool:
-    return any(len(m.group(1)) == 1 for m in HEADING.finditer(prose))
+def _has_chapter_heading(doc: Document, prose: str) -> bool:
+    """Whether a level-1 heading outside every aside opens a chapter in the text (one inside
+    a callout, a tabset, the margin, a theorem or a proof titles that aside)."""
+    if not any(len(m.group(1)) == 1 for m in HEADING.finditer(prose)):
+        return False
+    asides: list[bool] = []
+    for _, kind, payload in _events(doc, prose):
+        if kind == "open":
+            asides.append(_hides_sections(*_div_attrs(payload)[:2]))
+        elif kind == "close" and asides:
+            asides.pop()
+        elif kind == "heading" and len(payload.group(1)) == 1 and not any(asides):
+            return True
+    return False
 
 
 def title_heading(doc: Document) -> str:
     """A `# Title` (and subtitle) for a chapter titled in its front matter and not in its text."""
     front = doc.front_matter or {}
     title = front.get("title")
-    if not title or _has_chapter_heading(_prose(doc)):
+    if not title or _has_chapter_heading(doc, _prose(doc)):
         return ""
     out = f"# {title}"
     if front.get("number-sections") is False:
@@ -321,6 +427,22 @@ def _is_aside(classes: set[str]) -> bool:
     return _is_callout(classes) or bool(classes & ASIDES)
 
 
+def _div_attrs(m: re.Match) -> tuple[str, set[str], str]:
+    """A div fence's id, classes and raw attributes (`::: note` is `{.note}`)."""
+    raw = m.group(2)
+    raw = raw if raw.startswith("{") else "." + raw
+    return (*_attrs(raw), raw)
+
+
+def _hides_sections(ident: str, classes: set[str]) -> bool:
+    """Whether the headings inside a div are no sections: an aside's, a theorem's or a proof's
+    (a theorem's or a proof's first heading is its name). A float div's are, as in crossref.lua."""
+    prefix = ident.split("-")[0] if "-" in ident else ""
+    if prefix in FLOATS and not _is_callout(classes):
+        return False
+    return _is_aside(classes) or prefix in THEOREMS or bool(classes & PROOFS)
+
+
 class _ChapterWalk:
     """Numbers one chapter's events the way crossref.lua walks the chapter's blocks."""
 
@@ -372,8 +494,7 @@ class _ChapterWalk:
         return self.info
 
     def open_div(self, m: re.Match) -> None:
-        raw = m.group(2)
-        ident, classes = _attrs(raw if raw.startswith("{") else "." + raw)
+        ident, classes, _ = _div_attrs(m)
         prefix = ident.split("-")[0] if "-" in ident else ""
         entry: dict | None = None
         if prefix in FLOATS and not _is_callout(classes):
@@ -381,8 +502,7 @@ class _ChapterWalk:
         elif prefix in CALLOUTS or (prefix in THEOREMS and not _is_callout(classes)):
             self.add(ident, prefix, self.next(prefix), m.start())
         self.divs.append(entry)
-        # a theorem's or a proof's first heading is its name, and no heading in it is a section
-        self.asides.append(_is_aside(classes) or prefix in THEOREMS or bool(classes & PROOFS))
+        self.asides.append(_hides_sections(ident, classes))
 
     def close_div(self) -> None:
         if self.asides:
@@ -425,11 +545,13 @@ class _ChapterWalk:
         return {"kind": kind, "number": number, "subs": 0}
 
 
-def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | None = None) -> BookIndex:
+def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | None = None,
+                output: Output | None = None) -> BookIndex:
     """Index a book; `docs` are its chapters in order, each flagged True if an appendix.
 
     `settings` holds the book's `crossref`, `number-depth` and `number-sections`; a chapter's
-    front matter overrides them for that chapter.
+    front matter overrides them for that chapter. With `output`, only what that format shows
+    is numbered and referenced (conditional content it hides is left out).
     """
     chapters: list[ChapterInfo] = []
     labels: dict[str, Label] = {}
@@ -443,13 +565,47 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
         walk.info.crossref = merged.get("crossref") if isinstance(merged.get("crossref"), dict) else {}
         front = doc.front_matter or {}
         walk.info.layout = {k: str(front[k]) for k in LAYOUT_KEYS if isinstance(front.get(k), str)}
-        chapters.append(walk.walk(prose, _events(doc, prose)))
+        events = _events(doc, prose)
+        hidden = _hidden_spans(events, output, front) if output is not None else []
+        chapters.append(walk.walk(prose, [e for e in events if _shown(e[0], hidden)]))
         found = [m for m in REFERENCE.finditer(prose)
                  if not m.start() or not (prose[m.start() - 1].isalnum() or prose[m.start() - 1] in "_@.")]
         found += RAW_REFERENCE.finditer(prose)
         for m in sorted(found, key=lambda m: m.start()):
+            if not _shown(m.start(), hidden):
+                continue
             references.append(Reference(m.group(1), walk.source, walk.lines.position(m.start())[0]))
     return BookIndex(chapters, labels, references, _duplicates(docs))
+
+
+def format_indexes(docs: list[tuple[Document, bool]], settings: dict[str, Any],
+                   config: dict[str, Any]) -> dict[str, BookIndex]:
+    """One index per output format (html, pdf), each numbering what that format shows."""
+    return {fmt: build_index(docs, settings, Output(fmt, config)) for fmt in FORMAT_NAMES}
+
+
+UNKNOWN = "not in this book; map it under bookbuild.external-refs in _quarto.yml"
+
+
+def unresolved_in(indexes: dict[str, BookIndex], external: dict) -> list[tuple[Reference, str]]:
+    """Each reference a format cannot resolve, once, with why: the label is nowhere in the
+    book, or only in content the formats named leave out."""
+    everywhere = {k for index in indexes.values() for k in index.labels}
+    missing: dict[tuple[Path, int, str], list[str]] = {}
+    order = {}
+    for fmt, index in indexes.items():
+        order.update({c.source: i for i, c in enumerate(index.chapters)})
+        for ref in index.unresolved(external):
+            missing.setdefault((ref.source, ref.line, ref.label), []).append(fmt)
+    out = []
+    for (source, line, label), fmts in sorted(missing.items(),
+                                              key=lambda item: (order[item[0][0]], item[0][1], item[0][2])):
+        if _canonical(label) in everywhere:
+            why = f"in the {' and the '.join(fmts)}: defined only in content hidden there"
+        else:
+            why = UNKNOWN
+        out.append((Reference(label, source, line), why))
+    return out
 
 
 Place = tuple[Path, int, int]  # file, line, column

@@ -84,14 +84,15 @@ class Publisher:
 
     def prepare(self) -> None:
         self.docs = self.book_docs()
-        self.index = crossref.build_index(self.docs, self._crossref_settings())
+        # each format numbers what it shows (conditional content); the PDF reads pdf_index
+        indexes = crossref.format_indexes(self.docs, self._crossref_settings(), self.proj.config)
+        self.index, self.pdf_index = indexes["html"], indexes["pdf"]
         if self.index.duplicates:
             raise BuildError("\n".join(self.index.duplicates))
-        unresolved = self.index.unresolved(self.external)
-        for ref in unresolved:
+        unresolved = crossref.unresolved_in(indexes, self.external)
+        for ref, why in unresolved:
             print(f"{display_path(ref.source)}:{ref.line}: {'error' if self.strict else 'warning'}: "
-                  f"unresolved cross-reference '{ref.label}' (not in this book; map it under "
-                  "bookbuild.external-refs in _quarto.yml)", file=sys.stderr)
+                  f"unresolved cross-reference '{ref.label}' ({why})", file=sys.stderr)
         if unresolved and self.strict:
             raise BuildError(f"{len(unresolved)} unresolved cross-reference(s) with --strict")
         self._report(self._quarto_problems())
@@ -409,10 +410,10 @@ class Publisher:
                                 config=self.proj.config)
                 md = self._expand(crossref.with_title(ch.doc, md), ch, "latex")
                 parts.append(_chapter_scope(_strip_front_matter(md), ch.doc.front_matter))
-                numbers += [info.filter_chapters() for info in self.index.chapters
+                numbers += [info.filter_chapters() for info in self.pdf_index.chapters
                             if info.source == ch.source.resolve()][0]
             index = {label.id: {"kind": label.kind, "number": label.number, "href": f"#{label.id}"}
-                     for label in self.index.labels.values()}
+                     for label in self.pdf_index.labels.values()}
             index_file = work / "crossref-index.json"
             index_file.write_text(json.dumps(index), encoding="utf-8")
             meta = self._meta(numbers, index_file, "tikz", pdf=True)

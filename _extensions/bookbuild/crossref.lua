@@ -16,7 +16,8 @@ What it numbers (in document order; counters restart at every chapter):
                `.solution`, numbered when labelled `#rem-x` / `#sol-x`. HTML: Quarto's
                `div.theorem.<env>` with `span.theorem-title`, `div.proof` with
                `span.proof-title`; LaTeX: amsthm environments (the filter declares them)
-  Headings inside callouts, tabsets, margin content, theorems and proofs are not sections.
+  Headings inside callouts, tabsets, margin content, theorems and proofs are not sections
+  (a level-1 one opens no chapter; LaTeX leaves them out of the contents).
 
 References: `@fig-x` reads "Figure 1.2", `@Fig-x` capitalises the prefix, `-@fig-x` is the
 number alone, and a sub-float reads "Figure 1.2 (a)". HTML gets Quarto's structure and classes
@@ -496,7 +497,16 @@ local function number_float(f)
 end
 
 local function header(h)
-  if asides > 0 then return h end
+  if asides > 0 then
+    -- no section, so not in the PDF's contents either, where a level-1 one would sit among
+    -- the chapters (pandoc leaves a heading out of LaTeX's contents when both classes are set)
+    if latex then
+      for _, c in ipairs({ 'unnumbered', 'unlisted' }) do
+        if not h.classes:includes(c) then h.classes:insert(c) end
+      end
+    end
+    return h
+  end
   if h.level == 1 then
     local i = (options.chapter_index or 0) + 1
     options.chapter_index = i
@@ -816,11 +826,23 @@ walk_blocks = function(blocks)
   return pandoc.Blocks(blocks):walk(filter)
 end
 
+-- Whether a div's headings are no sections of the page (the filter's Div below decides alike).
+local function hides_sections(div)
+  local kind = kind_of(div.identifier)
+  if FLOATS[kind] and not is_callout(div) then return false end
+  return THEOREMS[kind] ~= nil or proof_kind(div) ~= nil or is_aside(div)
+end
+
 local function number_document(doc)
   -- Before its first level-1 heading a chapter has no number yet; a document without one is
-  -- all one chapter (the first of `crossref-chapters`).
+  -- all one chapter (the first of `crossref-chapters`). A level-1 heading inside an aside
+  -- titles the aside and opens no chapter.
   local has_chapter_heading = false
-  doc.blocks:walk({ Header = function(h) if h.level == 1 then has_chapter_heading = true end end })
+  doc.blocks:walk({
+    traverse = 'topdown',
+    Div = function(div) if hides_sections(div) then return div, false end end,
+    Header = function(h) if h.level == 1 then has_chapter_heading = true end end,
+  })
   local first = options.chapters[1]
   options.chapter = (first and not has_chapter_heading) and first.number or ''
   options.chapter_depth = first and first.depth

@@ -78,6 +78,29 @@ local function enter_chapter(h)
   apply(chapters[chapter_index])
 end
 
+-- Divs whose headings are no sections, as crossref.lua (and bookbuild/crossref.py) decide: a
+-- callout's, a tabset's, the margin's, a theorem's or a proof's. A level-1 heading inside one
+-- titles it and opens no chapter, so it must not move on to the next chapter's options.
+local ASIDE_CLASSES = { 'panel-tabset', 'tab-content', 'tab-pane', 'column-margin', 'aside',
+                        'proof', 'remark', 'solution' }
+local THEOREM_KINDS = { thm = true, lem = true, cor = true, prp = true, cnj = true, def = true,
+                        exm = true, exr = true, alg = true, rem = true, sol = true }
+local FLOAT_KINDS = { fig = true, tbl = true, lst = true }
+
+local function hides_sections(div)
+  local callout = false
+  for _, c in ipairs(div.classes) do
+    if c == 'callout' or c:match('^callout%-') then callout = true end
+  end
+  local kind = div.identifier:match('^(%a+)%-')
+  if FLOAT_KINDS[kind] and not callout then return false end
+  if callout or THEOREM_KINDS[kind] then return true end
+  for _, c in ipairs(ASIDE_CLASSES) do
+    if div.classes:includes(c) then return true end
+  end
+  return false
+end
+
 -- Margin content ------------------------------------------------------------------------
 
 local function margin_div(div)
@@ -339,11 +362,21 @@ local function add_packages(meta)
   return meta
 end
 
+-- In document order, so that each chapter's own options hold from its heading on; inside an
+-- aside the same, except that no heading there enters a chapter.
+local inside_aside = { traverse = 'topdown', Div = margin_div, Span = margin_span,
+                       Note = margin_note, Figure = margin_caption_figure, Table = margin_caption_table }
+local in_order = { traverse = 'topdown', Header = enter_chapter, Span = margin_span,
+                   Note = margin_note, Figure = margin_caption_figure, Table = margin_caption_table }
+function in_order.Div(div)
+  if not hides_sections(div) then return margin_div(div) end
+  div.content = div.content:walk(inside_aside)
+  return margin_div(div) or div, false
+end
+
 return {
   { Meta = read_options },
   { Div = function(div) return tabset(div) or panel_layout(div) end },
-  -- in document order, so that each chapter's own options hold from its heading on
-  { traverse = 'topdown', Header = enter_chapter, Div = margin_div, Span = margin_span,
-    Note = margin_note, Figure = margin_caption_figure, Table = margin_caption_table },
+  in_order,
   { Meta = add_packages },
 }

@@ -1,0 +1,190 @@
+"""Cross-reference numbering per output format, and headings inside asides, in small cases.
+
+Fast (no pandoc): `make mutants` runs this file with the other crossref unit tests. Which
+conditional content each format shows follows filters/conditional.lua (Quarto's
+`.content-visible`/`.content-hidden`, quarto.org/docs/authoring/conditional.html); the
+rendered books are in tests/test_quarto_formats.py and tests/test_quarto_aside_chapters.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bookbuild import crossref
+from bookbuild.qmd import parse
+
+HTML, PDF = crossref.Output("html"), crossref.Output("pdf")
+
+
+def docs(*texts: str) -> list:
+    return [(parse(t, f"c{i}.qmd"), False) for i, t in enumerate(texts)]
+
+
+def numbers(*texts: str, output: crossref.Output | None = None, settings: dict | None = None) -> dict:
+    index = crossref.build_index(docs(*texts), settings, output)
+    return {label.id: label.number for label in index.labels.values()}
+
+
+@pytest.mark.parametrize(("classes", "attributes", "html", "pdf"), [
+    ({"content-visible"}, {"when-format": "html"}, True, False),
+    ({"content-visible"}, {"when-format": "html5"}, True, False),
+    ({"content-visible"}, {"when-format": "latex"}, False, True),
+    ({"content-visible"}, {"when-format": "docx, pdf"}, False, True),
+    ({"content-visible"}, {"when-format": "revealjs"}, False, False),
+    ({"content-visible"}, {"unless-format": "pdf"}, True, False),
+    ({"content-visible"}, {}, True, True),
+    ({"content-hidden"}, {}, False, False),
+    ({"content-hidden"}, {"when-format": "pdf"}, True, False),
+    ({"content-hidden"}, {"unless-format": "html"}, True, False),
+    ({"content-visible"}, {"when-format": "html", "unless-format": "html"}, False, False),
+    ({"note"}, {"when-format": "pdf"}, True, True),  # conditions mean nothing without the class
+    ({"content-visible", "content-hidden"}, {"when-format": "html"}, False, True),
+])
+def test_each_format_shows_what_conditional_lua_keeps(classes, attributes, html, pdf) -> None:
+    assert (HTML.shows(classes, attributes, {}), PDF.shows(classes, attributes, {})) == (html, pdf)
+
+
+def test_metadata_conditions_follow_dotted_keys_and_quartos_truth() -> None:
+    config = {"flags": {"print": True, "web": "yes", "off": "no"}, "plain": 3,
+              "format": {"pdf": {"paper": True}}}
+    out = crossref.Output("html", config)
+    assert out.meta_true("flags.print", {}) and out.meta_true("flags.web", {})
+    assert not out.meta_true("flags.off", {}) and not out.meta_true("flags.missing", {})
+    assert not out.meta_true("plain.deeper", {}) and not out.meta_true("paper", {})
+    assert crossref.Output("pdf", config).meta_true("paper", {})
+    # a chapter's own front matter decides first, in both formats
+    assert not out.meta_true("flags.print", {"flags": {"print": False}})
+    assert out.meta_true("draft", {"draft": "true"})
+    assert not crossref.Output("pdf", config).meta_true("paper", {"paper": False})
+    # the PDF's chapter scope carries true/false values only; anything else is the book's
+    assert not crossref.Output("pdf", config).meta_true("draft", {"draft": "true"})
+    assert crossref.Output("pdf", config).meta_true("flags.print", {"flags": {"print": "no"}})
+    assert crossref.Output("html", {}).shows({"content-visible"}, {"when-meta": "a, b"}, {"b": True})
+    assert not crossref.Output("html", {}).shows({"content-visible"}, {"unless-meta": "a b"},
+                                                 {"b": True})
+
+
+def test_sections_floats_and_chapters_inside_hidden_content_take_no_number() -> None:
+    one = ("# One {#sec-one}\n\n## First {#sec-first}\n\n"
+           "::: {.content-visible when-format=\"html\"}\n## Web {#sec-web}\n\n"
+           "![Web](w.png){#fig-web}\n\n$$ x $$ {#eq-web}\n\n"
+           "::: {.callout-tip #tip-web}\nA tip.\n:::\n\n::: {#thm-web}\nA theorem.\n:::\n:::\n\n"
+           "## Both {#sec-both}\n\n![Both](b.png){#fig-both}\n\n$$ y $$ {#eq-both}\n\n"
+           "::: {.callout-tip #tip-both}\nA tip.\n:::\n\n::: {#thm-both}\nA theorem.\n:::\n")
+    extra = "::: content-hidden\n# Draft chapter {#sec-draft}\n:::\n"
+    two = "# Two {#sec-two}\n\n## Inside {#sec-inside}\n"
+    html = numbers(one, extra, two, output=HTML)
+    pdf = numbers(one, extra, two, output=PDF)
+    assert [html[k] for k in ("sec-web", "sec-both", "fig-both", "eq-both", "tip-both", "thm-both")] == [
+        "1.2", "1.3", "1.2", "1.2", "1.2", "1.2"]
+    assert [pdf[k] for k in ("sec-both", "fig-both", "eq-both", "tip-both", "thm-both")] == [
+        "1.2", "1.1", "1.1", "1.1", "1.1"]
+    assert not {"sec-web", "fig-web", "eq-web", "tip-web", "thm-web"} & set(pdf)
+    assert "sec-draft" not in html and "sec-draft" not in pdf
+    assert (html["sec-two"], pdf["sec-inside"]) == ("2", "2.1")
+    everything = numbers(one, extra, two)  # no format given: every block counts, as before
+    assert (everything["sec-both"], everything["sec-draft"], everything["sec-two"]) == ("1.3", "2", "3")
+
+
+def test_hidden_content_ends_at_its_own_closing_fence() -> None:
+    text = ("# One\n\n::::: {.content-visible when-format='pdf'}\n::: {.callout-note}\n## Title\n:::\n\n"
+            "## Printed {#sec-printed}\n:::::\n\n::: {.content-visible when-format=html}\n## Web {#sec-web}\n"
+            ":::\n\n## Shared {#sec-shared}\n\n::: {.content-hidden when-format=\"html\"}\n## Open to the end "
+            "{#sec-open}\n\n## Still hidden {#sec-still}\n")
+    assert numbers(text, output=HTML) == {"sec-web": "1.1", "sec-shared": "1.2"}
+    assert numbers(text, output=PDF) == {"sec-printed": "1.1", "sec-shared": "1.2", "sec-open": "1.3",
+                                         "sec-still": "1.4"}
+
+
+def test_the_chapter_list_for_the_filters_follows_the_format() -> None:
+    text = "# One\n\n::: {.content-visible unless-format=\"pdf\"}\n# Web appendix\n:::\n"
+    html = crossref.build_index(docs(text, "# Two\n"), None, HTML)
+    pdf = crossref.build_index(docs(text, "# Two\n"), None, PDF)
+    assert [c.filter_chapters() for c in html.chapters] == [["1", "2"], ["3"]]
+    assert [c.filter_chapters() for c in pdf.chapters] == [["1"], ["2"]]
+
+
+def test_a_reference_the_pdf_cannot_resolve_is_reported_for_the_pdf() -> None:
+    book = docs("# One\n\n::: {.content-visible when-format=\"html\"}\n## Web {#sec-web}\n\n"
+                "See @sec-web and @sec-gone.\n:::\n\n::: content-hidden\n## Nowhere {#sec-never}\n:::\n",
+                "# Two\n\nSee @sec-web, @sec-nowhere, @Sec-web and @sec-never.\n\nAgain @sec-web.\n")
+    indexes = crossref.format_indexes(book, {}, {})
+    found = [(r.source.name, r.line, r.label, why) for r, why in crossref.unresolved_in(indexes, {})]
+    web = "in the pdf: defined only in content hidden there"
+    assert found == [
+        ("c0.qmd", 6, "sec-gone", crossref.UNKNOWN),  # the PDF does not show that line
+        ("c1.qmd", 3, "Sec-web", web),
+        ("c1.qmd", 3, "sec-never", crossref.UNKNOWN),  # hidden in every format: in none
+        ("c1.qmd", 3, "sec-nowhere", crossref.UNKNOWN),
+        ("c1.qmd", 3, "sec-web", web),
+        ("c1.qmd", 5, "sec-web", web),
+    ]
+    assert crossref.unresolved_in(indexes, {"sec-nowhere": {"url": "u"}, "sec-never": {"url": "u"},
+                                            "sec-gone": {"url": "u"}, "sec-web": {"url": "u"}}) == []
+    both = crossref.format_indexes(docs("::: {.content-visible when-format=\"html\"}\n# A {#sec-a}\n:::\n",
+                                        "::: {.content-visible when-format=\"pdf\"}\nSee @sec-a.\n:::\n"
+                                        "::: content-hidden\nSee @sec-b.\n:::\n"), {}, {})
+    assert [(r.label, why) for r, why in crossref.unresolved_in(both, {})] == [
+        ("sec-a", "in the pdf: defined only in content hidden there")]
+
+
+def test_metadata_conditions_read_the_chapter_then_the_format() -> None:
+    config = {"draft": False, "format": {"pdf": {"draft": True}}}
+    chapter = ("# One\n\n::: {.content-hidden when-meta=\"draft\"}\n## Final {#sec-final}\n:::\n\n"
+               "## Next {#sec-next}\n")
+    own = "---\ndraft: true\n---\n\n" + chapter
+    for text, html_number, pdf_number in ((chapter, "1.2", "1.1"), (own, "1.1", "1.1")):
+        indexes = crossref.format_indexes(docs(text), {}, config)
+        assert indexes["html"].labels["sec-next"].number == html_number
+        assert indexes["pdf"].labels["sec-next"].number == pdf_number
+
+
+@pytest.mark.parametrize("aside", ["{.callout-note}", "{.panel-tabset}", "{.column-margin}", "{.aside}",
+                                   "{#thm-little}", "{#lem-x}", "{.proof}", "{.remark}", "{.solution}",
+                                   "{#rem-x}", "{#sol-x}", "{.callout-tip #fig-not-a-float}"])
+def test_a_heading_inside_an_aside_is_no_section_and_opens_no_chapter(aside: str) -> None:
+    body = f"::: {aside}\n# Its title\n\n## Inside {{#sec-inside}}\n:::\n\n## After {{#sec-after}}\n"
+    got = numbers("---\ntitle: Queues\n---\n\n" + body, "# Next {#sec-next}\n")
+    assert (got["sec-after"], got["sec-next"]) == ("1.1", "2") and "sec-inside" not in got
+    doc = parse("---\ntitle: Queues\n---\n\n" + body, "q.qmd")
+    assert crossref.title_heading(doc) == "# Queues\n\n"
+
+
+def test_a_heading_inside_a_float_div_or_a_plain_div_is_a_section() -> None:
+    for div in ("{#fig-box .column-margin}", "{.note}", "{#tbl-t}"):
+        body = f"# One\n\n::: {div}\n## Inside {{#sec-inside}}\n:::\n\n## After {{#sec-after}}\n"
+        got = numbers(body)
+        assert (got["sec-inside"], got["sec-after"]) == ("1.1", "1.2"), div
+    doc = parse("---\ntitle: Queues\n---\n\n::: {.note}\n# Real chapter\n:::\n", "q.qmd")
+    assert crossref.title_heading(doc) == ""
+    assert crossref.title_heading(parse("---\ntitle: Queues\n---\n\n# Real chapter\n", "q.qmd")) == ""
+
+
+def test_a_crossref_setting_that_is_no_mapping_falls_back_to_quartos_defaults() -> None:
+    text = "# One\n\n![A](a.png){#fig-a}\n"
+    for settings in ({"crossref": "roman"}, {"crossref": ["fig-labels", "roman"]}):
+        index = crossref.build_index(docs(text), settings)
+        assert index.labels["fig-a"].number == "1.1"
+        assert index.chapters[0].crossref == {} and index.chapters[0].filter_chapters() == ["1"]
+    own = "---\ncrossref: roman\n---\n\n" + text
+    index = crossref.build_index(docs(own), {"crossref": {"fig-labels": "roman"}})
+    assert index.labels["fig-a"].number == "1.i"
+    assert index.chapters[0].filter_chapters() == [{"number": "1", "crossref": {"fig-labels": "roman"}}]
+
+
+def test_a_hidden_div_leaves_out_its_own_fences_and_label() -> None:
+    # the hidden div is itself a float; and one inside a callout must not close the callout
+    text = ("# One\n\n::: {#fig-web .content-visible when-format=\"html\"}\n![Web](w.png)\n:::\n\n"
+            "::: {.callout-note}\n## Note title\n\n::: {.content-visible when-format=\"html\"}\nWeb.\n:::\n\n"
+            "## Still in the note {#sec-in-note}\n:::\n\n## After {#sec-after}\n\n![Both](b.png){#fig-both}\n")
+    assert numbers(text, output=HTML) == {"fig-web": "1.1", "sec-after": "1.1", "fig-both": "1.2"}
+    assert numbers(text, output=PDF) == {"sec-after": "1.1", "fig-both": "1.1"}
+
+
+def test_references_after_hidden_ones_are_still_collected_in_text_order() -> None:
+    book = docs("# One\n\n::: {.content-visible when-format=\"html\"}\nSee @sec-zz.\n:::\n\nSee @sec-yy.\n\n"
+                "And @sec-aa.\n")
+    indexes = crossref.format_indexes(book, {}, {})
+    assert [(r.line, r.label) for r, _ in crossref.unresolved_in(indexes, {})] == [
+        (4, "sec-zz"), (7, "sec-yy"), (9, "sec-aa")]
+    assert [r.label for r in indexes["pdf"].references] == ["sec-yy", "sec-aa"]
