@@ -81,7 +81,7 @@ def _publisher(proj: Project, chapters: list[Chapter], formats: list[str], stric
     from bookbuild.publish import Publisher  # pandoc and jinja2 only when they are needed
 
     publisher = Publisher(proj, chapters, strict=strict, extra_body=extra_body,
-                          use_cache=use_cache, parse=parsed.parse_file)
+                          use_cache=use_cache, parse=parsed.parse_file, formats=formats)
     if "html" in formats:
         publisher.start_figures()
     return publisher

@@ -587,14 +587,17 @@ def format_indexes(docs: list[tuple[Document, bool]], settings: dict[str, Any],
 UNKNOWN = "not in this book; map it under bookbuild.external-refs in _quarto.yml"
 
 
-def unresolved_in(indexes: dict[str, BookIndex], external: dict) -> list[tuple[Reference, str]]:
-    """Each reference a format cannot resolve, once, with why: the label is nowhere in the
-    book, or only in content the formats named leave out."""
+def unresolved_in(indexes: dict[str, BookIndex], external: dict,
+                  formats: list[str] | None = None) -> list[tuple[Reference, str]]:
+    """Each reference one of `formats` (default: every indexed one) cannot resolve, once, with
+    why: the label is nowhere in the book, or only in content those formats leave out."""
     everywhere = {k for index in indexes.values() for k in index.labels}
     missing: dict[tuple[Path, int, str], list[str]] = {}
     order = {}
     for fmt, index in indexes.items():
         order.update({c.source: i for i, c in enumerate(index.chapters)})
+        if formats is not None and fmt not in formats:
+            continue  # not being written: its numbering is nobody's concern this time
         for ref in index.unresolved(external):
             missing.setdefault((ref.source, ref.line, ref.label), []).append(fmt)
     out = []

@@ -49,8 +49,10 @@ class Publisher:
 
     def __init__(self, proj: Project, chapters: list[Chapter], strict: bool = False,
                  extra_body: str = "", use_cache: bool = True,
-                 parse: Callable[[Path], Document] = parse_file) -> None:
+                 parse: Callable[[Path], Document] = parse_file,
+                 formats: list[str] | None = None) -> None:
         self.proj = proj
+        self.formats = formats  # those being written (None: every one); others are not checked
         self.parse = parse  # the build's parse cache: unchanged chapters are not parsed again
         # --no-cache renders every page afresh (and stores the results)
         self.page_cache = pagecache.PageCache(proj.cache_dir / "cache", read=use_cache)
@@ -89,7 +91,7 @@ class Publisher:
         self.index, self.pdf_index = indexes["html"], indexes["pdf"]
         if self.index.duplicates:
             raise BuildError("\n".join(self.index.duplicates))
-        unresolved = crossref.unresolved_in(indexes, self.external)
+        unresolved = crossref.unresolved_in(indexes, self.external, self.formats)
         for ref, why in unresolved:
             print(f"{display_path(ref.source)}:{ref.line}: {'error' if self.strict else 'warning'}: "
                   f"unresolved cross-reference '{ref.label}' ({why})", file=sys.stderr)

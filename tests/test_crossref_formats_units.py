@@ -119,6 +119,10 @@ def test_a_reference_the_pdf_cannot_resolve_is_reported_for_the_pdf() -> None:
         ("c1.qmd", 3, "sec-web", web),
         ("c1.qmd", 5, "sec-web", web),
     ]
+    # an HTML-only render (preview) is not told what the PDF would miss
+    assert [(r.label, why) for r, why in crossref.unresolved_in(indexes, {}, ["html"])] == [
+        ("sec-gone", crossref.UNKNOWN), ("sec-never", crossref.UNKNOWN),
+        ("sec-nowhere", crossref.UNKNOWN)]
     assert crossref.unresolved_in(indexes, {"sec-nowhere": {"url": "u"}, "sec-never": {"url": "u"},
                                             "sec-gone": {"url": "u"}, "sec-web": {"url": "u"}}) == []
     both = crossref.format_indexes(docs("::: {.content-visible when-format=\"html\"}\n# A {#sec-a}\n:::\n",
