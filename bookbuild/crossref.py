@@ -127,6 +127,9 @@ def _prose(doc: Document) -> str:
     return _blanked(doc.text, tuple(spans))
 
 
+_NOT_NEWLINE = re.compile(r"[^\n]")
+
+
 @lru_cache(maxsize=32)  # the index, the title and the duplicate check all read the same prose
 def _blanked(text: str, spans: tuple[tuple[int, int], ...]) -> str:
     found = list(spans) + [m.span() for m in INLINE_CODE.finditer(text)]
@@ -135,7 +138,7 @@ def _blanked(text: str, spans: tuple[tuple[int, int], ...]) -> str:
         a = max(a, pos)
         if b <= a:
             continue
-        pieces += [text[pos:a], "\n".join(" " * len(line) for line in text[a:b].split("\n"))]
+        pieces += [text[pos:a], _NOT_NEWLINE.sub(" ", text[a:b])]
         pos = b
     pieces.append(text[pos:])
     return "".join(pieces)

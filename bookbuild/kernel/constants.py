@@ -90,6 +90,14 @@ class ModuleSource:
 
     def line_of(self, chain: list[str]) -> int:
         """The line defining `A.b.c`: class bodies, then keyword arguments of constructor calls."""
+        # Memoised: every cache hit of every chapter asks again for the same constants' lines.
+        memo = self.__dict__.setdefault("_lines", {})
+        key = tuple(chain)
+        if key not in memo:
+            memo[key] = self._line_of(chain)
+        return memo[key]
+
+    def _line_of(self, chain: list[str]) -> int:
         body, line, call = self.tree.body, 0, None
         for part in chain:
             found = None
