@@ -226,7 +226,9 @@ def test_what_a_filter_sees_is_the_command_lines(tmp_path: Path) -> None:
           local seen = table.concat({FORMAT, tostring(w.table_of_contents), tostring(w.toc_depth),
             w.wrap_text, tostring(w.section_divs),
             tostring(r.extensions:includes('tex_math_single_backslash')),
-            tostring(r.extensions:includes('smart'))}, ' ')
+            tostring(r.extensions:includes('smart')),
+            table.concat(PANDOC_STATE.input_files, ','), tostring(PANDOC_STATE.output_file),
+            table.concat(PANDOC_STATE.resource_path, ',')}, ' ')
           d.blocks:insert(pandoc.Para(pandoc.Str('seen:' .. seen)))
           return d
         end
@@ -235,6 +237,6 @@ def test_what_a_filter_sees_is_the_command_lines(tmp_path: Path) -> None:
     user = UserFilters(before=[tmp_path / "look.lua"])
     worker = convert(md, tmp_path, user)
     line = render._by_command_line(md, {}, tmp_path, "page.qmd", user, False)
-    assert "seen:html5 true 3 wrap-none true true true" in line[0], line[0]
+    assert "seen:html5 true 3 wrap-none true true true - nil ." in line[0], line[0]
     assert "\tindented with a tab" in line[0]  # --preserve-tabs
     assert worker == line

@@ -94,6 +94,9 @@ local function convert(req)
         PANDOC_SCRIPT_FILE = step,
         PANDOC_READER_OPTIONS = reader_options,
         PANDOC_WRITER_OPTIONS = writer_options,
+        -- the command line reads the page from stdin, which it names "-"
+        PANDOC_STATE = setmetatable({ input_files = pandoc.List { '-' } },
+                                    { __index = PANDOC_STATE }),
       }, { __index = _G })
       doc = pandoc.utils.run_lua_filter(doc, step, env)
     end
