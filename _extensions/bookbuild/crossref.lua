@@ -401,6 +401,29 @@ local function latex_margin_figure(f)
   return pandoc.Div(blocks)
 end
 
+-- LaTeX, a float in the margin (`::: {#fig-x .column-margin}`, or a labelled figure inside
+-- margin content): a float cannot sit in a \marginpar, so the image and its caption go there
+-- as text, with the label for references (Quarto's PDF puts them in the margin too).
+local in_margin = 0 -- how many margin asides enclose the blocks being walked
+
+local function latex_float_in_margin(f)
+  used_margin = true
+  local blocks = pandoc.Blocks({})
+  local open = '\\phantomsection\\label{' .. f.id .. '}'
+  if in_margin == 0 then open = '\\marginpar{\\footnotesize ' .. open end
+  blocks:insert(pandoc.Plain({ pandoc.RawInline('latex', open) }))
+  blocks:extend(pandoc.Blocks(f.content):walk({
+    Figure = function(fig) -- an image's own figure inside: its image and caption, as text
+      local out = pandoc.Blocks(fig.content)
+      out:extend(fig.caption.long)
+      return pandoc.Div(out)
+    end,
+  }))
+  blocks:insert(pandoc.Para(f.caption))
+  if in_margin == 0 then blocks:insert(pandoc.Plain({ pandoc.RawInline('latex', '}') })) end
+  return pandoc.Div(blocks)
+end
+
 --- Rendering of a numbered float for the output format.
 local function render_float(f, number, parent)
   local label
@@ -414,6 +437,9 @@ local function render_float(f, number, parent)
     local div = html_float(f, parent ~= nil)
     if f.panel then div.classes:insert('quarto-layout-panel') end
     return div
+  end
+  if not parent and (in_margin > 0 or (f.classes and f.classes:includes('column-margin'))) then
+    return latex_float_in_margin(f)
   end
   if f.kind == 'tbl' and #f.content == 1 and f.content[1].t == 'Table' then
     local tbl = f.content[1]
@@ -781,8 +807,11 @@ local filter = {
     if CALLOUTS[kind] then div = callout(div, kind) end
     if is_aside(div) then
       -- floats and equations inside are numbered; headings are not sections of the page
+      local margin = div.classes:includes('column-margin') or div.classes:includes('aside')
       asides = asides + 1
+      if margin then in_margin = in_margin + 1 end
       div.content = walk_blocks(div.content)
+      if margin then in_margin = in_margin - 1 end
       asides = asides - 1
       return div, false
     end

@@ -103,12 +103,28 @@ end
 
 -- Margin content ------------------------------------------------------------------------
 
+-- LaTeX: a figure cannot float inside a \marginpar; an unlabelled one there becomes its image
+-- and caption as text (crossref.lua does the same for labelled ones).
+local function unfloated(blocks)
+  return blocks:walk({
+    Figure = function(fig)
+      if fig.identifier:match('^fig%-') or fig.identifier:match('^tbl%-') then return nil end
+      local out = pandoc.Blocks(fig.content)
+      out:extend(fig.caption.long)
+      return pandoc.Div(out)
+    end,
+  })
+end
+
 local function margin_div(div)
   if not (div.classes:includes('column-margin') or div.classes:includes('aside')) then return nil end
   if is_latex() then
     used.margin = true
+    if div.identifier:match('^fig%-') or div.identifier:match('^tbl%-') then
+      return nil -- a float in the margin: crossref.lua numbers it and puts it there
+    end
     local blocks = pandoc.Blocks({ pandoc.Plain({ latex_inline('\\marginpar{\\footnotesize ') }) })
-    blocks:extend(div.content)
+    blocks:extend(unfloated(div.content))
     blocks:insert(pandoc.Plain({ latex_inline('}') }))
     return pandoc.Div(blocks, { class = 'column-margin' }) -- as the tabset: not sections
   end
