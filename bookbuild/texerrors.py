@@ -9,6 +9,7 @@ from dataclasses import dataclass
 MESSAGE = re.compile(r"^\s*! (?P<msg>.+)$", re.M)
 CONTEXT = re.compile(r"^\s*l\.(?P<line>\d+) (?P<text>.*)$", re.M)
 CONTROL = re.compile(r"\\[A-Za-z@]+")
+WORD = re.compile(r"\w")
 
 
 @dataclass
@@ -19,9 +20,13 @@ class Source:
 
 def _needles(context: str) -> list[str]:
     """What to look for: the line LaTeX stopped on, then its control sequences, last first
-    (the offending one is where LaTeX stopped)."""
+    (the offending one is where LaTeX stopped). A line of a few symbols (a lone `}`) is no
+    needle: it occurs in any chapter, and a wrong place is worse than none."""
     line = context.strip()
-    return [line, *reversed(CONTROL.findall(line))] if line else []
+    if not line:
+        return []
+    whole = [line] if len(WORD.findall(line)) >= 3 else []
+    return [*whole, *reversed(CONTROL.findall(line))]
 
 
 def locate(stderr: str, sources: list[Source]) -> str | None:
