@@ -49,6 +49,7 @@ from bookbuild.names import (
     parse_cell,
 )
 from bookbuild.qmd import Document
+from bookbuild.stamps import of_stat
 
 RACY_NS = 2_000_000_000  # a file this recent may change again within one mtime tick
 FORMAT = 6  # 6: a call that registers into data the chapter reads is a root (5: folders, missing)
@@ -96,12 +97,6 @@ def used_names(doc: Document, modules: set[str] | None = None) -> set[str]:
     return names | ({EVERYTHING} if names & DYNAMIC_ACCESS else set())
 
 
-def _stamp(st: os.stat_result) -> tuple[int, int, int, int]:
-    """What a memo of a file's contents is keyed on: a replacement that keeps size and mtime
-    (`cp -p`, `rsync -t`) still gets a new inode or ctime."""
-    return st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns
-
-
 @lru_cache(maxsize=256)
 def _module_tree(path: str, stamp: tuple[int, ...]) -> ast.Module | None:
     try:
@@ -115,7 +110,7 @@ def _tree(path: str) -> ast.Module | None:
         st = Path(path).stat()
     except OSError:
         return None
-    return _module_tree(path, _stamp(st)) if path.endswith(".py") else None
+    return _module_tree(path, of_stat(st)) if path.endswith(".py") else None
 
 
 def reachable_names(deps: list[str], doc: Document) -> set[str]:
@@ -207,7 +202,7 @@ def content_hash(path: str) -> str | None:
         st = Path(path).stat()
         if time.time_ns() - st.st_mtime_ns < RACY_NS:
             return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-        return _content_hash(path, _stamp(st))
+        return _content_hash(path, of_stat(st))
     except OSError:
         return None
 
@@ -282,7 +277,7 @@ def _source(path: str) -> ModuleSource | None:
         return None
     if time.time_ns() - st.st_mtime_ns < RACY_NS:
         return ModuleSource(path)
-    return _module_source(path, _stamp(st))
+    return _module_source(path, of_stat(st))
 
 
 @lru_cache(maxsize=64)

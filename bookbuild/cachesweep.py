@@ -23,9 +23,10 @@ import contextlib
 import json
 import os
 import re
-import tempfile
 import time
 from pathlib import Path
+
+from bookbuild.atomic import write_text
 
 ENTRY = re.compile(r"[0-9a-f]{64}\.(json|pickle)")
 TEMP = re.compile(r"\.([0-9a-f]{64}\.(json|pickle)|whole-book-builds\.json)\.[^/]*\.tmp")
@@ -58,7 +59,7 @@ def sweep(cache_root: Path, started_ns: int) -> int:
         starts = []  # none yet, or damaged: start counting again (nothing goes this time)
     starts = sorted([*starts, started_ns])[-KEEP_BUILDS:]
     with contextlib.suppress(OSError):
-        _write(record, json.dumps(starts))
+        write_text(record, json.dumps(starts))  # a concurrent build reads old or new
     cutoff = starts[0] if len(starts) == KEEP_BUILDS else None
     return sum(sweep_folder(cache_root / name, cutoff) for name in FOLDERS)
 
@@ -85,19 +86,6 @@ def sweep_folder(folder: Path, cutoff_ns: int | None) -> int:
         elif TEMP.fullmatch(item.name) and now - st.st_mtime_ns > TEMP_AGE_NS:
             freed += _remove(Path(item.path), st.st_size)
     return freed
-
-
-def _write(path: Path, text: str) -> None:
-    """Temp file beside it, then rename: a concurrent build reads the old or the new list."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _remove(path: Path, size: int) -> int:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from bookbuild.cachesweep import touch
 from bookbuild.render import FILTERS, TEMPLATES, Fragment, Literal, pandoc_version
+from bookbuild.stamps import of_stat
 from bookbuild.userfilters import Effect, UserFilters, side_effects
 
 FORMAT = 1
@@ -45,8 +46,7 @@ def file_digest(path: Path | str) -> str | None:
             return None
         if time.time_ns() - st.st_mtime_ns < RACY_NS:
             return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-        # inode and ctime too: a same-size replacement keeping its mtime (`cp -p`) differs there
-        return _digest_at(str(path), (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns))
+        return _digest_at(str(path), of_stat(st))
     except OSError:
         return None
 

@@ -84,7 +84,7 @@ class Worker:
         # stall the worker while we wait on the other one.
         threading.Thread(target=_pump, args=(os.fdopen(read_end, "rb"), self.replies),
                          daemon=True).start()
-        threading.Thread(target=_pump_text, args=(self.proc.stdout, self.logs),
+        threading.Thread(target=_pump, args=(self.proc.stdout, self.logs, True),
                          daemon=True).start()
 
     def convert(self, req: Request, timeout: float) -> tuple[str, list[str]]:
@@ -138,18 +138,12 @@ class Worker:
         processes.kill(self.proc)
 
 
-def _pump(stream, into: queue.Queue) -> None:
-    with stream:
-        for line in stream:
-            into.put(line)
-    into.put(b"")
-
-
-def _pump_text(stream, into: queue.Queue) -> None:
+def _pump(stream, into: queue.Queue, text: bool = False) -> None:
+    """Lines of `stream` into `into` (decoded with `text`), then an end marker ("" or None)."""
     with stream:
         for raw in stream:
-            into.put(raw.decode("utf-8", "replace").rstrip("\n"))
-    into.put(None)
+            into.put(raw.decode("utf-8", "replace").rstrip("\n") if text else raw)
+    into.put(None if text else b"")
 
 
 class Pool:

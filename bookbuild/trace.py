@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -34,6 +33,7 @@ from bookbuild.names import (
     references,
 )
 from bookbuild.qmd import CodeCell, Document
+from bookbuild.stamps import of_path
 
 
 @dataclass
@@ -266,10 +266,10 @@ class Tracer:
         parent = module.split(".")[:-1]
         for root in self.modules.roots:
             folder = str(root.joinpath(*parent))
-            self._stamps.setdefault(folder, _stamp(folder))
+            self._stamps.setdefault(folder, of_path(folder))
         if path is None:
             return None
-        self._stamps[str(path)] = _stamp(str(path))
+        self._stamps[str(path)] = of_path(str(path))
         path = path.resolve()
         try:
             rel = path.relative_to(self.root).as_posix()
@@ -463,22 +463,14 @@ def _parsed(path: str, stamp: tuple[int, ...]) -> ast.Module | None:
 
 
 def _scope(path: str, module: str, rel: str) -> ModuleScope | None:
-    stamp = _stamp(path)
+    stamp = of_path(path)
     tree = None if stamp is None else _parsed(path, stamp)
     return None if tree is None else ModuleScope(path, module, rel, tree)
 
 
-def _stamp(path: str) -> tuple[int, ...] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
-
-
 def still_current(shared: dict) -> bool:
     """Whether every module file and folder the shared knowledge was read from is unchanged."""
-    return all(_stamp(path) == stamp for path, stamp in shared.get("stamps", {}).items())
+    return all(of_path(path) == stamp for path, stamp in shared.get("stamps", {}).items())
 
 
 def carried(name: str, value: ast.AST, earlier: ast.AST) -> ast.AST:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from bookbuild.stamps import of_path
+
 OURS = "bookbuild"  # our own extension's name: its filters already run
 
 
@@ -129,21 +131,13 @@ def side_effects(paths: list[Path]) -> list[Effect]:
             if lua in seen:
                 continue
             seen.add(lua)
-            effect, required = _scan(str(lua), _stamp(lua))
+            effect, required = _scan(str(lua), of_path(lua))
             if effect is not None:
                 found.append(Effect(effect.path, effect.line, effect.what, Path(path)))
             for name in required:
                 base = Path(path).parent / name.replace(".", "/")
                 pending += [p for p in (base.with_suffix(".lua"), base / "init.lua") if p.is_file()]
     return found
-
-
-def _stamp(path: Path) -> tuple[int, ...]:
-    try:
-        st = path.stat()
-    except OSError:
-        return ()
-    return st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns
 
 
 @lru_cache(maxsize=256)
