@@ -79,3 +79,24 @@ def make_upstream_book(root: Path) -> Path:
     config["bookbuild"].pop("tikz-preamble")  # the default preamble ships with the filters
     (root / "_quarto.yml").write_text(yaml.safe_dump(config))
     return root
+
+
+def render_html(root: Path) -> str:
+    """`bookbuild render --to html` (caches on) must succeed; its stderr."""
+    r = run_cli("render", "--to", "html", cwd=root)
+    assert r.returncode == 0, r.stderr
+    return r.stderr
+
+
+def snapshot(root: Path) -> Path:
+    """A copy of a rendered book beside it, to restore it from between cases."""
+    pristine = root.parent / "pristine"
+    shutil.copytree(root, pristine, symlinks=True)
+    return pristine
+
+
+def restore(root: Path, pristine: Path) -> Path:
+    """The book back in its first state at the path its caches were made for."""
+    shutil.rmtree(root)
+    shutil.copytree(pristine, root, symlinks=True)
+    return root

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, restore, snapshot
+from tests.conftest import render_html as render
 
 
 @pytest.fixture(scope="module")
@@ -24,23 +25,12 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = base / "book"
     shutil.copytree(FIXTURES / "registry", root)
     render(root)
-    pristine = base / "pristine"
-    shutil.copytree(root, pristine, symlinks=True)
-    return root, pristine
+    return root, snapshot(root)
 
 
 @pytest.fixture
 def book(rendered: tuple[Path, Path]) -> Path:
-    root, pristine = rendered
-    shutil.rmtree(root)
-    shutil.copytree(pristine, root, symlinks=True)
-    return root
-
-
-def render(root: Path) -> str:
-    r = run_cli("render", "--to", "html", cwd=root)
-    assert r.returncode == 0, r.stderr
-    return r.stderr
+    return restore(*rendered)
 
 
 def text(root: Path, page: str) -> str:

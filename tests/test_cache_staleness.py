@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, restore, run_cli, snapshot
+from tests.conftest import render_html as render
 
 PAGES = ("index", "harbor", "currents")
 
@@ -36,25 +37,13 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     render(root)
     accepted = run_cli("numbers", "accept", cwd=root, timeout=120)
     assert accepted.returncode == 0, accepted.stderr
-    pristine = base / "pristine"
-    shutil.copytree(root, pristine, symlinks=True)
-    return root, pristine
+    return root, snapshot(root)
 
 
 @pytest.fixture
 def book(rendered: tuple[Path, Path]) -> Path:
     """The rendered book, restored to its first state at the path its caches were made for."""
-    root, pristine = rendered
-    shutil.rmtree(root)
-    shutil.copytree(pristine, root, symlinks=True)
-    return root
-
-
-def render(root: Path) -> str:
-    """`bookbuild render --to html` (caches on); its stderr."""
-    r = run_cli("render", "--to", "html", cwd=root)
-    assert r.returncode == 0, r.stderr
-    return r.stderr
+    return restore(*rendered)
 
 
 def html(root: Path, name: str) -> str:
