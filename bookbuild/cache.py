@@ -56,17 +56,43 @@ FORMAT = 6  # 6: a call that registers into data the chapter reads is a root (5:
 MISSING = "missing"  # the hash of a dependency that does not exist
 
 
+VERSIONED = ("pint", "bookbuild", "ipykernel", "numpy", "matplotlib")
+
+
 @lru_cache(maxsize=1)
 def _versions() -> dict[str, str]:
+    """The interpreter and the installed packages whose change may change outputs."""
+    out = {"python": sys.version.split()[0], "cache-format": str(FORMAT)}
+    installed = _dist_info_versions()
+    for pkg in VERSIONED:
+        out[pkg] = installed.get(pkg) or _metadata_version(pkg)
+    return out
+
+
+def _dist_info_versions() -> dict[str, str]:
+    """Versions read from the `name-version.dist-info` folder names on sys.path (the first
+    found wins, as for imports): one listing per folder instead of importlib.metadata's scan
+    per package, which costs a no-op `numbers check` 30 ms."""
+    found: dict[str, str] = {}
+    for folder in sys.path:
+        try:
+            names = os.listdir(folder or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".dist-info") and name.count("-") == 1:
+                dist, version = name[:-len(".dist-info")].split("-")
+                found.setdefault(dist.lower().replace("_", "-"), version)
+    return found
+
+
+def _metadata_version(pkg: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
-    out = {"python": sys.version.split()[0], "cache-format": str(FORMAT)}
-    for pkg in ("pint", "bookbuild", "ipykernel", "numpy", "matplotlib"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "absent"
-    return out
+    try:
+        return version(pkg)
+    except PackageNotFoundError:
+        return "absent"
 
 
 def key(doc: Document, cwd: Path, plan: str = "") -> str:

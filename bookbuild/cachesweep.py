@@ -11,7 +11,7 @@ an edit that gets undone. A chapter edited N times keeps at most KEEP_BUILDS of 
 A hit refreshes its entry's mtime (`touch`), so "used since" is "mtime at or after".
 
 Only files bookbuild wrote are considered: in its own cache folders, named as its caches name
-entries (64 hex digits, `.json` or `.pickle`), plus the temp files of its atomic writes once a
+entries (64 hex digits, `.json`, `.pickle` or `.ok`), plus the temp files of its atomic writes once a
 day old (a killed build's leftovers), and its own list of recent builds (BUILDS). Anything else
 in `.bookbuild/` is left alone. Another process may read or delete the same entries
 concurrently: every step tolerates a file vanishing, and a reader that loses an entry sees a miss.
@@ -28,9 +28,9 @@ from pathlib import Path
 
 from bookbuild.atomic import write_text
 
-ENTRY = re.compile(r"[0-9a-f]{64}\.(json|pickle)")
+ENTRY = re.compile(r"[0-9a-f]{64}\.(json|pickle|ok)")
 TEMP = re.compile(r"\.([0-9a-f]{64}\.(json|pickle)|whole-book-builds\.json)\.[^/]*\.tmp")
-FOLDERS = ("", "pages", "parse", "check")  # the execution, page, parse and check caches
+FOLDERS = ("", "pages", "parse", "check", "config")  # execution, page, parse, check; valid configs
 TEMP_AGE_NS = 24 * 3600 * 10**9
 KEEP_BUILDS = 3  # the current build and the two before it (html, pdf and md renders alternate)
 BUILDS = "whole-book-builds.json"  # the start times of the last KEEP_BUILDS whole-book builds

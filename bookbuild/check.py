@@ -28,9 +28,10 @@ def check_files(files: list[Path], project_root: Path | None) -> list[CheckResul
     return results
 
 
-def duplicates_per_file(docs: list[tuple[Document, bool]]) -> list[list[Diagnostic]]:
+def duplicates_per_file(docs: list[tuple[Document, bool]],
+                        known: list[crossref.Defined | None] | None = None) -> list[list[Diagnostic]]:
     """crossref.duplicate_labels, grouped by the file that repeats the label."""
-    found = crossref.duplicate_labels(docs)
+    found = crossref.duplicate_labels(docs, known)
     return [[d for d in found if d.path == str(doc.path)] for doc, _ in docs]
 
 

@@ -15,12 +15,12 @@ import json
 import sys
 from pathlib import Path
 
-from bookbuild import check, names, options, qmd, refs
+from bookbuild import check, crossref, names, options, qmd, refs
 from bookbuild.cachesweep import touch
 from bookbuild.names import ModuleNames, search_roots
 from bookbuild.pagecache import file_digest, store
 
-FORMAT = 1
+FORMAT = 2
 
 
 class _Recording(ModuleNames):
@@ -39,7 +39,8 @@ class _Recording(ModuleNames):
 
 def _engine() -> list[str | None]:
     """The checker's code: a new bookbuild re-checks every chapter."""
-    return [file_digest(m.__file__) for m in (check, names, options, qmd, refs) if m.__file__]
+    return [file_digest(m.__file__) for m in (check, crossref, names, options, qmd, refs)
+            if m.__file__]
 
 
 def _key(doc: qmd.Document, root: Path | None) -> str:
@@ -69,6 +70,7 @@ def check_files(files: list[Path], root: Path | None, docs: dict[Path, qmd.Docum
     results = []
     new: dict[Path, dict] = {}
     parsed: list[tuple[qmd.Document, bool]] = []
+    known: list[crossref.Defined | None] = []  # each clean chapter's labels, as remembered
     for f in files:
         doc = docs.get(f) or qmd.parse_file(f)
         parsed.append((doc, False))
@@ -78,16 +80,21 @@ def check_files(files: list[Path], root: Path | None, docs: dict[Path, qmd.Docum
         if entry is not None and _modules_unchanged(entry["modules"], roots):
             touch(folder / f"{key}.json")  # used: the last to be swept (cachesweep)
             results.append(refs.CheckResult(doc.path, entry["refs"], []))
+            known.append([tuple(d) for d in entry["labels"]])
             continue
         recorder = _Recording(roots)
         result = refs.check_document(doc, root, recorder)
         results.append(result)
+        labels = crossref.labels_defined(doc)
+        known.append(labels)
         if not result.diagnostics:
             modules = {m: [p, file_digest(p) if p is not None else None]
                        for m, p in recorder.consulted.items()}
-            new[folder / f"{key}.json"] = {"refs": result.refs, "modules": modules}
-    # A label repeated across chapters is a fact about the whole book: checked every time.
-    for repeated, result in zip(check.duplicates_per_file(parsed), results, strict=True):
+            new[folder / f"{key}.json"] = {"refs": result.refs, "modules": modules,
+                                           "labels": labels}
+    # A label repeated across chapters is a fact about the whole book: checked every time,
+    # from each chapter's labels (remembered with its verdict: they follow from its text).
+    for repeated, result in zip(check.duplicates_per_file(parsed, known), results, strict=True):
         result.diagnostics.extend(repeated)
     return results, new
 
@@ -113,6 +120,9 @@ def _read(path: Path) -> dict | None:
             return None
         if not isinstance(entry["refs"], int) or not isinstance(entry["modules"], dict):
             return None
+        for label, line, col in entry["labels"]:
+            if not (isinstance(label, str) and isinstance(line, int) and isinstance(col, int)):
+                return None
         for where, _digest in entry["modules"].values():
             if not (where is None or isinstance(where, str)):
                 return None

@@ -53,7 +53,7 @@ RAW_REFERENCE = re.compile(r"\\ref\{([^}]+)\}")
 DEFINITION = re.compile(rf"\{{[^{{}}\n]*?#((?:{_KIND})-[\w:.-]*\w)[^{{}}\n]*\}}")
 # `key="value"` (or 'value', or a bare value) in a div's attributes
 ATTRIBUTE = re.compile(r"""([\w-]+)=(?:"([^"]*)"|'([^']*)'|([^\s"'}]+))""")
-INLINE_CODE = re.compile(r"(`+)(?:.|\n)*?(?<!`)\1(?!`)")
+INLINE_CODE = re.compile(r"(`+).*?(?<!`)\1(?!`)", re.S)
 ROMAN = [(1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"),
          (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")]
 
@@ -127,7 +127,9 @@ def _prose(doc: Document) -> str:
     return _blanked(doc.text, tuple(spans))
 
 
-_NOT_NEWLINE = re.compile(r"[^\n]")
+def _spaces(text: str) -> str:
+    """`text` with every character but a newline made a space (offsets and lines kept)."""
+    return "\n".join(" " * len(part) for part in text.split("\n"))
 
 
 @lru_cache(maxsize=32)  # the index, the title and the duplicate check all read the same prose
@@ -138,7 +140,7 @@ def _blanked(text: str, spans: tuple[tuple[int, int], ...]) -> str:
         a = max(a, pos)
         if b <= a:
             continue
-        pieces += [text[pos:a], _NOT_NEWLINE.sub(" ", text[a:b])]
+        pieces += [text[pos:a], _spaces(text[a:b])]
         pos = b
     pieces.append(text[pos:])
     return "".join(pieces)
@@ -341,8 +343,11 @@ def with_title(doc: Document, markdown: str) -> str:
     return markdown[:doc.body_start] + "\n" + heading + markdown[doc.body_start:]
 
 
-def _definitions(doc: Document, source: Path) -> list[tuple[str, Path, int, int]]:
-    """Every place the chapter defines a cross-reference label, in order: (label, file, line, col)."""
+def labels_defined(doc: Document) -> list[tuple[str, int, int]]:
+    """Every place the chapter defines a cross-reference label, in order: (label, line, col).
+
+    What the duplicate check reads; the static check remembers it with a clean verdict.
+    """
     lines = LineIndex(doc.text)
     prose = _prose(doc)
     # the offset of the `#` (or of the cell option naming the label), where an editor should go
@@ -356,7 +361,7 @@ def _definitions(doc: Document, source: Path) -> list[tuple[str, Path, int, int]
         m = DEFINITION.search(fence.info)
         if m:
             found.append((fence.start, m.group(1)))
-    return [(label, source, *lines.position(offset)) for offset, label in sorted(found)]
+    return [(label, *lines.position(offset)) for offset, label in sorted(found)]
 
 
 def _option_offset(text: str, start: int, end: int, key: str) -> int:
@@ -617,12 +622,19 @@ def unresolved_in(indexes: dict[str, BookIndex], external: dict,
 Place = tuple[Path, int, int]  # file, line, column
 
 
-def _repeats(docs: list[tuple[Document, bool]]) -> list[tuple[str, str, Place, Place]]:
-    """(label, the repeating chapter's path as given, where it repeats, where it was first)."""
+Defined = list[tuple[str, int, int]]  # labels_defined: (label, line, col) in text order
+
+
+def _repeats(docs: list[tuple[Document, bool]],
+             known: list[Defined | None] | None = None) -> list[tuple[str, str, Place, Place]]:
+    """(label, the repeating chapter's path as given, where it repeats, where it was first);
+    `known` holds each chapter's `labels_defined` where it was remembered (None: read it)."""
     defined: dict[str, Place] = {}
     out = []
-    for doc, _ in docs:
-        for label, where, line, col in _definitions(doc, Path(doc.path).resolve()):
+    for i, (doc, _) in enumerate(docs):
+        where = Path(doc.path).resolve()
+        labels = known[i] if known is not None and known[i] is not None else labels_defined(doc)
+        for label, line, col in labels:
             if label in defined:
                 out.append((label, str(doc.path), (where, line, col), defined[label]))
             else:
@@ -630,12 +642,13 @@ def _repeats(docs: list[tuple[Document, bool]]) -> list[tuple[str, str, Place, P
     return out
 
 
-def duplicate_labels(docs: list[tuple[Document, bool]]) -> list[Diagnostic]:
+def duplicate_labels(docs: list[tuple[Document, bool]],
+                     known: list[Defined | None] | None = None) -> list[Diagnostic]:
     """One located XRF001 for each repeated label, at the repeat, naming the first place."""
     return [Diagnostic(path, line, col, "XRF001",
                        f"label '{label}' is defined twice (first at {display_path(first[0])}:"
                        f"{first[1]}:{first[2]})", "rename one of them; a reference reaches only one")
-            for label, path, (_, line, col), first in _repeats(docs)]
+            for label, path, (_, line, col), first in _repeats(docs, known)]
 
 
 def _duplicates(docs: list[tuple[Document, bool]]) -> list[str]:

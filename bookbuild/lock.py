@@ -28,6 +28,13 @@ _ENTRY = re.compile(rf"^  - \{{line: (\d+), expr: ({_STRING}), text: ({_STRING})
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7}|\|{7})( |$)")
 
 
+def _unquote(literal: str) -> str:
+    """A JSON string literal's value; most hold no escape, and a lock has thousands of them."""
+    if "\\" not in literal and literal.isprintable():
+        return literal[1:-1]
+    return json.loads(literal)
+
+
 @dataclass(frozen=True)
 class Entry:
     """One rendered inline value: where, which expression, what text."""
@@ -117,7 +124,13 @@ def parse(text: str, path: str = LOCK) -> Lock:
     def bad(n: int, message: str, hint: str = "") -> None:
         problems.append(Diagnostic(path, n, 1, "LCK001", message, hint))
 
+    rows: list[tuple[str, int, str, str]] = []  # (chapter, line, expr, text) as listed
     for n, line in enumerate(text.splitlines(), start=1):
+        # the common line first: a 100-chapter lock has thousands of entries
+        if section == "chapters" and chapter and (m := _ENTRY.match(line)):
+            # The same expression twice on one line is two entries, each an occurrence.
+            rows.append((chapter, int(m.group(1)), _unquote(m.group(2)), _unquote(m.group(3))))
+            continue
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         if _CONFLICT.match(line):
@@ -133,35 +146,31 @@ def parse(text: str, path: str = LOCK) -> Lock:
                 bad(n, f"constant '{name}' is listed twice (first at line {constant_lines[name]})")
                 continue
             constant_lines[name] = n
-            lock.constants[name] = json.loads(m.group(2))
+            lock.constants[name] = _unquote(m.group(2))
         elif section == "chapters" and (m := _CHAPTER.match(line)):
             chapter = m.group(1)
             if chapter in seen_chapters:
                 bad(n, f"chapter '{chapter}' is listed twice (first at line {seen_chapters[chapter]})")
             seen_chapters[chapter] = n
             lock.empty_chapters.add(chapter)
-        elif section == "chapters" and chapter and (m := _ENTRY.match(line)):
-            # The same expression twice on one line is two entries, each an occurrence.
-            expr, shown = json.loads(m.group(2)), json.loads(m.group(3))
-            lock.entries.append(Entry(chapter, int(m.group(1)), expr, shown, 0))
         else:
             bad(n, f"malformed line in the numbers lock: {line.strip()[:60]!r}",
                 "only `bookbuild numbers accept` writes this file; restore it from version control")
     if problems:
         raise LockError(diagnostics=problems)
-    lock.empty_chapters -= {e.chapter for e in lock.entries}
-    lock.entries = _numbered(lock.entries)
+    lock.empty_chapters -= {row[0] for row in rows}
+    lock.entries = _numbered(rows)
     return lock
 
 
-def _numbered(entries: list[Entry]) -> list[Entry]:
+def _numbered(rows: list[tuple[str, int, str, str]]) -> list[Entry]:
     """Entries with their occurrence counted per (chapter, expr), in line order."""
     seen: dict[tuple[str, str], int] = {}
     out = []
-    for e in sorted(entries, key=lambda e: (e.chapter, e.line)):
-        n = seen.get((e.chapter, e.expr), 0) + 1
-        seen[(e.chapter, e.expr)] = n
-        out.append(Entry(e.chapter, e.line, e.expr, e.text, n))
+    for chapter, line, expr, shown in sorted(rows, key=lambda r: (r[0], r[1])):
+        n = seen.get((chapter, expr), 0) + 1
+        seen[(chapter, expr)] = n
+        out.append(Entry(chapter, line, expr, shown, n))
     return out
 
 

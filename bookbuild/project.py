@@ -7,6 +7,7 @@ located line in `_quarto.yml`.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 from dataclasses import dataclass, field
@@ -169,8 +170,9 @@ def load(start: Path | None = None) -> Project:
     if root is None:
         return Project(None, {}, Settings())
     path = root / CONFIG
-    config, node = _read(path)
-    problems = validate(config, node, str(path))
+    text = _text(path)
+    config = _parse(text, path)
+    problems = validate(config, text, str(path), root / ".bookbuild" / "cache" / VALID)
     if problems:
         raise UsageError(diagnostics=problems)
     ours = config.get("bookbuild") or {}
@@ -184,63 +186,112 @@ def load(start: Path | None = None) -> Project:
     return Project(root, config, settings)
 
 
-def _read(path: Path):
-    """The parsed config and its YAML node tree (for line numbers)."""
-    import yaml
+def _fail(path: Path, line: int, message: str, hint: str = "") -> UsageError:
+    return UsageError(diagnostics=[Diagnostic(str(path), line, 0, "CFG001", message, hint)])
 
-    def fail(line: int, message: str, hint: str = "") -> UsageError:
-        return UsageError(diagnostics=[Diagnostic(str(path), line, 0, "CFG001", message, hint)])
 
+def _text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[:exc.start].count(b"\n") + 1
-        raise fail(line, f"not UTF-8 text (byte 0x{path.read_bytes()[exc.start]:02x})",
-                   "save the file as UTF-8") from None
+        raise _fail(path, line, f"not UTF-8 text (byte 0x{path.read_bytes()[exc.start]:02x})",
+                    "save the file as UTF-8") from None
     except OSError as exc:
-        raise fail(0, f"cannot read the project configuration: {exc.strerror}") from None
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        raise _fail(path, 0, f"cannot read the project configuration: {exc.strerror}") from None
+
+
+def _loader():
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _parse(text: str, path: Path) -> dict:
+    """The parsed config ({} for an empty file); UsageError at the line YAML stumbles on."""
+    import yaml
+
     try:
-        node = yaml.compose(text, Loader=loader)
-        config = yaml.load(text, Loader=loader)
+        config = yaml.load(text, Loader=_loader())
     except yaml.YAMLError as exc:
         where = yaml_position(exc, text)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
         if context and start is not None:
             problem += f" ({context} at line {start.line + 1})"
-        raise fail(where[0] + 1 if where else 0, f"invalid YAML: {problem}") from None
+        raise _fail(path, where[0] + 1 if where else 0, f"invalid YAML: {problem}") from None
     if config is None:
-        return {}, None
+        return {}
     if not isinstance(config, dict):
-        raise fail(1, f"the project configuration must be a mapping of keys, not a {type(config).__name__}")
-    return config, node
+        raise _fail(path, 1, "the project configuration must be a mapping of keys, "
+                             f"not a {type(config).__name__}")
+    return config
 
 
-def validate(config: dict, node, path: str) -> list[Diagnostic]:
-    """Every schema violation and chapter problem, located in `_quarto.yml`."""
-    import jsonschema
+def _nodes(text: str):
+    """The YAML node tree of a config that parsed (for line numbers); None when empty."""
+    import yaml
 
-    validator = jsonschema.Draft202012Validator(SCHEMA)
+    return yaml.compose(text, Loader=_loader())
+
+
+VALID = "config"  # under .bookbuild/cache: one empty file per config text that passed the schema
+
+
+def validate(config: dict, text: str, path: str, remembered: Path | None = None) -> list[Diagnostic]:
+    """Every schema violation and chapter problem, located in `_quarto.yml`.
+
+    A config text that passed the schema before (a file in `remembered`) skips it: importing
+    jsonschema and validating costs more than the rest of a no-op `numbers check`.
+    """
+    node = None
     problems = []
-    for err in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
-        keys = list(err.absolute_path)
-        where = ".".join(map(str, keys)) or "(top level)"
-        problems.append(Diagnostic(path, _line_of(node, keys), 0, "CFG001",
-                                   f"{where}: {_explain(err)}", _hint(err)))
+    mark = remembered / f"{_digest(text)}.ok" if remembered is not None else None
+    if mark is not None and mark.is_file():
+        from bookbuild.cachesweep import touch
+
+        touch(mark)
+    else:
+        import jsonschema
+
+        validator = jsonschema.Draft202012Validator(SCHEMA)
+        errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+        if errors:
+            node = _nodes(text)
+        for err in errors:
+            keys = list(err.absolute_path)
+            where = ".".join(map(str, keys)) or "(top level)"
+            problems.append(Diagnostic(path, _line_of(node, keys), 0, "CFG001",
+                                       f"{where}: {_explain(err)}", _hint(err)))
+        if not errors and mark is not None and mark.parent.parent.is_dir():
+            # only in a project that has built before: `check` leaves no .bookbuild behind
+            with contextlib.suppress(OSError):
+                mark.parent.mkdir(exist_ok=True)
+                mark.touch()  # empty: its existence is the whole record
     seen: dict[str, int] = {}
     for entry in _chapter_entries(config):
         seen[entry] = seen.get(entry, 0) + 1
         if seen[entry] > 1:
+            node = node or _nodes(text)
             problems.append(Diagnostic(path, _find_line(node, entry, seen[entry]), 0, "CFG001",
                                        f"chapter {entry} is listed twice", "list each chapter once"))
             continue
         file = Path(path).parent / entry
         if not file.is_file():
+            node = node or _nodes(text)
             problems.append(Diagnostic(path, _find_line(node, entry), 0, "CFG001",
                                        f"chapter {entry} does not exist",
                                        "fix the path or remove it from the book's chapters"))
     return problems
+
+
+def _digest(text: str) -> str:
+    """The config text and the schema it passed (a new schema validates again)."""
+    import hashlib
+    import json
+
+    material = json.dumps([text, SCHEMA], sort_keys=True)
+    return hashlib.sha256(material.encode()).hexdigest()
 
 
 def _explain(err) -> str:
