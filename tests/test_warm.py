@@ -218,3 +218,41 @@ def test_a_template_that_dies_falls_back_to_plain_kernels(cli, tmp_path: Path) -
     assert "warning: warm kernels unavailable (the warm template exited with 3)" in r.stderr
     assert "bad.qmd:2: the kernel died while running cell 'fatal'" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
+
+
+FIGURE_PROBE = r"""
+import io, sys
+import matplotlib
+from matplotlib.figure import Figure
+matplotlib.rcParams["svg.hashsalt"] = "probe"  # else every process draws different ids
+before = dict(matplotlib.rcParams)
+if sys.argv[1] == "warm":
+    from bookbuild.warm.server import warm_figures
+    warm_figures()
+fig = Figure(figsize=(3, 2))
+ax = fig.add_subplot()
+ax.loglog([0.5, 50.0], [2.0, 400.0], label="probe")
+ax.set_xlabel("intensity")
+ax.legend()
+out = io.BytesIO()
+fig.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None})
+assert dict(matplotlib.rcParams) == before, "rcParams changed"
+assert "matplotlib.pyplot" not in sys.modules, "pyplot imported"
+sys.stdout.buffer.write(out.getvalue())
+"""
+
+
+def test_warming_matplotlib_in_the_template_changes_no_figure_and_no_state(tmp_path: Path) -> None:
+    # preview's template draws one figure before forking kernels (fonts and mathtext load once);
+    # a kernel's figures must come out byte for byte as from a process that never warmed up
+    import subprocess
+    import sys
+
+    pytest.importorskip("matplotlib")
+    env = dict(os.environ, MPLBACKEND="agg", MPLCONFIGDIR=str(tmp_path / "mpl"))
+    runs = {how: subprocess.run([sys.executable, "-c", FIGURE_PROBE, how], capture_output=True,
+                                timeout=120, env=env, cwd=tmp_path) for how in ("warm", "cold")}
+    for how, r in runs.items():
+        assert r.returncode == 0, f"{how}: {r.stderr.decode()}"
+    assert runs["warm"].stdout.startswith(b"<?xml") and b"intensity" in runs["warm"].stdout
+    assert runs["warm"].stdout == runs["cold"].stdout

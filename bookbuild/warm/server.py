@@ -37,6 +37,10 @@ BASE = ["ipykernel.kernelapp", "ipykernel.ipkernel", "IPython.core.interactivesh
         "tornado.locks", "tornado.gen", "pdb", "pydoc", "http.server", "xmlrpc.server"]
 
 
+WARM_FIGURES = "--warm-figures"  # preview's templates: also draw one figure (warm_figures)
+_figures = {"wanted": False, "done": False}
+
+
 def preload(modules: list[str]) -> dict[str, str]:
     """Import what the chapters will need; return {module: error} for those that failed."""
     import bookbuild.kernel as recorder
@@ -49,11 +53,42 @@ def preload(modules: list[str]) -> dict[str, str]:
         except Exception as exc:  # a chapter importing it will see the real error itself
             failed[name] = f"{type(exc).__name__}: {exc}"
     recorder.end_preload()
+    if _figures["wanted"] and not _figures["done"] and "matplotlib" in sys.modules:
+        _figures["done"] = True
+        warm_figures()
     # Move everything imported so far out of the collector's reach: a collection in a kernel
     # would otherwise write to the header of every inherited object and copy the template's
     # pages into each kernel (copy-on-write); the kernels' own objects are collected as usual.
     gc.freeze()
     return failed
+
+
+def warm_figures() -> None:
+    """Draw a small log-log figure to SVG and PNG, as a cell's first plot would, so that
+    matplotlib's font lookup, loaded fonts, text layout and mathtext parsers are made once here
+    and not in every kernel (0.1 s of each code edit in a preview chapter with a plot).
+
+    Through `Figure`, never pyplot: no figure number is taken, no rcParams change, no backend
+    is chosen; a kernel can tell nothing happened except by timing (tests/test_warm.py).
+    """
+    import io
+
+    try:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(2, 2))
+        ax = fig.add_subplot()
+        ax.loglog([0.1, 10.0], [1.0, 100.0], label="x")
+        ax.plot([1.0], [10.0], "s")
+        ax.set_xlabel("x")
+        ax.set_title("$x^2$")
+        ax.grid(True, which="both")
+        ax.legend()
+        fig.tight_layout()
+        for fmt in ("svg", "png"):
+            fig.savefig(io.BytesIO(), format=fmt, bbox_inches="tight")
+    except Exception:  # noqa: BLE001  a broken matplotlib is the chapter's error to report
+        pass
 
 
 def stamps() -> dict[str, list[int]]:
@@ -164,4 +199,5 @@ def _alive(pid: int) -> bool:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], sys.argv[2:])
+    _figures["wanted"] = WARM_FIGURES in sys.argv[2:]
+    serve(sys.argv[1], [m for m in sys.argv[2:] if m != WARM_FIGURES])

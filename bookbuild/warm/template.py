@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from bookbuild.warm.discover import preload_list
+from bookbuild.warm.server import WARM_FIGURES
 
 PROVISIONER = "bookbuild-warm"
 CONNECT_TIMEOUT = 60.0  # seconds for the template to start listening (imports run after that)
@@ -41,8 +42,10 @@ class Template:
         self.cwd, self.env, self.modules = cwd, env, modules
         self._dir = tempfile.mkdtemp(prefix="bookbuild-warm-")
         self.socket = os.path.join(self._dir, "template")
+        # preview's templates fork a kernel per code edit: worth warming matplotlib's fonts once
+        figures = [WARM_FIGURES] if KEEP_BETWEEN_BUILDS else []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bookbuild.warm.server", self.socket, *modules],
+            [sys.executable, "-m", "bookbuild.warm.server", self.socket, *figures, *modules],
             cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         self._stamps: dict[str, list[int]] | None = None
         self._pending: list[str] = []  # wanted since the start, not yet imported by the template
