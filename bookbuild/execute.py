@@ -78,6 +78,13 @@ class Launch:
         return km, sockets
 
 
+def import_kernel_client() -> None:
+    """Import what talks to a kernel (jupyter_client, nbformat, nbclient), ahead of need."""
+    import jupyter_client.manager  # noqa: F401
+    import nbclient  # noqa: F401
+    import nbformat  # noqa: F401
+
+
 # Preview's hot path: after each build the builder starts one kernel for each of the latest
 # launches (`start_spares`), so the next code edit finds a kernel already forked and listening
 # and pays only for its cells. A spare has run nothing: it is exactly the fresh kernel the

@@ -9,7 +9,6 @@ new one: the staged folder and the old one are exchanged in one `renameat2(RENAM
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import json
 import os
 import shutil
@@ -152,10 +151,12 @@ def _swap(new: Path, out: Path) -> None:
 
 def _exchange(a: Path, b: Path) -> bool:
     """renameat2(RENAME_EXCHANGE): swap two paths atomically; False where unsupported."""
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
+    try:
+        # the interpreter's own symbols, libc's among them: ctypes.util.find_library would run
+        # `ldconfig -p` in a subprocess for each build to find the same library
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
         return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
     fn = getattr(libc, "renameat2", None)
     if fn is None:
         return False

@@ -27,10 +27,10 @@ IDLE_LIMIT = 900  # seconds without a request before the template gives up on it
 # first imported, and the shell exists only in the child.
 BASE = ["ipykernel.kernelapp", "ipykernel.ipkernel", "IPython.core.interactiveshell", "zmq",
         "jupyter_client.session", "bookbuild.kernel",
-        # What a kernel imports while it starts, measured in a forked child: the debugger
-        # (debugpy and pydevd, about half of a fork's start-up), the shell's inspector and
-        # completer helpers, the history's sqlite3 and tornado's asyncio glue. Importing them
-        # starts no thread, so a fork gets them for free.
+        # What a kernel imports while it starts, measured in a forked child: the shell's
+        # inspector and completer helpers, the history's sqlite3 and tornado's asyncio glue.
+        # Importing them starts no thread, so a fork gets them for free. (ipykernel's
+        # debugger is imported without debugpy: see preload.)
         "ipykernel.debugger", "IPython.core.debugger", "IPython.core.oinspect",
         "IPython.core.completerlib", "IPython.core.logger", "IPython.extensions.storemagic",
         "IPython.utils.wildcard", "sqlite3", "tornado.platform.asyncio", "tornado.queues",
@@ -49,7 +49,10 @@ def preload(modules: list[str]) -> dict[str, str]:
     failed = {}
     for name in BASE + modules:
         try:
-            importlib.import_module(name)
+            if name in BASE:
+                _import_without_debugpy(name)
+            else:
+                importlib.import_module(name)
         except Exception as exc:  # a chapter importing it will see the real error itself
             failed[name] = f"{type(exc).__name__}: {exc}"
     recorder.end_preload()
@@ -61,6 +64,24 @@ def preload(modules: list[str]) -> dict[str, str]:
     # pages into each kernel (copy-on-write); the kernels' own objects are collected as usual.
     gc.freeze()
     return failed
+
+
+def _import_without_debugpy(name: str) -> None:
+    """Import one of the kernel's own modules with debugpy hidden.
+
+    ipykernel offers a debugger only when debugpy imports; nobody can attach one to a build's
+    private kernel, and debugpy with pydevd is 70 ms of every cold build's wait for the
+    template. Hidden while ipykernel looks, then visible again: a cell (or a book's package)
+    that imports debugpy itself still gets it.
+    """
+    hide = "debugpy" not in sys.modules
+    if hide:
+        sys.modules["debugpy"] = None  # type: ignore[assignment]  # import raises ImportError
+    try:
+        importlib.import_module(name)
+    finally:
+        if hide and "debugpy" in sys.modules and sys.modules["debugpy"] is None:
+            del sys.modules["debugpy"]
 
 
 def warm_figures() -> None:
