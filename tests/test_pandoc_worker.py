@@ -113,6 +113,32 @@ def test_a_required_module_starts_fresh_on_every_page(tmp_path: Path) -> None:
     assert "seen-1" in first and "seen-1" in second
 
 
+def test_a_filter_that_changes_the_shared_pandoc_module_changes_it_for_its_page_only(
+        tmp_path: Path) -> None:
+    """The command line gives each page a fresh Lua state: a field set on `pandoc` or `_G`, or
+    a replaced `pandoc.utils.stringify`, must not reach the next page in the worker."""
+    (tmp_path / "patch.lua").write_text(textwrap.dedent("""
+        pandoc.bookbuild_pages = (pandoc.bookbuild_pages or 0) + 1
+        rawset(_G, 'bookbuild_global', (rawget(_G, 'bookbuild_global') or 0) + 1)
+        pandoc.utils.stringify = function() return 'patched' end
+        function Str(s)
+          if s.text == 'COUNT' then
+            return pandoc.Str('pages-' .. pandoc.bookbuild_pages .. '-global-' .. bookbuild_global)
+          end
+        end
+    """))
+    (tmp_path / "plain.lua").write_text(textwrap.dedent("""
+        function Str(s)
+          if s.text == 'WORD' then return pandoc.Str('said-' .. pandoc.utils.stringify(s)) end
+        end
+    """))
+    patched = UserFilters(before=[tmp_path / "patch.lua"])
+    for _ in range(2):
+        assert "pages-1-global-1" in convert("COUNT\n", tmp_path, patched)[0]
+    # a page without the patching filter sees pandoc's own stringify again
+    assert "said-WORD" in convert("WORD\n", tmp_path, UserFilters(before=[tmp_path / "plain.lua"]))[0]
+
+
 def test_a_filter_that_prints_leaves_the_page_intact(tmp_path: Path) -> None:
     (tmp_path / "chatty.lua").write_text("function Pandoc(d) print('hello from a filter') end\n")
     out, warnings = convert("# Title\n\nBody text.\n", tmp_path,

@@ -15,11 +15,34 @@ local pristine_loaded = {}
 for name, module in pairs(package.loaded) do pristine_loaded[name] = module end
 local pristine_path, pristine_cpath = package.path, package.cpath
 
+-- The same for the tables every filter shares: a filter that replaces `pandoc.utils.stringify`
+-- or sets a field of `pandoc` or of `_G` does so for its own page only, as in its own process.
+local pristine_tables = {}
+for _, t in pairs(pristine_loaded) do
+  if type(t) == 'table' and not pristine_tables[t] then
+    local copy = {}
+    for k, v in next, t do copy[k] = v end
+    pristine_tables[t] = copy
+  end
+end
+
+local function restore_tables()
+  for t, copy in pairs(pristine_tables) do
+    for k in next, t do
+      if copy[k] == nil then rawset(t, k, nil) end
+    end
+    for k, v in next, copy do
+      if rawget(t, k) ~= v then rawset(t, k, v) end
+    end
+  end
+end
+
 local function fresh_modules()
   for name in pairs(package.loaded) do
     if pristine_loaded[name] == nil then package.loaded[name] = nil end
   end
   package.path, package.cpath = pristine_path, pristine_cpath
+  restore_tables()
 end
 
 -- Parsed metadata files and compiled templates, by their text: books repeat them page to page.
