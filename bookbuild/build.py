@@ -43,7 +43,7 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     errors = execute_all(proj, chapters, use_cache,
                          before_execution=lambda: static_check(
                              files, proj.root, "render", {ch.source: ch.doc for ch in chapters},
-                             proj.cache_dir / "cache", use_cache),
+                             proj.cache_dir / "cache", use_cache, proj.config),
                          formats=formats)
     if errors:
         stop = errors[-1].startswith("render stopped")

@@ -12,7 +12,8 @@ from bookbuild.qmd import Document, parse_file
 from bookbuild.refs import CheckResult, check_document
 
 
-def check_files(files: list[Path], project_root: Path | None) -> list[CheckResult]:
+def check_files(files: list[Path], project_root: Path | None,
+                config: dict | None = None) -> list[CheckResult]:
     """Each file's problems, plus the cross-reference labels the files define twice."""
     results, docs = [], []
     modules: dict[tuple, ModuleNames] = {}
@@ -23,15 +24,16 @@ def check_files(files: list[Path], project_root: Path | None) -> list[CheckResul
         names = modules.setdefault(tuple(roots), ModuleNames(roots))
         results.append(check_document(doc, project_root, names))
     # render refuses a repeated label; check says so first (only labels are read, no numbering)
-    for d, result in zip(duplicates_per_file(docs), results, strict=True):
+    for d, result in zip(duplicates_per_file(docs, config=config), results, strict=True):
         result.diagnostics.extend(d)
     return results
 
 
 def duplicates_per_file(docs: list[tuple[Document, bool]],
-                        known: list[crossref.Defined | None] | None = None) -> list[list[Diagnostic]]:
+                        known: list[crossref.Defined | None] | None = None,
+                        config: dict | None = None) -> list[list[Diagnostic]]:
     """crossref.duplicate_labels, grouped by the file that repeats the label."""
-    found = crossref.duplicate_labels(docs, known)
+    found = crossref.duplicate_labels(docs, known, config)
     return [[d for d in found if d.path == str(doc.path)] for doc, _ in docs]
 
 

@@ -20,7 +20,7 @@ from bookbuild.cachesweep import touch
 from bookbuild.names import ModuleNames, search_roots
 from bookbuild.pagecache import file_digest, store
 
-FORMAT = 2
+FORMAT = 3
 
 
 class _Recording(ModuleNames):
@@ -63,7 +63,8 @@ def _modules_unchanged(consulted: dict, roots: list[Path]) -> bool:
 
 
 def check_files(files: list[Path], root: Path | None, docs: dict[Path, qmd.Document],
-                cache_dir: Path, read: bool = True) -> tuple[list[refs.CheckResult], dict]:
+                cache_dir: Path, read: bool = True, config: dict | None = None
+                ) -> tuple[list[refs.CheckResult], dict]:
     """`check.check_files` for the parsed chapters `docs`, skipping those checked clean before
     (unless `read` is false: `--no-cache` checks everything); also the entries to remember."""
     folder = cache_dir / "check"
@@ -80,12 +81,13 @@ def check_files(files: list[Path], root: Path | None, docs: dict[Path, qmd.Docum
         if entry is not None and _modules_unchanged(entry["modules"], roots):
             touch(folder / f"{key}.json")  # used: the last to be swept (cachesweep)
             results.append(refs.CheckResult(doc.path, entry["refs"], []))
-            known.append([tuple(d) for d in entry["labels"]])
+            known.append([(label, line, col, tuple(formats))
+                          for label, line, col, formats in entry["labels"]])
             continue
         recorder = _Recording(roots)
         result = refs.check_document(doc, root, recorder)
         results.append(result)
-        labels = crossref.labels_defined(doc)
+        labels = crossref.labels_defined(doc, config)
         known.append(labels)
         if not result.diagnostics:
             modules = {m: [p, file_digest(p) if p is not None else None]
@@ -94,16 +96,18 @@ def check_files(files: list[Path], root: Path | None, docs: dict[Path, qmd.Docum
                                            "labels": labels}
     # A label repeated across chapters is a fact about the whole book: checked every time,
     # from each chapter's labels (remembered with its verdict: they follow from its text).
-    for repeated, result in zip(check.duplicates_per_file(parsed, known), results, strict=True):
+    for repeated, result in zip(check.duplicates_per_file(parsed, known, config), results,
+                                strict=True):
         result.diagnostics.extend(repeated)
     return results, new
 
 
 def static_check(files: list[Path], root: Path | None, command: str,
-                 docs: dict[Path, qmd.Document], cache_dir: Path, read: bool = True) -> list[str]:
+                 docs: dict[Path, qmd.Document], cache_dir: Path, read: bool = True,
+                 config: dict | None = None) -> list[str]:
     """`check.static_check` with remembered clean chapters, written only when all are clean
-    (a stopped build leaves no trace)."""
-    results, new = check_files(files, root, docs, cache_dir, read)
+    (a stopped build leaves no trace). `config`: the book's `_quarto.yml`, parsed."""
+    results, new = check_files(files, root, docs, cache_dir, read, config)
     if not any(r.diagnostics for r in results):
         for path, entry in new.items():
             _write(path, entry)
@@ -120,8 +124,9 @@ def _read(path: Path) -> dict | None:
             return None
         if not isinstance(entry["refs"], int) or not isinstance(entry["modules"], dict):
             return None
-        for label, line, col in entry["labels"]:
-            if not (isinstance(label, str) and isinstance(line, int) and isinstance(col, int)):
+        for label, line, col, formats in entry["labels"]:
+            if not (isinstance(label, str) and isinstance(line, int) and isinstance(col, int)
+                    and isinstance(formats, list) and all(isinstance(f, str) for f in formats)):
                 return None
         for where, _digest in entry["modules"].values():
             if not (where is None or isinstance(where, str)):

@@ -165,7 +165,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from bookbuild.check import check_files, report
 
     proj, files = _targets(args.paths)
-    results = check_files(files, proj.root)
+    results = check_files(files, proj.root, proj.config)
     code = report(results, sys.stdout)
     if code or not args.literals:
         return code

@@ -343,13 +343,20 @@ def with_title(doc: Document, markdown: str) -> str:
     return markdown[:doc.body_start] + "\n" + heading + markdown[doc.body_start:]
 
 
-def labels_defined(doc: Document) -> list[tuple[str, int, int]]:
-    """Every place the chapter defines a cross-reference label, in order: (label, line, col).
+def labels_defined(doc: Document, config: dict[str, Any] | None = None
+                   ) -> list[tuple[str, int, int, tuple[str, ...]]]:
+    """Every place the chapter defines a cross-reference label, in order: (label, line, col,
+    the formats whose output shows it), `config` being the book's `_quarto.yml` (`when-meta`).
 
-    What the duplicate check reads; the static check remembers it with a clean verdict.
+    What the duplicate check reads (Quarto indexes each format apart, so one label may be
+    defined once for HTML and once for the PDF); the static check remembers it with a clean
+    verdict.
     """
     lines = LineIndex(doc.text)
     prose = _prose(doc)
+    events = _events(doc, prose)
+    front = doc.front_matter or {}
+    hidden = {fmt: _hidden_spans(events, Output(fmt, config or {}), front) for fmt in FORMAT_NAMES}
     # the offset of the `#` (or of the cell option naming the label), where an editor should go
     found = [(m.start(1) - 1, m.group(1)) for m in DEFINITION.finditer(prose)]
     for cell in doc.cells:
@@ -361,7 +368,9 @@ def labels_defined(doc: Document) -> list[tuple[str, int, int]]:
         m = DEFINITION.search(fence.info)
         if m:
             found.append((fence.start, m.group(1)))
-    return [(label, *lines.position(offset)) for offset, label in sorted(found)]
+    return [(label, *lines.position(offset),
+             tuple(fmt for fmt in FORMAT_NAMES if _shown(offset, hidden[fmt])))
+            for offset, label in sorted(found)]
 
 
 def _option_offset(text: str, start: int, end: int, key: str) -> int:
@@ -583,7 +592,7 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
             if not _shown(m.start(), hidden):
                 continue
             references.append(Reference(m.group(1), walk.source, walk.lines.position(m.start())[0]))
-    return BookIndex(chapters, labels, references, _duplicates(docs))
+    return BookIndex(chapters, labels, references, _duplicates(docs, output))
 
 
 def format_indexes(docs: list[tuple[Document, bool]], settings: dict[str, Any],
@@ -622,40 +631,47 @@ def unresolved_in(indexes: dict[str, BookIndex], external: dict,
 Place = tuple[Path, int, int]  # file, line, column
 
 
-Defined = list[tuple[str, int, int]]  # labels_defined: (label, line, col) in text order
+Defined = list[tuple[str, int, int, tuple[str, ...]]]  # what labels_defined returns
 
 
-def _repeats(docs: list[tuple[Document, bool]],
-             known: list[Defined | None] | None = None) -> list[tuple[str, str, Place, Place]]:
-    """(label, the repeating chapter's path as given, where it repeats, where it was first);
+def _repeats(docs: list[tuple[Document, bool]], known: list[Defined | None] | None = None,
+             config: dict[str, Any] | None = None, only: str | None = None
+             ) -> list[tuple[str, str, Place, Place]]:
+    """(label, the repeating chapter's path as given, where it repeats, where it was first),
+    for a label defined again where some format (`only` that one) shows both definitions;
     `known` holds each chapter's `labels_defined` where it was remembered (None: read it)."""
-    defined: dict[str, Place] = {}
+    defined: dict[str, list[tuple[Place, set[str]]]] = {}
     out = []
     for i, (doc, _) in enumerate(docs):
         where = Path(doc.path).resolve()
-        labels = known[i] if known is not None and known[i] is not None else labels_defined(doc)
-        for label, line, col in labels:
-            if label in defined:
-                out.append((label, str(doc.path), (where, line, col), defined[label]))
-            else:
-                defined[label] = (where, line, col)
+        labels = known[i] if known is not None and known[i] is not None else labels_defined(doc, config)
+        for label, line, col, shown_in in labels:
+            formats = [f for f in shown_in if only is None or f == only]
+            first = next((place for place, shown in defined.get(label, []) if shown & set(formats)),
+                         None)
+            if first is not None:
+                out.append((label, str(doc.path), (where, line, col), first))
+            elif formats:
+                defined.setdefault(label, []).append(((where, line, col), set(formats)))
     return out
 
 
-def duplicate_labels(docs: list[tuple[Document, bool]],
-                     known: list[Defined | None] | None = None) -> list[Diagnostic]:
+def duplicate_labels(docs: list[tuple[Document, bool]], known: list[Defined | None] | None = None,
+                     config: dict[str, Any] | None = None) -> list[Diagnostic]:
     """One located XRF001 for each repeated label, at the repeat, naming the first place."""
     return [Diagnostic(path, line, col, "XRF001",
                        f"label '{label}' is defined twice (first at {display_path(first[0])}:"
                        f"{first[1]}:{first[2]})", "rename one of them; a reference reaches only one")
-            for label, path, (_, line, col), first in _repeats(docs, known)]
+            for label, path, (_, line, col), first in _repeats(docs, known, config)]
 
 
-def _duplicates(docs: list[tuple[Document, bool]]) -> list[str]:
-    """`file:line: label 'x' is defined twice (first at file:line)` for each repeated label."""
+def _duplicates(docs: list[tuple[Document, bool]], output: Output | None) -> list[str]:
+    """`file:line: label 'x' is defined twice (first at file:line)` for each label `output`'s
+    format (every format without one) shows twice."""
+    config, only = (output.config, output.fmt) if output is not None else (None, None)
     return [f"{display_path(where)}:{line}: label '{label}' is defined twice "
             f"(first at {display_path(first[0])}:{first[1]}); rename one of them"
-            for label, _, (where, line, _), first in _repeats(docs)]
+            for label, _, (where, line, _), first in _repeats(docs, config=config, only=only)]
 
 
 def index_for_page(index: BookIndex, page: Path, pages: dict[Path, Path]) -> dict:

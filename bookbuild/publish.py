@@ -89,8 +89,10 @@ class Publisher:
         # each format numbers what it shows (conditional content); the PDF reads pdf_index
         indexes = crossref.format_indexes(self.docs, self._crossref_settings(), self.proj.config)
         self.index, self.pdf_index = indexes["html"], indexes["pdf"]
-        if self.index.duplicates:
-            raise BuildError("\n".join(self.index.duplicates))
+        shown = self.formats or list(indexes)  # the formats being written
+        repeated = [d for fmt in indexes if fmt in shown for d in indexes[fmt].duplicates]
+        if repeated:
+            raise BuildError("\n".join(dict.fromkeys(repeated)))
         unresolved = crossref.unresolved_in(indexes, self.external, self.formats)
         for ref, why in unresolved:
             print(f"{display_path(ref.source)}:{ref.line}: {'error' if self.strict else 'warning'}: "

@@ -121,7 +121,7 @@ def test_damaged_remembered_labels_are_a_miss(book: Path) -> None:
     for entry in entries(book):
         raw = json.loads(entry.read_text())
         if raw["entry"]["labels"]:
-            raw["entry"]["labels"] = [[None, "13", 20]]
+            raw["entry"]["labels"] = [[None, "13", 20, ["html", "pdf"]]]
             raw["sha256"] = checkcache._checksum(raw["entry"])
             entry.write_text(json.dumps(raw))
     (book / "ch" / "again.qmd").write_text("# Again {#sec-pace}\n")

@@ -192,3 +192,38 @@ def test_references_after_hidden_ones_are_still_collected_in_text_order() -> Non
     assert [(r.line, r.label) for r, _ in crossref.unresolved_in(indexes, {})] == [
         (4, "sec-zz"), (7, "sec-yy"), (9, "sec-aa")]
     assert [r.label for r in indexes["pdf"].references] == ["sec-yy", "sec-aa"]
+
+
+WEB = '::: {.content-visible when-format="html"}\n## Web {#sec-x}\n:::\n'
+PAPER = '::: {.content-visible when-format="pdf"}\n## Paper {#sec-x}\n:::\n'
+
+
+def test_one_label_may_be_defined_once_for_each_format() -> None:
+    # Quarto indexes each format apart: the web and the printed variant may share a label
+    book = docs("# A\n\n" + WEB + "\n" + PAPER)
+    assert crossref.duplicate_labels(book) == []
+    assert crossref.build_index(book, None, HTML).duplicates == []
+    assert crossref.build_index(book, None, PDF).duplicates == []
+    assert numbers("# A\n\n" + WEB + "\n" + PAPER, output=PDF)["sec-x"] == "1.1"
+
+
+def test_a_label_two_definitions_share_in_one_format_is_defined_twice() -> None:
+    book = docs("# A\n\n" + WEB, '# B\n\n::: {.content-hidden when-format="pdf"}\n## Also {#sec-x}\n:::\n')
+    [d] = crossref.duplicate_labels(book)
+    assert (d.path, d.line, d.col, d.code) == ("c1.qmd", 4, 10, "XRF001")
+    assert "label 'sec-x' is defined twice (first at c0.qmd:4:9)" in d.message
+    assert len(crossref.build_index(book, None, HTML).duplicates) == 1
+    assert crossref.build_index(book, None, PDF).duplicates == []
+
+
+def test_a_definition_no_format_shows_repeats_nothing() -> None:
+    book = docs("# A\n\n## Here {#sec-x}\n", "# B\n\n::: {.content-hidden}\n## Never {#sec-x}\n:::\n")
+    assert crossref.duplicate_labels(book) == []
+
+
+def test_metadata_conditions_on_a_repeated_label_read_the_books_config() -> None:
+    book = docs("# A\n\n## Here {#sec-x}\n",
+                '# B\n\n::: {.content-visible when-meta="draft"}\n## Draft {#sec-x}\n:::\n')
+    assert crossref.duplicate_labels(book, config={}) == []
+    [d] = crossref.duplicate_labels(book, config={"draft": True})
+    assert d.path == "c1.qmd" and d.line == 4

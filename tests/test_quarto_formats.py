@@ -77,3 +77,22 @@ def test_check_still_finds_a_label_defined_twice_across_formats(tmp_path: Path) 
     r = run_cli("check", "one.qmd", "two.qmd", cwd=tmp_path, timeout=60)
     assert r.returncode == 1
     assert "two.qmd:3:11: label 'sec-x' is defined twice (first at one.qmd:4:9)" in r.stdout
+
+
+def test_a_label_may_be_defined_once_for_the_web_and_once_for_print(tmp_path: Path) -> None:
+    # Quarto keeps one index per format: each output sees exactly one definition
+    (tmp_path / "_quarto.yml").write_text(
+        "project:\n  type: book\nbook:\n  title: Twice\n  chapters:\n    - one.qmd\n    - two.qmd\n",
+        encoding="utf-8")
+    (tmp_path / "one.qmd").write_text(
+        "# One\n\n::: {.content-visible when-format=\"html\"}\n## On screen {#sec-x}\n\nWeb words.\n"
+        ":::\n", encoding="utf-8")
+    (tmp_path / "two.qmd").write_text(
+        "# Two\n\n::: {.content-visible when-format=\"pdf\"}\n## On paper {#sec-x}\n:::\n\n"
+        "See @sec-x.\n", encoding="utf-8")
+    r = run_cli("check", cwd=tmp_path, timeout=60)
+    assert r.returncode == 0 and "XRF001" not in r.stdout, r.stdout
+    r = run_cli("render", "--to", "html", cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    two = (tmp_path / "_book" / "two.html").read_text(encoding="utf-8")
+    assert '<a href="one.html#sec-x" class="quarto-xref xref">Section\u00a01.1</a>' in two
