@@ -156,23 +156,11 @@ def probe_key(doc: Document, cwd: Path) -> str:
     return "literals-" + hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-@lru_cache(maxsize=1)
 def _installed_versions() -> dict[str, str]:
-    """`{package: version}` from `name-version.dist-info` folders on sys.path ("absent" if none)."""
-    import os
-    import sys
+    """`{package: version}` of the packages whose change may change a value ("absent" if none)."""
+    from bookbuild.installed import version_of
 
-    found: dict[str, str] = {}
-    for entry in sys.path:
-        try:
-            names = os.listdir(entry or ".")
-        except OSError:
-            continue
-        for name in names:
-            m = re.fullmatch(r"([A-Za-z0-9_.]+)-([^-]+)\.dist-info", name)
-            if m and m.group(1).lower().replace("-", "_") in _KEYED_PACKAGES:
-                found.setdefault(m.group(1).lower(), m.group(2))
-    return {pkg: found.get(pkg, "absent") for pkg in _KEYED_PACKAGES}
+    return {pkg: version_of(pkg) for pkg in _KEYED_PACKAGES}
 
 
 def as_number(text: str) -> float | None:
