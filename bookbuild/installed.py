@@ -23,8 +23,9 @@ def _dist_info() -> dict[str, str]:
         except OSError:
             continue
         for name in names:
-            if name.endswith(".dist-info") and name.count("-") == 1:
-                dist, version = name[:-len(".dist-info")].split("-")
+            stem = name[:-len(".dist-info")]
+            if name.endswith(".dist-info") and stem.count("-") == 1:
+                dist, version = stem.split("-")
                 found.setdefault(_normal(dist), version)
     return found
 

@@ -365,3 +365,15 @@ def test_a_keyword_only_default_that_calls_is_a_root() -> None:
 
     assert cache.bound_by(ast.parse("def f(*, a=register()):\n    return a\n").body[0]) == set()
     assert cache.bound_by(ast.parse("def f(*, a, b=1):\n    return a\n").body[0]) == {"f"}
+
+
+def test_installed_versions_come_from_the_dist_info_folders_and_agree_with_importlib() -> None:
+    # the execution cache's key names these versions: reading them must be right and cheap
+    from importlib.metadata import version
+
+    from bookbuild import installed
+
+    for package in ("pint", "ipykernel", "jupyter_client", "markdown-it-py"):
+        assert installed._dist_info()[installed._normal(package)] == version(package)
+        assert installed.version_of(package) == version(package)
+    assert installed.version_of("no-such-package-here") == "absent"
