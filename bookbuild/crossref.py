@@ -596,9 +596,11 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
 
 
 def format_indexes(docs: list[tuple[Document, bool]], settings: dict[str, Any],
-                   config: dict[str, Any]) -> dict[str, BookIndex]:
-    """One index per output format (html, pdf), each numbering what that format shows."""
-    return {fmt: build_index(docs, settings, Output(fmt, config)) for fmt in FORMAT_NAMES}
+                   config: dict[str, Any], formats: list[str] | None = None) -> dict[str, BookIndex]:
+    """One index per output format (html, pdf; or those of `formats`), each numbering what
+    that format shows."""
+    return {fmt: build_index(docs, settings, Output(fmt, config)) for fmt in FORMAT_NAMES
+            if formats is None or fmt in formats}
 
 
 UNKNOWN = "not in this book; map it under bookbuild.external-refs in _quarto.yml"

@@ -87,13 +87,20 @@ class Publisher:
     def prepare(self) -> None:
         self.docs = self.book_docs()
         # each format numbers what it shows (conditional content); the PDF reads pdf_index
-        indexes = crossref.format_indexes(self.docs, self._crossref_settings(), self.proj.config)
-        self.index, self.pdf_index = indexes["html"], indexes["pdf"]
-        shown = self.formats or list(indexes)  # the formats being written
+        settings, config = self._crossref_settings(), self.proj.config
+        shown = self.formats or list(crossref.FORMAT_NAMES)  # the formats being written
+        # HTML's index always (the pages read it), the PDF's only when the PDF is written
+        indexes = crossref.format_indexes(self.docs, settings, config, ["html", *shown])
         repeated = [d for fmt in indexes if fmt in shown for d in indexes[fmt].duplicates]
         if repeated:
             raise BuildError("\n".join(dict.fromkeys(repeated)))
         unresolved = crossref.unresolved_in(indexes, self.external, self.formats)
+        if unresolved and len(indexes) < len(crossref.FORMAT_NAMES):
+            # a label only the other format shows explains the miss better than "not in this book"
+            indexes |= crossref.format_indexes(self.docs, settings, config,
+                                               [f for f in crossref.FORMAT_NAMES if f not in indexes])
+            unresolved = crossref.unresolved_in(indexes, self.external, self.formats)
+        self.index, self.pdf_index = indexes["html"], indexes.get("pdf")
         for ref, why in unresolved:
             print(f"{display_path(ref.source)}:{ref.line}: {'error' if self.strict else 'warning'}: "
                   f"unresolved cross-reference '{ref.label}' ({why})", file=sys.stderr)

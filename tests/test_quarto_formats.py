@@ -96,3 +96,18 @@ def test_a_label_may_be_defined_once_for_the_web_and_once_for_print(tmp_path: Pa
     assert r.returncode == 0, r.stderr
     two = (tmp_path / "_book" / "two.html").read_text(encoding="utf-8")
     assert '<a href="one.html#sec-x" class="quarto-xref xref">Section\u00a01.1</a>' in two
+
+
+def test_an_html_render_says_when_a_missing_label_is_only_in_print(tmp_path: Path) -> None:
+    # the PDF's index is not built for an HTML render, unless a miss needs it to be explained
+    (tmp_path / "_quarto.yml").write_text(
+        "project:\n  type: book\nbook:\n  title: Print only\n  chapters:\n    - one.qmd\n",
+        encoding="utf-8")
+    (tmp_path / "one.qmd").write_text(
+        "# One\n\n::: {.content-visible when-format=\"pdf\"}\n## On paper {#sec-paper}\n:::\n\n"
+        "See @sec-paper and @sec-nowhere.\n", encoding="utf-8")
+    r = run_cli("render", "--to", "html", cwd=tmp_path, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert ("one.qmd:7: warning: unresolved cross-reference 'sec-paper' (in the html: defined only "
+            "in content hidden there)") in r.stderr, r.stderr
+    assert "unresolved cross-reference 'sec-nowhere' (not in this book" in r.stderr
