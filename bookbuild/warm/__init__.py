@@ -7,6 +7,10 @@ provisioner (`provisioner.py`) to launch one. Each chapter still gets its own pr
 namespace and speaks the Jupyter protocol (errors, rich outputs, `user_expressions`); file-read
 recording starts in the chapter's kernel, and modules the template preloaded, with the files
 they read, count as the chapter's dependencies once it imports any of them.
+Two differences from a plain kernel, neither visible in a page: a forked kernel offers no
+debugger (debugpy is hidden while ipykernel imports; nobody can attach to a build's private
+kernel, and the import is 70 ms of every cold build), and preview's template draws one small
+matplotlib figure before forking, so a code edit's plot finds fonts and mathtext loaded.
 
 `template.py` is the build's side: one template per kernel directory, started before the
 cache keys and the static check when the build is cold, taught the chapters' packages once they
