@@ -230,21 +230,18 @@ def fresh_versions():
 
 
 def test_a_new_python_or_package_version_re_executes(book: Path, monkeypatch, fresh_versions) -> None:
-    import importlib.metadata
     import sys
+
+    from bookbuild import installed
 
     doc = parse(CHAPTER, "ch.qmd")
     base = cache.key(doc, book)
-    real = importlib.metadata.version
+    real = installed.version_of
 
     def version(pkg: str) -> str:
-        if pkg == "pint":
-            return "99.0"
-        if pkg == "numpy":
-            raise importlib.metadata.PackageNotFoundError(pkg)
-        return real(pkg)
+        return {"pint": "99.0", "numpy": "absent"}.get(pkg) or real(pkg)
 
-    monkeypatch.setattr(importlib.metadata, "version", version)
+    monkeypatch.setattr(installed, "version_of", version)
     cache._versions.cache_clear()
     assert cache._versions()["pint"] == "99.0" and cache._versions()["numpy"] == "absent"
     assert cache.key(doc, book) != base
