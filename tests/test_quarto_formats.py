@@ -79,17 +79,22 @@ def test_check_still_finds_a_label_defined_twice_across_formats(tmp_path: Path) 
     assert "two.qmd:3:11: label 'sec-x' is defined twice (first at one.qmd:4:9)" in r.stdout
 
 
+def small_book(root: Path, **chapters: str) -> None:
+    """A book of the given chapters (name without `.qmd`: text), in that order."""
+    listing = "".join(f"    - {name}.qmd\n" for name in chapters)
+    (root / "_quarto.yml").write_text(
+        f"project:\n  type: book\nbook:\n  title: Small\n  chapters:\n{listing}", encoding="utf-8")
+    for name, text in chapters.items():
+        (root / f"{name}.qmd").write_text(text, encoding="utf-8")
+
+
 def test_a_label_may_be_defined_once_for_the_web_and_once_for_print(tmp_path: Path) -> None:
     # Quarto keeps one index per format: each output sees exactly one definition
-    (tmp_path / "_quarto.yml").write_text(
-        "project:\n  type: book\nbook:\n  title: Twice\n  chapters:\n    - one.qmd\n    - two.qmd\n",
-        encoding="utf-8")
-    (tmp_path / "one.qmd").write_text(
-        "# One\n\n::: {.content-visible when-format=\"html\"}\n## On screen {#sec-x}\n\nWeb words.\n"
-        ":::\n", encoding="utf-8")
-    (tmp_path / "two.qmd").write_text(
-        "# Two\n\n::: {.content-visible when-format=\"pdf\"}\n## On paper {#sec-x}\n:::\n\n"
-        "See @sec-x.\n", encoding="utf-8")
+    small_book(tmp_path,
+               one="# One\n\n::: {.content-visible when-format=\"html\"}\n## On screen {#sec-x}\n\n"
+                   "Web words.\n:::\n",
+               two="# Two\n\n::: {.content-visible when-format=\"pdf\"}\n## On paper {#sec-x}\n:::\n\n"
+                   "See @sec-x.\n")
     r = run_cli("check", cwd=tmp_path, timeout=60)
     assert r.returncode == 0 and "XRF001" not in r.stdout, r.stdout
     r = run_cli("render", "--to", "html", cwd=tmp_path, timeout=300)
@@ -100,12 +105,9 @@ def test_a_label_may_be_defined_once_for_the_web_and_once_for_print(tmp_path: Pa
 
 def test_an_html_render_says_when_a_missing_label_is_only_in_print(tmp_path: Path) -> None:
     # the PDF's index is not built for an HTML render, unless a miss needs it to be explained
-    (tmp_path / "_quarto.yml").write_text(
-        "project:\n  type: book\nbook:\n  title: Print only\n  chapters:\n    - one.qmd\n",
-        encoding="utf-8")
-    (tmp_path / "one.qmd").write_text(
-        "# One\n\n::: {.content-visible when-format=\"pdf\"}\n## On paper {#sec-paper}\n:::\n\n"
-        "See @sec-paper and @sec-nowhere.\n", encoding="utf-8")
+    small_book(tmp_path,
+               one="# One\n\n::: {.content-visible when-format=\"pdf\"}\n## On paper {#sec-paper}\n"
+                   ":::\n\nSee @sec-paper and @sec-nowhere.\n")
     r = run_cli("render", "--to", "html", cwd=tmp_path, timeout=300)
     assert r.returncode == 0, r.stderr
     assert ("one.qmd:7: warning: unresolved cross-reference 'sec-paper' (in the html: defined only "
