@@ -32,7 +32,12 @@ _EXCLUDED = tuple({os.path.realpath(p) + os.sep for p in (sys.prefix, sys.base_p
 
 def _local(path: str) -> bool:
     """Not Python's, an installed package's or bookbuild's own (judged where a link leads)."""
-    return not os.path.realpath(path).startswith(_EXCLUDED)
+    return _local_real(os.path.realpath(path))
+
+
+def _local_real(real: str) -> bool:
+    """`_local` for a path already resolved (`module_path`): no second realpath per module."""
+    return not real.startswith(_EXCLUDED)
 
 
 def _input(path: str) -> bool:
@@ -178,7 +183,7 @@ def _chapter_modules() -> dict[str, str]:
     any of them (then all, as they may import each other)."""
     modules = {name: module_path(m.__file__) for name, m in list(sys.modules.items())
                if isinstance(getattr(m, "__file__", None), str)}
-    local = {name: f for name, f in modules.items() if _local(f) and os.path.isfile(f)}
+    local = {name: f for name, f in modules.items() if _local_real(f) and os.path.isfile(f)}
     if _preloaded and not _used_preloaded(local):
         local = {name: f for name, f in local.items() if name not in _preloaded}
     return local
