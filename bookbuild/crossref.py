@@ -354,9 +354,12 @@ def labels_defined(doc: Document, config: dict[str, Any] | None = None
     """
     lines = LineIndex(doc.text)
     prose = _prose(doc)
-    events = _events(doc, prose)
-    front = doc.front_matter or {}
-    hidden = {fmt: _hidden_spans(events, Output(fmt, config or {}), front) for fmt in FORMAT_NAMES}
+    hidden: dict[str, list[tuple[int, int]]] = {fmt: [] for fmt in FORMAT_NAMES}
+    if "content-visible" in prose or "content-hidden" in prose:  # else every format shows all
+        events = _events(doc, prose)
+        front = doc.front_matter or {}
+        hidden = {fmt: _hidden_spans(events, Output(fmt, config or {}), front)
+                  for fmt in FORMAT_NAMES}
     # the offset of the `#` (or of the cell option naming the label), where an editor should go
     found = [(m.start(1) - 1, m.group(1)) for m in DEFINITION.finditer(prose)]
     for cell in doc.cells:
