@@ -127,3 +127,37 @@ def test_includes_are_matched_by_name_and_a_removed_one_rebuilds_the_book(tmp_pa
     assert plan({one, b}, chapters) == [a, b]
     one.unlink()
     assert plan({one}, chapters) is None  # a removed include: rebuild everything
+
+
+def test_a_problem_printed_from_another_thread_keeps_its_own_line_in_the_overlay() -> None:
+    # The static check prints from a thread while progress prints from the event loop, and
+    # `print` writes text and newline in two calls: the overlay must still get the whole line.
+    import io
+    import threading
+
+    from bookbuild.preview.builder import Tee
+
+    terminal = io.StringIO()
+    tee = Tee(terminal)
+    progress_started = threading.Event()
+    problem_written = threading.Event()
+
+    def problem() -> None:
+        progress_started.wait(5)
+        tee.write("ch.qmd:3:5: unresolved reference 'x'")  # its newline comes later
+        problem_written.set()
+        tee.write("\n")
+
+    worker = threading.Thread(target=problem)
+    worker.start()
+    tee.write("[1/2] ch.qmd: starting kernel")
+    progress_started.set()
+    problem_written.wait(5)
+    tee.write("\n")
+    worker.join(5)
+    tee.write("half a line at the end")
+    lines = tee.text().splitlines()
+    assert "ch.qmd:3:5: unresolved reference 'x'" in lines
+    assert "[1/2] ch.qmd: starting kernel" in lines
+    assert lines[-1] == "half a line at the end"
+    assert "starting kernelch.qmd" in terminal.getvalue()  # the terminal shows what came, as it came

@@ -20,6 +20,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -45,16 +46,35 @@ class Result:
 
 
 class Tee(io.TextIOBase):
-    """Writes to the terminal and keeps a copy, so a failed build's messages reach the page."""
+    """Writes to the terminal and keeps a copy, so a failed build's messages reach the page.
+
+    The copy is kept line by line per thread: the static check prints its problems from a
+    thread while the kernels' progress prints from the event loop, and `print` writes a line's
+    text and its newline in two calls, so a problem could end up glued behind a progress line
+    and be dropped with it from the overlay.
+    """
 
     def __init__(self, terminal) -> None:
         self.terminal = terminal
-        self.copy = io.StringIO()
+        self._lines = io.StringIO()
+        self._partial: dict[int, str] = {}  # by thread: text not yet ended by a newline
+        self._lock = threading.Lock()
 
     def write(self, s: str) -> int:
-        self.terminal.write(s)
-        self.terminal.flush()
-        return self.copy.write(s)
+        with self._lock:
+            self.terminal.write(s)
+            self.terminal.flush()
+            thread = threading.get_ident()
+            done, newline, rest = (self._partial.pop(thread, "") + s).rpartition("\n")
+            self._lines.write(done + newline)
+            if rest:
+                self._partial[thread] = rest
+        return len(s)
+
+    def text(self) -> str:
+        """Everything written so far, whole lines of each thread kept together."""
+        with self._lock:
+            return self._lines.getvalue() + "".join(p + "\n" for p in self._partial.values())
 
     def flush(self) -> None:
         self.terminal.flush()
@@ -122,7 +142,7 @@ def run_build(root: Path, out: Path, changed: list[str] | None) -> Result:
     seconds = time.perf_counter() - started
     if code == 0:
         return Result(True, "", built, whole, seconds)
-    lines = [line for line in tee.copy.getvalue().splitlines()
+    lines = [line for line in tee.text().splitlines()
              if line.strip() and not line.startswith(PROGRESS_PREFIXES)]
     return Result(False, "\n".join(lines).strip() or f"the build failed (exit {code})", built,
                   whole, seconds)
