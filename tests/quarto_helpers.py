@@ -28,6 +28,13 @@ def render(root: Path, *args: str, env: dict | None = None,
                           text=True, timeout=timeout, env=full)
 
 
+def rendered_book(name: str, dest: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Copy the fixture book `name` into `dest` and render it (every format); it must succeed."""
+    r = render(book(name, dest), timeout=timeout)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
 class Elements(HTMLParser):
     """Every element of a page as (tag, attributes, text inside), for structure assertions."""
 

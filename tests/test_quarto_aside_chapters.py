@@ -14,17 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.quarto_helpers import Elements, book, pdf_text, render
+from tests.quarto_helpers import Elements, pdf_text, rendered_book
 from tests.test_quarto_formats import shown
 from tests.test_quarto_margins import where, words
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> Path:
-    root = book("asidechapters", tmp_path_factory.mktemp("asidechapters"))
-    r = render(root, timeout=600)
-    assert r.returncode == 0, r.stderr
-    return root / "_book"
+    dest = tmp_path_factory.mktemp("asidechapters")
+    rendered_book("asidechapters", dest)
+    return dest / "asidechapters" / "_book"
 
 
 def test_html_chapters_and_figures_after_the_asides_keep_their_numbers(rendered) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.quarto_helpers import book, pdf_text, render
+from tests.quarto_helpers import pdf_text, rendered_book
 
 
 def shown(page: Path) -> str:
@@ -30,10 +30,9 @@ def shown(page: Path) -> str:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> tuple[Path, str]:
-    root = book("formats", tmp_path_factory.mktemp("formats"))
-    r = render(root, timeout=600)
-    assert r.returncode == 0, r.stderr
-    return root / "_book", r.stderr
+    dest = tmp_path_factory.mktemp("formats")
+    r = rendered_book("formats", dest)
+    return dest / "formats" / "_book", r.stderr
 
 
 def test_the_html_pages_number_and_cite_what_html_shows(rendered) -> None:

@@ -8,16 +8,15 @@ import re
 
 import pytest
 
-from tests.quarto_helpers import book, pdf_text, render, text
+from tests.quarto_helpers import pdf_text, rendered_book, text
 from tests.test_quarto_margins import where, words
 
 
 @pytest.fixture(scope="module")
 def printed(tmp_path_factory):
-    root = book("marginfloats", tmp_path_factory.mktemp("marginfloats"))
-    r = render(root, timeout=600)
-    assert r.returncode == 0, r.stderr
-    return root / "_book"
+    dest = tmp_path_factory.mktemp("marginfloats")
+    rendered_book("marginfloats", dest)
+    return dest / "marginfloats" / "_book"
 
 
 def test_margin_figures_render_numbered_beside_the_text(printed) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.quarto_helpers import Elements, book, pdf_text, render, text
+from tests.quarto_helpers import Elements, pdf_text, rendered_book, text
 
 
 def words(pdf: Path) -> list[tuple[int, float, float, str]]:
@@ -37,10 +37,9 @@ def where(found: list, word: str) -> tuple[int, float, float]:
 
 @pytest.fixture(scope="module")
 def printed(tmp_path_factory):
-    root = book("margins", tmp_path_factory.mktemp("margins"))
-    r = render(root, timeout=600)
-    assert r.returncode == 0, r.stderr
-    return root / "_book"
+    dest = tmp_path_factory.mktemp("margins")
+    rendered_book("margins", dest)
+    return dest / "margins" / "_book"
 
 
 def test_a_chapters_margin_notes_and_captions_sit_beside_the_text_in_print(printed) -> None:
