@@ -91,9 +91,22 @@ def used_names(doc: Document, modules: set[str] | None = None) -> set[str]:
     if trees is None:
         return {EVERYTHING}
     names: set[str] = set()
+    frozen = None if modules is None else frozenset(modules)
     for tree in trees:
-        names |= mentioned(tree, modules)
+        names |= _mentions(tree, frozen)
     return names | ({EVERYTHING} if names & DYNAMIC_ACCESS else set())
+
+
+# Memos keyed on trees, which `names.parse` and `_module_tree` hand out once per source text or
+# file stamp: a preview edit re-analyses only the cells and modules that changed.
+@lru_cache(maxsize=4096)
+def _mentions(tree: ast.AST, modules: frozenset[str] | None) -> frozenset[str]:
+    return frozenset(mentioned(tree, None if modules is None else set(modules)))
+
+
+@lru_cache(maxsize=4096)
+def _aliases(tree: ast.AST, deps: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(module_aliases(tree, list(deps)))
 
 
 @lru_cache(maxsize=256)
@@ -117,45 +130,73 @@ def reachable_names(deps: list[str], doc: Document) -> set[str]:
     module statement that binds a reached name or binds nothing (imports, calls, ...), or whose
     call changes a name the reached code reads as data (`X = register(...)` appending to a
     `REGISTRY` that a cell reads: the row is reached, so editing it re-executes the chapter)."""
-    trees = [t for t in map(_tree, deps) if t is not None]
+    trees = tuple(t for t in map(_tree, deps) if t is not None)
     modules: set[str] = set()
-    for tree in trees + (_chapter_trees(doc) or []):
-        modules |= module_aliases(tree, deps)
-    reach = used_names(doc, modules)
-    state = _chapter_reads(doc, modules)  # what the reached code reads as data
-    effects = Effects(trees)
-    pending = []
-    for tree in trees:
-        for stmt in tree.body:
-            names = bound_by(stmt)
-            if names:
-                made = effects.of_expr(stmt.value) if isinstance(
-                    stmt, (ast.Assign, ast.AnnAssign)) and _calls(stmt.value) else NO_EFFECTS
-                pending.append((names, stmt, made))
-            else:
-                reach, state = _reached(stmt, modules, reach, state, effects)
+    for tree in trees + tuple(_chapter_trees(doc) or ()):
+        modules |= _aliases(tree, tuple(deps))
+    part = _module_part(trees, frozenset(modules))
+    reach = used_names(doc, modules) | part.reach
+    state = _chapter_reads(doc, modules) | part.state  # what the reached code reads as data
     if EVERYTHING in reach:
         return reach
+    pending = list(part.rows)
     changed = True
     while changed:
         changed = False
-        for item in list(pending):
-            names, stmt, made = item
-            if names & reach or made.changes & state:
-                pending.remove(item)
-                reach |= names  # an effect keeps the row in the hash even if NAME is unread
-                reach, state = _reached(stmt, modules, reach, state, effects)
+        for row in list(pending):
+            names, changes, stmt = row
+            if names & reach or changes & state:
+                pending.remove(row)
+                mentions, reads = part.reached(stmt)
+                # an effect keeps the row in the hash even if NAME is unread
+                reach |= names | mentions
+                state |= reads
                 changed = True
     return reach
 
 
-def _reached(stmt: ast.stmt, modules: set[str], reach: set[str], state: set[str],
-             effects: Effects) -> tuple[set[str], set[str]]:
-    """`reach` and `state` grown by a statement the chapter reaches (its calls' values may
-    read what other rows' calls changed: a counter)."""
-    value = stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
-    reads = effects.of_expr(value).reads if value is not None and _calls(value) else set()
-    return reach | mentioned(stmt, modules), state | reads_as_data([stmt], modules) | reads
+class _ModulePart:
+    """What a chapter's modules add to what it reaches: the roots' names and data reads (roots
+    bind nothing prunable, so they are always reached), and each prunable definition, whose
+    own names and reads are worked out once it is reached, then remembered."""
+
+    def __init__(self, trees: tuple[ast.Module, ...], modules: frozenset[str]) -> None:
+        self.modules, self.effects = modules, Effects(list(trees))
+        self._memo: dict[ast.stmt, tuple[frozenset[str], frozenset[str]]] = {}
+        reach: set[str] = set()
+        state: set[str] = set()
+        rows = []
+        for tree in trees:
+            for stmt in tree.body:
+                names = bound_by(stmt)
+                if names:
+                    made = self.effects.of_expr(stmt.value) if isinstance(
+                        stmt, (ast.Assign, ast.AnnAssign)) and _calls(stmt.value) else NO_EFFECTS
+                    rows.append((frozenset(names), frozenset(made.changes), stmt))
+                else:
+                    mentions, reads = self.reached(stmt)
+                    reach |= mentions
+                    state |= reads
+        self.reach, self.state, self.rows = frozenset(reach), frozenset(state), tuple(rows)
+
+    def reached(self, stmt: ast.stmt) -> tuple[frozenset[str], frozenset[str]]:
+        """The names a statement mentions and what it reads as data (its calls' values may read
+        what other rows' calls changed: a counter)."""
+        found = self._memo.get(stmt)
+        if found is None:
+            value = stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) else None
+            reads = self.effects.of_expr(value).reads if value is not None and _calls(value) \
+                else set()
+            modules = set(self.modules)
+            found = self._memo[stmt] = (frozenset(mentioned(stmt, modules)),
+                                        frozenset(reads_as_data([stmt], modules) | reads))
+        return found
+
+
+@lru_cache(maxsize=32)
+def _module_part(trees: tuple[ast.Module, ...], modules: frozenset[str]) -> _ModulePart:
+    """Keyed on the trees themselves: `_module_tree` hands out one per file stamp."""
+    return _ModulePart(trees, modules)
 
 
 def _chapter_reads(doc: Document, modules: set[str]) -> set[str]:
@@ -224,17 +265,25 @@ def file_hash(path: str, used: set[str] | None = None) -> str | None:
     kept = _kept(path, used)
     if kept is None:
         return hashlib.sha256(data).hexdigest()
-    material = "\n".join(ast.dump(stmt, include_attributes=False) for stmt in kept)
+    material = "\n".join(kept)
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def _kept(path: str, used: set[str] | None) -> list[ast.stmt] | None:
-    """The statements of a module the hash covers; None when it covers the whole file."""
+def _kept(path: str, used: set[str] | None) -> list[str] | None:
+    """The dumps of the module statements the hash covers; None when it covers the whole file."""
     tree = _tree(path) if used is not None and EVERYTHING not in used else None
     if tree is None:
         return None
-    kept = [stmt for stmt in tree.body if not bound_by(stmt) or bound_by(stmt) & used]
-    return None if any(mentioned(stmt) & DYNAMIC_ACCESS for stmt in kept) else kept
+    kept = [row for row in _statements(tree) if not row[0] or row[0] & used]
+    return None if any(dynamic for _, dynamic, _ in kept) else [dump for _, _, dump in kept]
+
+
+@lru_cache(maxsize=256)
+def _statements(tree: ast.Module) -> tuple[tuple[frozenset[str], bool, str], ...]:
+    """Each module statement's prunable names, whether it reaches names dynamically, and its
+    position-free dump (what the pruned hash covers)."""
+    return tuple((frozenset(bound_by(stmt)), bool(mentioned(stmt) & DYNAMIC_ACCESS),
+                  ast.dump(stmt, include_attributes=False)) for stmt in tree.body)
 
 
 def fresh_constants(constants: dict | None, deps: list[str], used: set[str] | None) -> dict:

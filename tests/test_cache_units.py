@@ -102,6 +102,17 @@ def test_what_reached_names_read_is_reached_through_every_module(book: Path) -> 
     assert not {"other", "UNUSED"} & reach
 
 
+def test_a_module_edited_in_one_session_is_read_again(book: Path) -> None:
+    # Preview analyses the same chapter after every edit in one process: what it remembers of a
+    # module must follow the module's file, never the first reading.
+    doc = parse(CHAPTER, str(book / "ch.qmd"))
+    assert "BASE" not in cache.reachable_names(deps(book), doc)
+    (book / "helpers.py").write_text(HELPERS.replace("SCALE = 2", "SCALE = BASE + 0\nBASE = 2"))
+    assert "BASE" in cache.reachable_names(deps(book), doc)
+    edited = CHAPTER.replace("double(USED)", "double(USED) + other(UNUSED)")
+    assert {"other", "UNUSED"} <= cache.reachable_names(deps(book), parse(edited, str(book / "ch.qmd")))
+
+
 def test_statements_that_bind_nothing_always_count(book: Path) -> None:
     c, k = stored(book)
     (book / "consts.py").write_text(CONSTS.replace("import math", "import math, os"))
