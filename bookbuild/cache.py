@@ -39,7 +39,7 @@ from bookbuild.cachesweep import touch
 from bookbuild.effects import NONE as NO_EFFECTS
 from bookbuild.effects import Effects, expr_reads, reads_as_data
 from bookbuild.execute import ExecutionResult
-from bookbuild.kernel.constants import ModuleSource
+from bookbuild.kernel.constants import module_source
 from bookbuild.names import (
     DYNAMIC_ACCESS,
     EVERYTHING,
@@ -308,29 +308,11 @@ def relocated(constants: dict) -> dict:
     nothing), hence the line a snapshot stored may have moved since."""
     for d in constants.values():
         if isinstance(d, dict) and isinstance(d.get("path"), str) and d.get("name"):
-            source = _source(d["path"])
-            if source is not None:
-                d["line"] = source.line_of(str(d["name"]).split("."))
+            if os.path.exists(d["path"]):
+                d["line"] = module_source(d["path"]).line_of(str(d["name"]).split("."))
                 if "file" in d:
                     d["defined"] = f"{d['file']}:{d['line']}"
     return constants
-
-
-def _source(path: str) -> ModuleSource | None:
-    """The module's definitions as the kernel's snapshot locates them (memoised as file hashes
-    are)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    if time.time_ns() - st.st_mtime_ns < RACY_NS:
-        return ModuleSource(path)
-    return _module_source(path, of_stat(st))
-
-
-@lru_cache(maxsize=64)
-def _module_source(path: str, stamp: tuple[int, ...]) -> ModuleSource:
-    return ModuleSource(path)
 
 
 def bound_by(stmt: ast.stmt) -> set[str]:

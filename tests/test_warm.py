@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -256,3 +258,12 @@ def test_warming_matplotlib_in_the_template_changes_no_figure_and_no_state(tmp_p
         assert r.returncode == 0, f"{how}: {r.stderr.decode()}"
     assert runs["warm"].stdout.startswith(b"<?xml") and b"intensity" in runs["warm"].stdout
     assert runs["warm"].stdout == runs["cold"].stdout
+
+
+def test_importing_the_snapshot_module_leaves_the_kernel_function_callable() -> None:
+    # The warm template imports bookbuild.kernel.constants before forking; a submodule's first
+    # import binds its name on the package, which must not replace `__bookbuild__.constants()`.
+    code = ("import bookbuild.kernel as k, bookbuild.kernel.constants, json; "
+            "print(callable(k.constants), type(json.loads(k.constants())).__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["True", "dict"], out.stderr

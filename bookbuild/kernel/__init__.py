@@ -15,6 +15,10 @@ import json
 import os
 import sys
 
+# Loaded here, before `constants()` below is defined: the first import of a submodule binds its
+# name on this package, so a later first import (the warm template's) would replace the
+# function `__bookbuild__.constants` with the module.
+from bookbuild.kernel import constants as _constants
 from bookbuild.kernel.paths import module_path
 
 _opened: set[str] = set()
@@ -110,6 +114,8 @@ def end_preload() -> None:
     for m in list(sys.modules.values()):  # resolved once here, inherited by every fork
         if isinstance(getattr(m, "__file__", None), str):
             module_path(m.__file__)
+    for m in _constants.local_modules(_constants.project_root(), _EXCLUDED).values():
+        _constants.module_source(module_path(m.__file__))  # parsed once for every snapshot
 
 
 def preload_reads() -> set[str]:
@@ -206,6 +212,4 @@ def constants() -> str:
     """JSON of every constant of every project-local module the cells imported (value text,
     defining file:line, and source/year/kind where the module declares `__sources__`); `{}`
     when there are none. The numbers lock snapshots them from here."""
-    from bookbuild.kernel.constants import snapshot
-
-    return json.dumps(snapshot(_EXCLUDED, only=set(_chapter_modules())), default=str)
+    return json.dumps(_constants.snapshot(_EXCLUDED, only=set(_chapter_modules())), default=str)

@@ -13,13 +13,17 @@ import ast
 import numbers
 import os
 import sys
+import time
 from collections.abc import Mapping
+from functools import lru_cache
 
 from bookbuild.kernel.paths import module_path
 from bookbuild.names import defined_names
+from bookbuild.stamps import of_stat
 
 MAX_DEPTH = 6  # attribute chains deeper than this are not registries but object graphs
 PSEUDO = ("/proc/", "/sys/", "/dev/")
+RACY_NS = 2_000_000_000  # a file this recent may change again within one mtime tick
 
 
 def project_root() -> str:
@@ -123,6 +127,24 @@ class ModuleSource:
         return line
 
 
+def module_source(path: str) -> ModuleSource:
+    """The module's source as it is now, parsed once per file stamp (the warm template parses
+    its modules' once for every chapter forked from it), except a file modified in the last two
+    seconds, which a same-size edit could change unseen; an unreadable file has no definitions."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ModuleSource(path)
+    if time.time_ns() - st.st_mtime_ns < RACY_NS:
+        return ModuleSource(path)
+    return _module_source(path, of_stat(st))
+
+
+@lru_cache(maxsize=256)
+def _module_source(path: str, stamp: tuple[int, ...]) -> ModuleSource:
+    return ModuleSource(path)
+
+
 def _flat(body: list[ast.stmt]) -> list[ast.stmt]:
     """Statements of a body, looking into module-level if/try blocks."""
     out = []
@@ -179,7 +201,7 @@ def module_constants(name: str, module: object) -> list[tuple[list[str], object,
             if is_constant_value(value):
                 out.append((chain, value, {**_meta(entry), "declared": True}))
         return out
-    source = ModuleSource(module.__file__)
+    source = module_source(module.__file__)
     out = []
     namespace = vars(module)
     for attr in source.assigned():
@@ -212,7 +234,7 @@ def snapshot(excluded: tuple[str, ...], only: set[str] | None = None) -> dict[st
             continue
         path = module_path(module.__file__)
         rel = os.path.relpath(path, root).replace(os.sep, "/")
-        lines = ModuleSource(path)
+        lines = module_source(path)
         for chain, value, meta in items:
             qual = ".".join(chain)
             record = {"value": value_text(value), "module": name, "name": qual, "file": rel,
