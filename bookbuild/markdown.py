@@ -109,7 +109,7 @@ class CellWriter:
     def __init__(self, cell: CodeCell, o: dict[str, Any], fmt: str, assets: Path,
                  link: str) -> None:
         self.cell, self.o, self.fmt, self.assets, self.link = cell, o, fmt, assets, link
-        self.figures: list[tuple[str, str]] = []  # (src, alt) of each image, in order
+        self.figures: list[tuple[str, str, list[str]]] = []  # (src, alt, size) of each image
 
     def markdown(self, outputs: list[dict]) -> str:
         o = self.o
@@ -213,16 +213,18 @@ class CellWriter:
             if mime not in data:
                 continue
             payload = "".join(data[mime]) if isinstance(data[mime], list) else data[mime]
-            md = self.display(mime, payload, asis)
+            meta = (out.get("metadata") or {}).get(mime)
+            md = self.display(mime, payload, asis, meta if isinstance(meta, dict) else {})
             if md is not None:
                 return md
         return ""
 
-    def display(self, mime: str, payload: str, asis: bool) -> Any:
-        """Markdown for one chosen MIME type, or None to try the next one."""
+    def display(self, mime: str, payload: str, asis: bool, meta: dict | None = None) -> Any:
+        """Markdown for one chosen MIME type, or None to try the next one. `meta`: the output's
+        metadata for that type (an image's display width and height)."""
         table_cell = (self.cell.label or "").startswith("tbl-") and self.o.get("tbl-cap")
         if mime in IMAGE_TYPES:
-            self.save_image(mime, payload)
+            self.save_image(mime, payload, meta or {})
             return _FIGURE
         if mime == "text/html":
             from bookbuild.sanitize import clean_html, html_table_markdown
@@ -247,7 +249,7 @@ class CellWriter:
             return _output_div("cell-output cell-output-stdout", _code_block(payload))
         return None
 
-    def save_image(self, mime: str, payload: str) -> None:
+    def save_image(self, mime: str, payload: str, meta: dict | None = None) -> None:
         n = len(self.figures) + 1
         stem = self.cell.label or f"cell-{self.cell.index + 1}"
         name = f"{stem}-{n}.{IMAGE_TYPES[mime]}"
@@ -256,7 +258,7 @@ class CellWriter:
         (self.assets / name).write_bytes(raw)
         alts = _as_list(self.o.get("fig-alt"))
         alt = str(alts[min(n - 1, len(alts) - 1)]) if alts else ""
-        self.figures.append((f"{self.link}/{name}", alt))
+        self.figures.append((f"{self.link}/{name}", alt, _dimensions(meta or {})))
 
     def figure_block(self) -> str:
         """One image as a figure; several as a figure of subfigures laid out in columns."""
@@ -265,20 +267,20 @@ class CellWriter:
         align = str(o.get("fig-align") or "default")
         ident = f"#{label}" if label.startswith("fig-") else ""
         if len(self.figures) == 1:
-            src, alt = self.figures[0]
-            attrs = [a for a in (ident, _attr("fig-alt", alt)) if a]
+            src, alt, size = self.figures[0]
+            attrs = [a for a in (ident, *size, _attr("fig-alt", alt)) if a]
             suffix = "{" + " ".join(attrs) + "}" if attrs else ""
             md = f"![{_one_line(caps[0]) if caps else ''}]({src}){suffix}"
         else:
             subcaps = o.get("fig-subcap")
             subs = _as_list(subcaps) if subcaps is not True else []
             images = []
-            for i, (src, alt) in enumerate(self.figures):
+            for i, (src, alt, size) in enumerate(self.figures):
                 # labelled: sub-figures fig-x-1, fig-x-2 that crossref.lua letters (a), (b)
                 letter = f"({chr(ord('a') + i)})" if (subcaps or caps) and i < 26 and not ident else ""
                 sub = f"{letter} {_one_line(subs[i])}".strip() if i < len(subs) else letter
                 attrs = [f"{ident}-{i + 1}"] if ident else []
-                attrs += [_attr("fig-alt", alt)] if alt else []
+                attrs += size + ([_attr("fig-alt", alt)] if alt else [])
                 suffix = "{" + " ".join(attrs) + "}" if attrs else ""
                 images.append(f"![{sub}]({src}){suffix}")
             md = _layout(images, o.get("layout-ncol"))
@@ -292,6 +294,19 @@ class CellWriter:
 
 
 _FIGURE = object()  # marks an image output: the figure is assembled after all outputs
+
+
+def _dimensions(meta: dict) -> list[str]:
+    """`width=W height=H` from an image output's metadata, as Quarto writes them (`out-width`
+    first): the inline backend's retina PNG carries half its pixel size, its display size."""
+    out = []
+    for key in ("width", "height"):
+        value = meta.get(f"out-{key}") or meta.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            out.append(f"{key}={value:g}")
+        elif isinstance(value, str) and re.fullmatch(r"[\w.%]+", value):
+            out.append(f"{key}={value}")
+    return out
 
 
 def _layout(blocks: list[str], ncol: Any) -> str:

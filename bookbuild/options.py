@@ -26,11 +26,12 @@ DEFAULTS: dict[str, Any] = {
     "code-tools": False,
 }
 
-# Document-level figure defaults per output format (Quarto's for html and pdf); with the
-# Jupyter engine these are not read from cells. SVG for pages is our choice (crisp, small).
+# Document-level figure defaults per output format, Quarto's: retina PNG (twice the dpi, shown
+# at half the pixel size) for pages, PNG for markdown, PDF for print. With the Jupyter engine
+# these are not read from cells. A book that wants SVG sets `fig-format: svg`.
 FIGURE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "html": {"fig-width": 7, "fig-height": 5, "fig-dpi": 96, "fig-format": "svg"},
-    "md": {"fig-width": 7, "fig-height": 5, "fig-dpi": 96, "fig-format": "svg"},
+    "html": {"fig-width": 7, "fig-height": 5, "fig-dpi": 96, "fig-format": "retina"},
+    "md": {"fig-width": 7, "fig-height": 5, "fig-dpi": 96, "fig-format": "png"},
     "pdf": {"fig-width": 5.5, "fig-height": 3.5, "fig-dpi": 300, "fig-format": "pdf"},
 }
 FIGURE_KEYS = ("fig-width", "fig-height", "fig-dpi", "fig-format")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 
@@ -142,21 +143,26 @@ def test_subfigures_captions_alt_layout_and_size(book: Path, pdf: str) -> None:
     assert 'style="flex-basis: 50.0%;"' in body  # layout-ncol: 2
     assert "quarto-figure-center" in html
     assert "(a) Left panel" in pdf and "Figure 1.1: Two panels side by side" in pdf
-    # fig-width: 4 and fig-height: 2 from the front matter reach matplotlib (tight bbox trims)
-    svg = (book / "_book" / "options_files" / "fig-panels-1.svg").read_text(encoding="utf-8")
-    width, height = (float(v) for v in re.search(r'width="([\d.]+)pt" height="([\d.]+)pt"',
-                                                  svg).groups())
-    assert 200 < width <= 4 * 72 and 100 < height <= 2 * 72
+    # fig-width: 4 and fig-height: 2 from the front matter reach matplotlib (tight bbox trims);
+    # Quarto's default for pages is a retina PNG: twice fig-dpi (96), shown at half its size
+    img = re.search(r'<img src="options_files/(fig-panels-1\.png)" width="(\d+)" height="(\d+)"',
+                    body)
+    assert img, body
+    width, height = int(img.group(2)), int(img.group(3))
+    assert 200 < width <= 4 * 96 and 100 < height <= 2 * 96
+    png = (book / "_book" / "options_files" / img.group(1)).read_bytes()
+    pixels = struct.unpack(">II", png[16:24])  # the PNG header's width and height
+    assert pixels[0] in (2 * width, 2 * width + 1) and pixels[1] in (2 * height, 2 * height + 1)
 
 
 def test_figures_are_made_only_in_the_formats_requested(book: Path) -> None:
-    assert sorted(p.suffix for p in (book / "_md" / "options_files").iterdir()) == [".svg", ".svg"]
+    assert sorted(p.suffix for p in (book / "_md" / "options_files").iterdir()) == [".png", ".png"]
     entries = [p.read_text() for p in (book / ".bookbuild" / "cache").glob("*.json")]
-    md_only = [e for e in entries if "fig-panels" not in e and "image/svg+xml" in e]
+    md_only = [e for e in entries if "fig-panels" not in e and "image/png" in e]
     both = [e for e in entries if "application/pdf" in e]
     assert both, "the html+pdf render made PDF figures"
-    # the md render's entry for options.qmd has SVG figures and no PDF ones
-    assert any("image/svg+xml" in e and "application/pdf" not in e for e in entries), md_only
+    # the md render's entry for options.qmd has PNG figures and no PDF ones
+    assert any("image/png" in e and "application/pdf" not in e for e in entries), md_only
 
 
 def test_html_output_is_sanitized_and_formats_pick_their_mime_type(book: Path, pdf: str) -> None:

@@ -155,7 +155,7 @@ def test_figures_tikz_svg_and_matplotlib_with_captions_and_alt(rendered) -> None
     svg = (root / "_book" / "chapters" / tikz[0]["src"]).read_text()
     assert "<svg" in svg and re.search(r'width=["\']\d', svg)
     assert "Figure 1.1: A diagram drawn in TikZ." in one.text
-    plot = [i for i in one.images if i["src"].endswith("fig-line-1.svg")]
+    plot = [i for i in one.images if i["src"].endswith("fig-line-1.png")]  # Quarto: retina PNG
     assert plot and plot[0]["alt"] == "A straight line rising to the right."
     assert "Figure 1.2: A line plotted by matplotlib." in one.text
 

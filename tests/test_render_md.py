@@ -64,10 +64,11 @@ def test_cell_options_echo_include_output_and_figures(cli, workdir: Path) -> Non
     assert "printed 2" in md
     assert "never in the output" not in md.replace('print("also never in the output")', "")
     assert "class V:" in md  # Quarto's default is echo: true
-    assert ('![A straight line](values_files/fig-line-1.svg)'
+    # Quarto's default for markdown is a PNG at fig-dpi, which carries no display size
+    assert ('![A straight line](values_files/fig-line-1.png)'
             '{#fig-line fig-alt="A line rising from left to right"}') in md
-    svg = (workdir / "_book" / "values_files" / "fig-line-1.svg").read_text(encoding="utf-8")
-    assert "<svg" in svg
+    png = (workdir / "_book" / "values_files" / "fig-line-1.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
 
 
 def test_project_echo_false_hides_code(cli, book: Path) -> None:
