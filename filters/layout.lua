@@ -10,6 +10,9 @@ layout.lua: Quarto's page layout: margins, page columns, tabsets and panel layou
   ::: {.column-page}, .column-screen, ...      wider than the text (HTML; the class is kept)
   ::: {.panel-tabset}                          one tab per heading; CSS-only (radio inputs)
   ::: {layout-ncol=2} / layout-nrow / layout="[[1,1],[1]]"   cells in rows
+  fig-responsive (HTML, default true)          images get `img-fluid` unless they have a height;
+                                               images in figures `figure-img`, figures `figure`;
+                                               a cell's uncaptioned output image sits in a figure
 
 HTML uses Quarto's class names (`column-margin`, `panel-tabset`, `tab-content`, `tab-pane`,
 `quarto-layout-panel`, `quarto-layout-row`, `quarto-layout-cell`) and no script. Divs labelled
@@ -28,6 +31,7 @@ local tabsets = 0
 local margin_notes = 0
 local used = { margin = false } -- LaTeX: whether the packages for the margin are needed
 local user_geometry = false
+local responsive = true -- fig-responsive
 
 local function is_latex() return FORMAT:match('latex') or FORMAT:match('beamer') end
 
@@ -69,6 +73,9 @@ local function read_options(meta)
     end
   end
   user_geometry = meta.geometry ~= nil
+  -- fig-responsive (HTML, Quarto's default true): images scale down with their column
+  responsive = meta['fig-responsive'] == nil or meta['fig-responsive'] == true
+      or stringify(meta['fig-responsive']) == 'true'
   apply(chapters[1])
 end
 
@@ -352,6 +359,59 @@ local function panel_layout(div)
   return div
 end
 
+-- HTML images as Quarto marks them: `img-fluid` (fig-responsive) unless the image has a
+-- height (a retina plot's display size) or `data-no-responsive`; `figure-img` on an image in a
+-- figure, whose <figure> has the class `figure`. A cell's output image without a caption is
+-- put in a <figure> too, as Quarto does for its CSS (floats are crossref.lua's).
+-- Real Quarto (the extension) marks its images itself, after its own filters.
+local quarto_marks_images = type(rawget(_G, 'quarto')) == 'table'
+
+local function add_class(el, class)
+  if not el.classes:includes(class) then el.classes:insert(class) end
+end
+
+local function responsive_image(img)
+  if is_latex() or not responsive or quarto_marks_images then return nil end
+  if img.attributes.height or img.attributes['data-no-responsive'] then return nil end
+  add_class(img, 'img-fluid')
+  return img
+end
+
+local function in_figure(blocks)
+  return blocks:walk({ Image = function(img) add_class(img, 'figure-img'); return img end })
+end
+
+local function figure_classes(fig)
+  if is_latex() or quarto_marks_images then return nil end
+  add_class(fig, 'figure')
+  fig.content = in_figure(fig.content)
+  return fig
+end
+
+local function output_figure(div)
+  if is_latex() or quarto_marks_images or not div.classes:includes('cell-output-display') then
+    return nil
+  end
+  for i, block in ipairs(div.content) do
+    if block.t == 'Para' then
+      local image = nil
+      for _, inline in ipairs(block.content) do
+        local img = inline.t == 'Image' and inline
+            or (inline.t == 'Link' and #inline.content == 1 and inline.content[1].t == 'Image'
+                and inline.content[1])
+        if img then image = img; break end
+      end
+      if image and not (image.identifier or ''):match('^fig%-') then
+        div.content[i] = pandoc.Div(in_figure(pandoc.Blocks({
+          pandoc.RawBlock('html', '<figure class="figure">'), block,
+          pandoc.RawBlock('html', '</figure>') })))
+        return div
+      end
+    end
+  end
+  return nil
+end
+
 -- LaTeX: what the margin needs, brought by the filter (as Quarto's PDF does): sidenotes for
 -- notes and captions, marginfix so margin notes never fall off the page, and a margin wide
 -- enough to read unless the author set the geometry.
@@ -392,7 +452,8 @@ end
 
 return {
   { Meta = read_options },
-  { Div = function(div) return tabset(div) or panel_layout(div) end },
+  { Div = function(div) return tabset(div) or panel_layout(div) or output_figure(div) end,
+    Image = responsive_image, Figure = figure_classes },
   in_order,
   { Meta = add_packages },
 }

@@ -145,14 +145,24 @@ def test_subfigures_captions_alt_layout_and_size(book: Path, pdf: str) -> None:
     assert "(a) Left panel" in pdf and "Figure 1.1: Two panels side by side" in pdf
     # fig-width: 4 and fig-height: 2 from the front matter reach matplotlib (tight bbox trims);
     # Quarto's default for pages is a retina PNG: twice fig-dpi (96), shown at half its size
-    img = re.search(r'<img src="options_files/(fig-panels-1\.png)" width="(\d+)" height="(\d+)"',
-                    body)
+    img = re.search(r'<img src="options_files/(fig-panels-1\.png)" class="figure-img" '
+                    r'width="(\d+)" height="(\d+)"', body)  # a height: no img-fluid (Quarto)
     assert img, body
     width, height = int(img.group(2)), int(img.group(3))
     assert 200 < width <= 4 * 96 and 100 < height <= 2 * 96
     png = (book / "_book" / "options_files" / img.group(1)).read_bytes()
     pixels = struct.unpack(">II", png[16:24])  # the PNG header's width and height
     assert pixels[0] in (2 * width, 2 * width + 1) and pixels[1] in (2 * height, 2 * height + 1)
+
+
+def test_an_uncaptioned_output_image_sits_in_a_figure_as_quarto_writes_it(book: Path) -> None:
+    html = page(book, "rich")
+    image = html.index('<img src="rich_files/pixel-1.png"')
+    block = html[html.rindex('<div class="cell-output-display">', 0, image):image + 200]
+    # a PNG without a display size: img-fluid too (fig-responsive), as in Quarto's own tests
+    assert re.fullmatch(r'<div class="cell-output-display">\s*<div>\s*<figure class="figure">\s*'
+                        r'<p><img src="rich_files/pixel-1\.png" class="img-fluid figure-img"[^>]*>'
+                        r'</p>\s*</figure>\s*</div>[\s\S]*', block), block
 
 
 def test_figures_are_made_only_in_the_formats_requested(book: Path) -> None:

@@ -33,6 +33,30 @@ def test_margin_content_and_margin_footnotes(built) -> None:
     assert text(page.within(figure, "figcaption")[0]["text"]) == "A disk whose caption sits in the margin"
 
 
+def test_images_carry_quartos_figure_and_responsive_classes(built) -> None:
+    _, page = built
+    figure = page.find("figure", "margin-caption")[0]
+    assert "figure" in figure["attrs"]["class"].split()  # a pandoc figure, marked as Quarto does
+    [image] = page.within(figure, "img")
+    assert image["attrs"]["class"].split() == ["img-fluid", "figure-img"]
+    [bare] = page.find("img", "bare-disk")
+    assert bare["attrs"]["class"].split() == ["bare-disk", "img-fluid"]  # not in a figure
+    [tall] = page.find("img", "tall-disk")  # a height fixes its size: not responsive
+    assert tall["attrs"]["class"].split() == ["tall-disk"] and tall["attrs"]["height"] == "40"
+
+
+def test_fig_responsive_false_leaves_images_as_they_are(tmp_path) -> None:
+    root = book("features", tmp_path)
+    chapter = root / "layout.qmd"
+    chapter.write_text(chapter.read_text().replace("---\n", "---\nfig-responsive: false\n", 1))
+    r = render(root, "--to", "html", "layout.qmd")
+    assert r.returncode == 0, r.stderr
+    page = Elements((root / "_book" / "layout.html").read_text())
+    [bare] = page.find("img", "bare-disk")
+    assert bare["attrs"]["class"] == "bare-disk"
+    assert not page.find("img", "img-fluid") and page.find("img", "figure-img")
+
+
 def test_tabset_is_radio_inputs_labels_and_panes(built) -> None:
     _, page = built
     tabset = page.find("div", "panel-tabset")[0]

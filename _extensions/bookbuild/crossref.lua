@@ -327,13 +327,20 @@ local function html_float(f, sub)
     raw('</figcaption>'),
   })
   local body = pandoc.List({ raw(('<div aria-describedby="%s">'):format(cap_id)) })
-  body:extend(f.content)
+  -- every image in a <figure> is a `figure-img`, as Quarto marks them (TikZ ones too)
+  body:extend(pandoc.Blocks(f.content):walk({ Image = function(img)
+    if not img.classes:includes('figure-img') then img.classes:insert('figure-img') end
+    return img
+  end }))
   body:insert(raw('</div>'))
   local inner = pandoc.List({ raw(('<figure class="quarto-float %s-%s figure">'):format(role, f.kind)) })
   if where == 'top' then inner:extend(caption); inner:extend(body) else inner:extend(body); inner:extend(caption) end
   inner:insert(raw('</figure>'))
   local classes = pandoc.List({ 'quarto-float', 'quarto-figure', 'quarto-figure-center', 'anchored' })
-  for _, c in ipairs(f.classes or {}) do if not classes:includes(c) then classes:insert(c) end end
+  for _, c in ipairs(f.classes or {}) do
+    -- `figure`: layout.lua's mark on a pandoc Figure, here on the inner <figure>
+    if c ~= 'figure' and not classes:includes(c) then classes:insert(c) end
+  end
   return pandoc.Div(inner, pandoc.Attr(f.id, classes))
 end
 
