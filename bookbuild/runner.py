@@ -5,8 +5,6 @@ Kernels for the first chapters start before the static check runs, so start-up o
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bookbuild import processes
 from bookbuild.cache import Cache, key
 from bookbuild.chapters import Chapter
@@ -15,8 +13,8 @@ from bookbuild.execute import (
     ExecutionError,
     ExecutionResult,
     Plan,
-    import_kernel_client,
 )
+from bookbuild.prestart import is_cold
 from bookbuild.project import Project
 
 
@@ -29,46 +27,11 @@ def report_cached(progress, chapters: list[Chapter]):
     return progress
 
 
-def _cold(cache: Cache, use_cache: bool) -> bool:
-    """Whether every chapter with cells will execute: no cache used, or none written yet. Only
-    then is a template started before the cache is asked (a cached build must not pay for one)."""
-    if not use_cache:
-        return True
-    try:
-        return not any(cache.dir.iterdir())
-    except OSError:
-        return True
-
-
 def _prestart(proj: Project, chapters: list[Chapter]) -> None:
     from bookbuild.warm.template import prestart
 
     for cwd in dict.fromkeys(proj.kernel_cwd(ch.source) for ch in chapters if ch.doc.cells):
         prestart(cwd)
-
-
-def prestart_if_cold(proj: Project, files: list, use_cache: bool) -> None:
-    """`render`'s first step: on a cold build, start the templates for the chapters that hold
-    Python cells (by a look at their text; nothing parsed yet), so their imports overlap the
-    build's own start. The build's `execute_all` finds them running."""
-    if not proj.settings.warm_kernels or not _cold(Cache(proj.cache_dir), use_cache):
-        return
-    from bookbuild.warm.template import prestart
-
-    cwds = []
-    for f in files:
-        try:
-            text = Path(f).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue  # the build reports it, located
-        if "{python" in text:
-            cwds.append(proj.kernel_cwd(Path(f)))
-    for cwd in dict.fromkeys(cwds):
-        prestart(cwd)
-    if cwds:
-        # Kernels will run: import their client now, while the templates import, rather than
-        # between a kernel's start and its first cell (100-150 ms of a cold one-chapter render).
-        import_kernel_client()
 
 
 def _run(run_all, warm: bool) -> list[str]:
@@ -98,7 +61,7 @@ def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
     from bookbuild.progress import Progress
 
     cache = Cache(proj.cache_dir)
-    if proj.settings.warm_kernels and _cold(cache, use_cache):
+    if proj.settings.warm_kernels and is_cold(proj.cache_dir, use_cache):
         _prestart(proj, chapters)  # the template's imports overlap cache keys and the check
     pending: list[tuple[Chapter, str, ChapterExecutor]] = []
     for ch in chapters:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, bookbuild_exe
 from tests.test_render_md import _project
 
 PLAIN = "bookbuild:\n  warm-kernels: false\n"
@@ -267,3 +267,20 @@ def test_importing_the_snapshot_module_leaves_the_kernel_function_callable() -> 
             "print(callable(k.constants), type(json.loads(k.constants())).__name__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["True", "dict"], out.stderr
+
+
+def test_a_render_leaves_no_template_kernel_or_folder_behind(tmp_path: Path) -> None:
+    # The template is only signalled when the last chapter has run (pandoc need not wait for
+    # it to exit); it must still be gone, with its folders, when the command returns.
+    root = _book(tmp_path / "b")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = dict(os.environ, NO_COLOR="1", TMPDIR=str(scratch))
+    r = subprocess.run([bookbuild_exe(), "render", "--to", "md", "--no-cache"], cwd=root,
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "One sets base to 999." in (root / "_book" / "one.md").read_text()
+    left = [p.name for p in scratch.iterdir() if p.name.startswith("bookbuild-")]
+    assert left == [], left
+    alive = subprocess.run(["pgrep", "-f", str(scratch)], capture_output=True, text=True)
+    assert alive.stdout == "", alive.stdout

@@ -26,6 +26,7 @@ PROVISIONER = "bookbuild-warm"
 CONNECT_TIMEOUT = 60.0  # seconds for the template to start listening (imports run after that)
 REPLY_TIMEOUT = 120.0  # seconds for one fork request, preload included on the first one
 _TEMPLATES: dict[str, Template] = {}  # by kernel working directory
+_CLOSING: list[Template] = []  # released by a build, not yet waited for
 # Preview's builder sets this: its templates serve the next edit. A one-off build stops them as
 # soon as its last chapter has run, so they hold no memory while pandoc runs.
 KEEP_BETWEEN_BUILDS = False
@@ -125,6 +126,11 @@ class Template:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def terminate(self) -> None:
+        """Ask the template to exit (it takes its kernels with it); `close` waits for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+
     def close(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -214,17 +220,24 @@ def by_socket(path: str) -> Template:
 
 
 def release() -> None:
-    """The build's chapters have all run: stop the templates unless preview keeps them."""
-    if not KEEP_BETWEEN_BUILDS:
-        close_all()
+    """The build's chapters have all run: stop the templates unless preview keeps them. They
+    are signalled now, so they free their memory while pandoc starts; waiting for them to exit
+    and removing their folders is left to `close_all`, off the build's path."""
+    if KEEP_BETWEEN_BUILDS:
+        return
+    for template in list(_TEMPLATES.values()):
+        template.terminate()
+        _CLOSING.append(template)
+    _TEMPLATES.clear()
 
 
 @atexit.register
 def close_all() -> None:
-    """Stop every template (their kernels go with them)."""
-    for template in list(_TEMPLATES.values()):
+    """Stop every template (their kernels go with them) and wait for them to be gone."""
+    for template in [*_TEMPLATES.values(), *_CLOSING]:
         template.close()
     _TEMPLATES.clear()
+    _CLOSING.clear()
     _BY_SOCKET.clear()
 
 
