@@ -12,13 +12,13 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bookbuild import options as opts
 from bookbuild.qmd import CodeCell, Document, InlineRef, included_note
+from bookbuild.sockets import socket_dir
 
 # Kernel processes currently running, so a long-lived caller (preview) can kill them on exit.
 LIVE_KERNELS: set = set()
@@ -59,7 +59,7 @@ class Launch:
         """A started kernel manager and the folder of its IPC sockets."""
         from jupyter_client.manager import AsyncKernelManager
 
-        sockets = tempfile.mkdtemp(prefix="bookbuild-kernel-")
+        sockets = socket_dir("bookbuild-kernel-")
         km = AsyncKernelManager(kernel_name=self.kernel_name, transport="ipc")
         km.ip = os.path.join(sockets, "kernel")  # IPC socket files here: no TCP port
         # The connection file too: whoever kills the kernel removes one folder (preview finds

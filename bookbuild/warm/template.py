@@ -14,11 +14,11 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
+from bookbuild.sockets import socket_dir
 from bookbuild.warm.discover import preload_list
 from bookbuild.warm.server import WARM_FIGURES
 
@@ -41,7 +41,7 @@ class Template:
 
     def __init__(self, cwd: Path, env: dict[str, str], modules: list[str]) -> None:
         self.cwd, self.env, self.modules = cwd, env, modules
-        self._dir = tempfile.mkdtemp(prefix="bookbuild-warm-")
+        self._dir = socket_dir("bookbuild-warm-")
         self.socket = os.path.join(self._dir, "template")
         # preview's templates fork a kernel per code edit: worth warming matplotlib's fonts once
         figures = [WARM_FIGURES] if KEEP_BETWEEN_BUILDS else []
