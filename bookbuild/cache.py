@@ -30,6 +30,7 @@ import json
 import os
 import stat
 import sys
+import threading
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -130,6 +131,14 @@ def reachable_names(deps: list[str], doc: Document) -> set[str]:
     module statement that binds a reached name or binds nothing (imports, calls, ...), or whose
     call changes a name the reached code reads as data (`X = register(...)` appending to a
     `REGISTRY` that a cell reads: the row is reached, so editing it re-executes the chapter)."""
+    with _ANALYSIS:  # the remembered analyses (and their Effects' recursion guard) are shared
+        return _reachable_names(deps, doc)
+
+
+_ANALYSIS = threading.Lock()
+
+
+def _reachable_names(deps: list[str], doc: Document) -> set[str]:
     trees = tuple(t for t in map(_tree, deps) if t is not None)
     modules: set[str] = set()
     for tree in trees + tuple(_chapter_trees(doc) or ()):
