@@ -46,6 +46,24 @@ FIGURE_FORMATS = {"svg": "svg", "pdf": "pdf", "png": "png", "retina": "retina", 
                   "jpg": "jpeg"}
 
 
+# Set by preview's builder, which runs in a private TMPDIR: the user's own TMPDIR ("" when
+# unset), which the kernels get back.
+USER_TMPDIR = "BOOKBUILD_USER_TMPDIR"
+
+
+def kernel_env() -> dict[str, str]:
+    """The environment every chapter kernel gets: the build's, with the inline figure backend,
+    and the user's TMPDIR where preview's builder replaced it."""
+    env = dict(os.environ, MPLBACKEND=INLINE_BACKEND, PYDEVD_DISABLE_FILE_VALIDATION="1")
+    if USER_TMPDIR in env:
+        user = env.pop(USER_TMPDIR)
+        if user:
+            env["TMPDIR"] = user
+        else:
+            env.pop("TMPDIR", None)
+    return env
+
+
 @dataclass(frozen=True)
 class Launch:
     """What a chapter's kernel is started with; chapters that agree on it can share a spare."""
@@ -69,7 +87,7 @@ class Launch:
             template.provision(km)
         # The inline backend renders headless through Agg and turns every figure a cell
         # leaves open into display data; SVG for pages, PDF for the printed book.
-        env = dict(os.environ, MPLBACKEND=INLINE_BACKEND, PYDEVD_DISABLE_FILE_VALIDATION="1")
+        env = kernel_env()
         await km.start_kernel(extra_arguments=KERNEL_ARGS + list(self.args), env=env,
                               cwd=self.cwd)
         process = getattr(km.provisioner, "process", None)

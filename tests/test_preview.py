@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -29,12 +30,12 @@ TRACEBACK = re.compile(r"Traceback \(most recent call last\)|BrokenPipe|Connecti
 class Preview:
     """A running `bookbuild preview` and a listener on its event stream."""
 
-    def __init__(self, root: Path, port: int = 4700) -> None:
+    def __init__(self, root: Path, port: int = 4700, env: dict | None = None) -> None:
         exe = Path(sys.executable).with_name("bookbuild")
         self.root = root
         self.proc = subprocess.Popen([str(exe), "preview", "--no-browser", "--port", str(port)],
                                      cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, env=dict(os.environ, NO_COLOR="1"))
+                                     text=True, env=dict(os.environ, NO_COLOR="1", **(env or {})))
         self.log: list[str] = []
         threading.Thread(target=self._drain, args=(self.proc.stderr,), daemon=True).start()
         line = self.proc.stdout.readline()  # printed as soon as the port is bound
@@ -164,6 +165,30 @@ def test_code_edit_re_executes_that_chapter_only(preview: Preview) -> None:
     log = "".join(preview.log)
     assert "preview: building chapters/one.qmd\n" in log
     assert "chapters/one.qmd: executed 2 cells" in log
+
+
+def test_stopping_right_after_a_code_edit_leaves_no_temporary_folder(tmp_path: Path) -> None:
+    # Preview is stopped while the spare kernel for the next edit is being forked, before it
+    # has bound its sockets; its folder (and the template's) must go too. The kernels still
+    # see the user's own TMPDIR.
+    root = copy_book(tmp_path)
+    edit(root / "chapters" / "two.qmd", "Back to", "```{python}\nimport tempfile\n"
+         "class Tmp:\n    where = tempfile.gettempdir()\n```\n\nTemporary files go to "
+         "`{python} Tmp.where`. Back to")
+    scratch = Path(tempfile.mkdtemp(prefix="bb-", dir="/tmp"))
+    try:
+        p = Preview(root, env={"TMPDIR": str(scratch)})
+        try:
+            shown = re.sub(r"<[^>]+>", "", p.get("/chapters/two.html")[1])
+            assert f"Temporary files go to {scratch}. Back to" in shown, shown
+            edit(root / "chapters" / "one.qmd", "ridge = 295", "ridge = 300")
+            p.next_event(("reload",))
+        finally:
+            assert p.stop() == 130
+        left = sorted(q.name for q in scratch.iterdir())
+        assert left == [], left
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def test_edit_to_any_local_module_re_executes_and_shows_the_new_value(tmp_path: Path) -> None:

@@ -193,12 +193,28 @@ class Builder:
     def __init__(self, root: Path, out: Path) -> None:
         self.root, self.out = root, out
         self.proc: asyncio.subprocess.Process | None = None
+        self.scratch: str | None = None
 
     async def _spawn(self) -> asyncio.subprocess.Process:
+        # The child's temporary folders (kernels' and templates' sockets, pandoc's and TeX's
+        # work) go into one private TMPDIR, removed whole once its tree is killed: a kernel
+        # killed before it bound its sockets cannot be traced back to its folder. The kernels
+        # themselves get the user's TMPDIR back (execute.kernel_env).
+        self._remove_scratch()
+        from bookbuild.execute import USER_TMPDIR
+        from bookbuild.sockets import socket_dir
+
+        self.scratch = socket_dir("bookbuild-preview-")
+        env = dict(os.environ, TMPDIR=self.scratch, **{USER_TMPDIR: os.environ.get("TMPDIR", "")})
         return await asyncio.create_subprocess_exec(
             sys.executable, "-c", CHILD, str(self.root), str(self.out),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=self.root,
-            start_new_session=True)  # its own process group: pandoc and LaTeX die with it
+            env=env, start_new_session=True)  # its own process group: pandoc and LaTeX die with it
+
+    def _remove_scratch(self) -> None:
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
 
     async def build(self, changed: list[Path] | None) -> Result:
         """Build for `changed` (None: the whole book) in the child, starting one if needed."""
@@ -233,6 +249,7 @@ class Builder:
         await asyncio.to_thread(kill_all, tree)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(proc.wait(), 0.5)
+        self._remove_scratch()
         return 1 + len(tree)
 
 

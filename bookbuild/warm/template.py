@@ -174,10 +174,10 @@ def template_for(cwd: Path, env: dict[str, str], sources: list[str]) -> Template
 
 
 def kernel_env() -> dict[str, str]:
-    """The environment every chapter kernel gets (see `ChapterExecutor.start`)."""
-    from bookbuild.execute import INLINE_BACKEND
+    """The environment every chapter kernel gets (`execute.kernel_env`)."""
+    from bookbuild.execute import kernel_env as of_kernels
 
-    return dict(os.environ, MPLBACKEND=INLINE_BACKEND, PYDEVD_DISABLE_FILE_VALIDATION="1")
+    return of_kernels()
 
 
 def prestart(cwd: Path) -> None:
