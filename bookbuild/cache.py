@@ -31,7 +31,6 @@ import os
 import stat
 import sys
 import threading
-import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -50,9 +49,8 @@ from bookbuild.names import (
     parse_cell,
 )
 from bookbuild.qmd import Document
-from bookbuild.stamps import of_stat
+from bookbuild.stamps import file_sha256, of_stat
 
-RACY_NS = 2_000_000_000  # a file this recent may change again within one mtime tick
 FORMAT = 6  # 6: a call that registers into data the chapter reads is a root (5: folders, missing)
 MISSING = "missing"  # the hash of a dependency that does not exist
 
@@ -248,17 +246,9 @@ def content_hash(path: str) -> str | None:
     if other:
         return digest
     try:
-        st = Path(path).stat()
-        if time.time_ns() - st.st_mtime_ns < RACY_NS:
-            return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-        return _content_hash(path, of_stat(st))
+        return file_sha256(path, os.stat(path))
     except OSError:
         return None
-
-
-@lru_cache(maxsize=1024)
-def _content_hash(path: str, stamp: tuple[int, ...]) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def file_hash(path: str, used: set[str] | None = None) -> str | None:

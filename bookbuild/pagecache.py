@@ -17,24 +17,16 @@ import json
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 
 from bookbuild.cachesweep import touch
 from bookbuild.render import FILTERS, TEMPLATES, Fragment, Literal, pandoc_version
-from bookbuild.stamps import of_stat
+from bookbuild.stamps import file_sha256
 from bookbuild.userfilters import Effect, UserFilters, side_effects
 
 FORMAT = 1
-RACY_NS = 2_000_000_000  # as cache.RACY_NS: a file this recent may change within one mtime tick
 INDEX_KEY = "crossref-index"  # a temporary file: the key holds the entries it carries
-
-
-@lru_cache(maxsize=1024)
-def _digest_at(path: str, stamp: tuple[int, ...]) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def file_digest(path: Path | str) -> str | None:
@@ -44,9 +36,7 @@ def file_digest(path: Path | str) -> str | None:
         st = Path(path).stat()
         if not Path(path).is_file():
             return None
-        if time.time_ns() - st.st_mtime_ns < RACY_NS:
-            return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-        return _digest_at(str(path), of_stat(st))
+        return file_sha256(str(path), st)
     except OSError:
         return None
 

@@ -385,3 +385,19 @@ def test_installed_versions_come_from_the_dist_info_folders_and_agree_with_impor
         assert installed._dist_info()[installed._normal(package)] == version(package)
         assert installed.version_of(package) == version(package)
     assert installed.version_of("no-such-package-here") == "absent"
+
+
+def test_a_file_changed_in_the_last_two_seconds_is_read_afresh(tmp_path: Path) -> None:
+    # On a file system with coarse timestamps a same-size edit within one tick keeps the stamp:
+    # only files older than that are memoised on it (every cache of file contents shares this).
+    import os
+    import time
+
+    from bookbuild.stamps import memo_stamp
+
+    f = tmp_path / "m.py"
+    f.write_text("X = 1\n")
+    assert memo_stamp(f.stat()) is None
+    old = time.time_ns() - 5_000_000_000
+    os.utime(f, ns=(old, old))
+    assert memo_stamp(f.stat()) is not None

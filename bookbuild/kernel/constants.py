@@ -13,17 +13,15 @@ import ast
 import numbers
 import os
 import sys
-import time
 from collections.abc import Mapping
 from functools import lru_cache
 
 from bookbuild.kernel.paths import module_path
 from bookbuild.names import defined_names
-from bookbuild.stamps import of_stat
+from bookbuild.stamps import memo_stamp
 
 MAX_DEPTH = 6  # attribute chains deeper than this are not registries but object graphs
 PSEUDO = ("/proc/", "/sys/", "/dev/")
-RACY_NS = 2_000_000_000  # a file this recent may change again within one mtime tick
 
 
 def project_root() -> str:
@@ -132,12 +130,10 @@ def module_source(path: str) -> ModuleSource:
     its modules' once for every chapter forked from it), except a file modified in the last two
     seconds, which a same-size edit could change unseen; an unreadable file has no definitions."""
     try:
-        st = os.stat(path)
+        stamp = memo_stamp(os.stat(path))
     except OSError:
-        return ModuleSource(path)
-    if time.time_ns() - st.st_mtime_ns < RACY_NS:
-        return ModuleSource(path)
-    return _module_source(path, of_stat(st))
+        stamp = None
+    return ModuleSource(path) if stamp is None else _module_source(path, stamp)
 
 
 @lru_cache(maxsize=256)
