@@ -265,15 +265,11 @@ def descendants(pid: int) -> list:
 
 def kill_all(procs: list, wait: float = 0.3) -> None:
     """SIGKILL each process and the group it leads (a kernel's own subprocesses), then wait
-    for them and remove what killed kernels leave behind (connection file, socket folder)."""
+    for them. What killed kernels leave (connection files, socket folders) lies in the
+    builder's private TMPDIR, which `Builder.stop` removes whole."""
     import psutil
 
-    import bookbuild.preview.engine as engine
-
-    leftovers = []
     for p in procs:
-        with contextlib.suppress(psutil.Error):
-            leftovers += engine.kernel_leftovers(p)
         with contextlib.suppress(OSError):
             os.killpg(p.pid, signal.SIGKILL)
         with contextlib.suppress(psutil.Error):
@@ -281,9 +277,6 @@ def kill_all(procs: list, wait: float = 0.3) -> None:
     deadline = time.monotonic() + wait
     while any(_alive(p) for p in procs) and time.monotonic() < deadline:
         time.sleep(0.02)
-    for path in leftovers:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def _alive(p) -> bool:

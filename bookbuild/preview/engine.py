@@ -84,33 +84,3 @@ def keep_kernels_warm() -> None:
     from bookbuild.execute import start_spares
 
     start_spares()
-
-
-def kernel_leftovers(process) -> list[Path]:
-    """Files a kernel process (psutil) leaves when killed: its connection file and IPC socket
-    folder, found from its `-f` argument or, for the warm template and the kernels forked from
-    it, from the Unix sockets they listen on."""
-    import json
-
-    import psutil
-
-    cmdline = process.cmdline()
-    if "bookbuild.warm.server" in " ".join(cmdline):
-        try:
-            paths = {Path(c.laddr) for c in process.net_connections("unix") if c.laddr}
-        except psutil.Error:
-            return []
-        ours = ("bookbuild-kernel-", "bookbuild-warm-")  # a kernel's folder, the template's
-        return sorted({p.parent for p in paths if p.parent.name.startswith(ours)})
-    if "ipykernel_launcher" not in " ".join(cmdline) or "-f" not in cmdline[:-1]:
-        return []
-    connection = Path(cmdline[cmdline.index("-f") + 1])
-    found = [connection]
-    try:
-        ip = json.loads(connection.read_text(encoding="utf-8")).get("ip", "")
-    except (OSError, ValueError):
-        return found
-    sockets = Path(ip).parent
-    if sockets.name.startswith("bookbuild-kernel-"):  # the folder execute.py makes per kernel
-        found.append(sockets)
-    return found
