@@ -366,8 +366,7 @@ class Publisher:
             self._constants = provenance.constants_of(self.chapters)
         if not self._constants:
             return None
-        tracer = provenance.tracer(ch.doc, self.proj.root, self._constants)
-        return provenance.annotations(ch, tracer, self._constants)
+        return provenance.chapter_annotations(ch, self.proj.root, self._constants)
 
     def _includes(self, fmt: str, *chapters: Chapter) -> includes.Includes:
         """The project's include-* for `fmt`, then those of the chapters' front matter."""

@@ -262,11 +262,13 @@ class Tracer:
 
     def _find_local(self, module: str) -> ModuleScope | None:
         path = self.modules.find(module) if module else None
-        # a module file added or removed beside the others changes what `find` returns
-        parent = module.split(".")[:-1]
+        # A module file added or removed where `find` looks changes what it returns. Each place
+        # is stamped, not its folder: a folder's stamp moves with every file written beside
+        # (the build's own output, an editor's save), which would forget all on every edit.
         for root in self.modules.roots:
-            folder = str(root.joinpath(*parent))
-            self._stamps.setdefault(folder, of_path(folder))
+            base = root.joinpath(*module.split("."))
+            for candidate in (str(base) + ".py", str(base / "__init__.py")):
+                self._stamps.setdefault(candidate, of_path(candidate))
         if path is None:
             return None
         self._stamps[str(path)] = of_path(str(path))

@@ -395,3 +395,38 @@ def test_a_module_edited_between_builds_is_traced_afresh(tmp_path: Path) -> None
     assert tracer(tmp_path, cells, dict(DETAILS)).trace("MORE").constants == set()
     (tmp_path / "extra.py").write_text("from hw.specs import BW\nMORE = BW + 1\n")
     assert tracer(tmp_path, cells, dict(DETAILS)).trace("MORE").constants == {"BW"}
+
+
+def test_files_written_beside_the_modules_keep_what_was_learnt(tmp_path: Path) -> None:
+    """A build writes its output (and an editor its swap files) in the book's folder: only a
+    module file appearing where an import looks may make the next build read modules again."""
+    (tmp_path / "hw").mkdir()
+    (tmp_path / "hw" / "specs.py").write_text("PEAK = 100\n")
+    (tmp_path / "calc.py").write_text("from hw.specs import PEAK\nVALUE = PEAK * 2\n")
+    first = tracer(tmp_path, "from calc import VALUE\n", dict(DETAILS))
+    assert first.trace("VALUE").constants == {"PEAK"}
+    (tmp_path / "_book").mkdir()
+    (tmp_path / "hw" / "notes.txt").write_text("draft")
+    second = tracer(tmp_path, "from calc import VALUE\n", dict(DETAILS))
+    assert second._scopes is first._scopes
+    (tmp_path / "hw" / "specs.py").write_text("PEAK = 100\nBW = 2\n")
+    assert tracer(tmp_path, "from calc import VALUE\n", dict(DETAILS))._scopes is not first._scopes
+
+
+def test_a_chapters_tooltips_follow_its_cells_not_its_prose(tmp_path: Path) -> None:
+    from bookbuild import provenance
+    from bookbuild.chapters import Chapter
+    from bookbuild.execute import ExecutionResult
+
+    (tmp_path / "calc.py").write_text("PEAK = 1\nBW = 2\n")
+    details = {"PEAK": record("PEAK", "calc.py"), "BW": record("BW", "calc.py")}
+
+    def notes(cells: str, prose: str) -> list[dict]:
+        doc = parse(f"```{{python}}\n{cells}```\n\n{prose} `{{python}} V`.\n", str(tmp_path / "ch.qmd"))
+        ch = Chapter(tmp_path / "ch.qmd", doc, ExecutionResult([], ["1"], [], details))
+        return provenance.chapter_annotations(ch, tmp_path, details)
+
+    first = notes("from calc import PEAK\nV = PEAK\n", "Peak is")
+    assert first[0]["constants"] == "PEAK"
+    assert notes("from calc import PEAK\nV = PEAK\n", "The peak is now") is first  # not re-traced
+    assert notes("from calc import BW\nV = BW\n", "The peak is now")[0]["constants"] == "BW"
