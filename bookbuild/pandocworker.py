@@ -25,6 +25,7 @@ from bookbuild.pandoc import pandoc_path
 
 SCRIPT = Path(__file__).resolve().parent / "lua" / "pandoc_worker.lua"
 DONE = "\x01bookbuild-done "  # the worker's end-of-request line on stderr
+CITEPROC = "\x01bookbuild-citeproc "  # marks citeproc's warnings (lua/citeproc_memo.lua)
 KEEP_BETWEEN_BUILDS = False  # preview's builder keeps its workers for the next edit
 ENV_SWITCH = "BOOKBUILD_PANDOC_WORKER"  # "0": every page through the command line
 # pandoc is built with `-with-rtsopts=-H64m`: fine for one page, but a worker that lives for a
@@ -80,6 +81,9 @@ class Worker:
         self.replies: queue.Queue[bytes] = queue.Queue()
         self.logs: queue.Queue[str] = queue.Queue()
         self._next_id = 0
+        # citeproc's warnings by the worker's memo entry: a page that reuses the entry gets them
+        # again, as the command line would print them again
+        self._citeproc_warnings: dict[str, list[str]] = {}
         # Readers on their own threads: a page with many warnings must not fill a pipe and
         # stall the worker while we wait on the other one.
         threading.Thread(target=_pump, args=(os.fdopen(read_end, "rb"), self.replies),
@@ -116,7 +120,8 @@ class Worker:
         return answer["output"], warnings
 
     def _warnings(self, ident: object, timeout: float) -> list[str]:
-        lines = []
+        lines: list[str] = []
+        held: list[str] | None = None  # citeproc's, until the worker says whether they count
         while True:
             try:
                 line = self.logs.get(timeout=timeout)
@@ -129,7 +134,21 @@ class Worker:
                 if line[len(DONE):].strip() == str(ident):
                     return lines
                 continue
-            lines.append(line)
+            if line.startswith(CITEPROC):
+                kind, _, entry = line[len(CITEPROC):].strip().partition(" ")
+                if kind == "begin":
+                    held = []
+                elif kind == "end" and held is not None:
+                    if held:
+                        self._citeproc_warnings[entry] = held
+                    lines += held
+                    held = None
+                elif kind == "drop":
+                    held = None
+                elif kind == "again":
+                    lines += self._citeproc_warnings.get(entry, [])
+                continue
+            (lines if held is None else held).append(line)
 
     def alive(self) -> bool:
         return self.proc.poll() is None

@@ -7,6 +7,14 @@
 -- each request a sentinel line on stderr closes that request's warnings.
 
 local json = pandoc.json
+local here = debug.getinfo(1, 'S').source:match('^@(.*)/[^/]*$') or '.'
+local citeproc_memo = dofile(here .. '/citeproc_memo.lua')
+
+-- A marker line for the host (pandocworker.py) around citeproc's warnings.
+local function mark(kind, id)
+  io.stderr:write('\1bookbuild-citeproc ' .. kind .. ' ' .. tostring(id) .. '\n')
+  io.stderr:flush()
+end
 local reply = assert(io.open('/dev/fd/' .. assert(os.getenv('BOOKBUILD_REPLY_FD')), 'w'))
 
 -- What a fresh pandoc process would start from: modules a filter `require`s are loaded anew
@@ -109,7 +117,7 @@ local function convert(req)
   local writer_options = pandoc.WriterOptions(writer)
   for _, step in ipairs(req.steps) do
     if step == 'citeproc' then
-      doc = pandoc.utils.citeproc(doc)
+      doc = citeproc_memo.citeproc(doc, mark)
     else
       -- each filter in an environment of its own, as each runs in a fresh Lua state there
       local env = setmetatable({
