@@ -108,7 +108,7 @@ async def changes(root: Path, output: Path | None, extra: Iterable[Path],
         if not paths:
             await until.wait()
             return
-        async for batch in awatch(*paths, stop_event=until, debounce=debounce_ms, step=20,
+        async for batch in awatch(*paths, stop_event=until, debounce=debounce_ms, step=10,
                                   recursive=recursive, yield_on_timeout=False,
                                   rust_timeout=200):
             found = {Path(p) for _, p in batch}
