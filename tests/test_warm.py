@@ -230,15 +230,22 @@ from matplotlib.figure import Figure
 matplotlib.rcParams["svg.hashsalt"] = "probe"  # else every process draws different ids
 before = dict(matplotlib.rcParams)
 if sys.argv[1] == "warm":
-    from bookbuild.warm.server import warm_figures
+    from bookbuild.warm.server import share_mathtext_parses, warm_figures
+    share_mathtext_parses()
     warm_figures()
-fig = Figure(figsize=(3, 2))
-ax = fig.add_subplot()
-ax.loglog([0.5, 50.0], [2.0, 400.0], label="probe")
-ax.set_xlabel("intensity")
-ax.legend()
 out = io.BytesIO()
-fig.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None})
+# Several figures: later renderers reuse earlier parses; without hinting, vector and raster
+# parses are asked for with the same arguments and must still not be mixed up.
+for top, hinting, dpi in ((400.0, "auto", 100), (4000.0, "auto", 100), (400.0, "none", 72)):
+    with matplotlib.rc_context({"text.hinting": hinting, "savefig.dpi": dpi}):
+        fig = Figure(figsize=(3, 2), dpi=dpi)
+        ax = fig.add_subplot()
+        ax.loglog([0.5, 50.0], [2.0, top], label="probe")
+        ax.set_xlabel("intensity")
+        ax.set_title("$x^2$")
+        ax.legend()
+        fig.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None})
+        fig.savefig(out, format="png", bbox_inches="tight", metadata={"Software": None})
 assert dict(matplotlib.rcParams) == before, "rcParams changed"
 assert "matplotlib.pyplot" not in sys.modules, "pyplot imported"
 sys.stdout.buffer.write(out.getvalue())
