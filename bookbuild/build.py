@@ -37,13 +37,13 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     # only when the folder came from there.
     where = None if output_dir is not None else proj.config_file
     check_safe(out, proj.root, proj.sources(), where)
-    parsed = ParseCache(proj.cache_dir / "cache", use_cache)
+    parsed = ParseCache(proj.cache_entries, use_cache)
     chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
     publisher = _publisher(proj, chapters, formats, strict, extra_body, use_cache, parsed)
     errors = execute_all(proj, chapters, use_cache,
                          before_execution=lambda: static_check(
                              files, proj.root, "render", {ch.source: ch.doc for ch in chapters},
-                             proj.cache_dir / "cache", use_cache, proj.config),
+                             proj.cache_entries, use_cache, proj.config),
                          formats=formats)
     if errors:
         stop = errors[-1].startswith("render stopped")
@@ -69,7 +69,7 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     print(f"wrote {', '.join(formats)} for {len(chapters)} chapter(s) to {display_path(out)}",
           file=sys.stderr)
     if whole_book:  # it used every entry the book can: the caches may shrink to that
-        cachesweep.sweep(proj.cache_dir / "cache", started)
+        cachesweep.sweep(proj.cache_entries, started)
     return 0
 
 

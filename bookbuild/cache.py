@@ -48,6 +48,7 @@ from bookbuild.names import (
     module_aliases,
     parse_cell,
 )
+from bookbuild.project import CACHE_ENTRIES
 from bookbuild.qmd import Document
 from bookbuild.stamps import file_sha256, of_stat
 
@@ -359,7 +360,7 @@ def _calls(node: ast.AST) -> bool:
 
 class Cache:
     def __init__(self, root: Path) -> None:
-        self.dir = root / "cache"
+        self.dir = root / CACHE_ENTRIES
 
     def get(self, k: str, doc: Document | None = None) -> ExecutionResult | None:
         """The stored result if it reads cleanly, its checksum holds and no dependency changed."""

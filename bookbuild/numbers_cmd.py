@@ -18,12 +18,12 @@ from bookbuild.runner import execute_all
 def run(proj: Project, files: list[Path], action: str, expr: str | None = None,
         whole_book: bool = True) -> int:
     """Execute (cached) and check, accept or explain; returns the exit code."""
-    parsed = ParseCache(proj.cache_dir / "cache")
+    parsed = ParseCache(proj.cache_entries)
     chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
     errors = execute_all(proj, chapters, use_cache=True,
                          before_execution=lambda: static_check(
                              files, proj.root, "numbers", {ch.source: ch.doc for ch in chapters},
-                             proj.cache_dir / "cache", config=proj.config))
+                             proj.cache_entries, config=proj.config))
     if errors:
         raise BuildError("\n".join(errors))
     parsed.flush()  # the check passed: remember the parsed chapters

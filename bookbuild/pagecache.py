@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -33,10 +34,8 @@ def file_digest(path: Path | str) -> str | None:
     """Content hash of a file (memoised while its size, mtime, inode and ctime hold, unless it
     changed in the last two seconds: see cache.content_hash); None when absent."""
     try:
-        st = Path(path).stat()
-        if not Path(path).is_file():
-            return None
-        return file_sha256(str(path), st)
+        st = os.stat(path)
+        return file_sha256(str(path), st) if stat.S_ISREG(st.st_mode) else None
     except OSError:
         return None
 

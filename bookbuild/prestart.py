@@ -6,30 +6,41 @@ that the template's own imports, the longest wait of a cold render, start that m
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from bookbuild.project import Project
 
 
-def is_cold(cache_dir: Path, use_cache: bool) -> bool:
+def is_cold(proj: Project, use_cache: bool) -> bool:
     """Whether every chapter with cells will execute: no cache used, or none written yet. Only
     then is a template started before the cache is asked (a cached build must not pay for one)."""
     if not use_cache:
         return True
     try:
-        return not any((cache_dir / "cache").iterdir())
+        return not any(proj.cache_entries.iterdir())
     except OSError:
         return True
+
+
+def prestart_chapters(proj: Project, chapters: list) -> None:
+    """Start the templates for parsed chapters that hold cells (`execute_all`, when cold)."""
+    _start(proj.kernel_cwd(ch.source) for ch in chapters if ch.doc.cells)
+
+
+def _start(cwds: Iterable[Path]) -> None:
+    from bookbuild.warm.template import prestart
+
+    for cwd in dict.fromkeys(cwds):
+        prestart(cwd)
 
 
 def prestart_if_cold(proj: Project, files: list, use_cache: bool) -> bool:
     """On a cold build, start the templates for the chapters that hold Python cells (by a look
     at their text; nothing parsed yet); the build's `execute_all` finds them running. Returns
     whether any chapter will need a kernel."""
-    if not proj.settings.warm_kernels or not is_cold(proj.cache_dir, use_cache):
+    if not proj.settings.warm_kernels or not is_cold(proj, use_cache):
         return False
-    from bookbuild.warm.template import prestart
-
     cwds = []
     for f in files:
         try:
@@ -38,6 +49,5 @@ def prestart_if_cold(proj: Project, files: list, use_cache: bool) -> bool:
             continue  # the build reports it, located
         if "{python" in text:
             cwds.append(proj.kernel_cwd(Path(f)))
-    for cwd in dict.fromkeys(cwds):
-        prestart(cwd)
+    _start(cwds)
     return bool(cwds)

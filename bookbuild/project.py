@@ -17,6 +17,8 @@ from typing import Any
 from bookbuild.errors import Diagnostic, UsageError
 from bookbuild.yamlmarks import yaml_position
 
+CACHE_ENTRIES = "cache"  # under .bookbuild: the entries of the execution, parse and page caches
+
 CONFIG = "_quarto.yml"
 ProjectError = UsageError  # the configuration is missing or malformed (exit 2)
 
@@ -88,6 +90,11 @@ class Project:
     @property
     def cache_dir(self) -> Path:
         return (self.root or Path.cwd()) / ".bookbuild"
+
+    @property
+    def cache_entries(self) -> Path:
+        """The folder of every cache's entries (executions, parses, pages)."""
+        return self.cache_dir / CACHE_ENTRIES
 
     def chapters(self) -> list[Path]:
         """Chapters in book order: `book.chapters` then `book.appendices` (parts flattened)."""

@@ -55,7 +55,7 @@ class Publisher:
         self.formats = formats  # those being written (None: every one); others are not checked
         self.parse = parse  # the build's parse cache: unchanged chapters are not parsed again
         # --no-cache renders every page afresh (and stores the results)
-        self.page_cache = pagecache.PageCache(proj.cache_dir / "cache", read=use_cache)
+        self.page_cache = pagecache.PageCache(proj.cache_entries, read=use_cache)
         self.chapters = chapters
         self.strict = strict
         self.extra_body = extra_body

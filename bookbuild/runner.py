@@ -14,7 +14,7 @@ from bookbuild.execute import (
     ExecutionResult,
     Plan,
 )
-from bookbuild.prestart import is_cold
+from bookbuild.prestart import is_cold, prestart_chapters
 from bookbuild.project import Project
 
 
@@ -25,13 +25,6 @@ def report_cached(progress, chapters: list[Chapter]):
             progress.start(ch.name, "cached")
             progress.finish(ch.name, "cached, no kernel started")
     return progress
-
-
-def _prestart(proj: Project, chapters: list[Chapter]) -> None:
-    from bookbuild.warm.template import prestart
-
-    for cwd in dict.fromkeys(proj.kernel_cwd(ch.source) for ch in chapters if ch.doc.cells):
-        prestart(cwd)
 
 
 def _run(run_all, warm: bool) -> list[str]:
@@ -61,8 +54,8 @@ def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
     from bookbuild.progress import Progress
 
     cache = Cache(proj.cache_dir)
-    if proj.settings.warm_kernels and is_cold(proj.cache_dir, use_cache):
-        _prestart(proj, chapters)  # the template's imports overlap cache keys and the check
+    if proj.settings.warm_kernels and is_cold(proj, use_cache):
+        prestart_chapters(proj, chapters)  # the template's imports overlap cache keys and the check
     pending: list[tuple[Chapter, str, ChapterExecutor]] = []
     for ch in chapters:
         cwd = proj.kernel_cwd(ch.source)

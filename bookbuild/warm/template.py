@@ -133,7 +133,7 @@ class Template:
 
     def close(self) -> None:
         if self.process.poll() is None:
-            self.process.terminate()
+            self.terminate()
             try:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
