@@ -23,12 +23,13 @@ from bookbuild.runner import execute_all
 
 def build(proj: Project, files: list[Path], formats: list[str] | None = None,
           output_dir: Path | None = None, use_cache: bool = True, strict: bool = False,
-          whole_book: bool = False, extra_body: str = "") -> int:
+          whole_book: bool = False, extra_body: str = "", inputs: set[Path] | None = None) -> int:
     """Render `files`; return 0 or raise BuildError (located in the `.qmd`, ready to print).
 
     `extra_body` is HTML appended to every page (preview's reload script; never in render).
     `whole_book` replaces this format's output of the previous build; otherwise other chapters'
-    output stays.
+    output stays. `inputs`, when given, receives the files the chapters were made from: each
+    chapter, what it includes, and what its kernel read (preview's watcher asks it).
     """
     started = cachesweep.build_started()  # entries used from here on are this build's
     formats = formats or proj.formats
@@ -51,6 +52,10 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
                          f"\nrender failed: {len(errors)} chapter(s) with errors; previous output "
                          "left as it was"))
     parsed.flush()  # the check passed: remember the parsed chapters
+    if inputs is not None:
+        for ch in chapters:
+            read = [*ch.doc.sources, *(ch.result.dependencies if ch.result else [])]
+            inputs.update(Path(p).resolve() for p in read)
     if proj.root is not None and formats != ["md"]:
         _compare_with_lock(proj, chapters, strict, whole_book)
 

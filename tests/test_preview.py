@@ -213,6 +213,37 @@ def test_edit_to_any_local_module_re_executes_and_shows_the_new_value(tmp_path: 
         p.stop()
 
 
+def test_a_file_no_page_is_made_from_rebuilds_nothing_a_data_file_does(tmp_path: Path) -> None:
+    """`bookbuild preview 2> preview.log` in the book's folder: every build wrote the log, and
+    the log's change started the next build, for ever. A data file a module reads (named by no
+    chapter, with no source suffix) still rebuilds."""
+    root = copy_book(tmp_path)
+    (root / "shop").mkdir()
+    (root / "shop" / "__init__.py").write_text("")
+    (root / "shop" / "prices.py").write_text(
+        "from pathlib import Path\n"
+        "APPLE = int(Path(__file__).with_name('apple.dat').read_text())\n")
+    (root / "shop" / "apple.dat").write_text("3\n")
+    edit(root / "chapters" / "two.qmd", "Back to", "```{python}\nfrom shop.prices import APPLE\n```"
+         "\n\nAn apple costs `{python} APPLE` coins. Back to")
+    p = Preview(root)
+    try:
+        seen = len(p.log)
+        log = root / "preview.log"
+        for n in range(5):  # what preview's own messages, sent to a file here, would do
+            with log.open("a") as f:
+                f.write(f"preview: rebuilt in 0.0{n} s; reloading pages\n")
+            time.sleep(0.3)
+        time.sleep(1.0)
+        assert "preview: building" not in "".join(p.log[seen:])
+        (root / "shop" / "apple.dat").write_text("4\n")
+        p.next_event(("reload",))
+        price = re.compile(r"An apple costs (?:<span[^>]*>)?(\d+)")
+        assert price.search(p.get("/chapters/two.html")[1]).group(1) == "4"
+    finally:
+        p.stop()
+
+
 def test_edits_during_a_build_are_coalesced_into_one_follow_up(preview: Preview) -> None:
     chapter = preview.root / "chapters" / "one.qmd"
     edit(chapter, "    name = \"first\"", "    import time; time.sleep(3)\n    name = \"first\"")

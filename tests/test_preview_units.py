@@ -161,3 +161,18 @@ def test_a_problem_printed_from_another_thread_keeps_its_own_line_in_the_overlay
     assert "[1/2] ch.qmd: starting kernel" in lines
     assert lines[-1] == "half a line at the end"
     assert "starting kernelch.qmd" in terminal.getvalue()  # the terminal shows what came, as it came
+
+
+def test_once_the_inputs_are_known_other_files_rebuild_nothing(tmp_path: Path) -> None:
+    (tmp_path / "_quarto.yml").write_text("project: {type: book}\nbook:\n  cover-image: cover.jpg\n")
+    a = tmp_path / "a.qmd"
+    a.write_text("# A\n\n![A photo](photo.png)\n")
+    data, log = tmp_path / "prices.dat", tmp_path / "preview.log"
+    inputs = {a.resolve(), data.resolve()}
+    assert plan({log}, [a]) is None  # nothing built yet: anything may matter
+    assert plan({log}, [a], inputs) == []
+    assert plan({log, a}, [a], inputs) == [a]
+    assert plan({data}, [a], inputs) is None  # a kernel read it
+    assert plan({tmp_path / "helpers.py"}, [a], inputs) is None  # a new module, say
+    assert plan({tmp_path / "photo.png"}, [a], inputs) is None  # the chapter names it
+    assert plan({tmp_path / "cover.jpg"}, [a], inputs) is None  # the config names it

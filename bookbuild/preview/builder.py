@@ -39,6 +39,7 @@ class Result:
     built: list[str] = field(default_factory=list)  # chapters built; [] means the whole book
     whole: bool = False
     seconds: float = 0.0
+    skipped: bool = False  # nothing a page is made from changed: nothing built or reloaded
 
 
 # ----------------------------------------------------------------------------------------------
@@ -121,7 +122,9 @@ def run_build(root: Path, out: Path, changed: list[str] | None) -> Result:
         names = ", ".join(str(c.relative_to(root)) for c in missing)
         return _config_failure(f"_quarto.yml: listed chapter(s) not found: {names}; create the "
                                "file or remove it from the book's chapters")
-    chosen = None if changed is None else plan({Path(p) for p in changed}, listed)
+    chosen = None if changed is None else plan({Path(p) for p in changed}, listed, _INPUTS)
+    if chosen == []:  # say, a log file of preview's own messages: building would write it again
+        return Result(True, skipped=True)
     whole = chosen is None
     chosen = listed if chosen is None else chosen
     what = "the book" if whole else ", ".join(str(c.relative_to(root)) for c in chosen)
@@ -129,7 +132,9 @@ def run_build(root: Path, out: Path, changed: list[str] | None) -> Result:
     tee = Tee(sys.stderr)
     try:
         with contextlib.redirect_stderr(tee):
-            code = engine.build_html(proj, chosen, out)
+            read: set[Path] = set()
+            code = engine.build_html(proj, chosen, out, read)
+            _remember_inputs(read, whole)
     except (Exception, SystemExit) as exc:  # a bug in a build must not end preview
         log = out.parent / "preview-crash.log"
         with contextlib.suppress(OSError):
@@ -146,6 +151,18 @@ def run_build(root: Path, out: Path, changed: list[str] | None) -> Result:
              if line.strip() and not line.startswith(PROGRESS_PREFIXES)]
     return Result(False, "\n".join(lines).strip() or f"the build failed (exit {code})", built,
                   whole, seconds)
+
+
+# What the builds so far were made from (None until one has run): `plan` rebuilds nothing for a
+# changed file outside it that no chapter names either.
+_INPUTS: set[Path] | None = None
+
+
+def _remember_inputs(read: set[Path], whole: bool) -> None:
+    global _INPUTS
+    if not read:  # the build stopped before its chapters were read: keep what was known
+        return
+    _INPUTS = set(read) if whole or _INPUTS is None else _INPUTS | read
 
 
 def _config_failure(message: str) -> Result:

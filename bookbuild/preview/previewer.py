@@ -138,6 +138,10 @@ class Previewer:
                 wake.clear()
                 hub.publish("building", {})
                 result = await builder.build(changed)
+                if result.skipped:  # nothing a page is made from changed: no build, no reload
+                    if not pending:
+                        await wake.wait()
+                    continue
                 self.builds += 1
                 if result.ok:
                     whole = whole and not result.whole

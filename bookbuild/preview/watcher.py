@@ -50,13 +50,23 @@ def relevant(path: Path, root: Path, output: Path | None) -> bool:
     return not any(part in SKIP_DIRS or part.startswith(".") for part in rel)
 
 
-def plan(changed: set[Path], chapters: list[Path]) -> list[Path] | None:
-    """The chapters to rebuild for `changed`, or None for the whole book.
+# Files that can shape a page without a chapter naming them or a kernel reading them: sources,
+# configuration, modules, filters, styles, templates, bibliographies.
+SOURCE_SUFFIXES = {".qmd", ".md", ".ipynb", ".yml", ".yaml", ".py", ".lua", ".css", ".scss",
+                   ".html", ".tex", ".bib", ".csl"}
+
+
+def plan(changed: set[Path], chapters: list[Path],
+         inputs: set[Path] | None = None) -> list[Path] | None:
+    """The chapters to rebuild for `changed`: None for the whole book, [] for none.
 
     An edited chapter rebuilds alone (the cache decides whether its kernel runs: prose edits go
     straight to pandoc). A file a chapter includes rebuilds the chapters that name it. Anything
-    else (`_quarto.yml`, a module, a data file, a filter, a template) rebuilds the book; the
-    cache then re-executes only the chapters whose inputs changed.
+    else that a page may be made from (`_quarto.yml`, a module, a data file, a filter, a
+    template) rebuilds the book; the cache then re-executes only the chapters whose inputs
+    changed. `inputs` are the files the last builds read: once known, a file that is none of
+    them, has no source suffix and is named by no chapter (a log the author writes preview's
+    messages to) rebuilds nothing, as in Quarto.
     """
     by_path = {c.resolve(): c for c in chapters}
     targets: list[Path] = []
@@ -70,8 +80,24 @@ def plan(changed: set[Path], chapters: list[Path]) -> list[Path] | None:
             if users:
                 targets += users
                 continue
-        return None
-    return sorted(set(targets), key=chapters.index) if targets else None
+        if inputs is None or _may_shape_a_page(path, chapters, inputs):
+            return None
+    return sorted(set(targets), key=chapters.index)
+
+
+def _may_shape_a_page(path: Path, chapters: list[Path], inputs: set[Path]) -> bool:
+    """A file the builds read, a source by its suffix, or one a chapter or the config names."""
+    if path in inputs or path.suffix.lower() in SOURCE_SUFFIXES:
+        return True
+    root = _root_of(chapters[0]) if chapters else None
+    named = [*chapters, *([root / "_quarto.yml"] if root is not None else [])]
+    for text_file in named:
+        try:
+            if path.name in text_file.read_text(encoding="utf-8", errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def _includes(chapter: Path, included: Path) -> bool:
