@@ -139,6 +139,24 @@ def test_a_filter_that_changes_the_shared_pandoc_module_changes_it_for_its_page_
     assert "said-WORD" in convert("WORD\n", tmp_path, UserFilters(before=[tmp_path / "plain.lua"]))[0]
 
 
+def test_a_filter_that_changes_its_reader_options_changes_them_for_its_page_only(
+        tmp_path: Path) -> None:
+    """The worker builds a format's reader options once; each page must still get its own."""
+    (tmp_path / "look.lua").write_text(textwrap.dedent("""
+        function Pandoc(d)
+          local r = PANDOC_READER_OPTIONS
+          local seen = 'columns-' .. r.columns .. '-smart-' .. tostring(r.extensions:includes('smart'))
+          r.columns = 7
+          r.extensions = {}
+          d.blocks:insert(pandoc.Para(pandoc.Str('seen:' .. seen)))
+          return d
+        end
+    """))
+    user = UserFilters(before=[tmp_path / "look.lua"])
+    for _ in range(2):
+        assert "seen:columns-80-smart-true" in convert("Text.\n", tmp_path, user)[0]
+
+
 def test_a_filter_that_prints_leaves_the_page_intact(tmp_path: Path) -> None:
     (tmp_path / "chatty.lua").write_text("function Pandoc(d) print('hello from a filter') end\n")
     out, warnings = convert("# Title\n\nBody text.\n", tmp_path,
