@@ -268,6 +268,36 @@ def test_warming_matplotlib_in_the_template_changes_no_figure_and_no_state(tmp_p
     assert runs["warm"].stdout == runs["cold"].stdout
 
 
+SHARED_PROBE = r"""
+import io, sys
+import matplotlib  # as a book's package might: matplotlib, not yet its mathtext
+from bookbuild.warm.server import preload, _figures
+_figures["wanted"] = True
+preload([])
+from matplotlib import mathtext
+from matplotlib.figure import Figure
+before = mathtext.MathTextParser._parse_cached.cache_info()
+fig = Figure(figsize=(2, 2))  # a kernel's plot with the warm-up figure's axes
+ax = fig.add_subplot()
+ax.loglog([0.1, 10.0], [1.0, 100.0])
+fig.savefig(io.BytesIO(), format="svg", bbox_inches="tight")
+after = mathtext.MathTextParser._parse_cached.cache_info()
+print(after.hits > before.hits, after.misses - before.misses)
+"""
+
+
+def test_a_plot_reuses_the_warm_up_figures_tick_labels(tmp_path: Path) -> None:
+    # Parsing a $10^{2}$ tick label takes pyparsing milliseconds; a kernel's plot with the
+    # warm-up's axes must find every label parsed, even when the template's packages brought
+    # in matplotlib without its mathtext module.
+    pytest.importorskip("matplotlib")
+    env = dict(os.environ, MPLBACKEND="agg", MPLCONFIGDIR=str(tmp_path / "mpl"))
+    out = subprocess.run([sys.executable, "-c", SHARED_PROBE], capture_output=True, text=True,
+                         timeout=120, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "0"], out.stdout
+
+
 def test_importing_the_snapshot_module_leaves_the_kernel_function_callable() -> None:
     # The warm template imports bookbuild.kernel.constants before forking; a submodule's first
     # import binds its name on the package, which must not replace `__bookbuild__.constants()`.

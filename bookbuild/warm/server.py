@@ -98,6 +98,9 @@ def warm_figures() -> None:
     try:
         from matplotlib.figure import Figure
 
+        # The book's packages may have imported matplotlib without its mathtext, which preload
+        # then could not share yet; the warm-up's parses are only worth keeping if shared.
+        share_mathtext_parses()
         fig = Figure(figsize=(2, 2))
         ax = fig.add_subplot()
         ax.loglog([0.1, 10.0], [1.0, 100.0], label="x")
