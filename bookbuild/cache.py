@@ -52,7 +52,7 @@ from bookbuild.project import CACHE_ENTRIES
 from bookbuild.qmd import Document
 from bookbuild.stamps import file_sha256, of_stat
 
-FORMAT = 6  # 6: a call that registers into data the chapter reads is a root (5: folders, missing)
+FORMAT = 7  # 7: a module looked up by name reaches everything (6: registering calls are roots)
 MISSING = "missing"  # the hash of a dependency that does not exist
 
 

@@ -18,6 +18,9 @@ EVERYTHING = "<everything>"  # in a set of names: assume every name is used
 # Calls through which code reaches names a static reading cannot see.
 DYNAMIC_ACCESS = frozenset({"getattr", "vars", "globals", "locals", "dir", "eval", "exec",
                             "__dict__", "__import__", "import_module"})
+# Calls that hand back a module by a name made at run time: whatever it then reads is no name
+# this analysis can follow (`importlib.import_module("lab." + name).VALUE`).
+MODULE_BY_NAME = frozenset({"__import__", "import_module", "reload"})
 
 
 def parse(source: str | bytes, filename: str = "<unknown>", mode: str = "exec") -> ast.AST:
@@ -61,14 +64,16 @@ def mentioned(tree: ast.AST, modules: set[str] | None = None) -> set[str]:
 
     With `modules` (names bound to imported modules), an attribute counts only when its chain
     starts at one of them (`constants.X` reads module-level X; `self.x` does not), and a module
-    name used any other way (aliased, passed along) makes the tree mention everything.
+    name used any other way (aliased, passed along), a module looked up by name
+    (`import_module`, `__import__`, `sys.modules`) makes the tree mention everything.
     """
     names: set[str] = set()
     roots = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             names.add(node.id)
-            if modules is not None and node.id in modules and id(node) not in roots:
+            if modules is not None and (node.id in MODULE_BY_NAME
+                                        or (node.id in modules and id(node) not in roots)):
                 names.add(EVERYTHING)
         elif isinstance(node, ast.Attribute):
             head = node.value
@@ -76,9 +81,15 @@ def mentioned(tree: ast.AST, modules: set[str] | None = None) -> set[str]:
                 head = head.value
             if modules is None or (isinstance(head, ast.Name) and head.id in modules):
                 names.add(node.attr)
+            if modules is not None and (node.attr in MODULE_BY_NAME or (
+                    node.attr == "modules" and isinstance(node.value, ast.Name)
+                    and node.value.id == "sys")):
+                names.add(EVERYTHING)
         elif isinstance(node, ast.alias) and node.name != "*":
             names.add((node.asname or node.name).split(".")[0])
             names.add(node.name.rsplit(".", 1)[-1])
+            if modules is not None and node.asname and node.name in MODULE_BY_NAME:
+                names.add(EVERYTHING)  # `import_module` under another name: its calls look alike
     return names
 
 

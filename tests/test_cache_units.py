@@ -143,6 +143,23 @@ def test_dynamic_access_makes_the_whole_module_count(book: Path) -> None:
     assert not hit(book, c, k)
 
 
+@pytest.mark.parametrize(("imports", "lookup"), [
+    ("import importlib", "importlib.import_module(name).UNUSED"),  # a name made at run time
+    ("", "__import__(name).UNUSED"),
+    ("import sys", "sys.modules[name].UNUSED"),
+    ("from importlib import import_module as load", "load(name).UNUSED"),
+])
+def test_a_helper_that_looks_a_module_up_by_name_reaches_all_of_it(book: Path, imports: str,
+                                                                    lookup: str) -> None:
+    # `UNUSED` is reached through a module no name in the code stands for: editing it must
+    # re-execute the chapter (it was served stale from the cache)
+    (book / "helpers.py").write_text(
+        f"{imports}\n\n\ndef double(x, name='consts'):\n    return x * {lookup}\n")
+    c, k = stored(book)
+    (book / "consts.py").write_text(CONSTS.replace("UNUSED = 3", "UNUSED = 30"))
+    assert not hit(book, c, k)
+
+
 def test_a_module_used_as_a_value_makes_everything_reachable(book: Path) -> None:
     text = CHAPTER.replace("from helpers import double", "import consts as cs\nkeep = cs")
     c, k = stored(book, text)
