@@ -13,7 +13,7 @@ from __future__ import annotations
 import posixpath
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,7 @@ class Label:
     title: str
     source: Path
     line: int
+    ref: str = ""  # "ch" or "apx" for a whole chapter or appendix: "Chapter 2", "Appendix A"
 
 
 @dataclass(frozen=True)
@@ -85,13 +86,20 @@ class ChapterInfo:
     crossref: dict[str, Any] = field(default_factory=dict)  # the book's options, then the chapter's
     title_heading: str = ""  # markdown heading for a chapter titled only in its front matter
     layout: dict[str, str] = field(default_factory=dict)  # the chapter's own LAYOUT_KEYS
+    part: bool = False  # a part's title page (`part: file.qmd`): never numbered
+    appendix: bool = False  # its level-1 heading reads "Appendix A — Title" in HTML
 
     def filter_chapters(self) -> list:
         """The chapter list as `crossref.lua` (and `layout.lua`) read it (`crossref-chapters`)."""
         numbers = self.chapter_numbers or [""]
-        if self.depth is None and not self.crossref and not self.layout:
+        if self.depth is None and not self.crossref and not self.layout and not self.part \
+                and not self.appendix:
             return list(numbers)
         extra: dict[str, Any] = {"depth": self.depth} if self.depth is not None else {}
+        if self.part:  # its heading is the part's title (a \part in the PDF)
+            extra["part"] = True
+        if self.appendix:
+            extra["appendix"] = True
         if self.layout:  # the PDF is one document: a chapter's front matter is gone by then
             extra["layout"] = self.layout
         if self.crossref:  # in the PDF the chapter's front matter is gone; in HTML it would
@@ -467,11 +475,12 @@ class _ChapterWalk:
     """Numbers one chapter's events the way crossref.lua walks the chapter's blocks."""
 
     def __init__(self, doc: Document, appendix: bool, options: Options, book: _Numbering,
-                 labels: dict[str, Label]) -> None:
+                 labels: dict[str, Label], part: bool = False) -> None:
         self.source = Path(doc.path).resolve()
         self.appendix, self.options, self.book, self.labels = appendix, options, book, labels
         self.lines = LineIndex(doc.text)
-        self.info = ChapterInfo(self.source, depth=options.depth, title_heading=title_heading(doc))
+        self.info = ChapterInfo(self.source, depth=options.depth, title_heading=title_heading(doc),
+                                part=part, appendix=appendix)
         self.number = ""
         self.counters = [0] * 7
         self.counts: dict[str, int] = {}
@@ -479,7 +488,7 @@ class _ChapterWalk:
         self.parent: dict | None = None  # the innermost open float div
         self.asides: list[bool] = []  # per open div: does it hide the sections inside it?
         if self.info.title_heading:
-            self.restart(self.book.next(appendix, not options.numbered))
+            self.restart(self.book.next(appendix, part or not options.numbered))
             self.info.title, self.info.number = str(doc.front_matter["title"]), self.number
 
     def restart(self, number: str) -> None:
@@ -534,7 +543,8 @@ class _ChapterWalk:
         level, title = len(m.group(1)), m.group(2).strip()
         ident, classes = _attrs(m.group(3))
         if level == 1 and not self.info.title_heading:
-            self.restart(self.book.next(self.appendix, "unnumbered" in classes or not self.options.numbered))
+            self.restart(self.book.next(self.appendix, "unnumbered" in classes or self.info.part
+                                        or not self.options.numbered))
             if not self.info.title:
                 self.info.title, self.info.number = title, self.number
             number = self.number
@@ -546,6 +556,9 @@ class _ChapterWalk:
             number = ".".join([self.number, *(str(self.counters[lv]) for lv in range(2, level + 1))])
         if ident and number:
             self.add(ident, "sec", number, m.start(), title)
+            if level == 1 and self.options.chapters:  # Quarto names the whole chapter
+                self.labels[ident] = replace(self.labels[ident],
+                                             ref="apx" if self.appendix else "ch")
 
     def cell_panel(self, label: str, count: int, offset: int) -> None:
         saved, self.parent = self.parent, self.float("fig", label, offset)
@@ -566,12 +579,13 @@ class _ChapterWalk:
 
 
 def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | None = None,
-                output: Output | None = None) -> BookIndex:
+                output: Output | None = None, parts: frozenset[Path] = frozenset()) -> BookIndex:
     """Index a book; `docs` are its chapters in order, each flagged True if an appendix.
 
     `settings` holds the book's `crossref`, `number-depth` and `number-sections`; a chapter's
     front matter overrides them for that chapter. With `output`, only what that format shows
-    is numbered and referenced (conditional content it hides is left out).
+    is numbered and referenced (conditional content it hides is left out). `parts` are the
+    part title pages, which take no chapter number (as in Quarto, chapters count on across).
     """
     chapters: list[ChapterInfo] = []
     labels: dict[str, Label] = {}
@@ -581,7 +595,8 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
         merged = _merged(settings or {}, doc.front_matter or {})
         options = Options.read(merged)
         prose = _prose(doc)
-        walk = _ChapterWalk(doc, appendix, options, book, labels)
+        walk = _ChapterWalk(doc, appendix, options, book, labels,
+                            Path(doc.path).resolve() in parts)
         walk.info.crossref = merged.get("crossref") if isinstance(merged.get("crossref"), dict) else {}
         front = doc.front_matter or {}
         walk.info.layout = {k: str(front[k]) for k in LAYOUT_KEYS if isinstance(front.get(k), str)}
@@ -599,10 +614,11 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
 
 
 def format_indexes(docs: list[tuple[Document, bool]], settings: dict[str, Any],
-                   config: dict[str, Any], formats: list[str] | None = None) -> dict[str, BookIndex]:
+                   config: dict[str, Any], formats: list[str] | None = None,
+                   parts: frozenset[Path] = frozenset()) -> dict[str, BookIndex]:
     """One index per output format (html, pdf; or those of `formats`), each numbering what
     that format shows."""
-    return {fmt: build_index(docs, settings, Output(fmt, config)) for fmt in FORMAT_NAMES
+    return {fmt: build_index(docs, settings, Output(fmt, config), parts) for fmt in FORMAT_NAMES
             if formats is None or fmt in formats}
 
 
@@ -694,7 +710,8 @@ def index_for_page(index: BookIndex, page: Path, pages: dict[Path, Path]) -> dic
         else:
             rel = posixpath.relpath(target.as_posix(), here.parent.as_posix() or ".")
             href = f"{rel}#{label.id}"
-        out[label.id] = {"kind": label.kind, "number": label.number, "href": href}
+        out[label.id] = {"kind": label.kind, "number": label.number, "href": href,
+                         **({"ref": label.ref} if label.ref else {})}
     return out
 
 

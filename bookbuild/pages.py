@@ -19,6 +19,8 @@ class NavEntry:
     href: str  # relative to the output root, posix
     title: str
     number: str = ""
+    part_before: str = ""  # the title of a part (given by title alone) that opens here
+    is_part: bool = False  # a part's own title page (`part: file.qmd`)
 
 
 @dataclass

@@ -113,6 +113,19 @@ class Project:
         entries = (self.config.get("book") or {}).get("appendices") or []
         return {(self.root / e).resolve() for e in entries if isinstance(e, str)}
 
+    def part_files(self) -> set[Path]:
+        """Files given as `part:` (a part's title page: unnumbered, no chapter of its own)."""
+        if self.root is None:
+            return set()
+        return {(self.root / f).resolve() for title, f, _ in _book_parts(self.config) if f}
+
+    def part_titles(self) -> dict[Path, str]:
+        """For each part given by a title alone, its first chapter and that title."""
+        if self.root is None:
+            return {}
+        return {(self.root / first).resolve(): title
+                for title, f, first in _book_parts(self.config) if not f and first and title}
+
     def option(self, key: str, default: Any = None) -> Any:
         """A setting under the `bookbuild:` key of `_quarto.yml`."""
         return (self.config.get("bookbuild") or {}).get(key, default)
@@ -158,6 +171,25 @@ def _chapter_entries(config: dict) -> list[str]:
     if not files:
         files = list((config.get("project") or {}).get("render") or [])
     return [f for f in files if f.endswith(".qmd")]
+
+
+def _book_parts(config: dict) -> list[tuple[str, str | None, str | None]]:
+    """Each `part:` of `book.chapters` and `book.appendices`: its title (a string part's own;
+    "" for a file), its file (None for a string part) and its first chapter file (or None)."""
+    book = config.get("book") or {}
+    out = []
+    for entries in (book.get("chapters"), book.get("appendices")):
+        for entry in entries or []:
+            if not isinstance(entry, dict) or "part" not in entry:
+                continue
+            part = str(entry["part"])
+            first = next((c for c in entry.get("chapters") or []
+                          if isinstance(c, str) and c.endswith(".qmd")), None)
+            if part.endswith(".qmd"):
+                out.append(("", part, first))
+            else:
+                out.append((part, None, first))
+    return out
 
 
 def find_root(start: Path) -> Path | None:

@@ -90,7 +90,8 @@ class Publisher:
         settings, config = self._crossref_settings(), self.proj.config
         shown = self.formats or list(crossref.FORMAT_NAMES)  # the formats being written
         # HTML's index always (the pages read it), the PDF's only when the PDF is written
-        indexes = crossref.format_indexes(self.docs, settings, config, ["html", *shown])
+        parts = frozenset(self.proj.part_files())
+        indexes = crossref.format_indexes(self.docs, settings, config, ["html", *shown], parts)
         repeated = [d for fmt in indexes if fmt in shown for d in indexes[fmt].duplicates]
         if repeated:
             raise BuildError("\n".join(dict.fromkeys(repeated)))
@@ -98,7 +99,8 @@ class Publisher:
         if unresolved and len(indexes) < len(crossref.FORMAT_NAMES):
             # a label only the other format shows explains the miss better than "not in this book"
             indexes |= crossref.format_indexes(self.docs, settings, config,
-                                               [f for f in crossref.FORMAT_NAMES if f not in indexes])
+                                               [f for f in crossref.FORMAT_NAMES if f not in indexes],
+                                               parts)
             unresolved = crossref.unresolved_in(indexes, self.external, self.formats)
         self.index, self.pdf_index = indexes["html"], indexes.get("pdf")
         for ref, why in unresolved:
@@ -244,10 +246,11 @@ class Publisher:
         pages = self.pages()
         infos = {info.source: info for info in self.index.chapters}
         fronts = {Path(doc.path).resolve(): doc.front_matter for doc, _ in self.docs}
+        part_titles = self.proj.part_titles()
         nav = [NavEntry(pages[info.source].as_posix(), plain_title(shortcodes.expand(
                    info.title, shortcodes.context(self.proj.config, self.proj.root,
                                                   fronts.get(info.source, {}), "html"))),
-                        info.number)
+                        info.number, part_titles.get(info.source, ""), info.part)
                for info in self.index.chapters]
         writer = PageWriter(Book(self.proj.book_title,
                                  str((self.proj.config.get("book") or {}).get("subtitle") or ""), nav),
@@ -419,10 +422,14 @@ class Publisher:
                 md = substitute(ch.doc, ch.result, assets, link, fmt="pdf",
                                 config=self.proj.config)
                 md = self._expand(crossref.with_title(ch.doc, md), ch, "latex")
+                part = self.proj.part_titles().get(ch.source.resolve())
+                if part:  # a part given by its title alone opens before its first chapter
+                    parts.append(f"```{{=latex}}\n\\part{{{_latex_text(part)}}}\n```\n")
                 parts.append(_chapter_scope(_strip_front_matter(md), ch.doc.front_matter))
                 numbers += [info.filter_chapters() for info in self.pdf_index.chapters
                             if info.source == ch.source.resolve()][0]
-            index = {label.id: {"kind": label.kind, "number": label.number, "href": f"#{label.id}"}
+            index = {label.id: {"kind": label.kind, "number": label.number, "href": f"#{label.id}",
+                                **({"ref": label.ref} if label.ref else {})}
                      for label in self.pdf_index.labels.values()}
             index_file = work / "crossref-index.json"
             index_file.write_text(json.dumps(index), encoding="utf-8")
@@ -455,6 +462,14 @@ class Publisher:
         finally:
             shutil.rmtree(work, ignore_errors=True)
         print(f"pdf: {self.pdf_name()} ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
+
+
+def _latex_text(text: str) -> str:
+    """Plain text made safe inside a LaTeX argument."""
+    special = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&",
+               "#": r"\#", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",
+               "^": r"\textasciicircum{}"}
+    return "".join(special.get(c, c) for c in text)
 
 
 def needs_citeproc(md: str, meta: dict, holds_refs: bool, book_refs: bool) -> bool:

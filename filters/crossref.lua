@@ -45,6 +45,9 @@ PANDOC_VERSION:must_be_at_least '3.1'
 
 local stringify = pandoc.utils.stringify
 
+-- How a reference to a whole chapter or appendix reads (Quarto's ch- and apx-prefix): no
+-- label kinds of their own, so `@ch-x` stays a citation.
+local CHAPTER_PREFIXES = { ch = 'Chapter', apx = 'Appendix' }
 local NAMES = {
   sec = 'Section', fig = 'Figure', tbl = 'Table', eq = 'Equation', lst = 'Listing',
   tip = 'Tip', nte = 'Note', wrn = 'Warning', imp = 'Important', cau = 'Caution',
@@ -108,9 +111,16 @@ end
 -- over the book's by bookbuild), which holds from its level-1 heading on.
 local function crossref_options(cr)
   local o = { prefix = {}, title = {}, labels = {}, delim = ':', subref = 'alpha a',
-              hyperlink = true, with_chapter = true }
+              hyperlink = true, with_chapter = true,
+              appendix_title = 'Appendix', appendix_delim = ' —' }
   for kind, name in pairs(NAMES) do o.prefix[kind], o.title[kind], o.labels[kind] = name, name, 'arabic' end
+  for kind, name in pairs(CHAPTER_PREFIXES) do o.prefix[kind] = name end
   if type(cr) ~= 'table' or pandoc.utils.type(cr) == 'List' then return o end
+  for kind in pairs(CHAPTER_PREFIXES) do
+    if cr[kind .. '-prefix'] then o.prefix[kind] = stringify(cr[kind .. '-prefix']) end
+  end
+  if cr['appendix-title'] then o.appendix_title = stringify(cr['appendix-title']) end
+  if cr['appendix-delim'] then o.appendix_delim = stringify(cr['appendix-delim']) end
   for kind in pairs(NAMES) do
     if cr[kind .. '-prefix'] then o.prefix[kind] = stringify(cr[kind .. '-prefix']) end
     if cr[kind .. '-title'] then o.title[kind] = stringify(cr[kind .. '-title']) end
@@ -138,7 +148,8 @@ local function read_options(meta)
       if type(c) == 'table' and c.number ~= nil then
         options.chapters[i] = { number = stringify(c.number),
                                 depth = tonumber(stringify(c.depth or '')),
-                                crossref = c.crossref and crossref_options(c.crossref) }
+                                crossref = c.crossref and crossref_options(c.crossref),
+                                part = c.part == true, appendix = c.appendix == true }
       else
         options.chapters[i] = { number = stringify(c) }
       end
@@ -552,6 +563,12 @@ local function header(h)
     if h.classes:includes('unnumbered') then options.chapter = '' end
     counts = {}
     for l = 2, #counters do counters[l] = 0 end
+    if latex and entry and entry.part then
+      -- a part's title page: its title opens the part, and the chapter count goes on
+      local title = pandoc.write(pandoc.Pandoc({ pandoc.Plain(h.content) }), 'latex')
+      local label = h.identifier ~= '' and ('\\label{' .. h.identifier .. '}') or ''
+      return pandoc.RawBlock('latex', '\\part{' .. title .. '}' .. label)
+    end
   end
   local depth = options.chapter_depth or options.depth
   if h.classes:includes('unnumbered') or options.chapter == '' or h.level > depth then
@@ -567,8 +584,16 @@ local function header(h)
     for l = 2, h.level do parts[#parts + 1] = tostring(counters[l]) end
     number = table.concat(parts, '.')
   end
+  local entry = options.chapters[options.chapter_index or 0]
+  local appendix = h.level == 1 and html and entry and entry.appendix
   h.content:insert(1, pandoc.Space())
+  if appendix then  -- Quarto's "Appendix A — Title"
+    h.content = pandoc.Inlines(options.appendix_delim) .. pandoc.Inlines({ pandoc.Space() }) .. h.content
+  end
   h.content:insert(1, pandoc.Span(pandoc.Inlines(number), { class = 'header-section-number' }))
+  if appendix then
+    h.content = pandoc.Inlines(options.appendix_title) .. pandoc.Inlines({ pandoc.Space() }) .. h.content
+  end
   if h.identifier ~= '' then register(h.identifier, 'sec', number) end
   return h
 end
@@ -905,7 +930,7 @@ local function reference(label, bare)
   if entry then
     local text = entry.number
     if not bare then
-      local prefix = options.prefix[entry.kind] or entry.kind
+      local prefix = options.prefix[entry.ref or entry.kind] or entry.kind
       if label:match('^%u') then prefix = prefix:sub(1, 1):upper() .. prefix:sub(2) end
       text = prefix .. NBSP .. entry.number
     end

@@ -110,7 +110,8 @@ def test_cross_references_number_and_link_across_chapters(rendered) -> None:
     assert ("one.html#sec-one-numbers", "Section 1.1") in two.links
     assert ("one.html#fig-diagram", "Figure 1.1") in two.links
     index = page(root, "index.html")
-    assert ("chapters/one.html#sec-one", "Section 1") in index.links
+    # a whole chapter is a "Chapter" (Quarto's refs.lua: ch-prefix for a chapter's heading)
+    assert ("chapters/one.html#sec-one", "Chapter 1") in index.links
     assert "Table A.1: An appendix table." in two.text
 
 
