@@ -17,9 +17,9 @@ from bookbuild.userfilters import UserFilters, pandoc_args
 
 # Conditional content first (what is not shown is not numbered); layout leaves float divs to
 # crossref; crossref before callouts: it numbers callouts (and skips their title headings)
-# while they are still divs.
+# while they are still divs; links last, over every link the others made.
 FILTER_ORDER = ["conditional.lua", "inline-refs.lua", "layout.lua", "tikz.lua", "crossref.lua",
-                "callouts.lua"]
+                "callouts.lua", "links.lua"]
 MIN_PANDOC = (3, 1)
 # Quarto reads \\( \\) as inline math too; keep its reading of the same sources.
 MARKDOWN = "markdown+tex_math_single_backslash"

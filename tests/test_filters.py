@@ -136,3 +136,24 @@ def test_figures_compile_in_one_batch_and_a_broken_one_is_still_located(tmp_path
     assert errors[0].startswith("f.qmd:8: LaTeX error in a TikZ figure")
     assert "Undefined control sequence" in errors[0]
     assert paths[tikz.figures(doc)[0]].exists()  # the good figure still compiled
+
+
+LINKS = ("[intro](intro.qmd), [fit](parts/fits.qmd#sec-fit), [query](a.qmd?x=1#y), "
+         "[site](https://example.org/page.qmd), [notes](notes.md), [data](table.qmd.csv)\n")
+
+
+def test_links_to_sources_go_to_their_pages_in_html() -> None:
+    r = pandoc(LINKS, "-t", "html", "--lua-filter", str(FILTERS / "links.lua"))
+    assert r.returncode == 0, r.stderr
+    for href in ("intro.html", "parts/fits.html#sec-fit", "a.html?x=1#y",
+                 "https://example.org/page.qmd", "notes.md", "table.qmd.csv"):
+        assert f'href="{href}"' in r.stdout, r.stdout
+
+
+def test_links_to_a_place_in_a_source_stay_inside_the_pdf() -> None:
+    r = pandoc(LINKS, "-t", "latex", "--lua-filter", str(FILTERS / "links.lua"))
+    assert r.returncode == 0, r.stderr
+    assert r"\hyperref[sec-fit]{fit}" in r.stdout, r.stdout
+    assert r"\href{intro.qmd}{intro}" in r.stdout  # a whole file: no place to point at
+    assert r"\url{https://example.org/page.qmd}" in r.stdout or \
+        r"\href{https://example.org/page.qmd}{site}" in r.stdout

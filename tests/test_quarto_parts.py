@@ -38,7 +38,8 @@ format:
 """
 
 FILES = {
-    "index.qmd": "# Welcome {.unnumbered}\n\nStart with @sec-moon, then @sec-basins and @sec-tables.\n",
+    "index.qmd": ("# Welcome {.unnumbered}\n\nStart with @sec-moon, then @sec-basins and @sec-tables."
+                  "\n\nOr read [the basins page](basins.qmd) or [on resonance](basins.qmd#sec-resonance).\n"),
     "moon.qmd": "# The Moon's pull {#sec-moon}\n\nTwo bulges a day.\n",
     "oceans-part.qmd": "# Oceans\n\nThis part follows the water.\n",
     "basins.qmd": ("# Basins {#sec-basins}\n\nBack to @sec-moon; see @sec-resonance.\n\n"
@@ -137,3 +138,9 @@ def test_the_pdf_opens_each_part_and_numbers_chapters_alike(tmp_path: Path) -> N
     pages = [" ".join(p.split()) for p in raw.split("\f")]
     assert any(re.fullmatch(r"Basics \d+", p) for p in pages), pages
     assert any(re.fullmatch(r"Oceans \d+", p) for p in pages), pages
+
+
+def test_links_to_chapter_sources_reach_their_pages(book: Path) -> None:
+    index = html(book, "index.html")
+    assert '<a href="basins.html">the basins page</a>' in index
+    assert '<a href="basins.html#sec-resonance">on resonance</a>' in index
