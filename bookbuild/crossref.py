@@ -736,12 +736,3 @@ def citation_keys(docs: list[tuple[Document, bool]]) -> list[str]:
             if _canonical(key).split("-")[0] not in KINDS or "-" not in key:
                 keys.setdefault(key, None)
     return list(keys)
-
-
-CITATION_SPAN = re.compile(r'(<span class="citation" data-cites="([^" ]+)[^"]*">)(.*?)(</span>)', re.S)
-
-
-def link_citations(body: str, page: str) -> str:
-    """Citations of a chapter without its own bibliography link to their entry on `page`."""
-    return CITATION_SPAN.sub(lambda m: f'{m.group(1)}<a href="{page}#ref-{m.group(2)}" role="doc-biblioref">'
-                             f"{m.group(3)}</a>{m.group(4)}", body)

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from bookbuild.cachesweep import touch
-from bookbuild.render import FILTERS, TEMPLATES, Fragment, Literal, pandoc_version
+from bookbuild.render import FILTERS, LUA, TEMPLATES, Fragment, Literal, pandoc_version
 from bookbuild.stamps import file_sha256
 from bookbuild.userfilters import Effect, UserFilters, side_effects
 
@@ -48,6 +48,7 @@ def tool_digest() -> dict[str, object]:
     exe = pandoc_path()
     filters = {p.relative_to(FILTERS).as_posix(): file_digest(p)
                for p in sorted(FILTERS.rglob("*")) if p.is_file()}
+    filters |= {f"bookbuild/lua/{p.name}": file_digest(p) for p in sorted(LUA.glob("*.lua"))}
     st = Path(exe).stat()
     return {"format": FORMAT, "filters": filters,
             "template": file_digest(TEMPLATES / "fragment.html"),

@@ -286,8 +286,12 @@ class Publisher:
             index_file.write_text(json.dumps(entries), encoding="utf-8")
             info = infos[source]
             meta = self._meta(info.filter_chapters(), index_file, assets_name)
-            if refs is not None:
-                meta.update({"nocite": cited} if source == refs else {"suppress-bibliography": True})
+            if refs is not None and source == refs:
+                meta["nocite"] = cited
+            elif refs is not None:  # citeproc links each work; the list it adds here goes
+                meta["bookbuild-refs-page"] = posixpath.relpath(pages[refs].as_posix(),
+                                                                page.parent.as_posix() or ".")
+                meta.pop("reference-section-title", None)
             # The references page lists what any chapter cites, from any chapter's own list.
             self._own_bibliography(meta, *([d for d, _ in self.docs] if source == refs else [ch.doc]))
             user = self._chapter_filters(ch)
@@ -313,9 +317,6 @@ class Publisher:
             self._report([f"{display_path(ch.source)}:{resources.line_of(ch.doc.text, src)}: "
                           f"image '{src}' not found beside the chapter" for src in missing])
             body = provenance_html(frag.body, notes[id(ch)]) if notes[id(ch)] else frag.body
-            if refs is not None and source != refs:  # citations link to the bibliography's page
-                there = posixpath.relpath(pages[refs].as_posix(), page.parent.as_posix() or ".")
-                body = crossref.link_citations(body, there)
             inc = self._includes("html", ch)
             writer.write(stage, page.as_posix(), body, frag.toc,
                          head=inc.text("include-in-header"),

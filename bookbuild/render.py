@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bookbuild import processes
 from bookbuild.pandoc import pandoc_path
-from bookbuild.shipped import FILTERS, TEMPLATES  # noqa: F401  (one place finds them)
+from bookbuild.shipped import FILTERS, LUA, TEMPLATES  # noqa: F401  (one place finds them)
 from bookbuild.userfilters import UserFilters, pandoc_args
 
 # Conditional content first (what is not shown is not numbered); layout leaves float divs to
@@ -20,6 +20,9 @@ from bookbuild.userfilters import UserFilters, pandoc_args
 # while they are still divs; links last, over every link the others made.
 FILTER_ORDER = ["conditional.lua", "inline-refs.lua", "layout.lua", "tikz.lua", "crossref.lua",
                 "callouts.lua", "links.lua"]
+# After citeproc: on a page whose citations are listed on the references page (the metadata
+# names it), links them there and drops the list citeproc made; otherwise does nothing.
+AFTER_CITEPROC = LUA / "citations_elsewhere.lua"
 MIN_PANDOC = (3, 1)
 # Quarto reads \\( \\) as inline math too; keep its reading of the same sources.
 MARKDOWN = "markdown+tex_math_single_backslash"
@@ -63,7 +66,8 @@ def filter_args(user: UserFilters | None = None, citeproc: bool = True) -> list[
     for f in FILTER_ORDER:
         args += ["--lua-filter", str(FILTERS / f)]
     # citeproc after crossref, so @sec-/@fig-/@tbl- are no longer citations
-    return args + (["--citeproc"] if citeproc else []) + pandoc_args(user.after)
+    citeproc_args = ["--citeproc", "--lua-filter", str(AFTER_CITEPROC)] if citeproc else []
+    return args + citeproc_args + pandoc_args(user.after)
 
 
 def run(args: list[str], text: str, cwd: Path, what: str) -> subprocess.CompletedProcess:
@@ -162,7 +166,7 @@ def _by_worker(markdown: str, meta: dict, cwd: Path, what: str, user: UserFilter
         return None, []  # a JSON filter is a program pandoc's command line runs
     pandoc_version()
     steps = [str(p) for p in user.before] + [str(FILTERS / f) for f in FILTER_ORDER]
-    steps += (["citeproc"] if citeproc else []) + [str(p) for p in user.after]
+    steps += (["citeproc", str(AFTER_CITEPROC)] if citeproc else []) + [str(p) for p in user.after]
     req = pandocworker.Request(markdown, cwd, MARKDOWN, "html5", HTML_WRITER,
                                TEMPLATES / "fragment.html", metadata_text(meta),
                                literal_values(meta), steps)

@@ -10,3 +10,4 @@ PACKAGE = Path(__file__).resolve().parent
 FILTERS = next((p for p in (PACKAGE / "filters", PACKAGE.parent / "filters") if p.is_dir()),
                PACKAGE / "filters")
 TEMPLATES = PACKAGE / "templates"
+LUA = PACKAGE / "lua"  # bookbuild's own Lua: the pandoc worker and steps no Quarto book needs
