@@ -29,15 +29,15 @@ def report(drift: Drift, causes: dict[tuple[str, str, int], set[str]], severity:
             for c in drift.chapters_removed]
     changed = {name for name, _, _ in drift.constants}
     for locked, now in drift.moved:
-        line = f"{now.chapter}:{now.line} {now.expr}: {locked.text} → {now.text}"
+        line = f"{now.place()} {now.expr}: {locked.text} → {now.text}"
         because = sorted(causes.get(now.key, set()) & changed)
         out.append(f"{severity}: {line}" + (f"  (moved by {', '.join(because)})" if because else
                                              "  (no changed constant explains it: code or inputs changed)"))
-    out += [f"{severity}: {e.chapter}:{e.line} new reference {e.expr} = {e.text}" for e in drift.added]
+    out += [f"{severity}: {e.place()} new reference {e.expr} = {e.text}" for e in drift.added]
     out += [f"{severity}: {e.chapter}:{e.line} removed reference {e.expr} (was {e.text})"
             for e in drift.removed]
     for name, a, b in drift.constants:
-        moved = [f"{now.chapter}:{now.line} {now.expr}" for _, now in drift.moved
+        moved = [f"{now.place()} {now.expr}" for _, now in drift.moved
                  if name in causes.get(now.key, set())]
         if a is None:
             out.append(f"{severity}: new constant {name} = {b}")

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bookbuild.atomic import write_text
-from bookbuild.errors import BuildError, Diagnostic
+from bookbuild.errors import BuildError, Diagnostic, display_path
+from bookbuild.qmd import included_note
 
 LOCK = "numbers.lock"
 HEADER = """\
@@ -40,10 +41,15 @@ class Entry:
     """One rendered inline value: where, which expression, what text."""
 
     chapter: str  # path relative to the project root, posix
-    line: int
+    line: int  # in the chapter's own file: for a value in an included file, the include's line
     expr: str
     text: str
     occurrence: int  # n-th time this expression appears in the chapter
+    # where a report shows it: `file:line` of the value, with its include chain; not stored
+    where: str = field(default="", compare=False)
+
+    def place(self) -> str:
+        return self.where or f"{self.chapter}:{self.line}"
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -72,7 +78,12 @@ def entries_of(chapter: str, refs, texts: list[str]) -> list[Entry]:
     for ref, text in zip(refs, texts, strict=True):
         n = seen.get(ref.expr, 0) + 1
         seen[ref.expr] = n
-        out.append(Entry(chapter, ref.line, ref.expr, text, n))
+        chain = getattr(ref, "included_from", ())
+        if chain:  # written in an included file: its place there, and the chapter's include line
+            where = f"{display_path(ref.path)}:{ref.line}{included_note(chain)}"
+            out.append(Entry(chapter, chain[-1][1], ref.expr, text, n, where))
+        else:
+            out.append(Entry(chapter, ref.line, ref.expr, text, n))
     return out
 
 

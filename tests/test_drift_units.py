@@ -144,3 +144,22 @@ def test_report_names_new_removed_and_changed_constants_and_chapters() -> None:
     assert drift.summary(found) == (
         "numbers: 0 moved, 1 new, 0 removed, 3 constant(s) changed, 2 chapter(s) added or removed "
         "(run `bookbuild numbers accept` to take them)")
+
+
+def test_a_number_in_an_included_file_is_reported_where_it_is_written(root: Path, monkeypatch) -> None:
+    from bookbuild.qmd import parse_file
+
+    monkeypatch.chdir(root)
+    (root / "_aside.qmd").write_text("An aside.\n\nIts ridge is `{python} R.ridge`.\n")
+    path = root / "a.qmd"
+    path.write_text(CELL + "Text.\n\n{{< include _aside.qmd >}}\n")
+    doc = parse_file(path, root)
+    include_line = (CELL + "Text.\n\n").count("\n") + 1
+    now, _ = drift.current(root, [Chapter(path, doc, ExecutionResult([], ["254"], [], DETAILS))])
+    assert [(e.chapter, e.line) for e in now.entries] == [("a.qmd", include_line)]  # as stored
+    lock.write(root / lock.LOCK, Lock({k: d["value"] for k, d in DETAILS.items()},
+                                      [Entry("a.qmd", include_line, "R.ridge", "295", 1)]))
+    a = Chapter(path, doc, ExecutionResult([], ["254"], [], DETAILS))
+    _, _, found, causes = drift.drift_of(root, [a], whole_book=True)
+    assert drift.report(found, causes, "drift")[0].startswith(
+        f"drift: _aside.qmd:3 (included from a.qmd:{include_line}) R.ridge: 295 → 254")
