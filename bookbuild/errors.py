@@ -25,6 +25,7 @@ CODES = {
     "QMD003": "unclosed code fence",
     "QMD004": "file is not UTF-8",
     "QMD005": "include that cannot be expanded",
+    "QMD006": "cell option of the wrong type",
     "PY001": "unreadable Python module",
     "CFG001": "invalid project configuration",
     "LCK001": "malformed numbers.lock",

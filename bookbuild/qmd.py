@@ -460,7 +460,55 @@ def _cell_options(cell: CodeCell, problems: list[Diagnostic]) -> dict[str, Any]:
         problems.append(Diagnostic(cell.path, line, 1, "QMD002", f"invalid cell options in "
                                    f"{cell.describe()}: {_yaml_problem(exc)}"))
         return {}
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    label = data.get("label")
+    what = f"cell '{label}'" if label is not None else cell.describe()
+    source_lines = cell.source.split("\n")
+    for key, value in data.items():
+        expected = _wrong_option(key, value)
+        if expected:
+            n = next((i for i, text in enumerate(option_lines)
+                      if re.match(rf"\s*{re.escape(str(key))}\s*:", text)), 0)
+            col = source_lines[n].find(str(key)) + 1 or 1
+            problems.append(Diagnostic(
+                cell.path, cell.first_line + n, col, "QMD006",
+                f"cell option '{key}' in {what} must be {expected}, not {value!r}",
+                "Quarto rejects this value too; a misspelt true or false runs the cell as if "
+                "the option were not there"))
+    return data
+
+
+# Quarto's types for the execution and code options it validates (src/resources/schema/
+# cell-codeoutput.yml): a wrong one stops Quarto's render with a validation error.
+_BOOL = {"type": "boolean"}
+CELL_OPTION_TYPES: dict[str, tuple[dict, str]] = {
+    "eval": (_BOOL, "true or false"),
+    "include": (_BOOL, "true or false"),
+    "error": (_BOOL, "true or false"),
+    "warning": (_BOOL, "true or false"),
+    "message": (_BOOL, "true or false"),
+    "echo": ({"anyOf": [_BOOL, {"enum": ["fenced"]}]}, "true, false or fenced"),
+    "output": ({"anyOf": [_BOOL, {"enum": ["asis"]}]}, "true, false or asis"),
+    "code-fold": ({"anyOf": [_BOOL, {"enum": ["show"]}]}, "true, false or show"),
+    "code-overflow": ({"enum": ["scroll", "wrap"]}, "scroll or wrap"),
+    "code-summary": ({"type": "string"}, "a string"),
+}
+
+
+def _wrong_option(key: object, value: object) -> str | None:
+    """What `key` must be, when `value` is not that (None when it is, or `key` is not typed)."""
+    typed = CELL_OPTION_TYPES.get(str(key))
+    if typed is None:
+        return None
+    return None if _validator(str(key)).is_valid(value) else typed[1]
+
+
+@lru_cache(maxsize=32)
+def _validator(key: str):
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(CELL_OPTION_TYPES[key][0])
 
 
 def _inline_refs(text: str, a: int, b: int, where: _Locator,

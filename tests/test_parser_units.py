@@ -338,3 +338,26 @@ def test_cell_option_errors_without_a_position_point_into_the_options() -> None:
 def test_an_html_comment_block_never_closed_runs_to_the_end() -> None:
     # CommonMark: a block that opens with `<!--` ends at `-->` or at the end of the document.
     assert refs("<!-- never closed\n\n`{python} x`\n") == []
+
+
+# --- cell options of the wrong type -------------------------------------------------------------
+@pytest.mark.parametrize(("line", "expected"), [
+    ("eval: no way", "'eval' in cell 'c' must be true or false, not 'no way'"),
+    ("echo: flase", "'echo' in cell 'c' must be true, false or fenced, not 'flase'"),
+    ("output: hidden", "'output' in cell 'c' must be true, false or asis, not 'hidden'"),
+    ("include: 0", "'include' in cell 'c' must be true or false, not 0"),
+    ("warning: [1]", "'warning' in cell 'c' must be true or false, not [1]"),
+    ("code-fold: open", "'code-fold' in cell 'c' must be true, false or show, not 'open'"),
+    ("code-overflow: hide", "'code-overflow' in cell 'c' must be scroll or wrap, not 'hide'"),
+])
+def test_a_cell_option_of_the_wrong_type_is_located_at_its_line(line: str, expected: str) -> None:
+    doc = parse(f"# T\n\n```{{python}}\n#| label: c\n#| {line}\nx = 1\n```\n", "t.qmd")
+    assert [(d.line, d.col, d.code) for d in doc.problems] == [(5, 4, "QMD006")]
+    assert expected in doc.problems[0].message
+
+
+def test_cell_options_of_quartos_types_pass() -> None:
+    text = ("```{python}\n#| eval: false\n#| echo: fenced\n#| output: asis\n#| include: true\n"
+            "#| code-fold: show\n#| code-overflow: wrap\n#| code-summary: Show it\n"
+            "#| my-own-option: anything\nx = 1\n```\n\n```{python}\n#| echo: no\nx = 2\n```\n")
+    assert problems(text) == []  # `no` is YAML's false, as Quarto reads it
