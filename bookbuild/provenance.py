@@ -96,9 +96,11 @@ def describe(name: str, details: dict[str, dict]) -> str:
 
 def why(chapters: list[Chapter], root: Path | None, details: dict[str, dict],
         values: dict[tuple[str, str], str], expr: str) -> list[str]:
-    """The dependency chain of `expr` down to constants, with values and sources."""
+    """The dependency chain of `expr` down to constants, with values and sources: from the
+    chapters that show `expr` inline when there are any, else from every chapter defining it."""
     out: list[str] = []
-    for ch in chapters:
+    showing = [ch for ch in chapters if any(ref.expr == expr for ref in ch.doc.refs)]
+    for ch in showing or chapters:
         key = chapter_key(root, ch.source)
         t = tracer(ch.doc, root, details).trace(expr)
         if not t.steps or t.untraced == {expr}:

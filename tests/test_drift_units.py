@@ -163,3 +163,14 @@ def test_a_number_in_an_included_file_is_reported_where_it_is_written(root: Path
     _, _, found, causes = drift.drift_of(root, [a], whole_book=True)
     assert drift.report(found, causes, "drift")[0].startswith(
         f"drift: _aside.qmd:3 (included from a.qmd:{include_line}) R.ridge: 295 → 254")
+
+
+def test_why_explains_an_inline_expression_from_the_chapters_that_show_it(root: Path) -> None:
+    from bookbuild.provenance import why
+
+    a = chapter(root, "a.qmd", "Ridge `{python} R.ridge`.\n", ["295"])
+    b = chapter(root, "b.qmd", "Other `{python} R.other`.\n", ["3"])
+    values = {("a.qmd", "R.ridge"): "295", ("b.qmd", "R.other"): "3"}
+    lines = why([b, a], root, DETAILS, values, "R.ridge")
+    assert lines[0] == "a.qmd: R.ridge = 295"
+    assert not any(line.startswith("b.qmd") for line in lines), lines
