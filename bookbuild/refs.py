@@ -137,19 +137,24 @@ def check_document(doc: Document, project_root: Path | None = None,
 
     scope = Scope(modules)
     pending = list(trees)
+    broken = False  # a cell above could not be read: it may define what a reference names
     for ref in doc.refs:
         while pending and pending[0][0].start < ref.start:
             cell, tree = pending.pop(0)
             if tree is not None:
                 scope.run_cell(cell, tree, problems)
-        problems.extend(_check_ref(ref, scope, final))
+            broken = broken or tree is None
+        problems.extend(_check_ref(ref, scope, final, broken))
     for cell, tree in pending:
         if tree is not None:
             scope.run_cell(cell, tree, problems)
     return CheckResult(doc.path, len(doc.refs), sorted({doc.annotate(p) for p in problems}))
 
 
-def _check_ref(ref: InlineRef, scope: Scope, final: Scope) -> list[Diagnostic]:
+def _check_ref(ref: InlineRef, scope: Scope, final: Scope,
+               after_broken: bool = False) -> list[Diagnostic]:
+    """`after_broken`: a cell before `ref` has a syntax error; a name nothing else defines is
+    then not reported (that cell's error is, and one fix should not bring a page of others)."""
     def at(node: ast.AST, offset: int = 0) -> tuple[int, int]:
         return ref.expr_line, ref.expr_col + node.col_offset + offset
 
@@ -176,7 +181,7 @@ def _check_ref(ref: InlineRef, scope: Scope, final: Scope) -> list[Diagnostic]:
             if later is not None:
                 out.append(Diagnostic(ref.path, *at(name_node), "REF002",
                                       f"'{head}' is used before its definition (line {later.line})"))
-            else:
+            elif not after_broken:
                 out.append(Diagnostic(ref.path, *at(name_node), "REF001",
                                       f"unresolved reference '{head}'"
                                       + _suggest(head, scope.names.keys())))

@@ -206,3 +206,17 @@ def test_names_inside_a_builtin_call_are_checked() -> None:
 def test_a_cell_that_never_runs_defines_nothing_but_later_cells_do() -> None:
     text = cell("#| eval: false\nskipped = 1") + cell("kept = 2") + "`{python} kept` `{python} skipped`\n"
     assert [m.split(" ", 2)[2] for m in messages(text)] == ["unresolved reference 'skipped'"]
+
+
+def test_after_a_cell_that_cannot_be_read_only_its_error_is_reported() -> None:
+    # the broken cell may define b and c: one syntax error, not a page of unresolved names;
+    # a name used before a definition further down is still reported
+    text = (cell("a = 1\nb = max(a\nc = 3") + "Values `{python} b` and `{python} c`, `{python} d`.\n\n"
+            + cell("d = 4"))
+    assert messages(text) == [
+        "3:8 QMD001 syntax error in cell #1: '(' was never closed",
+        "7:49 REF002 'd' is used before its definition (line 10)"]
+    fixed = text.replace("max(a", "max(a)")
+    assert messages(fixed + "And `{python} e`.\n") == [
+        "7:49 REF002 'd' is used before its definition (line 10)",
+        "13:15 REF001 unresolved reference 'e'"]
