@@ -23,7 +23,8 @@ def run(proj: Project, files: list[Path], action: str, expr: str | None = None,
     errors = execute_all(proj, chapters, use_cache=True,
                          before_execution=lambda: static_check(
                              files, proj.root, "numbers", {ch.source: ch.doc for ch in chapters},
-                             proj.cache_entries, config=proj.config))
+                             proj.cache_entries, config=proj.config),
+                         values_only=True)
     if errors:
         raise BuildError("\n".join(errors))
     parsed.flush()  # the check passed: remember the parsed chapters

@@ -5,6 +5,8 @@ Kernels for the first chapters start before the static check runs, so start-up o
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bookbuild import processes
 from bookbuild.cache import Cache, key
 from bookbuild.chapters import Chapter
@@ -44,12 +46,14 @@ def _run(run_all, warm: bool) -> list[str]:
 
 
 def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
-                before_execution=None, formats: list[str] | None = None) -> list[str]:
+                before_execution=None, formats: list[str] | None = None,
+                values_only: bool = False) -> list[str]:
     """Fill in each chapter's result, from the cache or a fresh kernel; return error texts.
 
     Kernels for the first chapters to execute are launched before `before_execution()` (the
     static check) runs, so their start-up overlaps it; if it returns errors, they are stopped
-    and nothing executes.
+    and nothing executes. `values_only` (the numbers commands): a result stored for other
+    figure formats or sizes serves too, when the same cells run with the same error rules.
     """
     from bookbuild.progress import Progress
 
@@ -65,6 +69,8 @@ def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
         plan = Plan.of(ch.doc, proj.config, formats or proj.formats)
         k = key(ch.doc, cwd, plan.fingerprint())
         hit = cache.get(k, ch.doc) if use_cache else None
+        if hit is None and use_cache and values_only:
+            hit = _same_values(cache, ch, cwd, plan, proj.config)
         if hit is not None:
             ch.result, ch.cached = hit, True
         else:
@@ -125,3 +131,15 @@ def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
     if processes.interrupted:  # the failures above are the kernels we stopped
         raise KeyboardInterrupt
     return errors
+
+
+def _same_values(cache: Cache, ch: Chapter, cwd: Path, plan: Plan, config: dict):
+    """A result stored by a render of one format whose plan runs the same cells with the same
+    error rules: its inline values and constants are this plan's (only images differ)."""
+    for fmt in ("html", "pdf", "md"):
+        other = Plan.of(ch.doc, config, [fmt])
+        if other != plan and (other.run, other.allow_errors) == (plan.run, plan.allow_errors):
+            hit = cache.get(key(ch.doc, cwd, other.fingerprint()), ch.doc)
+            if hit is not None:
+                return hit
+    return None

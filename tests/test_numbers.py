@@ -206,3 +206,21 @@ def test_measured_constants_are_causes_in_why_drift_and_tooltips(book: Path) -> 
     html = (book / "_book" / "ch.html").read_text()
     assert ('data-expr="Achieved.text" data-constants="H100_MEASURED_HBM_BW H100_MEM_BW" '
             'title="Achieved.text ← H100_MEASURED_HBM_BW = 2.68 TB/s (Measured on H100') in html
+
+
+def test_numbers_reuse_a_render_of_one_format_and_only_when_the_same_cells_run(book: Path) -> None:
+    # The numbers commands plan for every format in _quarto.yml; a render of one format made
+    # other images but the same values, so a check right after it starts no kernel. A format
+    # whose cells run under other rules (here the PDF lets errors through) is not reused.
+    config = book / "_quarto.yml"
+    config.write_text(config.read_text() + "format:\n  html: default\n  pdf:\n    execute:\n"
+                      "      error: true\n")
+    assert run_cli("render", "--to", "html", cwd=book).returncode == 0
+    r = run_cli("numbers", "accept", cwd=book)
+    assert r.returncode == 0, r.stderr
+    assert "executed" not in r.stderr and "ch.qmd: cached" in r.stderr
+    shutil.rmtree(book / ".bookbuild")
+    assert run_cli("render", "--to", "pdf", cwd=book).returncode == 0
+    r = run_cli("numbers", "check", cwd=book)
+    assert r.returncode == 0, r.stderr
+    assert "ch.qmd: executed" in r.stderr
