@@ -8,7 +8,9 @@ output format at hand. This is the last step that knows about cells; it returns 
 from __future__ import annotations
 
 import base64
+import bisect
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +43,10 @@ def substitute(doc: Document, result: ExecutionResult, assets: Path, assets_link
     """The chapter as markdown for output format `fmt` (html, pdf or md); images from cell
     outputs are written into `assets`. `config` is `_quarto.yml` (its execute/format options)."""
     edits: list[tuple[int, int, str]] = []
+    narrow = _kept_narrow(doc, result.inline) if provenance else set()
     for i, (ref, text) in enumerate(zip(doc.refs, result.inline, strict=True)):
         note = provenance[i] if provenance else None
-        if note and _plain_text(text) and not _inside_math(doc.text, ref.start):
+        if note and i not in narrow and _plain_text(text) and not _inside_math(doc.text, ref.start):
             text = _with_provenance(text, note)
         edits.append((ref.start, ref.end, text))
     document = opts.document_options(config, doc.front_matter, fmt)
@@ -79,6 +82,56 @@ def _inside_math(text: str, offset: int) -> bool:
     if before.count("$") % 2 == 1:
         return True
     return before.count("\\(") > before.count("\\)")
+
+
+COLUMNS = 72  # pandoc's --columns: a pipe table with a longer line gets relative widths
+
+
+def _kept_narrow(doc: Document, texts: list[str]) -> set[int]:
+    """Refs whose tooltip span would make their pipe table wider than pandoc's columns while
+    the table with plain values is not: pandoc would then give it relative column widths
+    (a `<colgroup>`) that Quarto, which hands pandoc plain values, does not. They go plain."""
+    lines = doc.text.split("\n")
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    by_line: dict[int, list[int]] = {}
+    for i, ref in enumerate(doc.refs):
+        n = bisect.bisect_right(starts, ref.start) - 1
+        if "|" in lines[n]:
+            by_line.setdefault(n, []).append(i)
+    if not by_line:
+        return set()
+    out: set[int] = set()
+    for first, end in _pipe_tables(doc.text):
+        refs = [i for n in range(first, end) for i in by_line.get(n, [])]
+        if not refs:
+            continue
+        plain = spanned = 0
+        for n in range(first, end):
+            here = by_line.get(n, [])
+            width = len(lines[n]) + sum(len(texts[i]) - (doc.refs[i].end - doc.refs[i].start)
+                                        for i in here)
+            plain = max(plain, width)
+            spanned = max(spanned, width + sum(len(_with_provenance(texts[i], {"index": i}))
+                                               - len(texts[i]) for i in here))
+        if plain <= COLUMNS < spanned:
+            out.update(refs)
+    return out
+
+
+def _pipe_tables(text: str) -> list[tuple[int, int]]:
+    """(first line, end line), 0-based, of each pipe table, as a Markdown parser finds them."""
+    return [tuple(t.map) for t in _table_parser().parse(text) if t.type == "table_open" and t.map]
+
+
+@lru_cache(maxsize=1)
+def _table_parser():
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark").enable("table")
+    md.core.ruler.disable(["inline", "text_join"])
+    return md
 
 
 def _with_provenance(text: str, note: dict) -> str:
