@@ -52,7 +52,7 @@ from bookbuild.project import CACHE_ENTRIES
 from bookbuild.qmd import Document
 from bookbuild.stamps import file_sha256, of_stat
 
-FORMAT = 7  # 7: a module looked up by name reaches everything (6: registering calls are roots)
+FORMAT = 8  # 8: inline values where they stand (7: modules looked up by name reach everything)
 MISSING = "missing"  # the hash of a dependency that does not exist
 
 

@@ -299,11 +299,15 @@ class ChapterExecutor:
                 raise ExecutionError(self.doc.path, 1, f"{exc}; {hint}") from None
             async with client.async_setup_kernel(cleanup_kc=True):
                 _take_back_signals()  # nbclient installed its own; ours stop the whole build
-                await self._run_cell(client, nb, 0, None)
+                self._with_inline_values(client)
+                after = self._refs_after_cells()
+                await self._run_cell(client, nb, 0, None, after[0])
                 for i, cell in enumerate(self.doc.cells, start=1):
                     if self.plan.run[i - 1]:  # `eval: false`: shown, never run
-                        await self._run_cell(client, nb, i, cell)
-                inline, deps, constants = await self._evaluate_inline(client)
+                        await self._run_cell(client, nb, i, cell, after[i])
+                deps, constants = await self._evaluate_record(client)
+                inline = [_inline_text(self._results.get(f"r{i}"), ref)
+                          for i, ref in enumerate(self.doc.refs)]
                 await self._kill()
         finally:
             self.km = None
@@ -311,17 +315,60 @@ class ChapterExecutor:
         outputs = [[dict(o) for o in c.outputs] for c in nb.cells[1:]]
         return ExecutionResult(_plain(outputs), inline, deps, constants)
 
-    async def _run_cell(self, client, nb, index: int, cell: CodeCell | None) -> None:
+    def _refs_after_cells(self) -> dict[int, list[int]]:
+        """For each notebook cell that runs (0: setup), the inline references between it and
+        the next one that runs: Quarto evaluates each where it stands, so a name a later cell
+        binds again shows its value at that point of the chapter."""
+        ran = [0] + [i + 1 for i, c in enumerate(self.doc.cells) if self.plan.run[i]]
+        starts = {i + 1: c.start for i, c in enumerate(self.doc.cells)}
+        out: dict[int, list[int]] = {i: [] for i in range(len(self.doc.cells) + 1)}
+        for r, ref in enumerate(self.doc.refs):
+            owner = 0
+            for i in ran[1:]:
+                if starts[i] <= ref.start:  # (a synthetic cell and reference share an offset)
+                    owner = i
+            out[owner].append(r)
+        return out
+
+    def _with_inline_values(self, client) -> None:
+        """Each cell's execute request carries the inline expressions that follow it (Jupyter's
+        `user_expressions`, evaluated after its code): no extra round trip per prose block."""
+        self._results: dict[str, dict] = {}
+        self._attached: dict[str, str] = {}
+        send = client.kc.execute
+
+        def execute(code: str, **kwargs):
+            kwargs.setdefault("user_expressions", self._attached)
+            return send(code, **kwargs)
+
+        def collected(cell, cell_index: int, execute_reply: dict) -> None:
+            self._results.update(execute_reply.get("content", {}).get("user_expressions") or {})
+
+        client.kc.execute = execute
+        client.on_cell_executed = collected
+
+    @staticmethod
+    def _expression(ref: InlineRef) -> str:
+        return f"__bookbuild__.inline(({ref.expr}\n))"
+
+    async def _run_cell(self, client, nb, index: int, cell: CodeCell | None,
+                        refs: list[int] = ()) -> None:
         from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
         where = cell or (self.doc.cells[0] if self.doc.cells else None)
         path, line = (where.path, where.first_line) if where else (self.doc.path, 1)
         name = cell.describe() if cell else "kernel setup"
         note = included_note(where.included_from) if where else ""
+        self._attached = {f"r{r}": self._expression(self.doc.refs[r]) for r in refs}
         try:
             await client.async_execute_cell(nb.cells[index], index)
         except CellTimeoutError:
-            raise ExecutionError(path, line, f"{name} did not finish within {self.timeout} s "
+            what = name + (" (or an inline value after it)" if refs else "")
+            if refs and cell is None:  # our setup code is quick: an inline value hung
+                first = self.doc.refs[refs[0]]
+                path, line, what = first.path, first.line, "the inline values here"
+                note = included_note(first.included_from)
+            raise ExecutionError(path, line, f"{what} did not finish within {self.timeout} s "
                                  "(raise bookbuild.timeout in _quarto.yml if it needs longer)"
                                  + note) from None
         except DeadKernelError as exc:
@@ -329,6 +376,12 @@ class ChapterExecutor:
                                  + note) from None
         except CellExecutionError as exc:
             raise self._located(exc, cell, nb, index) from None
+        finally:
+            self._attached = {}
+        missing = {k: v for k, v in {f"r{r}": self._expression(self.doc.refs[r])
+                                     for r in refs}.items() if k not in self._results}
+        if missing:  # a cell whose error belongs in the page: the kernel evaluated none of them
+            self._results.update(await self._user_expressions(client, missing))
 
     def _located(self, exc, cell: CodeCell | None, nb, index: int) -> ExecutionError:
         """Map the innermost traceback frame that lies in a cell back to its `.qmd` line."""
@@ -360,23 +413,29 @@ class ChapterExecutor:
         out += [f"  in {m}" for m in _project_frames(tb)]
         return "\n".join(out)
 
-    async def _evaluate_inline(self, client) -> tuple[list[str], list[str], dict | None]:
-        exprs = {f"r{i}": f"__bookbuild__.inline(({ref.expr}\n))"
-                 for i, ref in enumerate(self.doc.refs)}
-        exprs["deps"] = "__bookbuild__.dependencies()"
-        exprs["constants"] = "__bookbuild__.constants()"
+    async def _user_expressions(self, client, exprs: dict[str, str]) -> dict[str, dict]:
+        """Evaluate `exprs` in a request of their own, within the cell time limit."""
+        import asyncio
+
         msg_id = client.kc.execute("", silent=True, store_history=False, user_expressions=exprs)
-        reply = await client.async_wait_for_reply(msg_id)
+        try:
+            reply = await asyncio.wait_for(client.async_wait_for_reply(msg_id), self.timeout)
+        except (asyncio.TimeoutError, TimeoutError, AssertionError):
+            reply = None
         if reply is None:
-            raise ExecutionError(self.doc.path, 1, "the kernel did not answer the inline expressions")
-        results = reply["content"].get("user_expressions", {})
-        values = []
-        for i, ref in enumerate(self.doc.refs):
-            values.append(_inline_text(results.get(f"r{i}"), ref))
+            raise ExecutionError(self.doc.path, 1, f"the inline values did not finish within "
+                                 f"{self.timeout} s (raise bookbuild.timeout in _quarto.yml "
+                                 "if they need longer)")
+        return reply["content"].get("user_expressions", {})
+
+    async def _evaluate_record(self, client) -> tuple[list[str], dict | None]:
+        """What the chapter read and the constants it saw, once every cell has run."""
+        results = await self._user_expressions(client, {
+            "deps": "__bookbuild__.dependencies()", "constants": "__bookbuild__.constants()"})
         anchor = self.doc.refs[0] if self.doc.refs else InlineRef(self.doc.path, 1, 1, "", 1, 1, 0, 0)
-        deps = json.loads(_inline_text(results["deps"], anchor))
-        constants = json.loads(_inline_text(results["constants"], anchor))
-        return values, deps, constants
+        deps = json.loads(_inline_text(results.get("deps"), anchor))
+        constants = json.loads(_inline_text(results.get("constants"), anchor))
+        return deps, constants
 
 
 async def connect(km, timeout: float):

@@ -97,7 +97,8 @@ def assert_reader_view(view: dict, tikz_count: int, callouts: int, math: bool) -
         assert img["width"] > 50 and img["height"] > 20, img
         assert img["alt"], img
     for x in view["xrefs"]:
-        assert re.fullmatch(r"(Section|Table|Figure)\s[0-9A-Z][0-9A-Z.]*", x["text"]), x
+        assert re.fullmatch(r"(Section|Table|Figure|Chapter|Appendix)\s[0-9A-Z][0-9A-Z.]*",
+                                x["text"]), x
         if x["target"] is not None:
             assert x["target"], f"{x['href']} has no target on the page"
     assert len(view["callouts"]) == callouts

@@ -206,3 +206,62 @@ def test_upstream_appendix_renders_to_markdown(cli, upstream: Path, workdir: Pat
     assert r"DRAM access costs ~581$\times$ more energy" in md
     assert "| H100 (FP16) | 295 ops/byte |" in md
     assert r"≈ 950$\times$." in md
+
+
+ORDER = """# Order
+
+Before any cell: `{python} 6 * 7`.
+
+```{python}
+x = 1
+```
+
+First value `{python} x`.
+
+```{python}
+#| eval: false
+x = 99
+```
+
+Still `{python} x`.
+
+```{python}
+x = 2
+```
+
+Second value `{python} x`.
+
+```{python}
+#| error: true
+x = 3
+raise ValueError("shown in the page")
+```
+
+After the error `{python} x`.
+"""
+
+
+def test_inline_values_are_what_the_names_hold_where_they_stand(cli, tmp_path: Path) -> None:
+    # As Quarto evaluates them: a name bound again by a later cell shows its value at that
+    # point of the chapter, not the last one (they all read 3 when evaluated after the cells)
+    root = _project(tmp_path / "b", {"ch.qmd": ORDER})
+    r = cli("render", "--to", "md", cwd=root)
+    assert r.returncode == 0, r.stderr
+    md = (root / "_book" / "ch.md").read_text()
+    for line in ("Before any cell: 42.", "First value 1.", "Still 1.", "Second value 2.",
+                 "After the error 3."):
+        assert line in md, md
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("# T\n\nLoop `{python} next(i for i in iter(int, 1) if i)`.\n",
+     "ch.qmd:3: the inline values here did not finish within 3 s"),
+    ("# T\n\n```{python}\nx = 1\n```\n\nLoop `{python} next(i for i in iter(int, 1) if i)`.\n",
+     "ch.qmd:4: cell #1 (or an inline value after it) did not finish within 3 s"),
+])
+def test_an_inline_value_that_never_ends_stops_at_the_time_limit(cli, tmp_path: Path, text: str,
+                                                                 expected: str) -> None:
+    root = _project(tmp_path / "b", {"ch.qmd": text}, settings="bookbuild:\n  timeout: 3\n")
+    r = cli("render", "--to", "md", cwd=root)
+    assert r.returncode == 1
+    assert expected in r.stderr and "Traceback" not in r.stderr and "internal error" not in r.stderr
