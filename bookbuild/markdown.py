@@ -46,7 +46,8 @@ def substitute(doc: Document, result: ExecutionResult, assets: Path, assets_link
     narrow = _kept_narrow(doc, result.inline) if provenance else set()
     for i, (ref, text) in enumerate(zip(doc.refs, result.inline, strict=True)):
         note = provenance[i] if provenance else None
-        if note and i not in narrow and _plain_text(text) and not _inside_math(doc.text, ref.start):
+        if note and i not in narrow and _plain_text(text) and not _inside_math(doc.text, ref.start) \
+                and not _inside_markup(doc.text, ref.start):
             text = _with_provenance(text, note)
         edits.append((ref.start, ref.end, text))
     document = opts.document_options(config, doc.front_matter, fmt)
@@ -132,6 +133,23 @@ def _table_parser():
     md = MarkdownIt("commonmark").enable("table")
     md.core.ruler.disable(["inline", "text_join"])
     return md
+
+
+AUTOLINK = re.compile(r"<[A-Za-z][A-Za-z0-9+.-]*:[^<>\s]*$")
+
+
+def _inside_markup(text: str, offset: int) -> bool:
+    """Whether `offset` lies in a link's or image's destination `](...)`, an autolink `<...>`
+    or an attribute block `{...}`: a span there would become part of a URL or an attribute."""
+    para = max(text.rfind("\n\n", 0, offset), 0)
+    before = text[para:offset]
+    dest = before.rfind("](")
+    if dest >= 0 and ")" not in before[dest + 2:]:
+        return True
+    brace = before.rfind("{")
+    if brace >= 0 and "}" not in before[brace:]:
+        return True
+    return bool(AUTOLINK.search(before))
 
 
 def _with_provenance(text: str, note: dict) -> str:

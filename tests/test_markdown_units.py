@@ -41,3 +41,14 @@ def test_a_table_wide_anyway_keeps_its_spans(tmp_path: Path) -> None:
 def test_a_value_in_prose_between_pipes_is_no_table(tmp_path: Path) -> None:
     text = "Read a | b | c as `{python} r` here, a line long enough to pass seventy-two columns.\n"
     assert '[1.5]{.num data-ref="0"}' in spanned(text, ["1.5"], tmp_path)
+
+
+def test_a_value_inside_a_link_an_image_or_attributes_gets_no_span(tmp_path: Path) -> None:
+    # a span there would end up inside the URL or the attribute (%5B2024%5D%7B.num...)
+    text = ("[the report](https://example.org/r/`{python} n`.html) and <https://example.org/`{python} n`>\n"
+            "![Figure](pic`{python} n`.png){width=`{python} n`px} and prose `{python} n`.\n")
+    md = spanned(text, ["2024"] * 5, tmp_path)
+    assert "[the report](https://example.org/r/2024.html)" in md
+    assert "<https://example.org/2024>" in md
+    assert "![Figure](pic2024.png){width=2024px}" in md
+    assert md.count("{.num") == 1 and 'prose [2024]{.num data-ref="4"}' in md
