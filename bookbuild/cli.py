@@ -107,6 +107,9 @@ def _sigterm_interrupts() -> None:
 
     def interrupt(signum, frame):
         processes.interrupted = True  # one flag, also set when the executor takes signals back
+        # Now, not after unwinding: threads converting pages wait on their pandoc, which may
+        # run for minutes; killed, they end at once and start nothing new (processes.run).
+        processes.kill_all(wait_for_lock=False)
         raise KeyboardInterrupt
 
     if threading.current_thread() is threading.main_thread():

@@ -65,6 +65,8 @@ class Worker:
     """One `pandoc lua` process, its reply pipe and its merged stdout/stderr."""
 
     def __init__(self) -> None:
+        if processes.interrupted:  # the build is stopping: start no pandoc
+            raise WorkerFailed("interrupted")
         read_end, write_end = os.pipe()
         try:
             self.proc = subprocess.Popen(

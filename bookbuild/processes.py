@@ -27,6 +27,8 @@ class Timeout(Exception):
 def run(cmd: list[str], timeout: float, input: str | bytes | None = None, cwd=None, env=None,
         text: bool = True) -> subprocess.CompletedProcess:
     """Like `subprocess.run(capture_output=True)`, but the group dies on timeout or interrupt."""
+    if interrupted:  # the build is stopping: a thread falling back to another program stops too
+        raise KeyboardInterrupt
     kwargs = {"encoding": "utf-8", "errors": "replace"} if text else {}
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=env,
@@ -69,11 +71,16 @@ def _kill(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def kill_all() -> int:
-    """Kill every program still running; return how many there were."""
-    with _lock:
+def kill_all(wait_for_lock: bool = True) -> int:
+    """Kill every program still running; return how many there were. From a signal handler,
+    `wait_for_lock=False`: the interrupted code may hold the lock (the caller kills again later)."""
+    if not _lock.acquire(timeout=-1 if wait_for_lock else 0):
+        return 0
+    try:
         procs = list(_live)
         _live.clear()
+    finally:
+        _lock.release()
     for proc in procs:
         if proc.poll() is None:
             _kill(proc)

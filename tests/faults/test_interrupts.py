@@ -68,3 +68,43 @@ def test_an_interrupted_render_stops_everything_and_keeps_the_old_book(book: Pat
     assert kernels_in(book.resolve()) == []
     assert tree(book / "_book") == before
     assert not list(book.glob("._book.staging-*"))
+
+
+def pandoc_workers_of(pid: int) -> list[int]:
+    """The pandoc worker processes `pid` started (each in a session of its own)."""
+    out = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == pid and "pandoc_worker.lua" in (proc / "cmdline").read_text():
+                out.append(int(proc.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_while_pandoc_converts_ends_at_once_and_kills_it(book: Path, sig) -> None:
+    # 20,000 nested brackets keep pandoc busy for minutes: the command must not wait for it
+    # (it waited up to pandoc's 600 s limit), and no worker may be left computing
+    (book / "part" / "speed.qmd").write_text("# Brackets\n\n" + "[" * 20000 + "x" + "]" * 20000 + "\n")
+    proc = subprocess.Popen([bookbuild_exe(), "render", "--to", "html"], cwd=book, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=dict(os.environ, NO_COLOR="1"))
+    deadline = time.monotonic() + 60
+    while not pandoc_workers_of(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = pandoc_workers_of(proc.pid)
+    assert workers, "no pandoc worker started"
+    time.sleep(2.0)  # converting the brackets
+    started = time.monotonic()
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert time.monotonic() - started < 10, err
+    assert proc.returncode == 130, err
+    assert "interrupted" in err.splitlines()[-1] and "Traceback" not in err
+    time.sleep(0.3)
+    assert [w for w in workers if Path(f"/proc/{w}").exists()] == []
