@@ -420,10 +420,17 @@ def _include(m: re.Match, line: str, path: str, n: int, root: Path | None,
     return _expand(inner, shown, 0, root, problems, files, ((path, n),) + chain, stack, resolved)
 
 
+_FRONT_MATTER = re.compile(r"---[ \t]*\n(.*?\n)?(---|\.\.\.)[ \t]*(\n|$)", re.S)
+
+
+def front_matter_end(text: str) -> int:
+    """The offset just past the YAML front matter that opens `text` (0 when none does)."""
+    m = _FRONT_MATTER.match(text)
+    return m.end() if m else 0
+
+
 def _front_matter(text: str, path: str, problems: list[Diagnostic]) -> tuple[dict, int]:
-    if not text.startswith("---"):
-        return {}, 0
-    m = re.match(r"---[ \t]*\n(.*?\n)?(---|\.\.\.)[ \t]*(\n|$)", text, re.S)
+    m = _FRONT_MATTER.match(text)
     if not m:
         return {}, 0
     raw = m.group(1) or ""

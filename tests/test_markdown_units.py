@@ -41,3 +41,15 @@ def test_a_table_wide_anyway_keeps_its_spans(tmp_path: Path) -> None:
 def test_a_value_in_prose_between_pipes_is_no_table(tmp_path: Path) -> None:
     text = "Read a | b | c as `{python} r` here, a line long enough to pass seventy-two columns.\n"
     assert '[1.5]{.num data-ref="0"}' in spanned(text, ["1.5"], tmp_path)
+
+
+def test_front_matter_is_cut_where_the_parser_ends_it() -> None:
+    # A horizontal rule further down is no front matter's end: it closes with `...` here.
+    from bookbuild.markdown import _code_tools
+    from bookbuild.publish import _strip_front_matter
+
+    md = "---\ntitle: T\n...\n\nKept.\n\n---\n\nAfter a rule.\n"
+    assert _strip_front_matter(md) == "\nKept.\n\n---\n\nAfter a rule.\n"
+    assert _strip_front_matter("----\n\nKept.\n\n---\nx\n") == "----\n\nKept.\n\n---\nx\n"
+    doc = parse(md, "t.qmd")
+    assert _code_tools(doc, md).startswith('---\ntitle: T\n...\n\n```{=html}\n<details')
