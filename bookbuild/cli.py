@@ -83,8 +83,7 @@ def run_command(func, args: argparse.Namespace) -> int:
         if getattr(args, "debug", False):
             raise
         target = f"{exc.filename}: " if exc.filename else ""
-        print(f"bookbuild: {target}{exc.strerror or exc} (check the permissions and free space "
-              "of that folder)", file=sys.stderr)
+        print(f"bookbuild: {target}{exc.strerror or exc} ({_advice(exc)})", file=sys.stderr)
         return EXIT_BUILD
     except Exception as exc:  # a bug of ours: one line, the traceback only with --debug
         _stop_children()
@@ -96,6 +95,13 @@ def run_command(func, args: argparse.Namespace) -> int:
         print(f"bookbuild: internal error: {type(exc).__name__}: {exc} ({_innermost_frame(exc)}); "
               "run again with --debug for the traceback and report it", file=sys.stderr)
         return EXIT_BUILD
+
+
+def _advice(exc: OSError) -> str:
+    """What to do about a file operation that failed, by its cause."""
+    if isinstance(exc, IsADirectoryError):
+        return "a folder has the name of the file to write: move or remove it"
+    return "check the permissions and free space of that folder"
 
 
 def _sigterm_interrupts() -> None:

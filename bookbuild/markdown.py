@@ -16,7 +16,7 @@ from typing import Any
 
 from bookbuild import options as opts
 from bookbuild.execute import ANSI, ExecutionResult
-from bookbuild.qmd import CodeCell, Document
+from bookbuild.qmd import CodeCell, Document, front_matter_end
 
 IMAGE_TYPES = {"image/svg+xml": "svg", "image/png": "png", "image/jpeg": "jpg",
                "application/pdf": "pdf"}
@@ -455,9 +455,5 @@ def _code_tools(doc: Document, md: str) -> str:
     tools = ('```{=html}\n<details class="code-tools"><summary>Source</summary>\n```\n\n'
              f"{fence} {{.markdown .code-tools-source}}\n{source.rstrip()}\n{fence}\n\n"
              "```{=html}\n</details>\n```\n\n")
-    if md.startswith("---"):
-        end = md.find("\n---", 3)
-        if end > 0:
-            cut = md.find("\n", end + 1) + 1
-            return md[:cut] + "\n" + tools + md[cut:]
-    return tools + md
+    cut = front_matter_end(md)
+    return md[:cut] + ("\n" if cut else "") + tools + md[cut:]

@@ -35,7 +35,7 @@ SCHEMA: dict[str, Any] = {
     "properties": {
         "project": {"type": "object", "properties": {
             "type": {"type": "string"}, "output-dir": {"type": "string", "minLength": 1},
-            "render": {"type": "array", "items": {"type": "string"}},
+            "render": {"type": "array", "items": {"type": "string"}}, "resources": _STR_LIST,
         }},
         "book": {"type": "object", "properties": {
             "title": {"type": "string"}, "subtitle": {"type": "string"},
@@ -44,7 +44,7 @@ SCHEMA: dict[str, Any] = {
         }},
         "format": {"oneOf": [{"type": "string"}, {"type": "object"}]},
         "execute": {"type": "object"},
-        "bibliography": _STR_LIST,
+        "bibliography": _STR_LIST, "resources": _STR_LIST,
         "bookbuild": {"type": "object", "additionalProperties": False, "properties": {
             "timeout": _POSITIVE, "jobs": _POSITIVE, "echo": {"type": "boolean"},
             "warm-kernels": {"type": "boolean"},
@@ -298,6 +298,8 @@ def validate(config: dict, text: str, path: str, remembered: Path | None = None)
         if errors:
             node = _nodes(text)
         for err in errors:
+            # {part: P1, chapters: 5} fails as a whole; name the value that is wrong in it
+            err = jsonschema.exceptions.best_match([err])
             keys = list(err.absolute_path)
             where = ".".join(map(str, keys)) or "(top level)"
             problems.append(Diagnostic(path, _line_of(node, keys), 0, "CFG001",
@@ -307,6 +309,8 @@ def validate(config: dict, text: str, path: str, remembered: Path | None = None)
             with contextlib.suppress(OSError):
                 mark.parent.mkdir(exist_ok=True)
                 mark.touch()  # empty: its existence is the whole record
+    if problems:
+        return problems  # the chapter checks read the config as the schema describes it
     seen: dict[str, int] = {}
     for entry in _chapter_entries(config):
         seen[entry] = seen.get(entry, 0) + 1

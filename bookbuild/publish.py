@@ -32,7 +32,7 @@ from bookbuild.markdown import provenance_html, substitute
 from bookbuild.metadata import document_metadata
 from bookbuild.pages import Book, NavEntry, PageWriter, plain_title
 from bookbuild.project import Project
-from bookbuild.qmd import Document, parse_file
+from bookbuild.qmd import Document, front_matter_end, parse_file
 from bookbuild.render import FILTERS, Literal, PandocError, html_fragment, latex_book
 
 DEFAULT_PREAMBLE = FILTERS / "tikz-preamble.tex"
@@ -487,11 +487,7 @@ def needs_citeproc(md: str, meta: dict, holds_refs: bool, book_refs: bool) -> bo
 
 
 def _strip_front_matter(md: str) -> str:
-    if md.startswith("---"):
-        end = md.find("\n---", 3)
-        if end > 0:
-            return md[md.find("\n", end + 1) + 1:]
-    return md
+    return md[front_matter_end(md):]
 
 
 def _chapter_scope(md: str, front_matter: dict) -> str:

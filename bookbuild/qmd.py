@@ -11,6 +11,7 @@ Parsing never runs code.
 from __future__ import annotations
 
 import bisect
+import codecs
 import os
 import re
 from dataclasses import dataclass, field
@@ -169,15 +170,20 @@ def read_source(path: str | Path, problems: list[Diagnostic], where: str | None 
 
 
 def _decode(data: bytes, where: str, problems: list[Diagnostic]) -> str:
+    """`data` as text the way pandoc reads it: without a leading BOM and with CRLF line ends as
+    LF, so front matter and blank lines are found in files saved on Windows. Lines and columns
+    stay those an editor shows (a BOM is not a column; a CR only ends a line)."""
+    data = data.removeprefix(codecs.BOM_UTF8)
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         problems.append(Diagnostic(where, line, col, "QMD004",
                                    f"byte 0x{data[exc.start]:02x} is not UTF-8; save the file "
                                    "as UTF-8"))
-        return data.decode("utf-8", errors="replace")
+        text = data.decode("utf-8", errors="replace")
+    return text.replace("\r\n", "\n")
 
 
 def parse_file(path: str | Path, project_root: Path | None = None) -> Document:
@@ -414,10 +420,17 @@ def _include(m: re.Match, line: str, path: str, n: int, root: Path | None,
     return _expand(inner, shown, 0, root, problems, files, ((path, n),) + chain, stack, resolved)
 
 
+_FRONT_MATTER = re.compile(r"---[ \t]*\n(.*?\n)?(---|\.\.\.)[ \t]*(\n|$)", re.S)
+
+
+def front_matter_end(text: str) -> int:
+    """The offset just past the YAML front matter that opens `text` (0 when none does)."""
+    m = _FRONT_MATTER.match(text)
+    return m.end() if m else 0
+
+
 def _front_matter(text: str, path: str, problems: list[Diagnostic]) -> tuple[dict, int]:
-    if not text.startswith("---"):
-        return {}, 0
-    m = re.match(r"---[ \t]*\n(.*?\n)?(---|\.\.\.)[ \t]*(\n|$)", text, re.S)
+    m = _FRONT_MATTER.match(text)
     if not m:
         return {}, 0
     raw = m.group(1) or ""

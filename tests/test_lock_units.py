@@ -5,6 +5,8 @@ Fast (no kernel): `make mutants` runs this file against every mutant of bookbuil
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -54,6 +56,45 @@ def test_write_replaces_the_file_and_load_reads_it(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8") == LOCK_TEXT
     assert lock.load(path) == lock.parse(LOCK_TEXT)
     assert [p.name for p in tmp_path.iterdir()] == [lock.LOCK]  # no temp file left behind
+
+
+@pytest.fixture
+def umask_027():
+    old = os.umask(0o027)
+    yield
+    os.umask(old)
+
+
+def test_a_new_lock_gets_the_umask_mode_and_a_replaced_one_keeps_its_own(tmp_path: Path,
+                                                                         umask_027) -> None:
+    path = tmp_path / lock.LOCK
+    lock.write(path, lock.parse(LOCK_TEXT))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640  # as open(path, "w") makes it
+    path.chmod(0o604)
+    lock.write(path, lock.parse(LOCK_TEXT))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o604
+
+
+def test_a_symlinked_lock_stays_a_link_and_the_file_it_points_to_is_replaced(
+        tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "real.lock").write_text("old\n")
+    path = tmp_path / lock.LOCK
+    path.symlink_to("shared/real.lock")
+    lock.write(path, lock.parse(LOCK_TEXT))
+    assert path.is_symlink() and os.readlink(path) == "shared/real.lock"
+    assert (shared / "real.lock").read_text(encoding="utf-8") == LOCK_TEXT
+    assert sorted(p.name for p in shared.iterdir()) == ["real.lock"]  # no temp file left
+
+
+def test_a_folder_where_the_lock_goes_is_an_error_naming_the_lock(tmp_path: Path) -> None:
+    path = tmp_path / lock.LOCK
+    path.mkdir()
+    with pytest.raises(IsADirectoryError) as err:
+        lock.write(path, lock.parse(LOCK_TEXT))
+    assert err.value.filename == str(path)  # not the temp file's name
+    assert [p.name for p in tmp_path.iterdir()] == [lock.LOCK] and not any(path.iterdir())
 
 
 def test_a_missing_lock_is_none_and_an_unreadable_one_is_located(tmp_path: Path) -> None:

@@ -52,3 +52,15 @@ def test_a_value_inside_a_link_an_image_or_attributes_gets_no_span(tmp_path: Pat
     assert "<https://example.org/2024>" in md
     assert "![Figure](pic2024.png){width=2024px}" in md
     assert md.count("{.num") == 1 and 'prose [2024]{.num data-ref="4"}' in md
+
+
+def test_front_matter_is_cut_where_the_parser_ends_it() -> None:
+    # A horizontal rule further down is no front matter's end: it closes with `...` here.
+    from bookbuild.markdown import _code_tools
+    from bookbuild.publish import _strip_front_matter
+
+    md = "---\ntitle: T\n...\n\nKept.\n\n---\n\nAfter a rule.\n"
+    assert _strip_front_matter(md) == "\nKept.\n\n---\n\nAfter a rule.\n"
+    assert _strip_front_matter("----\n\nKept.\n\n---\nx\n") == "----\n\nKept.\n\n---\nx\n"
+    doc = parse(md, "t.qmd")
+    assert _code_tools(doc, md).startswith('---\ntitle: T\n...\n\n```{=html}\n<details')

@@ -255,6 +255,15 @@ def test_by_default_a_render_keeps_other_pages_and_a_vanished_file_is_no_error(t
     assert sorted(tree(out)) == [output.MANIFEST, "index.html"]
 
 
+def test_the_manifest_gets_the_mode_open_would_give_it(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        render(tmp_path / "_book", {"index.html": "1"})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "_book" / output.MANIFEST).stat().st_mode & 0o777 == 0o644
+
+
 def test_symlinks_in_the_output_stay_symlinks(tmp_path: Path) -> None:
     out = tmp_path / "_book"
     render(out, {"index.html": "1"})

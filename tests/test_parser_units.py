@@ -39,6 +39,24 @@ def test_no_front_matter_without_a_leading_rule_or_a_closing_one() -> None:
     assert parse("---\n- a list\n---\n").front_matter == {}  # not a mapping: ignored
 
 
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["crlf", "bom-crlf"])
+def test_a_chapter_saved_with_crlf_or_a_bom_reads_like_one_with_lf(tmp_path, bom: bytes) -> None:
+    from bookbuild.qmd import parse_file
+
+    lf = ('---\ntitle: "T"\necho: false\n---\n\n```{python}\n#| label: c\nx = 41\n```\n\n'
+          "A `{python} x` and\n\n`{python} nope(`\n")
+    (tmp_path / "t.qmd").write_bytes(bom + lf.replace("\n", "\r\n").encode())
+    doc = parse_file(tmp_path / "t.qmd", tmp_path)
+    assert doc.front_matter == {"title": "T", "echo": False}
+    assert "\r" not in doc.text and not doc.text.startswith("\ufeff")  # nothing left for pandoc
+    assert doc.text[doc.body_start:].startswith("\n```{python}")
+    assert [(c.line, c.options, c.source) for c in doc.cells] == [(6, {"label": "c"},
+                                                                   "#| label: c\nx = 41\n")]
+    assert [(r.line, r.col, r.expr, r.expr_line, r.expr_col) for r in doc.refs] == [
+        (11, 3, "x", 11, 13), (13, 1, "nope(", 13, 11)]
+    assert doc.source_line(str(tmp_path / "t.qmd"), 13) == "`{python} nope(`"
+
+
 def test_invalid_front_matter_yaml_is_qmd002_on_the_line_of_the_error() -> None:
     text = "---\ntitle: ok\nsubtitle: ok\nbad: [unclosed\n---\n# Heading\n"
     [d] = parse(text, "t.qmd").problems
@@ -266,6 +284,7 @@ def test_inline_comments_hide_the_references_inside_them(text: str, live: list[s
 
 @pytest.mark.parametrize(("data", "where"), [
     (b"ab\xff\n", "1:3"), (b"ok\nna\xefve\n", "2:3"), (b"\nab\xff", "2:3"), (b"\n\n\xff", "3:1"),
+    (b"\xef\xbb\xbfab\xff\r\n", "1:3"),  # a BOM is no column
 ])
 def test_bytes_that_are_not_utf8_are_qmd004_at_their_line_and_column(tmp_path, data, where) -> None:
     from bookbuild.qmd import parse_file

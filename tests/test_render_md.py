@@ -81,6 +81,16 @@ def test_project_echo_false_hides_code(cli, book: Path) -> None:
     assert "class N:" not in md and "The value is 42 today." in md
 
 
+def test_a_chapter_saved_with_a_bom_and_crlf_keeps_its_front_matter(cli, book: Path) -> None:
+    text = '---\ntitle: "Windows"\necho: false\n---\n\n' + CHAPTER
+    (book / "ch.qmd").write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    r = cli("render", "--to", "md", cwd=book)
+    assert r.returncode == 0, r.stderr
+    md = (book / "_book" / "ch.md").read_text(encoding="utf-8")
+    assert md.startswith('---\ntitle: "Windows"\n') and "\r" not in md  # no BOM either
+    assert "class N:" not in md and "The value is 42 today." in md
+
+
 @pytest.mark.parametrize(("cell", "expected"), [
     ("#| label: boom\nclass A:\n    x = 1\n    y = x / 0\n",
      "ch.qmd:7: ZeroDivisionError in cell 'boom': division by zero"),

@@ -20,6 +20,18 @@ CONFIGS = {
                                "chapter index.qmd is listed twice"),
     "a missing chapter": ("book:\n  chapters:\n    - index.qmd\n    - nope.qmd\n", 4,
                           "chapter nope.qmd does not exist"),
+    # Wrong types where chapters are read: the schema's line, not an internal error.
+    "a book that is a number": ("book: 5\n", 1, "book: expected a mapping, got 5"),
+    "chapters that are a number": ("book:\n  chapters: 5\n", 2,
+                                   "book.chapters: expected a list, got 5"),
+    "appendices that are a number": ("book:\n  chapters: [index.qmd]\n  appendices: 3\n", 3,
+                                     "book.appendices: expected a list, got 3"),
+    "a part's chapters that are a number": (
+        'book:\n  chapters:\n    - part: "P1"\n      chapters: 5\n', 4,
+        "book.chapters.0.chapters: expected a list, got 5"),
+    "a project that is a number": ("project: 5\n", 1, "project: expected a mapping, got 5"),
+    "resources that are a number": ("project:\n  resources: 5\n", 2,
+                                    "project.resources: expected a string or a list, got 5"),
 }
 
 

@@ -81,3 +81,12 @@ def test_rendering_one_chapter_reports_only_on_that_chapter(locked: Path) -> Non
     r = bb("render", "--to", "html", "index.qmd", cwd=locked)
     assert r.returncode == 0
     assert "speed.qmd" not in r.stderr and "drift" not in r.stderr
+
+
+def test_a_folder_where_the_lock_goes_is_one_line_naming_the_lock(book: Path) -> None:
+    (book / "numbers.lock").mkdir()
+    r = bb("numbers", "accept", cwd=book)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    last = r.stderr.splitlines()[-1]
+    assert last.startswith(f"bookbuild: {book / 'numbers.lock'}: Is a directory (a folder has"), last
+    assert ".tmp" not in r.stderr and not any((book / "numbers.lock").iterdir())
