@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,6 +174,26 @@ def _chapter_entries(config: dict) -> list[str]:
     return [f for f in files if f.endswith(".qmd")]
 
 
+def _listed_files(config: dict) -> list[str]:
+    """Every file `book.chapters` and `book.appendices` name, parts' files included."""
+    book = config.get("book") or {}
+    out: list[str] = []
+
+    def add(entries: Any) -> None:
+        for entry in entries or []:
+            if isinstance(entry, str):
+                out.append(entry)
+            elif isinstance(entry, dict):
+                part = entry.get("part")
+                if isinstance(part, str) and re.search(r"\.(qmd|md|ipynb|[Rr]md)$", part):
+                    out.append(part)  # a file, not a part given by its title
+                add(entry.get("chapters"))
+
+    add(book.get("chapters"))
+    add(book.get("appendices"))
+    return out
+
+
 def _book_parts(config: dict) -> list[tuple[str, str | None, str | None]]:
     """Each `part:` of `book.chapters` and `book.appendices`: its title (a string part's own;
     "" for a file), its file (None for a string part) and its first chapter file (or None)."""
@@ -311,6 +332,13 @@ def validate(config: dict, text: str, path: str, remembered: Path | None = None)
                 mark.touch()  # empty: its existence is the whole record
     if problems:
         return problems  # the chapter checks read the config as the schema describes it
+    for entry in _listed_files(config):
+        if not entry.endswith(".qmd"):
+            node = node or _nodes(text)
+            problems.append(Diagnostic(
+                path, _find_line(node, entry), 0, "CFG001",
+                f"chapter {entry or '(empty)'} is not a .qmd file and would be left out",
+                "bookbuild renders .qmd chapters: rename it to .qmd, or remove it"))
     seen: dict[str, int] = {}
     for entry in _chapter_entries(config):
         seen[entry] = seen.get(entry, 0) + 1

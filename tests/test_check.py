@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bookbuild.qmd import parse
 from bookbuild.refs import check_document
 from tests.conftest import copy_fixture
@@ -43,6 +45,16 @@ def test_missing_file_is_a_clear_error(cli, workdir: Path) -> None:
     r = cli("check", "nowhere.qmd", cwd=workdir)
     assert r.returncode == 2
     assert "no such file: nowhere.qmd" in r.stderr
+
+
+@pytest.mark.parametrize("command", ["check", "render"])
+def test_a_file_that_is_no_chapter_is_refused(cli, workdir: Path, command: str) -> None:
+    # `render _quarto.yml` made a page of the config
+    (workdir / "_quarto.yml").write_text("project:\n  type: book\n")
+    r = cli(command, "_quarto.yml", cwd=workdir)
+    assert r.returncode == 2
+    assert "bookbuild: _quarto.yml is not a .qmd chapter" in r.stderr
+    assert not (workdir / "_book").exists()
 
 
 def test_check_runs_nothing(workdir: Path) -> None:

@@ -20,6 +20,12 @@ CONFIGS = {
                                "chapter index.qmd is listed twice"),
     "a missing chapter": ("book:\n  chapters:\n    - index.qmd\n    - nope.qmd\n", 4,
                           "chapter nope.qmd does not exist"),
+    "a chapter that is no .qmd": ("book:\n  chapters:\n    - index.qmd\n    - notes.md\n", 4,
+                                  "chapter notes.md is not a .qmd file and would be left out"),
+    "a part page that is no .qmd": (
+        'book:\n  chapters:\n    - index.qmd\n    - part: "Part 1. Basics"\n'
+        "      chapters: [part/speed.qmd]\n    - part: intro.md\n      chapters: []\n", 6,
+        "chapter intro.md is not a .qmd file"),
     # Wrong types where chapters are read: the schema's line, not an internal error.
     "a book that is a number": ("book: 5\n", 1, "book: expected a mapping, got 5"),
     "chapters that are a number": ("book:\n  chapters: 5\n", 2,
