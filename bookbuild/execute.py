@@ -514,8 +514,12 @@ def _project_frames(tb: str, keep: int = 3) -> list[str]:
     Frames inside site-packages (pint's internals, say) say little about what to fix.
     """
     frames = re.findall(r"^File (.+)$", tb, re.M)
-    ours = [f for f in frames if "site-packages" not in f and "/lib/python" not in f]
+    ours = [f for f in frames if "site-packages" not in f and "/lib/python" not in f
+            and not f.startswith(KERNEL_SIDE)]  # our import recorder: no place to fix
     return ours[-keep:]
+
+
+KERNEL_SIDE = str(Path(__file__).resolve().parent / "kernel")
 
 
 def _plain(value: Any) -> Any:

@@ -98,6 +98,7 @@ def test_a_chapter_saved_with_a_bom_and_crlf_keeps_its_front_matter(cli, book: P
      "ch.qmd:7: guard failed in cell 'guarded': one must exceed two"),
     ("import os\nos._exit(3)\n", "ch.qmd:4: the kernel died while running cell #1"),
     ("import time\ntime.sleep(60)\n", "ch.qmd:4: cell #1 did not finish within 3 s"),
+    ("import notamodule\n", "ch.qmd:4: ModuleNotFoundError in cell #1: No module named 'notamodule'"),
 ])
 def test_cell_failures_are_located_and_exit_1(cli, tmp_path: Path, cell: str, expected: str) -> None:
     root = _project(tmp_path / "b", {"ch.qmd": f"# T\n\n```{{python}}\n{cell}```\n"},
@@ -105,6 +106,7 @@ def test_cell_failures_are_located_and_exit_1(cli, tmp_path: Path, cell: str, ex
     r = cli("render", "--to", "md", cwd=root)
     assert r.returncode == 1
     assert expected in r.stderr, r.stderr
+    assert "bookbuild/kernel" not in r.stderr  # our import recorder is no frame to look at
     assert not (root / "_book").exists()
 
 
