@@ -35,6 +35,12 @@ def check_safe(out: Path, root: Path | None, chapters: list[Path], config_file: 
         refuse("it is the project folder or lies above it")
     if out == Path(out.anchor) or out == Path.home():
         refuse("it is the file system root or your home folder")
+    # Staging would rename the file aside and put a folder in its place.
+    if out.exists() and not out.is_dir():
+        refuse("it is a file, not a folder")
+    existing = next(p for p in out.parents if p.exists())
+    if not existing.is_dir():
+        refuse(f"{existing} is a file, not a folder")
     for marker in ("_quarto.yml", ".git", "pyproject.toml"):
         if (out / marker).exists():
             refuse(f"it contains {marker}")

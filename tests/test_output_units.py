@@ -76,6 +76,17 @@ def test_a_folder_holding_a_chapter_is_refused(tmp_path: Path) -> None:
     output.check_safe(tmp_path / "out2", None, [chapter], None)
 
 
+def test_a_file_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    config = tmp_path / "_quarto.yml"
+    config.write_text("project: {}\n")
+    assert refusal(config).endswith("it is a file, not a folder")
+    assert refusal(config / "sub").endswith(f"{config} is a file, not a folder")
+    with pytest.raises(UsageError):
+        render(config, {"index.html": "new"})
+    assert config.read_text() == "project: {}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_quarto.yml"]
+
+
 def test_a_refused_folder_is_left_as_it_was(tmp_path: Path) -> None:
     (tmp_path / "_quarto.yml").write_text("project: {}\n")
     with pytest.raises(UsageError):

@@ -50,3 +50,24 @@ def test_a_partial_render_keeps_the_other_pages(book: Path) -> None:
     assert pages(book) == ["a.html", "b.html", "index.html"]
     assert "New text of Alpha" in (book / "_book" / "a.html").read_text()
     assert (book / "_book" / "CNAME").exists()
+
+
+@pytest.mark.parametrize("how", ["--output-dir", "output-dir:"])
+def test_an_output_folder_that_is_a_file_is_refused_before_anything_runs(book: Path, how: str) -> None:
+    config = (book / "_quarto.yml").read_text()
+    if how == "--output-dir":
+        r = run_cli("render", "--output-dir", "_quarto.yml", cwd=book, timeout=120)
+        where = "bookbuild"
+    else:
+        (book / "_quarto.yml").write_text(config.replace("  type: book\n",
+                                                         "  type: book\n  output-dir: a.qmd\n"))
+        config = (book / "_quarto.yml").read_text()
+        r = run_cli("render", cwd=book, timeout=120)
+        where = "_quarto.yml"
+    target = "_quarto.yml" if how == "--output-dir" else "a.qmd"
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith(f"{where}: refusing output folder {book / target}: it is a file, "
+                               "not a folder [OUT001]\n"), r.stderr
+    assert (book / "_quarto.yml").read_text() == config
+    assert (book / "a.qmd").read_text() == "# Alpha\n\nText of Alpha.\n"
+    assert not [p for p in book.iterdir() if ".staging-" in p.name]
