@@ -14,7 +14,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from bookbuild.atomic import fault_point, write_text
 from bookbuild.errors import Diagnostic, UsageError
@@ -53,9 +53,23 @@ def read_manifest(folder: Path) -> dict[str, list[str]]:
     """Files bookbuild wrote in `folder`, by format; empty when unknown or unreadable."""
     try:
         data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        return {str(k): [str(p) for p in v] for k, v in data["files"].items()}
+        return {str(k): [str(p) for p in v if _inside(str(p))] for k, v in data["files"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
+
+
+def _inside(rel: str) -> bool:
+    """Whether a manifest entry names a path in the folder: a damaged one names no other."""
+    parts = PurePosixPath(rel).parts
+    return bool(parts) and not PurePosixPath(rel).is_absolute() and ".." not in parts \
+        and "\0" not in rel
+
+
+def _remove_owned(folder: Path, rel: str) -> None:
+    """Delete a file bookbuild wrote, never a symbolic link (bookbuild writes none) nor through one."""
+    path = folder / rel
+    if not path.is_symlink() and path.is_file() and path.resolve() == folder.resolve() / rel:
+        path.unlink()
 
 
 def _files(folder: Path) -> dict[str, tuple[int, int, int]]:
@@ -128,7 +142,7 @@ def staged(out: Path, root: Path | None = None, formats: list[str] = (), whole_b
         if whole_book:
             for fmt in formats:
                 for rel in owned.pop(fmt, []):
-                    (tmp / rel).unlink(missing_ok=True)
+                    _remove_owned(tmp, rel)
         stage = Stage(tmp, owned)
         yield stage
         write_text(tmp / MANIFEST, json.dumps({"files": stage.owned}, indent=1, sort_keys=True))

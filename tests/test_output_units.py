@@ -102,6 +102,28 @@ def test_an_unreadable_manifest_owns_nothing(tmp_path: Path, content: str) -> No
     assert output.read_manifest(tmp_path) == {}
 
 
+def test_a_damaged_manifest_deletes_nothing_outside_the_folder(tmp_path: Path) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "1", "sub/page.html": "2"})
+    (tmp_path / "elsewhere").mkdir()
+    theirs = {tmp_path / "somefile.py": "py", tmp_path / "abs.txt": "abs",
+              tmp_path / "elsewhere" / "x.html": "x"}
+    for path, text in theirs.items():
+        path.write_text(text)
+    os.symlink(tmp_path / "elsewhere", out / "linked")  # a folder of the author's, linked in
+    os.symlink(tmp_path / "abs.txt", out / "shared.txt")  # a file of the author's, linked in
+    files = manifest(out)
+    files["html"] += ["../somefile.py", "sub/../../somefile.py", str(tmp_path / "abs.txt"),
+                      "linked/x.html", "shared.txt", "", "."]
+    (out / output.MANIFEST).write_text(json.dumps({"files": files}))
+    assert output.read_manifest(out)["html"] == [
+        "index.html", "sub/page.html", "linked/x.html", "shared.txt"]
+    render(out, {"index.html": "3"})
+    assert {path: path.read_text() for path in theirs} == theirs
+    assert (out / "linked").is_symlink() and (out / "shared.txt").is_symlink()
+    assert tree(out)["index.html"] == "3" and "sub/page.html" not in tree(out)
+
+
 def test_a_first_build_creates_the_folder_and_its_manifest(tmp_path: Path) -> None:
     out = tmp_path / "deep" / "er" / "_book"
     render(out, {"index.html": "1", "a/b.html": "2"})
