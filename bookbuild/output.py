@@ -12,12 +12,14 @@ import ctypes
 import json
 import os
 import shutil
+import stat
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from bookbuild.atomic import fault_point, write_text
-from bookbuild.errors import Diagnostic, UsageError
+from bookbuild.errors import Diagnostic, UsageError, display_path
 
 MANIFEST = ".bookbuild-manifest.json"
 _STAGING = ".staging-"
@@ -63,13 +65,6 @@ def _inside(rel: str) -> bool:
     parts = PurePosixPath(rel).parts
     return bool(parts) and not PurePosixPath(rel).is_absolute() and ".." not in parts \
         and "\0" not in rel
-
-
-def _remove_owned(folder: Path, rel: str) -> None:
-    """Delete a file bookbuild wrote, never a symbolic link (bookbuild writes none) nor through one."""
-    path = folder / rel
-    if not path.is_symlink() and path.is_file() and path.resolve() == folder.resolve() / rel:
-        path.unlink()
 
 
 def _files(folder: Path) -> dict[str, tuple[int, int, int]]:
@@ -122,9 +117,11 @@ def staged(out: Path, root: Path | None = None, formats: list[str] = (), whole_b
 
     Call `stage.wrote(fmt)` after writing each format, so the manifest knows whose files are whose.
 
-    The stage starts as a copy of `out`. For a whole-book render the files the manifest says
-    `formats` wrote last time are dropped first (no stale pages); other formats' files and files
-    bookbuild did not write stay.
+    The stage starts empty, so the build never writes through an author's symbolic link. Before
+    the swap, what `out` holds then and the build did not write is copied in (files added during
+    the build too). For a whole-book render the files the manifest says `formats` wrote last time
+    stay behind (no stale pages) unless they changed since; other formats' files and files
+    bookbuild did not write are kept.
     """
     out = out.resolve()
     check_safe(out, root, chapters, config_file)
@@ -134,22 +131,70 @@ def staged(out: Path, root: Path | None = None, formats: list[str] = (), whole_b
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         owned = read_manifest(out)
-        if out.is_dir():
-            shutil.copytree(out, tmp, symlinks=True)
-        else:
-            tmp.mkdir()
+        stale = {rel: _signature(out / rel) for fmt in (formats if whole_book else [])
+                 for rel in owned.pop(fmt, [])}
+        tmp.mkdir()
         fault_point("staged")
-        if whole_book:
-            for fmt in formats:
-                for rel in owned.pop(fmt, []):
-                    _remove_owned(tmp, rel)
         stage = Stage(tmp, owned)
         yield stage
+        replaced = _carry(out, tmp, stale)
         write_text(tmp / MANIFEST, json.dumps({"files": stage.owned}, indent=1, sort_keys=True))
         fault_point("manifest")
         _swap(tmp, out)
+        for rel in replaced:
+            print(f"note: {display_path(out / rel)} was a symbolic link; bookbuild's output took "
+                  "its place (what it pointed to is untouched)", file=sys.stderr)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    """Which version of a regular file `path` is; None for anything else (a link included)."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else None
+
+
+def _carry(old: Path, new: Path, stale: dict[str, tuple[int, int, int] | None]) -> list[str]:
+    """Copy into `new` what `old` holds and the build did not write, never following a link;
+    return the links of `old` whose place the build's own output took."""
+    replaced: list[str] = []
+    for folder, dirs, files in os.walk(old):  # does not descend into linked folders
+        here = Path(folder)
+        for name in [*files, *dirs]:
+            src = here / name
+            rel = src.relative_to(old).as_posix()
+            if rel == MANIFEST or (stale.get(rel) is not None and stale[rel] == _signature(src)):
+                continue  # the new manifest, or a page this format wrote last time
+            if _carry_one(src, new / rel, old, rel):
+                replaced.append(rel)
+    return replaced
+
+
+def _carry_one(src: Path, dst: Path, out: Path, rel: str) -> bool:
+    """Copy one entry (a link as a link, a folder as a folder); True when `src` is a link whose
+    place the build's output took."""
+    blocked = not dst.parent.is_dir() or dst.parent.is_symlink()  # the build wrote a file there
+    if src.is_dir() and not src.is_symlink():
+        if not blocked and not os.path.lexists(dst):
+            dst.mkdir()
+            shutil.copystat(src, dst)
+        return False  # what it holds is carried, or refused when blocked, entry by entry
+    if blocked or (not src.is_symlink() and os.path.lexists(dst)
+                   and (dst.is_symlink() or not dst.is_file())):
+        raise UsageError(diagnostics=[Diagnostic(
+            "", 0, 0, "OUT001", f"refusing output folder {out}: this build writes where "
+            f"{rel} is, and bookbuild did not write {rel}",
+            f"move {rel} out of the output folder, then render again")])
+    if os.path.lexists(dst):
+        return src.is_symlink()  # the build wrote this very path: its version wins
+    if src.is_symlink():
+        os.symlink(os.readlink(src), dst)
+    else:
+        shutil.copy2(src, dst)
+    return False
 
 
 def _swap(new: Path, out: Path) -> None:

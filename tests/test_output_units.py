@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -295,3 +296,54 @@ def test_symlinks_in_the_output_stay_symlinks(tmp_path: Path) -> None:
     os.symlink(tmp_path / "shared.css", out / "shared.css")
     render(out, {"index.html": "2"})
     assert (out / "shared.css").is_symlink()
+
+
+# --- links and files the build did not write --------------------------------------------------
+def test_a_build_never_writes_or_deletes_through_a_link_in_the_output(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "1", "assets/book.css": "ours"})
+    shutil.rmtree(out / "assets")
+    (tmp_path / "mystyle").mkdir()
+    (tmp_path / "mystyle" / "book.css").write_text("/* mine */")
+    os.symlink("../mystyle", out / "assets")
+    (tmp_path / "page.html").write_text("theirs")
+    os.symlink(tmp_path / "page.html", out / "page.html")
+    render(out, {"index.html": "2"})  # drops its stale assets/book.css: not through the link
+    assert (out / "assets").is_symlink() and (out / "page.html").is_symlink()
+    render(out, {"index.html": "3", "assets/book.css": "ours 3", "page.html": "ours"})
+    assert (tmp_path / "mystyle" / "book.css").read_text() == "/* mine */"
+    assert (tmp_path / "page.html").read_text() == "theirs"
+    assert not (out / "assets").is_symlink() and not (out / "page.html").is_symlink()
+    assert tree(out)["assets/book.css"] == "ours 3" and tree(out)["page.html"] == "ours"
+    err = capsys.readouterr().err
+    assert f"note: {out / 'assets'} was a symbolic link;" in err
+    assert f"note: {out / 'page.html'} was a symbolic link;" in err
+
+
+def test_a_folder_of_the_authors_where_the_build_writes_a_file_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "1"})
+    (out / "notes").mkdir()
+    (out / "notes" / "mine.txt").write_text("mine")
+    before = tree(out)
+    with pytest.raises(UsageError) as err:
+        render(out, {"index.html": "2", "notes": "a page"})
+    assert "bookbuild did not write notes/mine.txt" in str(err.value)
+    assert tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_book"]
+
+
+def test_files_added_or_changed_during_the_build_are_kept(tmp_path: Path) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "1", "old.html": "stale", "older.html": "stale"})
+    with output.staged(out, formats=["html"], whole_book=True) as stage:
+        (out / "CNAME").write_text("example.org")  # the author's, while the build runs
+        (out / "sub").mkdir()
+        (out / "sub" / ".nojekyll").write_text("")
+        (out / "old.html").write_text("edited by hand")  # no longer what bookbuild wrote
+        (stage.path / "index.html").write_text("2")
+        stage.wrote("html")
+    assert tree(out) == {output.MANIFEST: (out / output.MANIFEST).read_text(), "CNAME": "example.org",
+                         "index.html": "2", "old.html": "edited by hand", "sub/.nojekyll": ""}
+    assert manifest(out) == {"html": ["index.html"]}
