@@ -9,6 +9,7 @@ new one: the staged folder and the old one are exchanged in one `renameat2(RENAM
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ from bookbuild.errors import Diagnostic, UsageError, display_path
 
 MANIFEST = ".bookbuild-manifest.json"
 _STAGING = ".staging-"
+_LOCK = ".lock"
 def check_safe(out: Path, root: Path | None, chapters: list[Path], config_file: Path | None) -> None:
     """Refuse an output folder whose replacement could destroy the author's sources."""
     out = out.resolve()
@@ -126,26 +128,65 @@ def staged(out: Path, root: Path | None = None, formats: list[str] = (), whole_b
     out = out.resolve()
     check_safe(out, root, chapters, config_file)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_staging(out)
-    tmp = out.parent / f".{out.name}{_STAGING}{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        owned = read_manifest(out)
-        stale = {rel: _signature(out / rel) for fmt in (formats if whole_book else [])
-                 for rel in owned.pop(fmt, [])}
-        tmp.mkdir()
-        fault_point("staged")
-        stage = Stage(tmp, owned)
-        yield stage
-        replaced = _carry(out, tmp, stale)
-        write_text(tmp / MANIFEST, json.dumps({"files": stage.owned}, indent=1, sort_keys=True))
-        fault_point("manifest")
-        _swap(tmp, out)
-        for rel in replaced:
-            print(f"note: {display_path(out / rel)} was a symbolic link; bookbuild's output took "
-                  "its place (what it pointed to is untouched)", file=sys.stderr)
-    finally:
+    with _locked(out):
+        _remove_stale_staging(out)
+        tmp = out.parent / f".{out.name}{_STAGING}{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            owned = read_manifest(out)
+            stale = {rel: _signature(out / rel) for fmt in (formats if whole_book else [])
+                     for rel in owned.pop(fmt, [])}
+            tmp.mkdir()
+            fault_point("staged")
+            stage = Stage(tmp, owned)
+            yield stage
+            replaced = _carry(out, tmp, stale)
+            write_text(tmp / MANIFEST, json.dumps({"files": stage.owned}, indent=1, sort_keys=True))
+            fault_point("manifest")
+            _swap(tmp, out)
+            for rel in replaced:
+                print(f"note: {display_path(out / rel)} was a symbolic link; bookbuild's output "
+                      "took its place (what it pointed to is untouched)", file=sys.stderr)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Hold the lock of `out` (flock on a file beside it) for a build: a second build of the same
+    folder waits, so neither swaps in an output made without the other's files."""
+    path = out.parent / f".{out.name}{_LOCK}"
+    waited = False
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not waited:
+                    print(f"bookbuild: waiting for another build of {display_path(out)} to finish",
+                          file=sys.stderr, flush=True)
+                    waited = True
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            if _same_file(fd, path):
+                break
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)  # the build we waited for removed this lock file: lock the current one
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)  # while holding it, so no lock file stays behind
+        os.close(fd)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether the open lock file `fd` is still the one at `path`."""
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False
 
 
 def _signature(path: Path) -> tuple[int, int, int] | None:

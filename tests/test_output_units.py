@@ -11,6 +11,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -347,3 +349,38 @@ def test_files_added_or_changed_during_the_build_are_kept(tmp_path: Path) -> Non
     assert tree(out) == {output.MANIFEST: (out / output.MANIFEST).read_text(), "CNAME": "example.org",
                          "index.html": "2", "old.html": "edited by hand", "sub/.nojekyll": ""}
     assert manifest(out) == {"html": ["index.html"]}
+
+
+def test_a_second_build_of_the_folder_waits_for_the_first_and_keeps_its_files(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "1"})
+    writing, finish = threading.Event(), threading.Event()
+
+    def slow_html() -> None:
+        with output.staged(out, formats=["html"], whole_book=True) as stage:
+            writing.set()
+            finish.wait(60)
+            (stage.path / "index.html").write_text("2")
+            stage.wrote("html")
+
+    first = threading.Thread(target=slow_html)
+    first.start()
+    assert writing.wait(60)
+    second = threading.Thread(target=render, args=(out, {"index.md": "md"}, "md", True, ("md",)))
+    second.start()
+    try:
+        err, deadline = "", time.monotonic() + 60
+        while ("waiting for another build" not in err and second.is_alive()
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+            err += capsys.readouterr().err
+        assert second.is_alive(), "the second build ran while the first was writing"
+        assert f"bookbuild: waiting for another build of {out} to finish" in err
+    finally:
+        finish.set()
+        first.join(60)
+        second.join(60)
+    assert tree(out)["index.html"] == "2" and tree(out)["index.md"] == "md"
+    assert manifest(out) == {"html": ["index.html"], "md": ["index.md"]}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_book"]  # no lock file stays

@@ -4,11 +4,15 @@ the chapters have no code)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import bookbuild_exe, run_cli
 
 
 def write_book(root: Path, chapters: list[str]) -> None:
@@ -71,3 +75,28 @@ def test_an_output_folder_that_is_a_file_is_refused_before_anything_runs(book: P
     assert (book / "_quarto.yml").read_text() == config
     assert (book / "a.qmd").read_text() == "# Alpha\n\nText of Alpha.\n"
     assert not [p for p in book.iterdir() if ".staging-" in p.name]
+
+
+def test_two_renders_at_once_keep_each_others_output_and_the_authors_files(book: Path) -> None:
+    # A filter that sleeps keeps the html render inside its staging while the others happen.
+    (book / "slow.lua").write_text('function Pandoc(d) os.execute("sleep 3") return d end\n')
+    (book / "_quarto.yml").write_text((book / "_quarto.yml").read_text() + "filters:\n  - slow.lua\n")
+    env = dict(os.environ, NO_COLOR="1")
+    html = subprocess.Popen([bookbuild_exe(), "render", "--to", "html", "--no-cache"], cwd=book,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(book.glob("._book.staging-*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (book / "_book" / "notes.txt").write_text("mine\n")  # written while html renders
+        md = run_cli("render", "--to", "md", cwd=book, timeout=120)
+    finally:
+        _, err = html.communicate(timeout=120)
+    assert html.returncode == 0 and md.returncode == 0, err + md.stderr
+    assert "waiting for another build of _book to finish" in md.stderr
+    assert sorted(p.name for p in (book / "_book").glob("*.md")) == ["a.md", "b.md", "index.md"]
+    assert pages(book) == ["a.html", "b.html", "index.html"]
+    assert (book / "_book" / "notes.txt").read_text() == "mine\n"
+    assert (book / "_book" / "CNAME").read_text() == "book.example.org\n"
+    owned = json.loads((book / "_book" / ".bookbuild-manifest.json").read_text())["files"]
+    assert owned["md"] == ["a.md", "b.md", "index.md"]  # still bookbuild's, to drop when stale
