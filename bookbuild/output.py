@@ -140,10 +140,14 @@ def staged(out: Path, root: Path | None = None, formats: list[str] = (), whole_b
             fault_point("staged")
             stage = Stage(tmp, owned)
             yield stage
-            replaced = _carry(out, tmp, stale)
+            carried: dict[str, tuple[int, int, int] | None] = {}
+            replaced = _carry(out, tmp, stale, carried)
             write_text(tmp / MANIFEST, json.dumps({"files": stage.owned}, indent=1, sort_keys=True))
             fault_point("manifest")
-            _swap(tmp, out)
+            old = _swap(tmp, out)
+            if old is not None:
+                _rescue(old, out, stale, carried)
+                shutil.rmtree(old, ignore_errors=True)
             for rel in replaced:
                 print(f"note: {display_path(out / rel)} was a symbolic link; bookbuild's output "
                       "took its place (what it pointed to is untouched)", file=sys.stderr)
@@ -198,61 +202,88 @@ def _signature(path: Path) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else None
 
 
-def _carry(old: Path, new: Path, stale: dict[str, tuple[int, int, int] | None]) -> list[str]:
-    """Copy into `new` what `old` holds and the build did not write, never following a link;
-    return the links of `old` whose place the build's own output took."""
+def _carry(old: Path, new: Path, stale: dict[str, tuple[int, int, int] | None],
+           carried: dict[str, tuple[int, int, int] | None]) -> list[str]:
+    """Copy into `new` what `old` holds and the build did not write, never following a link, and
+    note in `carried` what was copied; return the links of `old` the build's own output replaced."""
     replaced: list[str] = []
     for folder, dirs, files in os.walk(old):  # does not descend into linked folders
         here = Path(folder)
         for name in [*files, *dirs]:
             src = here / name
             rel = src.relative_to(old).as_posix()
-            if rel == MANIFEST or (stale.get(rel) is not None and stale[rel] == _signature(src)):
+            signature = _signature(src)
+            if rel == MANIFEST or (signature is not None and stale.get(rel) == signature):
                 continue  # the new manifest, or a page this format wrote last time
-            if _carry_one(src, new / rel, old, rel):
-                replaced.append(rel)
+            if src.is_symlink() and os.path.lexists(new / rel):
+                replaced.append(rel)  # the link goes; what it points to is not touched
+            elif _carry_one(src, new / rel, old, rel):
+                carried[rel] = signature
     return replaced
 
 
+def _rescue(old: Path, out: Path, stale: dict[str, tuple[int, int, int] | None],
+            carried: dict[str, tuple[int, int, int] | None]) -> None:
+    """After the swap, move into `out` what the author wrote in the old output after it was
+    copied (a new file or folder, or a copied file changed since), before `old` is removed."""
+    for folder, dirs, files in os.walk(old):
+        here = Path(folder)
+        for name in [*files, *dirs]:
+            src = here / name
+            rel = src.relative_to(old).as_posix()
+            signature = _signature(src)
+            if rel == MANIFEST or (signature is not None and stale.get(rel) == signature):
+                continue
+            dst = out / rel
+            new = not os.path.lexists(dst)
+            if (new or (rel in carried and carried[rel] != signature)) \
+                    and dst.parent.is_dir() and not dst.parent.is_symlink():
+                os.replace(src, dst)
+        dirs[:] = [d for d in dirs if (here / d).is_dir()]  # not those just moved
+
+
 def _carry_one(src: Path, dst: Path, out: Path, rel: str) -> bool:
-    """Copy one entry (a link as a link, a folder as a folder); True when `src` is a link whose
-    place the build's output took."""
+    """Copy one entry (a link as a link, a folder as a folder); False when the build's own
+    version is there."""
     blocked = not dst.parent.is_dir() or dst.parent.is_symlink()  # the build wrote a file there
     if src.is_dir() and not src.is_symlink():
-        if not blocked and not os.path.lexists(dst):
-            dst.mkdir()
-            shutil.copystat(src, dst)
-        return False  # what it holds is carried, or refused when blocked, entry by entry
-    if blocked or (not src.is_symlink() and os.path.lexists(dst)
-                   and (dst.is_symlink() or not dst.is_file())):
+        if blocked or os.path.lexists(dst):
+            return False  # what it holds is carried, or refused when blocked, entry by entry
+        dst.mkdir()
+        shutil.copystat(src, dst)
+        return True
+    if blocked or (os.path.lexists(dst) and (dst.is_symlink() or not dst.is_file())):
         raise UsageError(diagnostics=[Diagnostic(
             "", 0, 0, "OUT001", f"refusing output folder {out}: this build writes where "
             f"{rel} is, and bookbuild did not write {rel}",
             f"move {rel} out of the output folder, then render again")])
     if os.path.lexists(dst):
-        return src.is_symlink()  # the build wrote this very path: its version wins
+        return False  # the build wrote this very file: its version wins
     if src.is_symlink():
         os.symlink(os.readlink(src), dst)
     else:
         shutil.copy2(src, dst)
-    return False
+    return True
 
 
-def _swap(new: Path, out: Path) -> None:
-    """Make `new` the output: exchange the two folders in one step, then drop the old one."""
+def _swap(new: Path, out: Path) -> Path | None:
+    """Make `new` the output, exchanging the two folders in one step; return where the old
+    output now is (None when there was none), for the caller to remove."""
     if out.exists() and _exchange(new, out):
         fault_point("exchanged")
-        return  # the old output now sits at `new`; the caller removes it
+        return new
     if out.exists():
         # No atomic exchange here (not Linux, or a file system without it): keep the window tiny.
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        # A staging name: should this build be killed, the next one removes the old output.
+        old = out.parent / f".{out.name}{_STAGING}old-{os.getpid()}"
         out.rename(old)
         fault_point("moved old")
         new.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        new.rename(out)
+        fault_point("swapped")
+        return old
+    new.rename(out)
     fault_point("swapped")
+    return None
 
 
 def _exchange(a: Path, b: Path) -> bool:

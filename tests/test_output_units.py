@@ -384,3 +384,32 @@ def test_a_second_build_of_the_folder_waits_for_the_first_and_keeps_its_files(
     assert tree(out)["index.html"] == "2" and tree(out)["index.md"] == "md"
     assert manifest(out) == {"html": ["index.html"], "md": ["index.md"]}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["_book"]  # no lock file stays
+
+
+@pytest.mark.parametrize("exchange", [True, False])
+def test_files_written_between_the_copy_and_the_swap_are_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exchange: bool) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "1", "old.html": "stale", "older.html": "stale"})
+    (out / "CNAME").write_text("old.example.org")
+    (out / "page.html").write_text("the author's")  # where this build writes: its page wins
+    carry = output._carry
+
+    def carry_then_write(*args):
+        replaced = carry(*args)
+        (out / "CNAME").write_text("www.new.example.org")  # changed after it was copied
+        (out / "late").mkdir()
+        (out / "late" / "note.txt").write_text("late")
+        (out / "old.html").write_text("edited by hand")  # a stale page, edited just now
+        (out / "index.html").write_text("edited by hand")  # the build's own version wins
+        (out / "page.html").write_text("the author's, edited")
+        return replaced
+
+    monkeypatch.setattr(output, "_carry", carry_then_write)
+    if not exchange:
+        monkeypatch.setattr(output, "_exchange", lambda a, b: False)
+    render(out, {"index.html": "2", "page.html": "ours"})
+    assert tree(out) == {output.MANIFEST: (out / output.MANIFEST).read_text(),
+                         "CNAME": "www.new.example.org", "index.html": "2", "page.html": "ours",
+                         "late/note.txt": "late", "old.html": "edited by hand"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_book"]
