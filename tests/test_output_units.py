@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -76,6 +79,17 @@ def test_a_folder_holding_a_chapter_is_refused(tmp_path: Path) -> None:
     output.check_safe(tmp_path / "out2", None, [chapter], None)
 
 
+def test_a_file_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    config = tmp_path / "_quarto.yml"
+    config.write_text("project: {}\n")
+    assert refusal(config).endswith("it is a file, not a folder")
+    assert refusal(config / "sub").endswith(f"{config} is a file, not a folder")
+    with pytest.raises(UsageError):
+        render(config, {"index.html": "new"})
+    assert config.read_text() == "project: {}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_quarto.yml"]
+
+
 def test_a_refused_folder_is_left_as_it_was(tmp_path: Path) -> None:
     (tmp_path / "_quarto.yml").write_text("project: {}\n")
     with pytest.raises(UsageError):
@@ -89,6 +103,28 @@ def test_a_refused_folder_is_left_as_it_was(tmp_path: Path) -> None:
 def test_an_unreadable_manifest_owns_nothing(tmp_path: Path, content: str) -> None:
     (tmp_path / output.MANIFEST).write_text(content)
     assert output.read_manifest(tmp_path) == {}
+
+
+def test_a_damaged_manifest_deletes_nothing_outside_the_folder(tmp_path: Path) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "1", "sub/page.html": "2"})
+    (tmp_path / "elsewhere").mkdir()
+    theirs = {tmp_path / "somefile.py": "py", tmp_path / "abs.txt": "abs",
+              tmp_path / "elsewhere" / "x.html": "x"}
+    for path, text in theirs.items():
+        path.write_text(text)
+    os.symlink(tmp_path / "elsewhere", out / "linked")  # a folder of the author's, linked in
+    os.symlink(tmp_path / "abs.txt", out / "shared.txt")  # a file of the author's, linked in
+    files = manifest(out)
+    files["html"] += ["../somefile.py", "sub/../../somefile.py", str(tmp_path / "abs.txt"),
+                      "linked/x.html", "shared.txt", "", "."]
+    (out / output.MANIFEST).write_text(json.dumps({"files": files}))
+    assert output.read_manifest(out)["html"] == [
+        "index.html", "sub/page.html", "linked/x.html", "shared.txt"]
+    render(out, {"index.html": "3"})
+    assert {path: path.read_text() for path in theirs} == theirs
+    assert (out / "linked").is_symlink() and (out / "shared.txt").is_symlink()
+    assert tree(out)["index.html"] == "3" and "sub/page.html" not in tree(out)
 
 
 def test_a_first_build_creates_the_folder_and_its_manifest(tmp_path: Path) -> None:
@@ -271,3 +307,118 @@ def test_symlinks_in_the_output_stay_symlinks(tmp_path: Path) -> None:
     os.symlink(tmp_path / "shared.css", out / "shared.css")
     render(out, {"index.html": "2"})
     assert (out / "shared.css").is_symlink()
+
+
+# --- links and files the build did not write --------------------------------------------------
+def test_a_build_never_writes_or_deletes_through_a_link_in_the_output(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "1", "assets/book.css": "ours"})
+    shutil.rmtree(out / "assets")
+    (tmp_path / "mystyle").mkdir()
+    (tmp_path / "mystyle" / "book.css").write_text("/* mine */")
+    os.symlink("../mystyle", out / "assets")
+    (tmp_path / "page.html").write_text("theirs")
+    os.symlink(tmp_path / "page.html", out / "page.html")
+    render(out, {"index.html": "2"})  # drops its stale assets/book.css: not through the link
+    assert (out / "assets").is_symlink() and (out / "page.html").is_symlink()
+    render(out, {"index.html": "3", "assets/book.css": "ours 3", "page.html": "ours"})
+    assert (tmp_path / "mystyle" / "book.css").read_text() == "/* mine */"
+    assert (tmp_path / "page.html").read_text() == "theirs"
+    assert not (out / "assets").is_symlink() and not (out / "page.html").is_symlink()
+    assert tree(out)["assets/book.css"] == "ours 3" and tree(out)["page.html"] == "ours"
+    err = capsys.readouterr().err
+    assert f"note: {out / 'assets'} was a symbolic link;" in err
+    assert f"note: {out / 'page.html'} was a symbolic link;" in err
+
+
+def test_a_folder_of_the_authors_where_the_build_writes_a_file_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "1"})
+    (out / "notes").mkdir()
+    (out / "notes" / "mine.txt").write_text("mine")
+    before = tree(out)
+    with pytest.raises(UsageError) as err:
+        render(out, {"index.html": "2", "notes": "a page"})
+    assert "bookbuild did not write notes/mine.txt" in str(err.value)
+    assert tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_book"]
+
+
+def test_files_added_or_changed_during_the_build_are_kept(tmp_path: Path) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "1", "old.html": "stale", "older.html": "stale"})
+    with output.staged(out, formats=["html"], whole_book=True) as stage:
+        (out / "CNAME").write_text("example.org")  # the author's, while the build runs
+        (out / "sub").mkdir()
+        (out / "sub" / ".nojekyll").write_text("")
+        (out / "old.html").write_text("edited by hand")  # no longer what bookbuild wrote
+        (stage.path / "index.html").write_text("2")
+        stage.wrote("html")
+    assert tree(out) == {output.MANIFEST: (out / output.MANIFEST).read_text(), "CNAME": "example.org",
+                         "index.html": "2", "old.html": "edited by hand", "sub/.nojekyll": ""}
+    assert manifest(out) == {"html": ["index.html"]}
+
+
+def test_a_second_build_of_the_folder_waits_for_the_first_and_keeps_its_files(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "1"})
+    writing, finish = threading.Event(), threading.Event()
+
+    def slow_html() -> None:
+        with output.staged(out, formats=["html"], whole_book=True) as stage:
+            writing.set()
+            finish.wait(60)
+            (stage.path / "index.html").write_text("2")
+            stage.wrote("html")
+
+    first = threading.Thread(target=slow_html)
+    first.start()
+    assert writing.wait(60)
+    second = threading.Thread(target=render, args=(out, {"index.md": "md"}, "md", True, ("md",)))
+    second.start()
+    try:
+        err, deadline = "", time.monotonic() + 60
+        while ("waiting for another build" not in err and second.is_alive()
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+            err += capsys.readouterr().err
+        assert second.is_alive(), "the second build ran while the first was writing"
+        assert f"bookbuild: waiting for another build of {out} to finish" in err
+    finally:
+        finish.set()
+        first.join(60)
+        second.join(60)
+    assert tree(out)["index.html"] == "2" and tree(out)["index.md"] == "md"
+    assert manifest(out) == {"html": ["index.html"], "md": ["index.md"]}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_book"]  # no lock file stays
+
+
+@pytest.mark.parametrize("exchange", [True, False])
+def test_files_written_between_the_copy_and_the_swap_are_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exchange: bool) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "1", "old.html": "stale", "older.html": "stale"})
+    (out / "CNAME").write_text("old.example.org")
+    (out / "page.html").write_text("the author's")  # where this build writes: its page wins
+    carry = output._carry
+
+    def carry_then_write(*args):
+        replaced = carry(*args)
+        (out / "CNAME").write_text("www.new.example.org")  # changed after it was copied
+        (out / "late").mkdir()
+        (out / "late" / "note.txt").write_text("late")
+        (out / "old.html").write_text("edited by hand")  # a stale page, edited just now
+        (out / "index.html").write_text("edited by hand")  # the build's own version wins
+        (out / "page.html").write_text("the author's, edited")
+        return replaced
+
+    monkeypatch.setattr(output, "_carry", carry_then_write)
+    if not exchange:
+        monkeypatch.setattr(output, "_exchange", lambda a, b: False)
+    render(out, {"index.html": "2", "page.html": "ours"})
+    assert tree(out) == {output.MANIFEST: (out / output.MANIFEST).read_text(),
+                         "CNAME": "www.new.example.org", "index.html": "2", "page.html": "ours",
+                         "late/note.txt": "late", "old.html": "edited by hand"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_book"]
