@@ -61,11 +61,11 @@ def test_a_symlink_loop_or_an_overlong_name_is_refused_not_a_crash(site: Path) -
 def test_source_and_module_edits_matter_editor_droppings_do_not(tmp_path: Path) -> None:
     root, out = tmp_path, tmp_path / "_book"
     for name in ["ch.qmd", "_quarto.yml", "mlsysim/core/constants.py", "data/probe.json",
-                 "filters/tikz.lua", "refs.bib"]:
+                 "filters/tikz.lua", "refs.bib", "numbers.lock"]:
         assert relevant(root / name, root, out), name
     for name in ["ch.qmd~", ".#ch.qmd", "ch.qmd.swp", "4913", "mlsysim/__pycache__/c.pyc",
                  "_book/index.html", ".venv/lib/x.py", ".git/index", "node_modules/x.js",
-                 ".bookbuild/cache/k.json"]:
+                 ".bookbuild/cache/k.json", "._book.lock"]:
         assert not relevant(root / name, root, out), name
     assert relevant(root / "custom-out" / "x.html", root, None)
     assert not relevant(root / "custom-out" / "x.html", root, root / "custom-out")

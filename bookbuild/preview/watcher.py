@@ -18,7 +18,8 @@ SKIP_DIRS = {".bookbuild", ".git", ".hg", ".svn", ".venv", "venv", "env", "node_
              "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".ipynb_checkpoints",
              ".quarto", "_freeze", "_book", "site-packages", ".tox", ".nox"}
 # Editor droppings and byte code: saving through them must not trigger two builds.
-NOISE = re.compile(r"(^\.#|~$|\.sw[a-p]$|^4913$|\.pyc$|^\.DS_Store$|\.tmp$|\.part$)")
+# editors' backup and swap files, temporaries, and a build's lock beside its output (._book.lock)
+NOISE = re.compile(r"(^\.#|~$|\.sw[a-p]$|^4913$|\.pyc$|^\.DS_Store$|\.tmp$|\.part$|^\..*\.lock$)")
 
 
 def skipped_dir(path: Path, output: Path | None) -> bool:
