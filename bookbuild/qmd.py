@@ -514,6 +514,8 @@ def _wrong_option(key: object, value: object) -> str | None:
     typed = CELL_OPTION_TYPES.get(str(key))
     if typed is None:
         return None
+    if isinstance(value, bool) and _BOOL in (typed[0], *typed[0].get("anyOf", ())):
+        return None  # the common case, without importing jsonschema (check starts fast)
     return None if _validator(str(key)).is_valid(value) else typed[1]
 
 

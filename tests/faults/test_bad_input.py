@@ -95,3 +95,14 @@ def test_a_tampered_cache_entry_is_never_published(book: Path) -> None:
     assert r.returncode == 0 and "executed 1 cells" in r.stderr
     text = (book / "_book" / "part" / "speed.md").read_text()
     assert "10.44 metres" in text and "99.99" not in text
+
+
+def test_a_config_of_nested_aliases_is_refused_not_walked_for_ever(book: Path) -> None:
+    # nine levels of nine aliases: 387 million values once written out ("billion laughs")
+    levels = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi"):
+        levels.append(f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]")
+    (book / "_quarto.yml").write_text("project:\n  type: book\n" + "\n".join(levels) + "\n")
+    r = bb("check", cwd=book, timeout=30)  # expanding it would take minutes and gigabytes
+    assert r.returncode == 2
+    assert "_quarto.yml: more than 1,000,000 values once its aliases are expanded" in r.stderr
