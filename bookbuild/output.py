@@ -207,6 +207,18 @@ def _carry(old: Path, new: Path, stale: dict[str, tuple[int, int, int] | None],
     """Copy into `new` what `old` holds and the build did not write, never following a link, and
     note in `carried` what was copied; return the links of `old` the build's own output replaced."""
     replaced: list[str] = []
+    for src, rel, signature in _kept_entries(old, stale):
+        if src.is_symlink() and os.path.lexists(new / rel):
+            replaced.append(rel)  # the link goes; what it points to is not touched
+        elif _carry_one(src, new / rel, old, rel):
+            carried[rel] = signature
+    return replaced
+
+
+def _kept_entries(old: Path, stale: dict[str, tuple[int, int, int] | None]
+                  ) -> Iterator[tuple[Path, str, tuple[int, int, int] | None]]:
+    """(path, relative name, signature) of each entry of `old` that is neither the manifest nor
+    a page this format wrote last time; never inside a linked folder, nor one moved away."""
     for folder, dirs, files in os.walk(old):  # does not descend into linked folders
         here = Path(folder)
         for name in [*files, *dirs]:
@@ -214,32 +226,21 @@ def _carry(old: Path, new: Path, stale: dict[str, tuple[int, int, int] | None],
             rel = src.relative_to(old).as_posix()
             signature = _signature(src)
             if rel == MANIFEST or (signature is not None and stale.get(rel) == signature):
-                continue  # the new manifest, or a page this format wrote last time
-            if src.is_symlink() and os.path.lexists(new / rel):
-                replaced.append(rel)  # the link goes; what it points to is not touched
-            elif _carry_one(src, new / rel, old, rel):
-                carried[rel] = signature
-    return replaced
+                continue
+            yield src, rel, signature
+        dirs[:] = [d for d in dirs if (here / d).is_dir()]  # not those just moved (_rescue)
 
 
 def _rescue(old: Path, out: Path, stale: dict[str, tuple[int, int, int] | None],
             carried: dict[str, tuple[int, int, int] | None]) -> None:
     """After the swap, move into `out` what the author wrote in the old output after it was
     copied (a new file or folder, or a copied file changed since), before `old` is removed."""
-    for folder, dirs, files in os.walk(old):
-        here = Path(folder)
-        for name in [*files, *dirs]:
-            src = here / name
-            rel = src.relative_to(old).as_posix()
-            signature = _signature(src)
-            if rel == MANIFEST or (signature is not None and stale.get(rel) == signature):
-                continue
-            dst = out / rel
-            new = not os.path.lexists(dst)
-            if (new or (rel in carried and carried[rel] != signature)) \
-                    and dst.parent.is_dir() and not dst.parent.is_symlink():
-                os.replace(src, dst)
-        dirs[:] = [d for d in dirs if (here / d).is_dir()]  # not those just moved
+    for src, rel, signature in _kept_entries(old, stale):
+        dst = out / rel
+        new = not os.path.lexists(dst)
+        if (new or (rel in carried and carried[rel] != signature)) \
+                and dst.parent.is_dir() and not dst.parent.is_symlink():
+            os.replace(src, dst)
 
 
 def _carry_one(src: Path, dst: Path, out: Path, rel: str) -> bool:

@@ -155,20 +155,7 @@ class Project:
 
 
 def _chapter_entries(config: dict) -> list[str]:
-    book = config.get("book") or {}
-    files: list[str] = []
-
-    def add(entries: Any) -> None:
-        for entry in entries or []:
-            if isinstance(entry, str):
-                files.append(entry)
-            elif isinstance(entry, dict):
-                if "part" in entry and str(entry["part"]).endswith(".qmd"):
-                    files.append(entry["part"])
-                add(entry.get("chapters"))
-
-    add(book.get("chapters"))
-    add(book.get("appendices"))
+    files = _listed_files(config)
     if not files:
         files = list((config.get("project") or {}).get("render") or [])
     return [f for f in files if f.endswith(".qmd")]
