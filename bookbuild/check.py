@@ -13,13 +13,17 @@ from bookbuild.refs import CheckResult, check_document
 
 
 def check_files(files: list[Path], project_root: Path | None,
-                config: dict | None = None) -> list[CheckResult]:
-    """Each file's problems, plus the cross-reference labels the files define twice."""
+                config: dict | None = None,
+                parsed: dict[Path, Document] | None = None) -> list[CheckResult]:
+    """Each file's problems, plus the cross-reference labels the files define twice;
+    `parsed`, when given, receives each file's parsed document."""
     results, docs = [], []
     modules: dict[tuple, ModuleNames] = {}
     for f in files:
         doc = parse_file(f)
         docs.append((doc, False))
+        if parsed is not None:
+            parsed[f.resolve()] = doc
         roots = search_roots(str(f), project_root)
         names = modules.setdefault(tuple(roots), ModuleNames(roots))
         results.append(check_document(doc, project_root, names))
@@ -27,6 +31,26 @@ def check_files(files: list[Path], project_root: Path | None,
     for d, result in zip(duplicates_per_file(docs, config=config), results, strict=True):
         result.diagnostics.extend(d)
     return results
+
+
+def unresolved_cross_references(proj, checked: dict[Path, Document]) -> list[str]:
+    """`file:line: warning: unresolved cross-reference ...` for each reference the book's
+    formats cannot resolve, as render prints them (the whole book is read for its labels)."""
+    if proj.root is None:
+        return []
+    from bookbuild.errors import display_path
+
+    appendices, parts = proj.appendices(), frozenset(proj.part_files())
+    docs = [(checked.get(p) or parse_file(p), p in appendices)
+            for p in (c.resolve() for c in proj.chapters()) if p.is_file()]
+    indexes = crossref.format_indexes(docs, {}, proj.config, proj.formats, parts)
+    if len(indexes) < len(crossref.FORMAT_NAMES):  # to say why: a label hidden in that format
+        indexes |= crossref.format_indexes(docs, {}, proj.config, None, parts)
+    external = proj.option("external-refs") or {}
+    return [f"{display_path(ref.source)}:{ref.line}: warning: unresolved cross-reference "
+            f"'{ref.label}' ({why})"
+            for ref, why in crossref.unresolved_in(indexes, external, proj.formats)
+            if ref.source in checked]
 
 
 def duplicates_per_file(docs: list[tuple[Document, bool]],

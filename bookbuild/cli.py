@@ -178,8 +178,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     from bookbuild.check import check_files, report
 
     proj, files = _targets(args.paths)
-    results = check_files(files, proj.root, proj.config)
+    checked: dict = {}
+    results = check_files(files, proj.root, proj.config, checked)
     code = report(results, sys.stdout)
+    if not code:  # render warns of these too; they do not fail the check
+        from bookbuild.check import unresolved_cross_references
+
+        for line in unresolved_cross_references(proj, checked):
+            print(line, file=sys.stdout)
     if code or not args.literals:
         return code
     from bookbuild.literals.run import lint

@@ -122,3 +122,20 @@ def test_upstream_typo_is_caught_with_a_suggestion(cli, upstream: Path, workdir:
     r = cli("check", "machine.qmd", cwd=workdir)
     assert r.returncode == 1
     assert ": unresolved reference 'NumbersToKnow.ridge_h10' (did you mean 'ridge_h100'?) [REF001]" in r.stdout
+
+
+def test_an_unresolved_cross_reference_is_a_warning_as_in_render(cli, tmp_path: Path) -> None:
+    root = tmp_path / "b"
+    root.mkdir()
+    (root / "_quarto.yml").write_text("project:\n  type: book\nbook:\n  title: T\n  chapters:\n"
+                                      "    - a.qmd\n    - b.qmd\n")
+    (root / "a.qmd").write_text("# A {#sec-a}\n\nSee @sec-b and @tbl-nowhere.\n")
+    (root / "b.qmd").write_text("# B {#sec-b}\n\nBack to @sec-a.\n")
+    r = cli("check", cwd=root)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.splitlines()[-1] == (
+        "a.qmd:3: warning: unresolved cross-reference 'tbl-nowhere' (not in this book; map it "
+        "under bookbuild.external-refs in _quarto.yml)")
+    assert "sec-b" not in r.stdout  # a label in another chapter resolves
+    r = cli("check", "b.qmd", cwd=root)
+    assert "warning" not in r.stdout  # only the files checked are reported on

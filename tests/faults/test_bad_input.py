@@ -100,7 +100,7 @@ def test_a_tampered_cache_entry_is_never_published(book: Path) -> None:
 def test_a_config_of_nested_aliases_is_refused_not_walked_for_ever(book: Path) -> None:
     # nine levels of nine aliases: 387 million values once written out ("billion laughs")
     levels = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
-    for prev, name in zip("abcdefgh", "bcdefghi"):
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
         levels.append(f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]")
     (book / "_quarto.yml").write_text("project:\n  type: book\n" + "\n".join(levels) + "\n")
     r = bb("check", cwd=book, timeout=30)  # expanding it would take minutes and gigabytes
