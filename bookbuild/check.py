@@ -38,19 +38,14 @@ def unresolved_cross_references(proj, checked: dict[Path, Document]) -> list[str
     formats cannot resolve, as render prints them (the whole book is read for its labels)."""
     if proj.root is None:
         return []
-    from bookbuild.errors import display_path
-
     appendices, parts = proj.appendices(), frozenset(proj.part_files())
     docs = [(checked.get(p) or parse_file(p), p in appendices)
             for p in (c.resolve() for c in proj.chapters()) if p.is_file()]
     indexes = crossref.format_indexes(docs, {}, proj.config, proj.formats, parts)
-    if len(indexes) < len(crossref.FORMAT_NAMES):  # to say why: a label hidden in that format
-        indexes |= crossref.format_indexes(docs, {}, proj.config, None, parts)
-    external = proj.option("external-refs") or {}
-    return [f"{display_path(ref.source)}:{ref.line}: warning: unresolved cross-reference "
-            f"'{ref.label}' ({why})"
-            for ref, why in crossref.unresolved_in(indexes, external, proj.formats)
-            if ref.source in checked]
+    unresolved = crossref.unresolved_explained(indexes, docs, {}, proj.config,
+                                               proj.option("external-refs") or {},
+                                               proj.formats, parts)
+    return [crossref.unresolved_line(ref, why) for ref, why in unresolved if ref.source in checked]
 
 
 def duplicates_per_file(docs: list[tuple[Document, bool]],

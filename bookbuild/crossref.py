@@ -68,6 +68,11 @@ class Label:
     line: int
     ref: str = ""  # "ch" or "apx" for a whole chapter or appendix: "Chapter 2", "Appendix A"
 
+    def entry(self, href: str) -> dict:
+        """The label as crossref.lua reads it from the index file."""
+        return {"kind": self.kind, "number": self.number, "href": href,
+                **({"ref": self.ref} if self.ref else {})}
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -625,6 +630,29 @@ def format_indexes(docs: list[tuple[Document, bool]], settings: dict[str, Any],
 UNKNOWN = "not in this book; map it under bookbuild.external-refs in _quarto.yml"
 
 
+def unresolved_explained(indexes: dict[str, BookIndex], docs: list[tuple[Document, bool]],
+                         settings: dict[str, Any], config: dict[str, Any], external: dict,
+                         formats: list[str] | None, parts: frozenset[Path] = frozenset()
+                         ) -> list[tuple[Reference, str]]:
+    """`unresolved_in`; when something is unresolved, the formats not yet in `indexes` are
+    indexed too (added to it): a label only another format shows says why better than "not in
+    this book"."""
+    unresolved = unresolved_in(indexes, external, formats)
+    if unresolved and len(indexes) < len(FORMAT_NAMES):
+        indexes |= format_indexes(docs, settings, config,
+                                  [f for f in FORMAT_NAMES if f not in indexes], parts)
+        unresolved = unresolved_in(indexes, external, formats)
+    return unresolved
+
+
+def unresolved_line(ref: Reference, why: str, severity: str = "warning") -> str:
+    """`file:line: warning: unresolved cross-reference 'x' (why)`, as render and check print it."""
+    from bookbuild.errors import display_path
+
+    return (f"{display_path(ref.source)}:{ref.line}: {severity}: unresolved cross-reference "
+            f"'{ref.label}' ({why})")
+
+
 def unresolved_in(indexes: dict[str, BookIndex], external: dict,
                   formats: list[str] | None = None) -> list[tuple[Reference, str]]:
     """Each reference one of `formats` (default: every indexed one) cannot resolve, once, with
@@ -710,8 +738,7 @@ def index_for_page(index: BookIndex, page: Path, pages: dict[Path, Path]) -> dic
         else:
             rel = posixpath.relpath(target.as_posix(), here.parent.as_posix() or ".")
             href = f"{rel}#{label.id}"
-        out[label.id] = {"kind": label.kind, "number": label.number, "href": href,
-                         **({"ref": label.ref} if label.ref else {})}
+        out[label.id] = label.entry(href)
     return out
 
 

@@ -8,6 +8,7 @@ as `ExecutionError`s located in the `.qmd`, with colour-free tracebacks.
 from __future__ import annotations
 
 import ast
+import bisect
 import json
 import os
 import re
@@ -319,15 +320,14 @@ class ChapterExecutor:
         """For each notebook cell that runs (0: setup), the inline references between it and
         the next one that runs: Quarto evaluates each where it stands, so a name a later cell
         binds again shows its value at that point of the chapter."""
-        ran = [0] + [i + 1 for i, c in enumerate(self.doc.cells) if self.plan.run[i]]
-        starts = {i + 1: c.start for i, c in enumerate(self.doc.cells)}
+        ran = [i + 1 for i, c in enumerate(self.doc.cells) if self.plan.run[i]]
+        starts = [self.doc.cells[i - 1].start for i in ran]
         out: dict[int, list[int]] = {i: [] for i in range(len(self.doc.cells) + 1)}
         for r, ref in enumerate(self.doc.refs):
-            owner = 0
-            for i in ran[1:]:
-                if starts[i] <= ref.start:  # (a synthetic cell and reference share an offset)
-                    owner = i
-            out[owner].append(r)
+            # the last cell that runs at or before it (a synthetic cell and reference share an
+            # offset: literals' probe), else the setup
+            before = bisect.bisect_right(starts, ref.start)
+            out[ran[before - 1] if before else 0].append(r)
         return out
 
     def _with_inline_values(self, client) -> None:
@@ -359,7 +359,8 @@ class ChapterExecutor:
         path, line = (where.path, where.first_line) if where else (self.doc.path, 1)
         name = cell.describe() if cell else "kernel setup"
         note = included_note(where.included_from) if where else ""
-        self._attached = {f"r{r}": self._expression(self.doc.refs[r]) for r in refs}
+        attached = {f"r{r}": self._expression(self.doc.refs[r]) for r in refs}
+        self._attached = attached
         try:
             await client.async_execute_cell(nb.cells[index], index)
         except CellTimeoutError:
@@ -378,8 +379,7 @@ class ChapterExecutor:
             raise self._located(exc, cell, nb, index) from None
         finally:
             self._attached = {}
-        missing = {k: v for k, v in {f"r{r}": self._expression(self.doc.refs[r])
-                                     for r in refs}.items() if k not in self._results}
+        missing = {k: v for k, v in attached.items() if k not in self._results}
         if missing:  # a cell whose error belongs in the page: the kernel evaluated none of them
             self._results.update(await self._user_expressions(client, missing))
 

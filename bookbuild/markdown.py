@@ -8,7 +8,6 @@ output format at hand. This is the last step that knows about cells; it returns 
 from __future__ import annotations
 
 import base64
-import bisect
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 from bookbuild import options as opts
 from bookbuild.execute import ANSI, ExecutionResult
-from bookbuild.qmd import CodeCell, Document, front_matter_end
+from bookbuild.qmd import CodeCell, Document, LineIndex, front_matter_end
 
 IMAGE_TYPES = {"image/svg+xml": "svg", "image/png": "png", "image/jpeg": "jpg",
                "application/pdf": "pdf"}
@@ -93,12 +92,10 @@ def _kept_narrow(doc: Document, texts: list[str]) -> set[int]:
     the table with plain values is not: pandoc would then give it relative column widths
     (a `<colgroup>`) that Quarto, which hands pandoc plain values, does not. They go plain."""
     lines = doc.text.split("\n")
-    starts = [0]
-    for line in lines:
-        starts.append(starts[-1] + len(line) + 1)
+    where = LineIndex(doc.text)
     by_line: dict[int, list[int]] = {}
     for i, ref in enumerate(doc.refs):
-        n = bisect.bisect_right(starts, ref.start) - 1
+        n = where.position(ref.start)[0] - 1  # in the expanded text (refs' own lines may be an include's)
         if "|" in lines[n]:
             by_line.setdefault(n, []).append(i)
     if not by_line:

@@ -171,9 +171,8 @@ def _listed_files(config: dict) -> list[str]:
             if isinstance(entry, str):
                 out.append(entry)
             elif isinstance(entry, dict):
-                part = entry.get("part")
-                if isinstance(part, str) and re.search(r"\.(qmd|md|ipynb|[Rr]md)$", part):
-                    out.append(part)  # a file, not a part given by its title
+                if _part_file(entry.get("part")):
+                    out.append(entry["part"])
                 add(entry.get("chapters"))
 
     add(book.get("chapters"))
@@ -193,11 +192,16 @@ def _book_parts(config: dict) -> list[tuple[str, str | None, str | None]]:
             part = str(entry["part"])
             first = next((c for c in entry.get("chapters") or []
                           if isinstance(c, str) and c.endswith(".qmd")), None)
-            if part.endswith(".qmd"):
+            if _part_file(part):
                 out.append(("", part, first))
             else:
                 out.append((part, None, first))
     return out
+
+
+def _part_file(part: object) -> bool:
+    """Whether a `part:` names a file (its title page) rather than giving a title."""
+    return isinstance(part, str) and re.search(r"\.(qmd|md|ipynb|[Rr]md)$", part) is not None
 
 
 def find_root(start: Path) -> Path | None:

@@ -95,17 +95,12 @@ class Publisher:
         repeated = [d for fmt in indexes if fmt in shown for d in indexes[fmt].duplicates]
         if repeated:
             raise BuildError("\n".join(dict.fromkeys(repeated)))
-        unresolved = crossref.unresolved_in(indexes, self.external, self.formats)
-        if unresolved and len(indexes) < len(crossref.FORMAT_NAMES):
-            # a label only the other format shows explains the miss better than "not in this book"
-            indexes |= crossref.format_indexes(self.docs, settings, config,
-                                               [f for f in crossref.FORMAT_NAMES if f not in indexes],
-                                               parts)
-            unresolved = crossref.unresolved_in(indexes, self.external, self.formats)
+        unresolved = crossref.unresolved_explained(indexes, self.docs, settings, config,
+                                                   self.external, self.formats, parts)
         self.index, self.pdf_index = indexes["html"], indexes.get("pdf")
         for ref, why in unresolved:
-            print(f"{display_path(ref.source)}:{ref.line}: {'error' if self.strict else 'warning'}: "
-                  f"unresolved cross-reference '{ref.label}' ({why})", file=sys.stderr)
+            print(crossref.unresolved_line(ref, why, "error" if self.strict else "warning"),
+                  file=sys.stderr)
         if unresolved and self.strict:
             raise BuildError(f"{len(unresolved)} unresolved cross-reference(s) with --strict")
         self._report(self._quarto_problems())
@@ -415,6 +410,7 @@ class Publisher:
         work = Path(tempfile.mkdtemp(prefix="bookbuild-pdf-"))
         try:
             parts, numbers = [], []
+            part_titles = self.proj.part_titles()
             for ch in self.chapters:
                 rel = relative_output(self.proj.root, ch.source, "")
                 assets_name = f"{rel.name}_files"
@@ -423,14 +419,13 @@ class Publisher:
                 md = substitute(ch.doc, ch.result, assets, link, fmt="pdf",
                                 config=self.proj.config)
                 md = self._expand(crossref.with_title(ch.doc, md), ch, "latex")
-                part = self.proj.part_titles().get(ch.source.resolve())
+                part = part_titles.get(ch.source.resolve())
                 if part:  # a part given by its title alone opens before its first chapter
                     parts.append(f"```{{=latex}}\n\\part{{{_latex_text(part)}}}\n```\n")
                 parts.append(_chapter_scope(_strip_front_matter(md), ch.doc.front_matter))
                 numbers += [info.filter_chapters() for info in self.pdf_index.chapters
                             if info.source == ch.source.resolve()][0]
-            index = {label.id: {"kind": label.kind, "number": label.number, "href": f"#{label.id}",
-                                **({"ref": label.ref} if label.ref else {})}
+            index = {label.id: label.entry(f"#{label.id}")
                      for label in self.pdf_index.labels.values()}
             index_file = work / "crossref-index.json"
             index_file.write_text(json.dumps(index), encoding="utf-8")
