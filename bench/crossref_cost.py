@@ -1,7 +1,7 @@
 """What cross-references cost on the upstream appendix, against baselines from the same run.
 
 - pandoc to HTML with crossref.lua vs the same pandoc run without any filter (aim <= 1.5x)
-- the book-wide index (bookbuild.crossref.build_index, parse excluded) vs parsing the same
+- the book-wide index (bookbuild.analysis.crossref.build_index, parse excluded) vs parsing the same
   chapter (aim <= 3.0x: a few regex passes over the text a parse reads once)
 """
 
@@ -26,9 +26,9 @@ def median_call(fn, runs: int = 15) -> float:
 
 
 def main(rounds: int = 5) -> None:
-    from bookbuild import crossref
-    from bookbuild.pandoc import pandoc_path
-    from bookbuild.qmd import parse_file
+    from bookbuild.analysis import crossref
+    from bookbuild.publish.pandoc import pandoc_path
+    from bookbuild.source.qmd import parse_file
 
     with upstream_copy("bench-crossref-") as qmd:
         if qmd is None:

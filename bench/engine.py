@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def pandoc() -> str:
-    from bookbuild.pandoc import pandoc_path
+    from bookbuild.publish.pandoc import pandoc_path
 
     return str(pandoc_path())
 
@@ -25,7 +25,7 @@ def pandoc() -> str:
 def notebook_of(qmd: Path, dest: Path) -> Path:
     import nbformat
 
-    from bookbuild.qmd import parse_file
+    from bookbuild.source.qmd import parse_file
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(c.source) for c in parse_file(qmd).cells]

@@ -58,7 +58,7 @@ def in_process(a: Path, b: Path, rounds: int) -> tuple[float, float, float]:
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from bookbuild.check import check_files
+    from bookbuild.analysis.check import check_files
 
     def best(root: Path) -> float:
         times = []

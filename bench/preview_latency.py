@@ -110,7 +110,7 @@ def summary(name: str, ours: list[float], base: list[float], base_name: str,
 def builder_share() -> None:
     """How much of the latency is the build itself (the rest: watcher, events, serving)."""
     if BUILD_SECONDS:
-        print(f"  of which the build itself (bookbuild.build in the builder process): "
+        print(f"  of which the build itself (bookbuild.commands.render in the builder process): "
               f"{statistics.median(BUILD_SECONDS) * 1000:.0f} ms median", flush=True)
 
 

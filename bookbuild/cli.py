@@ -11,7 +11,13 @@ import sys
 from pathlib import Path
 
 from bookbuild import __version__
-from bookbuild.errors import EXIT_BUILD, EXIT_INTERRUPTED, EXIT_USAGE, BookbuildError, UsageError
+from bookbuild.system.errors import (
+    EXIT_BUILD,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    BookbuildError,
+    UsageError,
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -109,7 +115,7 @@ def _sigterm_interrupts() -> None:
     import signal
     import threading
 
-    from bookbuild import processes
+    from bookbuild.system import processes
 
     def interrupt(signum, frame):
         processes.interrupted = True  # one flag, also set when the executor takes signals back
@@ -124,7 +130,7 @@ def _sigterm_interrupts() -> None:
 
 
 def _processes_interrupted() -> bool:
-    from bookbuild import processes
+    from bookbuild.system import processes
 
     return processes.interrupted
 
@@ -148,16 +154,16 @@ def _innermost_frame(exc: BaseException) -> str:
 
 def _stop_children() -> None:
     """Kill what a failed or interrupted command left running (kernels, pandoc, LaTeX)."""
-    from bookbuild.processes import kill_all
+    from bookbuild.system.processes import kill_all
 
-    if "bookbuild.execute" in sys.modules:
-        sys.modules["bookbuild.execute"].kill_live_kernels()
+    if "bookbuild.execution.execute" in sys.modules:
+        sys.modules["bookbuild.execution.execute"].kill_live_kernels()
     kill_all()
 
 
 def _targets(paths: list[Path]):
     """The project and the chapter files a command works on; UsageError on a missing file."""
-    from bookbuild import project
+    from bookbuild.source import project
 
     start = paths[0].resolve().parent if paths else Path.cwd()
     proj = project.load(start)
@@ -175,14 +181,14 @@ def _targets(paths: list[Path]):
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from bookbuild.check import check_files, report
+    from bookbuild.analysis.check import check_files, report
 
     proj, files = _targets(args.paths)
     checked: dict = {}
     results = check_files(files, proj.root, proj.config, checked)
     code = report(results, sys.stdout)
     if not code:  # render warns of these too; they do not fail the check
-        from bookbuild.check import unresolved_cross_references
+        from bookbuild.analysis.check import unresolved_cross_references
 
         for line in unresolved_cross_references(proj, checked):
             print(line, file=sys.stdout)
@@ -195,16 +201,16 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_render(args: argparse.Namespace) -> int:
     proj, files = _targets(args.paths)
-    from bookbuild.prestart import prestart_if_cold
+    from bookbuild.execution.prestart import prestart_if_cold
 
     # Before the build's own imports and parsing: the template's imports overlap them.
     if prestart_if_cold(proj, files, use_cache=not args.no_cache):
-        from bookbuild.execute import import_kernel_client
+        from bookbuild.execution.execute import import_kernel_client
 
         # Kernels will run: import their client now, while the templates import, rather than
         # between a kernel's start and its first cell (100-150 ms of a cold one-chapter render).
         import_kernel_client()
-    from bookbuild.build import build
+    from bookbuild.commands.render import build
 
     return build(proj, files, formats=args.to, output_dir=args.output_dir,
                  use_cache=not args.no_cache, strict=args.strict, whole_book=not args.paths)
@@ -221,7 +227,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_numbers(args: argparse.Namespace) -> int:
-    from bookbuild.numbers_cmd import run
+    from bookbuild.commands.numbers import run
 
     proj, files = _targets([])
     return run(proj, files, args.action, getattr(args, "expr", None))

@@ -78,9 +78,9 @@ def test_editing_a_row_of_another_table_leaves_the_chapter_cached(book: Path) ->
 
 def stored_hit(tmp_path: Path, modules: dict[str, str], cells: str, edit_to: dict[str, str]) -> bool:
     """Store a chapter's result depending on `modules`, apply `edit_to`, then look it up."""
-    from bookbuild import cache
-    from bookbuild.execute import ExecutionResult
-    from bookbuild.qmd import parse
+    from bookbuild.execution import cache
+    from bookbuild.model import ExecutionResult
+    from bookbuild.source.qmd import parse
 
     for name, body in modules.items():
         (tmp_path / name).write_text(body)

@@ -544,8 +544,8 @@ def test_csl_named_in_a_chapters_front_matter_restyles_its_citation(book: Path) 
 TWO_BUILDS = '''
 import os, re, sys
 from pathlib import Path
-from bookbuild import project
-from bookbuild.build import build
+from bookbuild.source import project
+from bookbuild.commands.render import build
 
 root = Path.cwd()
 old = os.stat("tidal.py").st_mtime_ns - 60 * 10**9  # a minute ago: past the racy window

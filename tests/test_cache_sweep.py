@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild import cachesweep
-from bookbuild.pagecache import PageCache
-from bookbuild.render import Fragment
+from bookbuild.publish.pagecache import PageCache
+from bookbuild.publish.pandoc_run import Fragment
+from bookbuild.system import cachesweep
 from tests.conftest import FIXTURES, run_cli
 
 EDITS = 10

@@ -1,7 +1,7 @@
 """The execution cache: when a stored result may be reused, and when it must not be.
 
 Fast (no kernel: results are stored as an execution would store them): `make mutants` runs this
-file against every mutant of bookbuild/cache.py. A stale number is the one failure the cache
+file against every mutant of bookbuild/execution/cache.py. A stale number is the one failure the cache
 must never cause, so most tests here edit something and expect a miss.
 """
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild import cache
-from bookbuild.execute import ExecutionResult
-from bookbuild.qmd import parse
+from bookbuild.execution import cache
+from bookbuild.model import ExecutionResult
+from bookbuild.source.qmd import parse
 
 CHAPTER = ("# T\n\n```{python}\n#| label: c\nfrom consts import *\nfrom helpers import double\n"
            "class K:\n    v = double(USED)\n```\n\nValue `{python} K.v`.\n")
@@ -260,7 +260,7 @@ def fresh_versions():
 def test_a_new_python_or_package_version_re_executes(book: Path, monkeypatch, fresh_versions) -> None:
     import sys
 
-    from bookbuild import installed
+    from bookbuild.system import installed
 
     doc = parse(CHAPTER, "ch.qmd")
     base = cache.key(doc, book)
@@ -396,7 +396,7 @@ def test_installed_versions_come_from_the_dist_info_folders_and_agree_with_impor
     # the execution cache's key names these versions: reading them must be right and cheap
     from importlib.metadata import version
 
-    from bookbuild import installed
+    from bookbuild.system import installed
 
     for package in ("pint", "ipykernel", "jupyter_client", "markdown-it-py"):
         assert installed._dist_info()[installed._normal(package)] == version(package)
@@ -410,7 +410,7 @@ def test_a_file_changed_in_the_last_two_seconds_is_read_afresh(tmp_path: Path) -
     import os
     import time
 
-    from bookbuild.stamps import memo_stamp
+    from bookbuild.system.stamps import memo_stamp
 
     f = tmp_path / "m.py"
     f.write_text("X = 1\n")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild.qmd import parse
-from bookbuild.refs import check_document
+from bookbuild.analysis.refs import check_document
+from bookbuild.source.qmd import parse
 from tests.conftest import copy_fixture
 
 BROKEN_EXPECTED = [

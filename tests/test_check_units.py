@@ -1,7 +1,7 @@
 """The static check (refs.py, check.py): what resolves, what does not, and where it is reported.
 
 Fast (no kernel, in process): `make mutants` runs this file against every mutant of
-bookbuild/refs.py.
+bookbuild/analysis/refs.py.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from bookbuild import check
-from bookbuild.qmd import parse
-from bookbuild.refs import check_document
+from bookbuild.analysis import check
+from bookbuild.analysis.refs import check_document
+from bookbuild.source.qmd import parse
 
 
 def cell(code: str) -> str:
@@ -145,7 +145,7 @@ def test_report_prints_each_problem_and_a_summary_with_the_exit_code(tmp_path: P
 
 
 def test_static_check_stops_a_build_only_on_problems(tmp_path: Path, capsys) -> None:
-    from bookbuild.checkcache import static_check
+    from bookbuild.analysis.checkcache import static_check
 
     good, bad = tmp_path / "good.qmd", tmp_path / "bad.qmd"
     good.write_text("`{python} 1`\n")
@@ -159,7 +159,7 @@ def test_static_check_stops_a_build_only_on_problems(tmp_path: Path, capsys) -> 
 
 def test_the_builds_check_reports_a_repeated_label_even_for_chapters_checked_clean(
         tmp_path: Path, capsys) -> None:
-    from bookbuild.checkcache import static_check
+    from bookbuild.analysis.checkcache import static_check
 
     one, two = tmp_path / "one.qmd", tmp_path / "two.qmd"
     one.write_text("# One {#sec-x}\n")

@@ -115,14 +115,14 @@ def test_damaged_remembered_labels_are_a_miss(book: Path) -> None:
     assert render_md(book).returncode == 0
     import json
 
-    from bookbuild import checkcache
+    from bookbuild.system import store
 
     # a label entry of the wrong shape, its checksum made to match: read afresh, not trusted
     for entry in entries(book):
         raw = json.loads(entry.read_text())
         if raw["entry"]["labels"]:
             raw["entry"]["labels"] = [[None, "13", 20, ["html", "pdf"]]]
-            raw["sha256"] = checkcache._checksum(raw["entry"])
+            raw["sha256"] = store.checksum(raw["entry"])
             entry.write_text(json.dumps(raw))
     (book / "ch" / "again.qmd").write_text("# Again {#sec-pace}\n")
     r = render_md(book)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild import pandocworker, render
-from bookbuild.userfilters import UserFilters
+from bookbuild.publish import pandoc_run as render
+from bookbuild.publish import pandocworker
+from bookbuild.publish.userfilters import UserFilters
 
 BIB = """\
 @book{lamport, title={Specifying Systems}, author={Leslie Lamport}, year=2002,

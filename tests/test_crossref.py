@@ -1,11 +1,11 @@
-"""The book-wide cross-reference index (bookbuild/crossref.py): numbers, titles, duplicates."""
+"""The book-wide cross-reference index (bookbuild/analysis/crossref.py): numbers, titles, duplicates."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bookbuild import crossref
-from bookbuild.qmd import parse, parse_file
+from bookbuild.analysis import crossref
+from bookbuild.source.qmd import parse, parse_file
 from tests.conftest import FIXTURES, run_cli
 
 BOOK = FIXTURES / "crossref" / "book"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from bookbuild import crossref
-from bookbuild.qmd import parse
+from bookbuild.analysis import crossref
+from bookbuild.source.qmd import parse
 
 HTML, PDF = crossref.Output("html"), crossref.Output("pdf")
 

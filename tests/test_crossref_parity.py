@@ -1,4 +1,4 @@
-"""Parity: the Python index (bookbuild/crossref.py) and filters/crossref.lua number alike.
+"""Parity: the Python index (bookbuild/analysis/crossref.py) and filters/crossref.lua number alike.
 
 bookbuild numbers the whole book before pandoc runs, so that a chapter can name a label of
 another; the Lua filter numbers each chapter again as it renders it. Each fixture chapter is
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild import crossref
-from bookbuild.pandoc import pandoc_path
-from bookbuild.qmd import parse_file
-from bookbuild.render import FILTER_ORDER, FILTERS, write_metadata
+from bookbuild.analysis import crossref
+from bookbuild.publish.pandoc import pandoc_path
+from bookbuild.publish.pandoc_run import FILTER_ORDER, FILTERS, write_metadata
+from bookbuild.source.qmd import parse_file
 from tests.conftest import FIXTURES
 
 BOOK = FIXTURES / "crossref" / "book"

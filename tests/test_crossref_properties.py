@@ -10,10 +10,10 @@ import subprocess
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bookbuild import crossref
-from bookbuild.pandoc import pandoc_path
-from bookbuild.qmd import parse
-from bookbuild.render import FILTERS
+from bookbuild.analysis import crossref
+from bookbuild.publish.pandoc import pandoc_path
+from bookbuild.publish.pandoc_run import FILTERS
+from bookbuild.source.qmd import parse
 
 TABLE = "| a |\n|---|\n| 1 |"
 

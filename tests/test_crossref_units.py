@@ -1,15 +1,15 @@
 """Cross-reference numbering in small cases: label schemes, counters, depth, appendices, lines.
 
 Fast (no pandoc): `make mutants` runs this file with tests/test_crossref.py against every mutant
-of the numbering in bookbuild/crossref.py.
+of the numbering in bookbuild/analysis/crossref.py.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from bookbuild import crossref
-from bookbuild.qmd import parse
+from bookbuild.analysis import crossref
+from bookbuild.source.qmd import parse
 
 
 def numbers(*chapters: tuple[str, bool], settings: dict | None = None) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """Drift reports: what moved, which constants moved it, chapters whose numbers all went away.
 
 Fast (no kernel: chapters carry results as an execution would): `make mutants` runs this file
-against every mutant of bookbuild/drift.py.
+against every mutant of bookbuild/numbers/drift.py.
 """
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild import drift, lock
-from bookbuild.chapters import Chapter
-from bookbuild.execute import ExecutionResult
-from bookbuild.lock import Entry, Lock
-from bookbuild.qmd import parse
+from bookbuild.model import Chapter, ExecutionResult
+from bookbuild.numbers import drift, lock
+from bookbuild.numbers.lock import Entry, Lock
+from bookbuild.source.qmd import parse
 
 CELL = ("```{python}\nfrom mlsysim.core.constants import *\n\nclass R:\n    bw = H100_MEM_BW\n"
         "    ridge = H100_FLOPS_FP16_TENSOR / bw\n    other = 3\n```\n\n")
@@ -147,7 +146,7 @@ def test_report_names_new_removed_and_changed_constants_and_chapters() -> None:
 
 
 def test_a_number_in_an_included_file_is_reported_where_it_is_written(root: Path, monkeypatch) -> None:
-    from bookbuild.qmd import parse_file
+    from bookbuild.source.qmd import parse_file
 
     monkeypatch.chdir(root)
     (root / "_aside.qmd").write_text("An aside.\n\nIts ridge is `{python} R.ridge`.\n")
@@ -166,7 +165,7 @@ def test_a_number_in_an_included_file_is_reported_where_it_is_written(root: Path
 
 
 def test_why_explains_an_inline_expression_from_the_chapters_that_show_it(root: Path) -> None:
-    from bookbuild.provenance import why
+    from bookbuild.numbers.provenance import why
 
     a = chapter(root, "a.qmd", "Ridge `{python} R.ridge`.\n", ["295"])
     b = chapter(root, "b.qmd", "Other `{python} R.other`.\n", ["3"])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bookbuild.qmd import parse
+from bookbuild.source.qmd import parse
 
 LIVE = "Prose `{python} Live.x` here."
 DEAD = [

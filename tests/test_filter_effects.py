@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild.userfilters import side_effects
+from bookbuild.publish.userfilters import side_effects
 from tests.conftest import FIXTURES, run_cli
 
 NOTE = "logkit/writer.lua:5: writes files; pages using log.lua are not cached"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild.pandoc import pandoc_path
+from bookbuild.publish.pandoc import pandoc_path
 from tests.conftest import ROOT
 
 FILTERS = ROOT / "filters"
@@ -119,8 +119,8 @@ def test_tikz_filter_reports_a_latex_error(tmp_path: Path) -> None:
 
 
 def test_figures_compile_in_one_batch_and_a_broken_one_is_still_located(tmp_path: Path) -> None:
-    from bookbuild import tikz
-    from bookbuild.qmd import parse
+    from bookbuild.publish import tikz
+    from bookbuild.source.qmd import parse
 
     good = "\\begin{tikzpicture}\\draw[BlueLine] (0,0) -- (1,1);\\end{tikzpicture}"
     other = "\\begin{tikzpicture}\\draw[RedLine] (0,0) circle (1);\\end{tikzpicture}"

@@ -1,6 +1,6 @@
 """numbers.lock as data: the file a reviewer reads, the malformed lines it names, what drift is.
 
-Fast (no kernel): `make mutants` runs this file against every mutant of bookbuild/lock.py.
+Fast (no kernel): `make mutants` runs this file against every mutant of bookbuild/numbers/lock.py.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild import lock
-from bookbuild.lock import Entry, Lock, LockError
-from bookbuild.qmd import parse
+from bookbuild.numbers import lock
+from bookbuild.numbers.lock import Entry, Lock, LockError
+from bookbuild.source.qmd import parse
 
 LOCK_TEXT = lock.HEADER + """
 constants:

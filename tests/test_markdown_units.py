@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bookbuild.execute import ExecutionResult
-from bookbuild.markdown import substitute
-from bookbuild.qmd import parse
+from bookbuild.model import ExecutionResult
+from bookbuild.publish.substitute import substitute
+from bookbuild.source.qmd import parse
 
 NOTE = {"expr": "x", "constants": "X", "title": "x"}
 
@@ -56,8 +56,8 @@ def test_a_value_inside_a_link_an_image_or_attributes_gets_no_span(tmp_path: Pat
 
 def test_front_matter_is_cut_where_the_parser_ends_it() -> None:
     # A horizontal rule further down is no front matter's end: it closes with `...` here.
-    from bookbuild.markdown import _code_tools
-    from bookbuild.publish import _strip_front_matter
+    from bookbuild.publish.publisher import _strip_front_matter
+    from bookbuild.publish.substitute import _code_tools
 
     md = "---\ntitle: T\n...\n\nKept.\n\n---\n\nAfter a rule.\n"
     assert _strip_front_matter(md) == "\nKept.\n\n---\n\nAfter a rule.\n"

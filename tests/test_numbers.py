@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild import lock as numbers
+from bookbuild.numbers import lock as numbers
 from tests.conftest import ROOT, run_cli
 
 CHAPTER = """# Bandwidth {#sec-bw}

@@ -1,7 +1,7 @@
 """The output folder: unsafe folders refused, stale pages dropped, author files kept, swaps whole.
 
 Fast (no pandoc, no kernel): `make mutants` runs this file against every mutant of
-bookbuild/output.py.
+bookbuild/system/output.py.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild import atomic, output
-from bookbuild.errors import UsageError
+from bookbuild.system import atomic, output
+from bookbuild.system.errors import UsageError
 
 
 def tree(folder: Path) -> dict[str, str]:
@@ -249,7 +249,7 @@ def test_exchange_swaps_two_folders(tmp_path: Path) -> None:
 _KILLED_BUILD = """
 import sys
 from pathlib import Path
-from bookbuild import atomic, output
+from bookbuild.system import atomic, output
 out = Path(sys.argv[1])
 with output.staged(out, formats=["html"], whole_book=True) as stage:
     (stage.path / "index.html").write_text("new")

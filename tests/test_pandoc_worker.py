@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild import pandocworker, render
-from bookbuild.userfilters import UserFilters
+from bookbuild.publish import pandoc_run as render
+from bookbuild.publish import pandocworker
+from bookbuild.publish.userfilters import UserFilters
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -29,8 +30,10 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PROBE = textwrap.dedent("""
     import json, sys
     sys.path.pop(0)
-    from bookbuild import cli, publish, render
-    from bookbuild.userfilters import UserFilters
+    from bookbuild import cli
+    from bookbuild.publish import publisher as publish
+    from bookbuild.publish import pandoc_run as render
+    from bookbuild.publish.userfilters import UserFilters
     seen = []
     original = publish.html_fragment
     def both(markdown, meta, cwd, what, user=None, citeproc=True):

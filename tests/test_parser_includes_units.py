@@ -2,7 +2,7 @@
 located problems (missing files, cycles, bad bytes) a writer sees.
 
 Fast (no kernel, no pandoc: small files in a tmp folder): `make mutants` runs this file
-against every mutant of bookbuild/qmd.py.
+against every mutant of bookbuild/source/qmd.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild.qmd import parse, parse_file
+from bookbuild.source.qmd import parse, parse_file
 
 
 def write(root: Path, files: dict[str, str | bytes]) -> None:
@@ -235,7 +235,7 @@ def test_a_string_without_a_project_root_resolves_includes_beside_its_path(book:
 
 
 def test_annotate_adds_the_include_chain_once(book: Path) -> None:
-    from bookbuild.errors import Diagnostic
+    from bookbuild.system.errors import Diagnostic
 
     write(book, {"_p.qmd": "a\nb\n", "ch.qmd": "x\n{{< include _p.qmd >}}\n"})
     doc = parse_file(book / "ch.qmd", book)
@@ -266,7 +266,7 @@ def test_a_leading_slash_is_the_project_root_found_from_the_chapter(book: Path) 
 
 
 def test_a_file_included_twice_names_the_include_its_line_was_first_met_through(book) -> None:
-    from bookbuild.errors import Diagnostic
+    from bookbuild.system.errors import Diagnostic
 
     # The first include is spliced into a line: its first line counts as the chapter's own.
     write(book, {"_p.qmd": "one\ntwo\n",

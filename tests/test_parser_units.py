@@ -1,13 +1,13 @@
 """The .qmd parser: where each cell, fence and inline reference is, and every located problem.
 
-Fast (no kernel): `make mutants` runs this file against every mutant of bookbuild/qmd.py.
+Fast (no kernel): `make mutants` runs this file against every mutant of bookbuild/source/qmd.py.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from bookbuild.qmd import LineIndex, parse
+from bookbuild.source.qmd import LineIndex, parse
 
 
 def problems(text: str) -> list[str]:
@@ -41,7 +41,7 @@ def test_no_front_matter_without_a_leading_rule_or_a_closing_one() -> None:
 
 @pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["crlf", "bom-crlf"])
 def test_a_chapter_saved_with_crlf_or_a_bom_reads_like_one_with_lf(tmp_path, bom: bytes) -> None:
-    from bookbuild.qmd import parse_file
+    from bookbuild.source.qmd import parse_file
 
     lf = ('---\ntitle: "T"\necho: false\n---\n\n```{python}\n#| label: c\nx = 41\n```\n\n'
           "A `{python} x` and\n\n`{python} nope(`\n")
@@ -181,7 +181,7 @@ def test_a_backslash_escapes_only_when_it_is_not_itself_escaped() -> None:
 
 
 def test_includes_bring_their_references_with_the_place_they_were_written(tmp_path) -> None:
-    from bookbuild.qmd import parse_file
+    from bookbuild.source.qmd import parse_file
 
     (tmp_path / "_part.qmd").write_text("Part line one.\n\nValue `{python} P.x` here.\n")
     (tmp_path / "ch.qmd").write_text(
@@ -252,8 +252,8 @@ def test_yaml_errors_without_a_position_name_the_problem(tmp_path) -> None:
 
 
 def test_a_control_character_in_the_project_configuration_is_located(tmp_path) -> None:
-    from bookbuild.errors import UsageError
-    from bookbuild.project import load
+    from bookbuild.source.project import load
+    from bookbuild.system.errors import UsageError
 
     (tmp_path / "_quarto.yml").write_text("project:\n  type: book\nbook:\n  title: \"A\x07\"\n")
     with pytest.raises(UsageError) as err:
@@ -287,7 +287,7 @@ def test_inline_comments_hide_the_references_inside_them(text: str, live: list[s
     (b"\xef\xbb\xbfab\xff\r\n", "1:3"),  # a BOM is no column
 ])
 def test_bytes_that_are_not_utf8_are_qmd004_at_their_line_and_column(tmp_path, data, where) -> None:
-    from bookbuild.qmd import parse_file
+    from bookbuild.source.qmd import parse_file
 
     (tmp_path / "t.qmd").write_bytes(data)
     [d] = parse_file(tmp_path / "t.qmd", tmp_path).problems

@@ -582,11 +582,11 @@ def stop_and_time(preview: Preview, sig: int) -> tuple[int, float, list[psutil.P
 
 
 def _is_kernel(p: psutil.Process) -> bool:
-    """A plain ipykernel, or one forked from the warm template (bookbuild.warm)."""
+    """A plain ipykernel, or one forked from the warm template (bookbuild.execution.warm)."""
     try:
         return "ipykernel" in " ".join(p.cmdline()) or (
-            "bookbuild.warm.server" in " ".join(p.cmdline())
-            and "bookbuild.warm.server" in " ".join(p.parent().cmdline()))
+            "bookbuild.execution.warm.server" in " ".join(p.cmdline())
+            and "bookbuild.execution.warm.server" in " ".join(p.parent().cmdline()))
     except psutil.Error:
         return False
 

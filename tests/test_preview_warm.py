@@ -34,8 +34,8 @@ def waiting_kernels(p: Preview, timeout: float = 30) -> dict[int, list[Path]]:
         found = {}
         for proc in psutil.Process(p.proc.pid).children(recursive=True):
             try:
-                forked = ("bookbuild.warm.server" in " ".join(proc.cmdline())
-                          and "bookbuild.warm.server" in " ".join(proc.parent().cmdline()))
+                forked = ("bookbuild.execution.warm.server" in " ".join(proc.cmdline())
+                          and "bookbuild.execution.warm.server" in " ".join(proc.parent().cmdline()))
                 if forked:
                     found[proc.pid] = sorted({Path(c.laddr).parent
                                               for c in proc.net_connections("unix") if c.laddr})

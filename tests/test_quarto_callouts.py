@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild.pandoc import pandoc_path
+from bookbuild.publish.pandoc import pandoc_path
 from tests.conftest import ROOT
 from tests.quarto_helpers import Elements, book, pdf_text, render, text
 

@@ -114,7 +114,7 @@ def test_in_the_browser_the_captions_and_notes_of_the_margin_chapter_sit_right_o
 
 
 def test_the_filters_bring_their_margin_packages_to_plain_pandoc(tmp_path: Path) -> None:
-    from bookbuild.pandoc import pandoc_path
+    from bookbuild.publish.pandoc import pandoc_path
     from tests.conftest import ROOT
     from tests.quarto_helpers import QUARTO
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild.pandoc import pandoc_path
+from bookbuild.publish.pandoc import pandoc_path
 from tests.conftest import ROOT, run_cli
 from tests.quarto_helpers import QUARTO, Elements, book, pdf_text, render, text
 

@@ -3,7 +3,7 @@ or, when that text could be anywhere (a lone brace), the generated LaTeX's line,
 
 from __future__ import annotations
 
-from bookbuild.texerrors import Source, locate
+from bookbuild.publish.texerrors import Source, locate
 
 CHAPTERS = [Source("index.qmd", "# Preface {.unnumbered}\n\nWords.\n"),
             Source("tides.qmd", "# Tides\n\nThe \\gaugemark{} is here.\n")]

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild import tikz
-from bookbuild.pandoc import pandoc_path
-from bookbuild.qmd import parse
+from bookbuild.publish import tikz
+from bookbuild.publish.pandoc import pandoc_path
+from bookbuild.source.qmd import parse
 from tests.conftest import ROOT
 
 FILTER = ROOT / "filters" / "tikz.lua"

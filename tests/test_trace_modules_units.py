@@ -3,7 +3,7 @@ constructor keywords, derived module values, down to the constants the kernel re
 
 Fast (no kernel): a small package is written to a tmp folder and the constants' records are
 given as the kernel's snapshot would give them. `make mutants` runs this file against every
-mutant of bookbuild/trace.py.
+mutant of bookbuild/analysis/trace.py.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild.qmd import parse
-from bookbuild.trace import Trace, Tracer
+from bookbuild.analysis.trace import Trace, Tracer
+from bookbuild.source.qmd import parse
 
 SPECS = '''\
 import math
@@ -106,7 +106,7 @@ def root(tmp_path_factory) -> Path:
 
 
 def tracer(root: Path, cells: str, details: dict | None = None) -> Tracer:
-    from bookbuild import provenance
+    from bookbuild.numbers import provenance
 
     doc = parse("```{python}\n" + cells + "```\n", str(root / "ch.qmd"))
     return provenance.tracer(doc, root, DETAILS if details is None else details)
@@ -264,7 +264,7 @@ def test_modules_outside_the_book_are_libraries(root: Path, tmp_path: Path) -> N
     (venv / "pyvenv.cfg").write_text("home = /usr\n")
     (venv / "lib/vlib.py").write_text("V = 1\n")
     details = dict(DETAILS, V=record("V", "venv/lib/vlib.py"))
-    from bookbuild.names import ModuleNames
+    from bookbuild.analysis.names import ModuleNames
 
     doc = parse("```{python}\nimport vlib\n```\n", str(root / "ch.qmd"))
     t = Tracer(doc, ModuleNames([venv / "lib", root]), details, root)
@@ -278,7 +278,7 @@ def test_modules_outside_the_book_are_libraries(root: Path, tmp_path: Path) -> N
 
 def test_tracers_of_one_build_share_what_they_learnt_about_modules(root: Path) -> None:
     shared: dict = {}
-    from bookbuild.names import ModuleNames
+    from bookbuild.analysis.names import ModuleNames
 
     doc = parse("```{python}\nimport hw\n```\n", str(root / "ch.qmd"))
     a = Tracer(doc, ModuleNames([root]), DETAILS, root, shared)
@@ -331,7 +331,7 @@ def test_a_constant_reached_twice_is_one_step(root: Path) -> None:
 
 
 def test_site_packages_under_the_book_are_libraries(root: Path) -> None:
-    from bookbuild.names import ModuleNames
+    from bookbuild.analysis.names import ModuleNames
 
     (root / "site-packages").mkdir(exist_ok=True)
     (root / "site-packages/slib.py").write_text("S = 1\n")
@@ -342,7 +342,7 @@ def test_site_packages_under_the_book_are_libraries(root: Path) -> None:
 
 
 def test_without_a_root_the_first_search_root_is_the_books(root: Path) -> None:
-    from bookbuild.names import ModuleNames
+    from bookbuild.analysis.names import ModuleNames
 
     doc = parse("```{python}\nfrom hw import PEAK\n```\n", str(root / "ch.qmd"))
     t = Tracer(doc, ModuleNames([root, root / "hw" / "sub"]), DETAILS)
@@ -414,9 +414,8 @@ def test_files_written_beside_the_modules_keep_what_was_learnt(tmp_path: Path) -
 
 
 def test_a_chapters_tooltips_follow_its_cells_not_its_prose(tmp_path: Path) -> None:
-    from bookbuild import provenance
-    from bookbuild.chapters import Chapter
-    from bookbuild.execute import ExecutionResult
+    from bookbuild.model import Chapter, ExecutionResult
+    from bookbuild.numbers import provenance
 
     (tmp_path / "calc.py").write_text("PEAK = 1\nBW = 2\n")
     details = {"PEAK": record("PEAK", "calc.py"), "BW": record("BW", "calc.py")}

@@ -1,7 +1,7 @@
 """Provenance: which constants each number comes from, as causes, tooltips and `numbers why` show it.
 
 Fast (no kernel; the constants' details come from mlsysim in this process, as the kernel's
-snapshot would): `make mutants` runs this file against every mutant of bookbuild/trace.py.
+snapshot would): `make mutants` runs this file against every mutant of bookbuild/analysis/trace.py.
 """
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bookbuild import provenance
-from bookbuild.chapters import Chapter
-from bookbuild.execute import ExecutionResult
-from bookbuild.lock import Entry
-from bookbuild.qmd import parse
-from bookbuild.trace import Tracer
+from bookbuild.analysis.trace import Tracer
+from bookbuild.model import Chapter, ExecutionResult
+from bookbuild.numbers import provenance
+from bookbuild.numbers.lock import Entry
+from bookbuild.source.qmd import parse
 from tests.conftest import ROOT
 
 CELLS = """\

@@ -1,4 +1,4 @@
-"""Warm chapter kernels (bookbuild.warm): forked from one template per build, yet each chapter
+"""Warm chapter kernels (bookbuild.execution.warm): forked from one template per build, yet each chapter
 sees a fresh process and namespace, and pages are identical to those of plain kernels."""
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def _stable(html: str) -> str:
 
 def test_chapter_kernels_fork_from_one_template_unless_switched_off(cli, tmp_path: Path) -> None:
     probe = ("\n```{python}\nimport os\nclass Parent:\n    pid = os.getppid()\n"
-             "    warm = 'bookbuild.warm' in open(f'/proc/{pid}/cmdline').read()\n```\n\n"
+             "    warm = 'bookbuild.execution.warm' in open(f'/proc/{pid}/cmdline').read()\n```\n\n"
              "Parent `{python} Parent.pid` warm `{python} Parent.warm`.\n")
     for settings, warm in (("", True), (PLAIN, False)):
         root = _book(tmp_path / str(warm), settings)
@@ -168,7 +168,7 @@ def test_no_template_or_kernel_outlives_the_build(cli, tmp_path: Path) -> None:
             cwd = os.readlink(f"/proc/{pid}/cwd")
         except OSError:
             continue
-        if cwd == str(root) and ("bookbuild.warm" in cmdline or "ipykernel" in cmdline):
+        if cwd == str(root) and ("bookbuild.execution.warm" in cmdline or "ipykernel" in cmdline):
             left.append(cmdline)
     assert left == []
 
@@ -177,7 +177,7 @@ def test_a_template_is_reused_until_stale_and_grows_with_new_imports(tmp_path: P
     """Preview re-runs one chapter at a time: the build's template serves it while nothing it
     imported changed, and imports a chapter's new local import itself; an edited module
     replaces it."""
-    from bookbuild.warm.template import close_all, template_for
+    from bookbuild.execution.warm.template import close_all, template_for
 
     (tmp_path / "helpers.py").write_text("base = 1\n")
     (tmp_path / "other.py").write_text("x = open('other.txt').read()\n")
@@ -230,7 +230,7 @@ from matplotlib.figure import Figure
 matplotlib.rcParams["svg.hashsalt"] = "probe"  # else every process draws different ids
 before = dict(matplotlib.rcParams)
 if sys.argv[1] == "warm":
-    from bookbuild.warm.server import share_mathtext_parses, warm_figures
+    from bookbuild.execution.warm.server import share_mathtext_parses, warm_figures
     share_mathtext_parses()
     warm_figures()
 out = io.BytesIO()
@@ -271,7 +271,7 @@ def test_warming_matplotlib_in_the_template_changes_no_figure_and_no_state(tmp_p
 SHARED_PROBE = r"""
 import io, sys
 import matplotlib  # as a book's package might: matplotlib, not yet its mathtext
-from bookbuild.warm.server import preload, _figures
+from bookbuild.execution.warm.server import preload, _figures
 _figures["wanted"] = True
 preload([])
 from matplotlib import mathtext

@@ -3,7 +3,7 @@
 `install()` records which local files the cells read (or tried to) and which folders they
 listed; `inline()` turns a value into the text that replaces an inline reference; `dependencies()` reports the local files the cells used.
 
-In a kernel forked from the warm template (bookbuild.warm), modules the template imported are
+In a kernel forked from the warm template (bookbuild.execution.warm), modules the template imported are
 already in `sys.modules` and their files were read before the chapter began, so the template
 records them (`start_preload`/`end_preload`) and the chapter reports them when it imports any
 of them: the cache must see them exactly as if the chapter had imported them itself.

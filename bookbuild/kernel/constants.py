@@ -16,9 +16,9 @@ import sys
 from collections.abc import Mapping
 from functools import lru_cache
 
+from bookbuild.analysis.names import defined_names
 from bookbuild.kernel.paths import module_path
-from bookbuild.names import defined_names
-from bookbuild.stamps import memo_stamp
+from bookbuild.system.stamps import memo_stamp
 
 MAX_DEPTH = 6  # attribute chains deeper than this are not registries but object graphs
 PSEUDO = ("/proc/", "/sys/", "/dev/")

@@ -20,7 +20,7 @@ from bookbuild.literals.prose import Spot, Table
 from bookbuild.literals.scan import Literal
 from bookbuild.literals.values import Value
 from bookbuild.literals.words import STOP, UNITS, NameWords, Words, normal, text_words
-from bookbuild.qmd import Document, InlineRef
+from bookbuild.source.qmd import Document, InlineRef
 
 _REF_UNIT = re.compile(r"\s?(\$\s*\\times\s*\$|×|%|\\%|x(?![A-Za-z])|[A-Za-zµμ][\w/µμ]*)")
 _HYPOTHETICAL = re.compile(r"^\W*(?:if|suppose|imagine|assume|say)\b", re.I)
@@ -50,7 +50,7 @@ class Judge:
     """Holds the chapter's values and judges each literal of its text and cells."""
 
     def __init__(self, doc: Document, values: list[Value], view: str) -> None:
-        from bookbuild.qmd import LineIndex
+        from bookbuild.source.qmd import LineIndex
 
         self.doc, self.view = doc, view
         self.index = LineIndex(doc.text)

@@ -12,9 +12,9 @@ import re
 import tokenize
 from dataclasses import dataclass
 
+from bookbuild.analysis.names import python_source
 from bookbuild.literals.scan import Literal, literals, masked
-from bookbuild.names import python_source
-from bookbuild.qmd import CodeCell, Document
+from bookbuild.source.qmd import CodeCell, Document
 
 _BOX = " \t#│├└┌┐┘┤┬┴┼─═║╔╗╚╝-=*"
 _KEY = re.compile(r"^[A-Z][\w ]{0,24}:\s")

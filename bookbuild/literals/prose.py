@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from bookbuild.literals.scan import Literal, literals, masked
-from bookbuild.qmd import Document
+from bookbuild.source.qmd import Document
 
 _DIV_FENCE = re.compile(r"^ {0,3}:{3,}.*$", re.M)
 _DIV_ATTR = re.compile(r"\b(title|fig-cap|fig-alt|tbl-cap)\s*=\s*\"([^\"]*)\"")

@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from bookbuild.errors import display_path
 from bookbuild.literals.associate import Finding, Judge
 from bookbuild.literals.values import Value
-from bookbuild.qmd import Document
+from bookbuild.source.qmd import Document
+from bookbuild.system.errors import display_path
 
 _IGNORE = re.compile(r"bookbuild:\s*ignore\b([^>\n]*)")
 

@@ -14,7 +14,7 @@ def lint(proj, files: list[Path], out: TextIO) -> int:
 
     Chapters whose values are not cached execute in parallel, as in `render`."""
     from bookbuild.literals.values import computed_values, prepare
-    from bookbuild.qmd import parse_file
+    from bookbuild.source.qmd import parse_file
 
     docs = [parse_file(f) for f in files]
     probes = [prepare(doc, proj.kernel_cwd(f)) for doc, f in zip(docs, files, strict=True)]

@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-from bookbuild.names import python_source
-from bookbuild.qmd import CodeCell, Document, InlineRef
+from bookbuild.analysis.names import python_source
+from bookbuild.source.qmd import CodeCell, Document, InlineRef
 
 PROBE = "__bookbuild_literal_values__"
 _NUMBER_TEXT = re.compile(r"[~≈]?\s*-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -142,7 +142,7 @@ def probe_key(doc: Document, cwd: Path) -> str:
     import hashlib
     import sys
 
-    from bookbuild.cache import FORMAT
+    from bookbuild.execution.cache import FORMAT
 
     material = {
         "probe": 1,
@@ -158,7 +158,7 @@ def probe_key(doc: Document, cwd: Path) -> str:
 
 def _installed_versions() -> dict[str, str]:
     """`{package: version}` of the packages whose change may change a value ("absent" if none)."""
-    from bookbuild.installed import version_of
+    from bookbuild.system.installed import version_of
 
     return {pkg: version_of(pkg) for pkg in _KEYED_PACKAGES}
 
@@ -200,7 +200,7 @@ def computed_values(probes: list[Probe], cache_root: Path, timeout: int = 120,
     of a failing cell. Cache misses run in fresh kernels, `jobs` at a time; entries are stored
     and read without `doc`: dependencies hash whole files (coarser, never stale) and the read
     needs no second parse of every cell."""
-    from bookbuild.cache import Cache
+    from bookbuild.execution.cache import Cache
 
     cache = Cache(cache_root)
     results: list = [cache.get(p.key) for p in probes]
@@ -222,7 +222,7 @@ async def _execute(probes: list[Probe], misses: list[int], results: list, cache,
                    jobs: int) -> None:
     import asyncio
 
-    from bookbuild.execute import ChapterExecutor, ExecutionError
+    from bookbuild.execution.execute import ChapterExecutor, ExecutionError
 
     gate = asyncio.Semaphore(max(1, jobs))
 

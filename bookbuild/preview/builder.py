@@ -218,8 +218,8 @@ class Builder:
         # killed before it bound its sockets cannot be traced back to its folder. The kernels
         # themselves get the user's TMPDIR back (execute.kernel_env).
         self._remove_scratch()
-        from bookbuild.execute import USER_TMPDIR
-        from bookbuild.sockets import socket_dir
+        from bookbuild.execution.execute import USER_TMPDIR
+        from bookbuild.system.sockets import socket_dir
 
         self.scratch = socket_dir("bookbuild-preview-")
         env = dict(os.environ, TMPDIR=self.scratch, **{USER_TMPDIR: os.environ.get("TMPDIR", "")})

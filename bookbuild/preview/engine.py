@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bookbuild import project as project_mod
-from bookbuild.errors import BookbuildError, UsageError
+from bookbuild.source import project as project_mod
+from bookbuild.system.errors import BookbuildError, UsageError
 
 ProjectError = UsageError  # what preview raises for a bad command line or a missing project
 
@@ -46,8 +46,8 @@ def output_dir(proj) -> Path:
 def extra_watch_dirs(proj) -> list[Path]:
     """Folders outside the project that change pages: our templates and filters, a shared
     bibliography or TikZ preamble."""
-    from bookbuild.pages import TEMPLATES
-    from bookbuild.render import FILTERS
+    from bookbuild.publish.pages import TEMPLATES
+    from bookbuild.publish.pandoc_run import FILTERS
 
     dirs = [TEMPLATES, FILTERS]
     bib = proj.config.get("bibliography")
@@ -62,7 +62,7 @@ def extra_watch_dirs(proj) -> list[Path]:
 def build_html(proj, targets: list[Path], out: Path, inputs: set[Path] | None = None) -> int:
     """Render `targets` as HTML into `out`, keeping other chapters' pages; the exit code.
     `inputs` receives the files the built chapters were made from."""
-    from bookbuild.build import build
+    from bookbuild.commands.render import build
 
     try:
         return build(proj, targets, formats=["html"], output_dir=out, whole_book=False,
@@ -74,8 +74,8 @@ def build_html(proj, targets: list[Path], out: Path, inputs: set[Path] | None = 
 
 def stay_warm() -> None:
     """In preview's builder: warm templates outlive each build, to serve the next edit."""
-    import bookbuild.pandocworker as pandocworker
-    import bookbuild.warm.template as template
+    import bookbuild.execution.warm.template as template
+    import bookbuild.publish.pandocworker as pandocworker
 
     template.KEEP_BETWEEN_BUILDS = True
     pandocworker.KEEP_BETWEEN_BUILDS = True
@@ -83,6 +83,6 @@ def stay_warm() -> None:
 
 def keep_kernels_warm() -> None:
     """Between edits: a started kernel waits for the next code edit of the chapters just built."""
-    from bookbuild.execute import start_spares
+    from bookbuild.execution.execute import start_spares
 
     start_spares()

@@ -36,7 +36,7 @@ def kernels_in(folder: Path) -> list[int]:
             continue
         try:
             cmdline = (proc / "cmdline").read_text()
-            kernel = "ipykernel" in cmdline or "bookbuild.warm.server" in cmdline
+            kernel = "ipykernel" in cmdline or "bookbuild.execution.warm.server" in cmdline
             if kernel and (proc / "cwd").resolve() == folder:
                 pids.append(int(proc.name))
         except OSError:

@@ -8,9 +8,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bookbuild.errors import BookbuildError
-from bookbuild.qmd import parse
-from bookbuild.refs import check_document
+from bookbuild.analysis.refs import check_document
+from bookbuild.source.qmd import parse
+from bookbuild.system.errors import BookbuildError
 from tests.faults.conftest import bb
 
 PIECES = [

@@ -1,0 +1,1 @@
+"""The orchestrators: the only modules that know the order of the stages."""

@@ -1,0 +1,132 @@
+"""`bookbuild render`: the orchestrator. Check, execute (cached), compare with the lock, publish.
+
+Data flows one way: parse -> check -> execute -> substitute -> write. Any error stops the
+build before the output folder is touched.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bookbuild.analysis.checkcache import static_check
+from bookbuild.execution.runner import execute_all
+from bookbuild.model import Chapter, relative_output
+from bookbuild.numbers import drift as drift_mod
+from bookbuild.numbers.lock import LockError
+from bookbuild.source.parsecache import ParseCache
+from bookbuild.source.project import Project
+from bookbuild.system import cachesweep
+from bookbuild.system.errors import BuildError, display_path
+from bookbuild.system.output import check_safe, staged
+
+
+def build(proj: Project, files: list[Path], formats: list[str] | None = None,
+          output_dir: Path | None = None, use_cache: bool = True, strict: bool = False,
+          whole_book: bool = False, extra_body: str = "", inputs: set[Path] | None = None) -> int:
+    """Render `files`; return 0 or raise BuildError (located in the `.qmd`, ready to print).
+
+    `extra_body` is HTML appended to every page (preview's reload script; never in render).
+    `whole_book` replaces this format's output of the previous build; otherwise other chapters'
+    output stays. `inputs`, when given, receives the files the chapters were made from: each
+    chapter, what it includes, and what its kernel read (preview's watcher asks it).
+    """
+    started = cachesweep.build_started()  # entries used from here on are this build's
+    formats = formats or proj.formats
+    out = (output_dir or proj.output_dir).resolve()
+    # Refuse an unsafe output folder before any kernel starts; the message names _quarto.yml
+    # only when the folder came from there.
+    where = None if output_dir is not None else proj.config_file
+    check_safe(out, proj.root, proj.sources(), where)
+    parsed = ParseCache(proj.cache_entries, use_cache)
+    chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
+    publisher = _publisher(proj, chapters, formats, strict, extra_body, use_cache, parsed)
+    errors = execute_all(proj, chapters, use_cache,
+                         before_execution=lambda: static_check(
+                             files, proj.root, "render", {ch.source: ch.doc for ch in chapters},
+                             proj.cache_entries, use_cache, proj.config),
+                         formats=formats)
+    if errors:
+        stop = errors[-1].startswith("render stopped")
+        raise BuildError("\n".join(errors) + ("" if stop else
+                         f"\nrender failed: {len(errors)} chapter(s) with errors; previous output "
+                         "left as it was"))
+    parsed.flush()  # the check passed: remember the parsed chapters
+    if inputs is not None:
+        for ch in chapters:
+            read = [*ch.doc.sources, *(ch.result.dependencies if ch.result else [])]
+            inputs.update(Path(p).resolve() for p in read)
+    if proj.root is not None and formats != ["md"]:
+        _compare_with_lock(proj, chapters, strict, whole_book)
+
+    with staged(out, proj.root, formats=formats, whole_book=whole_book, chapters=proj.sources(),
+                config_file=where) as stage:
+        if "md" in formats:
+            write_markdown(proj, chapters, stage.path)
+            stage.wrote("md")
+        if publisher is not None:
+            publisher.prepare()
+            for fmt, write in (("html", publisher.write_html), ("pdf", publisher.write_pdf)):
+                if fmt in formats:
+                    write(stage.path)
+                    stage.wrote(fmt)
+    parsed.flush()  # the other chapters the cross-reference index read
+    print(f"wrote {', '.join(formats)} for {len(chapters)} chapter(s) to {display_path(out)}",
+          file=sys.stderr)
+    if whole_book:  # it used every entry the book can: the caches may shrink to that
+        cachesweep.sweep(proj.cache_entries, started)
+    return 0
+
+
+def _publisher(proj: Project, chapters: list[Chapter], formats: list[str], strict: bool,
+               extra_body: str, use_cache: bool, parsed: ParseCache):
+    """The HTML/PDF publisher, with TikZ figures compiling while the kernels run; None for md."""
+    if "html" not in formats and "pdf" not in formats:
+        return None
+    from bookbuild.publish.publisher import Publisher  # pandoc and jinja2 only when they are needed
+
+    publisher = Publisher(proj, chapters, strict=strict, extra_body=extra_body,
+                          use_cache=use_cache, parse=parsed.parse_file, formats=formats)
+    if "html" in formats:
+        publisher.start_figures()
+    return publisher
+
+
+def _compare_with_lock(proj: Project, chapters: list[Chapter], strict: bool, whole_book: bool) -> None:
+    """Warn about drift from numbers.lock; with --strict any lock problem stops the build."""
+    severity = "error" if strict else "warning"
+    try:
+        locked, _, drift, causes = drift_mod.drift_of(proj.root, chapters, whole_book)
+    except LockError as exc:
+        if strict:
+            raise BuildError(f"{exc}\nrender failed: numbers.lock is malformed (--strict); "
+                             "previous output left as it was") from None
+        print(f"{exc}\nwarning: numbers.lock is malformed: drift is not checked", file=sys.stderr)
+        return
+    if locked is None and not any(ch.doc.refs for ch in chapters):
+        return  # no number to lock
+    if locked is None:
+        print(f"{severity if strict else 'note'}: no numbers.lock yet: review the numbers, then run "
+              "`bookbuild numbers accept`", file=sys.stderr)
+        if strict:
+            raise BuildError("render failed: no numbers.lock (--strict); previous output left as it was")
+        return
+    if drift:
+        lines = [*drift_mod.report(drift, causes, severity), drift_mod.summary(drift)]
+        print("\n".join(lines), file=sys.stderr)
+        if strict:
+            raise BuildError("render failed: numbers drifted from numbers.lock (--strict); previous "
+                             "output left as it was")
+
+
+def write_markdown(proj: Project, chapters: list[Chapter], stage: Path) -> None:
+    from bookbuild.publish.substitute import substitute
+
+    for ch in chapters:
+        rel = relative_output(proj.root, ch.source, ".md")
+        assets_name = f"{rel.stem}_files"
+        md = substitute(ch.doc, ch.result, stage / rel.parent / assets_name, assets_name,
+                        fmt="md", config=proj.config)
+        target = stage / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(md, encoding="utf-8")

@@ -1,0 +1,1 @@
+"""Running chapters in kernels: plans, the execution cache, warm templates."""

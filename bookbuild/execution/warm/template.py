@@ -1,0 +1,255 @@
+"""The build's side of the warm template: start it, ask it for kernels, notice when it is stale.
+
+One template per kernel working directory, started on first use and stopped when the build
+(or the preview) exits. `Template.provision(km)` makes a jupyter_client kernel manager launch
+its kernel by forking from the template instead of starting a new interpreter.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from bookbuild.execution.warm.discover import preload_list
+from bookbuild.execution.warm.server import WARM_FIGURES
+from bookbuild.system.sockets import socket_dir
+
+PROVISIONER = "bookbuild-warm"
+CONNECT_TIMEOUT = 60.0  # seconds for the template to start listening (imports run after that)
+REPLY_TIMEOUT = 120.0  # seconds for one fork request, preload included on the first one
+_TEMPLATES: dict[str, Template] = {}  # by kernel working directory
+_CLOSING: list[Template] = []  # released by a build, not yet waited for
+# Preview's builder sets this: its templates serve the next edit. A one-off build stops them as
+# soon as its last chapter has run, so they hold no memory while pandoc runs.
+KEEP_BETWEEN_BUILDS = False
+
+
+class TemplateError(RuntimeError):
+    """The template could not be started or did not answer; the caller falls back to a plain kernel."""
+
+
+class Template:
+    """One running template process and the files of every module it imported."""
+
+    def __init__(self, cwd: Path, env: dict[str, str], modules: list[str]) -> None:
+        self.cwd, self.env, self.modules = cwd, env, modules
+        self._dir = socket_dir("bookbuild-warm-")
+        self.socket = os.path.join(self._dir, "template")
+        # preview's templates fork a kernel per code edit: worth warming matplotlib's fonts once
+        figures = [WARM_FIGURES] if KEEP_BETWEEN_BUILDS else []
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bookbuild.execution.warm.server", self.socket, *figures, *modules],
+            cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        self._stamps: dict[str, list[int]] | None = None
+        self._pending: list[str] = []  # wanted since the start, not yet imported by the template
+        self._lock = threading.Lock()  # forks of several chapters ask from several threads
+
+    def request(self, message: dict) -> dict:
+        """Send one JSON request and return the reply, waiting for the template if it starts."""
+        deadline = time.monotonic() + CONNECT_TIMEOUT
+        while True:
+            if self.process.poll() is not None:
+                raise TemplateError(f"the warm template exited with {self.process.returncode}")
+            try:
+                conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                conn.settimeout(REPLY_TIMEOUT)
+                conn.connect(self.socket)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                conn.close()
+                if time.monotonic() > deadline:
+                    raise TemplateError("the warm template did not start listening") from None
+                time.sleep(0.01)
+        try:
+            with conn, conn.makefile("rw", encoding="utf-8") as stream:
+                stream.write(json.dumps(message) + "\n")
+                stream.flush()
+                line = stream.readline()
+        except TimeoutError:
+            raise TemplateError("the warm template did not answer") from None
+        except OSError:  # reset or broken pipe: the template died while we talked to it
+            line = ""
+        if not line:
+            try:
+                code = self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                raise TemplateError("the warm template closed the connection") from None
+            raise TemplateError(f"the warm template exited with {code}")
+        return json.loads(line)
+
+    def want(self, modules: list[str]) -> None:
+        """Have the template import `modules` too, before its next fork (no waiting here)."""
+        with self._lock:
+            new = [m for m in modules if m not in self.modules]
+            self.modules += new
+            self._pending += new
+
+    def ready(self) -> dict[str, str]:
+        """Wait until the template has imported everything; return {module: error} of failures."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+            status = self.request({"op": "status", "modules": pending})
+            if self._stamps is None:
+                self._stamps = status["stamps"]
+            else:  # files of the modules just imported; those seen before keep their first stamp
+                self._stamps = {**status["stamps"], **self._stamps}
+            return status["failed"]
+
+    def fork(self, argv: list[str], cwd: str, env: dict[str, str]) -> int:
+        """Pid of a new kernel process running `ipykernel_launcher argv` in `cwd` with `env`."""
+        if self._stamps is None or self._pending:
+            self.ready()
+        return int(self.request({"op": "fork", "argv": argv, "cwd": cwd, "env": env})["pid"])
+
+    def stale(self) -> bool:
+        """True when a file the template imported or read while importing has changed."""
+        if self._stamps is None:
+            return False
+        for path, stamp in self._stamps.items():
+            try:
+                st = os.stat(path)
+            except OSError:
+                return True
+            # inode and ctime too: a replacement keeping size and mtime (`cp -p`) is a change
+            if [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns] != list(stamp):
+                return True
+        return False
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def terminate(self) -> None:
+        """Ask the template to exit (it takes its kernels with it); `close` waits for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self._dir, ignore_errors=True)
+        _BY_SOCKET.pop(self.socket, None)
+
+    def provision(self, km) -> None:
+        """Make kernel manager `km` launch its kernel as a fork of this template."""
+        _register_provisioner()
+        km.kernel_spec.metadata["kernel_provisioner"] = {
+            "provisioner_name": PROVISIONER, "config": {"template_socket": self.socket}}
+        _BY_SOCKET[self.socket] = self
+
+
+_BY_SOCKET: dict[str, Template] = {}
+
+
+def template_for(cwd: Path, env: dict[str, str], sources: list[str]) -> Template:
+    """The running template for kernels in `cwd`, started (or restarted when stale) as needed.
+
+    `sources` are the chapters' code cells: what they import is preloaded (see discover.py). A
+    running template is reused while nothing it imported changed (preview re-runs one chapter
+    at a time), and imports what the chapters newly need before its next fork; a stale one is
+    replaced by one that imports both sets.
+    """
+    wanted = preload_list(sources, cwd)
+    current = _TEMPLATES.get(str(cwd))
+    if current is not None:
+        if current.env == env and current.alive() and not current.stale():
+            current.want(wanted)
+            return current
+        wanted = list(dict.fromkeys(current.modules + wanted)) if current.env == env else wanted
+        current.close()
+    current = _TEMPLATES[str(cwd)] = Template(cwd, env, wanted)
+    return current
+
+
+def kernel_env() -> dict[str, str]:
+    """The environment every chapter kernel gets (`execute.kernel_env`)."""
+    from bookbuild.execution.execute import kernel_env as of_kernels
+
+    return of_kernels()
+
+
+def prestart(cwd: Path) -> None:
+    """Start the template for `cwd` now, importing what every kernel needs, so that its start-up
+    overlaps the build's own work (parsing, cache keys, the static check); `attach` adds the
+    chapters' own packages later. Does nothing when one is running already."""
+    env = kernel_env()
+    current = _TEMPLATES.get(str(cwd))
+    if current is not None and current.env == env and current.alive():
+        return
+    try:
+        template_for(cwd, env, [])
+    except OSError:
+        pass  # `attach` reports it, and the chapters start plain kernels
+
+
+def attach(executors: list) -> bool:
+    """Give each `ChapterExecutor` the template for its working directory; False if none could
+    be started (the executors then start plain kernels)."""
+    env = kernel_env()
+    by_cwd: dict[Path, list] = {}
+    for ex in executors:
+        by_cwd.setdefault(Path(ex.cwd), []).append(ex)
+    try:
+        for cwd, group in by_cwd.items():
+            sources = [cell.source for ex in group for cell in ex.doc.cells]
+            template = template_for(cwd, env, sources)
+            for ex in group:
+                ex.template = template
+    except OSError as exc:
+        print(f"warning: warm kernels unavailable ({exc}); starting plain kernels", file=sys.stderr)
+        for ex in executors:
+            ex.template = None
+        return False
+    return True
+
+
+def by_socket(path: str) -> Template:
+    return _BY_SOCKET[path]
+
+
+def release() -> None:
+    """The build's chapters have all run: stop the templates unless preview keeps them. They
+    are signalled now, so they free their memory while pandoc starts; waiting for them to exit
+    and removing their folders is left to `close_all`, off the build's path."""
+    if KEEP_BETWEEN_BUILDS:
+        return
+    for template in list(_TEMPLATES.values()):
+        template.terminate()
+        _CLOSING.append(template)
+    _TEMPLATES.clear()
+
+
+@atexit.register
+def close_all() -> None:
+    """Stop every template (their kernels go with them) and wait for them to be gone."""
+    for template in [*_TEMPLATES.values(), *_CLOSING]:
+        template.close()
+    _TEMPLATES.clear()
+    _CLOSING.clear()
+    _BY_SOCKET.clear()
+
+
+def _register_provisioner() -> None:
+    """Make our provisioner known to jupyter_client's factory, as the entry point it would read
+    from package metadata (registered here, so no reinstall of bookbuild is needed)."""
+    from importlib.metadata import EntryPoint
+
+    from jupyter_client.provisioning.factory import KernelProvisionerFactory
+
+    factory = KernelProvisionerFactory.instance()
+    if PROVISIONER not in factory.provisioners:
+        factory.provisioners[PROVISIONER] = EntryPoint(
+            name=PROVISIONER, value="bookbuild.execution.warm.provisioner:WarmProvisioner",
+            group="jupyter_client.kernel_provisioners")

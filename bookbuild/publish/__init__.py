@@ -1,0 +1,1 @@
+"""Substituting results, pandoc and its Lua filters, pages, figures, the PDF."""

@@ -1,0 +1,94 @@
+"""HTML pages from pandoc fragments: the jinja2 page shell with navigation and contents."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from bookbuild import __version__
+from bookbuild.system.shipped import TEMPLATES
+
+
+@dataclass
+class NavEntry:
+    href: str  # relative to the output root, posix
+    title: str
+    number: str = ""
+    part_before: str = ""  # the title of a part (given by title alone) that opens here
+    is_part: bool = False  # a part's own title page (`part: file.qmd`)
+
+
+@dataclass
+class Book:
+    title: str
+    subtitle: str = ""
+    chapters: list[NavEntry] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def _environment():
+    """One per process: jinja2 keeps compiled templates and reloads one whose file changed."""
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                              autoescape=jinja2.select_autoescape(["html", "j2"]),
+                              keep_trailing_newline=True)
+
+
+def plain_title(markdown_title: str) -> str:
+    """A heading's markdown reduced to text for <title> and navigation."""
+    text = re.sub(r"[*_`]", "", markdown_title)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+class PageWriter:
+    """Writes one page per chapter, the index when the book has no index chapter, and the CSS."""
+
+    def __init__(self, book: Book, lang: str = "en", extra_body: str = "") -> None:
+        self.book = book
+        self.lang = lang
+        self.extra_body = extra_body  # preview injects its reload script here, render never
+        self.template = _environment().get_template("page.html.j2")
+
+    def write(self, out: Path, href: str, body: str, toc: str, head: str = "",
+              before_body: str = "", after_body: str = "") -> None:
+        """One page; `head`, `before_body`, `after_body` are the author's includes, verbatim."""
+        from markupsafe import Markup
+
+        hrefs = [c.href for c in self.book.chapters]
+        i = hrefs.index(href) if href in hrefs else -1
+        entry = self.book.chapters[i] if i >= 0 else NavEntry(href, self.book.title)
+        depth = href.count("/")
+        page = {
+            "href": href,
+            "title_text": entry.title,
+            "body": Markup(body),
+            "toc": Markup(toc),
+            "prev": self.book.chapters[i - 1] if i > 0 else None,
+            "next": self.book.chapters[i + 1] if 0 <= i < len(hrefs) - 1 else None,
+        }
+        text = self.template.render(book=self.book, page=page, root="../" * depth, lang=self.lang,
+                                    version=__version__, extra_body=Markup(self.extra_body),
+                                    head=Markup(head), before_body=Markup(before_body),
+                                    after_body=Markup(after_body))
+        target = out / href
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+
+    def write_index(self, out: Path) -> None:
+        """A landing page listing the chapters, for books without an index.qmd."""
+        items = "\n".join(
+            f'<li><a href="{html.escape(c.href)}">'
+            + (f'<span class="chapter-number">{html.escape(c.number)}</span> ' if c.number else "")
+            + f"{html.escape(c.title)}</a></li>" for c in self.book.chapters)
+        body = f"<h1>{html.escape(self.book.title)}</h1>\n<ol class=\"book-contents\">\n{items}\n</ol>"
+        self.write(out, "index.html", body, "")
+
+    def write_assets(self, out: Path) -> None:
+        (out / "assets").mkdir(parents=True, exist_ok=True)
+        shutil.copy(TEMPLATES / "book.css", out / "assets" / "book.css")
+

@@ -1,0 +1,447 @@
+"""The book project: `_quarto.yml`, validated against a schema, its chapters and our settings.
+
+Quarto has hundreds of keys and we pass most of them through, so the schema checks the types
+of the keys we read and every key under our own `bookbuild:` namespace; each problem is a
+located line in `_quarto.yml`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bookbuild.source.yamlmarks import yaml_position
+from bookbuild.system.errors import Diagnostic, UsageError
+
+CACHE_ENTRIES = "cache"  # under .bookbuild: the entries of the execution, parse and page caches
+
+CONFIG = "_quarto.yml"
+ProjectError = UsageError  # the configuration is missing or malformed (exit 2)
+
+_STR_LIST = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+_POSITIVE = {"type": "integer", "minimum": 1}
+_CHAPTERS = {"type": "array", "items": {"oneOf": [
+    {"type": "string"},
+    {"type": "object", "properties": {"part": {"type": "string"},
+                                      "chapters": {"$ref": "#/$defs/chapters"}}},
+]}}
+SCHEMA: dict[str, Any] = {
+    "$defs": {"chapters": _CHAPTERS},
+    "type": "object",
+    "properties": {
+        "project": {"type": "object", "properties": {
+            "type": {"type": "string"}, "output-dir": {"type": "string", "minLength": 1},
+            "render": {"type": "array", "items": {"type": "string"}}, "resources": _STR_LIST,
+        }},
+        "book": {"type": "object", "properties": {
+            "title": {"type": "string"}, "subtitle": {"type": "string"},
+            "output-file": {"type": "string", "minLength": 1},
+            "chapters": {"$ref": "#/$defs/chapters"}, "appendices": {"$ref": "#/$defs/chapters"},
+        }},
+        "format": {"oneOf": [{"type": "string"}, {"type": "object"}]},
+        "execute": {"type": "object"},
+        "bibliography": _STR_LIST, "resources": _STR_LIST,
+        "bookbuild": {"type": "object", "additionalProperties": False, "properties": {
+            "timeout": _POSITIVE, "jobs": _POSITIVE, "echo": {"type": "boolean"},
+            "warm-kernels": {"type": "boolean"},
+            "tikz-preamble": {"type": "string"},
+            "callouts": {"type": "object", "additionalProperties": {
+                "type": "object", "additionalProperties": False,
+                "properties": {"label": {"type": "string"}, "color": {"type": "string"},
+                               "icon": {"type": "string"}}}},
+            "external-refs": {"type": "object", "additionalProperties": {
+                "type": "object", "required": ["url"], "additionalProperties": False,
+                "properties": {"url": {"type": "string"}, "title": {"type": "string"}}}},
+        }},
+    },
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Our settings, read from the `bookbuild:` key of `_quarto.yml` (Quarto ignores it)."""
+
+    echo: bool = True  # Quarto's default; cells read it through bookbuild.source.options
+    timeout: int = 120
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    warm_kernels: bool = True  # fork chapter kernels from a warm template (bookbuild.execution.warm)
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path | None
+    config: dict[str, Any]
+    settings: Settings
+
+    @property
+    def config_file(self) -> Path | None:
+        return None if self.root is None else self.root / CONFIG
+
+    @property
+    def output_dir(self) -> Path:
+        base = self.root or Path.cwd()
+        out = (self.config.get("project") or {}).get("output-dir", "_book")
+        return base / out
+
+    @property
+    def cache_dir(self) -> Path:
+        return (self.root or Path.cwd()) / ".bookbuild"
+
+    @property
+    def cache_entries(self) -> Path:
+        """The folder of every cache's entries (executions, parses, pages)."""
+        return self.cache_dir / CACHE_ENTRIES
+
+    def chapters(self) -> list[Path]:
+        """Chapters in book order: `book.chapters` then `book.appendices` (parts flattened)."""
+        if self.root is None:
+            return []
+        return [self.root / f for f in _chapter_entries(self.config)]
+
+    def sources(self) -> list[Path]:
+        """Every chapter file the project names (the output folder must never contain one)."""
+        return self.chapters()
+
+    def appendices(self) -> set[Path]:
+        """Chapters listed under `book.appendices` (lettered A, B, ...)."""
+        if self.root is None:
+            return set()
+        entries = (self.config.get("book") or {}).get("appendices") or []
+        return {(self.root / e).resolve() for e in entries if isinstance(e, str)}
+
+    def part_files(self) -> set[Path]:
+        """Files given as `part:` (a part's title page: unnumbered, no chapter of its own)."""
+        if self.root is None:
+            return set()
+        return {(self.root / f).resolve() for title, f, _ in _book_parts(self.config) if f}
+
+    def part_titles(self) -> dict[Path, str]:
+        """For each part given by a title alone, its first chapter and that title."""
+        if self.root is None:
+            return {}
+        return {(self.root / first).resolve(): title
+                for title, f, first in _book_parts(self.config) if not f and first and title}
+
+    def option(self, key: str, default: Any = None) -> Any:
+        """A setting under the `bookbuild:` key of `_quarto.yml`."""
+        return (self.config.get("bookbuild") or {}).get(key, default)
+
+    def path_setting(self, value: str | None) -> Path | None:
+        if not value:
+            return None
+        return (self.root or Path.cwd()) / value
+
+    @property
+    def formats(self) -> list[str]:
+        """Output formats named in `_quarto.yml` (html first), or html alone."""
+        fmt = self.config.get("format") or {}
+        declared = [fmt] if isinstance(fmt, str) else list(fmt.keys())
+        ours = [f for f in ("html", "pdf") if f in declared]
+        return ours or ["html"]
+
+    @property
+    def book_title(self) -> str:
+        book = self.config.get("book") or {}
+        return str(book.get("title") or self.config.get("title") or "Book")
+
+    def kernel_cwd(self, chapter: Path) -> Path:
+        """Cells run at the project root, or beside the file when it lies outside a project."""
+        return self.root if self.root is not None else chapter.resolve().parent
+
+
+def _chapter_entries(config: dict) -> list[str]:
+    files = _listed_files(config)
+    if not files:
+        files = list((config.get("project") or {}).get("render") or [])
+    return [f for f in files if f.endswith(".qmd")]
+
+
+def _listed_files(config: dict) -> list[str]:
+    """Every file `book.chapters` and `book.appendices` name, parts' files included."""
+    book = config.get("book") or {}
+    out: list[str] = []
+
+    def add(entries: Any) -> None:
+        for entry in entries or []:
+            if isinstance(entry, str):
+                out.append(entry)
+            elif isinstance(entry, dict):
+                if _part_file(entry.get("part")):
+                    out.append(entry["part"])
+                add(entry.get("chapters"))
+
+    add(book.get("chapters"))
+    add(book.get("appendices"))
+    return out
+
+
+def _book_parts(config: dict) -> list[tuple[str, str | None, str | None]]:
+    """Each `part:` of `book.chapters` and `book.appendices`: its title (a string part's own;
+    "" for a file), its file (None for a string part) and its first chapter file (or None)."""
+    book = config.get("book") or {}
+    out = []
+    for entries in (book.get("chapters"), book.get("appendices")):
+        for entry in entries or []:
+            if not isinstance(entry, dict) or "part" not in entry:
+                continue
+            part = str(entry["part"])
+            first = next((c for c in entry.get("chapters") or []
+                          if isinstance(c, str) and c.endswith(".qmd")), None)
+            if _part_file(part):
+                out.append(("", part, first))
+            else:
+                out.append((part, None, first))
+    return out
+
+
+def _part_file(part: object) -> bool:
+    """Whether a `part:` names a file (its title page) rather than giving a title."""
+    return isinstance(part, str) and re.search(r"\.(qmd|md|ipynb|[Rr]md)$", part) is not None
+
+
+def find_root(start: Path) -> Path | None:
+    start = start.resolve()
+    for d in [start, *start.parents]:
+        if (d / CONFIG).is_file():
+            return d
+    return None
+
+
+def load(start: Path | None = None) -> Project:
+    """The project containing `start` (default: the working directory), or a bare one.
+
+    Raises UsageError with located problems when `_quarto.yml` is unreadable or invalid.
+    """
+    root = find_root(start or Path.cwd())
+    if root is None:
+        return Project(None, {}, Settings())
+    path = root / CONFIG
+    text = _text(path)
+    config = _parse(text, path)
+    problems = validate(config, text, str(path), root / ".bookbuild" / "cache" / VALID)
+    if problems:
+        raise UsageError(diagnostics=problems)
+    ours = config.get("bookbuild") or {}
+    execute = config.get("execute") or {}
+    settings = Settings(
+        echo=bool(execute.get("echo", ours.get("echo", True))),
+        timeout=int(ours.get("timeout", 120)),
+        jobs=int(ours.get("jobs", os.cpu_count() or 1)),
+        warm_kernels=bool(ours.get("warm-kernels", True)),
+    )
+    return Project(root, config, settings)
+
+
+def _fail(path: Path, line: int, message: str, hint: str = "") -> UsageError:
+    return UsageError(diagnostics=[Diagnostic(str(path), line, 0, "CFG001", message, hint)])
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise _fail(path, line, f"not UTF-8 text (byte 0x{path.read_bytes()[exc.start]:02x})",
+                    "save the file as UTF-8") from None
+    except OSError as exc:
+        raise _fail(path, 0, f"cannot read the project configuration: {exc.strerror}") from None
+
+
+def _loader():
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _parse(text: str, path: Path) -> dict:
+    """The parsed config ({} for an empty file); UsageError at the line YAML stumbles on."""
+    import yaml
+
+    try:
+        config = yaml.load(text, Loader=_loader())
+    except yaml.YAMLError as exc:
+        where = yaml_position(exc, text)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and start is not None:
+            problem += f" ({context} at line {start.line + 1})"
+        raise _fail(path, where[0] + 1 if where else 0, f"invalid YAML: {problem}") from None
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise _fail(path, 1, "the project configuration must be a mapping of keys, "
+                             f"not a {type(config).__name__}")
+    if _expanded_size(config, {}) > MAX_CONFIG_VALUES:
+        # YAML aliases share values; checking the config walks each use (a "billion laughs")
+        raise _fail(path, 0, f"more than {MAX_CONFIG_VALUES:,} values once its aliases are "
+                             "expanded", "use fewer nested aliases (*name)")
+    return config
+
+
+MAX_CONFIG_VALUES = 1_000_000  # a real _quarto.yml holds hundreds
+
+
+def _expanded_size(value: object, seen: dict[int, int]) -> int:
+    """How many values `value` holds with every alias written out, in time linear in the file."""
+    if not isinstance(value, dict | list):
+        return 1
+    known = seen.get(id(value))
+    if known is not None:
+        return known
+    seen[id(value)] = MAX_CONFIG_VALUES + 1  # a value that holds itself is endless
+    items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+    total = 1
+    for item in items:
+        total += _expanded_size(item, seen)
+        if total > MAX_CONFIG_VALUES:
+            break
+    seen[id(value)] = total
+    return total
+
+
+def _nodes(text: str):
+    """The YAML node tree of a config that parsed (for line numbers); None when empty."""
+    import yaml
+
+    return yaml.compose(text, Loader=_loader())
+
+
+VALID = "config"  # under .bookbuild/cache: one empty file per config text that passed the schema
+
+
+def validate(config: dict, text: str, path: str, remembered: Path | None = None) -> list[Diagnostic]:
+    """Every schema violation and chapter problem, located in `_quarto.yml`.
+
+    A config text that passed the schema before (a file in `remembered`) skips it: importing
+    jsonschema and validating costs more than the rest of a no-op `numbers check`.
+    """
+    node = None
+    problems = []
+    mark = remembered / f"{_digest(text)}.ok" if remembered is not None else None
+    if mark is not None and mark.is_file():
+        from bookbuild.system.cachesweep import touch
+
+        touch(mark)
+    else:
+        import jsonschema
+
+        validator = jsonschema.Draft202012Validator(SCHEMA)
+        errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+        if errors:
+            node = _nodes(text)
+        for err in errors:
+            # {part: P1, chapters: 5} fails as a whole; name the value that is wrong in it
+            err = jsonschema.exceptions.best_match([err])
+            keys = list(err.absolute_path)
+            where = ".".join(map(str, keys)) or "(top level)"
+            problems.append(Diagnostic(path, _line_of(node, keys), 0, "CFG001",
+                                       f"{where}: {_explain(err)}", _hint(err)))
+        if not errors and mark is not None and mark.parent.parent.is_dir():
+            # only in a project that has built before: `check` leaves no .bookbuild behind
+            with contextlib.suppress(OSError):
+                mark.parent.mkdir(exist_ok=True)
+                mark.touch()  # empty: its existence is the whole record
+    if problems:
+        return problems  # the chapter checks read the config as the schema describes it
+    for entry in _listed_files(config):
+        if not entry.endswith(".qmd"):
+            node = node or _nodes(text)
+            problems.append(Diagnostic(
+                path, _find_line(node, entry), 0, "CFG001",
+                f"chapter {entry or '(empty)'} is not a .qmd file and would be left out",
+                "bookbuild renders .qmd chapters: rename it to .qmd, or remove it"))
+    seen: dict[str, int] = {}
+    for entry in _chapter_entries(config):
+        seen[entry] = seen.get(entry, 0) + 1
+        if seen[entry] > 1:
+            node = node or _nodes(text)
+            problems.append(Diagnostic(path, _find_line(node, entry, seen[entry]), 0, "CFG001",
+                                       f"chapter {entry} is listed twice", "list each chapter once"))
+            continue
+        file = Path(path).parent / entry
+        if not file.is_file():
+            node = node or _nodes(text)
+            problems.append(Diagnostic(path, _find_line(node, entry), 0, "CFG001",
+                                       f"chapter {entry} does not exist",
+                                       "fix the path or remove it from the book's chapters"))
+    return problems
+
+
+def _digest(text: str) -> str:
+    """The config text and the schema it passed (a new schema validates again)."""
+    import hashlib
+    import json
+
+    material = json.dumps([text, SCHEMA], sort_keys=True)
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _explain(err) -> str:
+    if err.validator == "additionalProperties":
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+        return f"unknown key{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))}"
+    if err.validator in ("type", "oneOf"):
+        return f"expected {_expected(err.schema)}, got {err.instance!r}"
+    if err.validator == "minimum":
+        return f"expected a number of at least {err.validator_value}, got {err.instance!r}"
+    return err.message
+
+
+def _expected(schema: dict) -> str:
+    if "oneOf" in schema:
+        return " or ".join(_expected(s) for s in schema["oneOf"])
+    names = {"string": "a string", "integer": "a whole number", "boolean": "true or false",
+             "object": "a mapping", "array": "a list"}
+    text = names.get(schema.get("type"), str(schema.get("type", "another value")))
+    return text + (f" of at least {schema['minimum']}" if "minimum" in schema else "")
+
+
+def _hint(err) -> str:
+    if err.validator == "additionalProperties":
+        known = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(known))
+        close = difflib.get_close_matches(extra[0], known, n=1) if extra else []
+        return f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+    return ""
+
+
+def _line_of(node, keys: list) -> int:
+    """1-based line of the value at `keys` in the YAML node tree (its parent's if missing)."""
+    line = node.start_mark.line + 1 if node is not None else 0
+    for k in keys:
+        child = None
+        if node is not None and node.id == "mapping":
+            child = next((v for kn, v in node.value if kn.value == str(k)), None)
+            key_node = next((kn for kn, v in node.value if kn.value == str(k)), None)
+            if key_node is not None:
+                line = key_node.start_mark.line + 1
+        elif node is not None and node.id == "sequence" and isinstance(k, int) and k < len(node.value):
+            child = node.value[k]
+            line = child.start_mark.line + 1
+        node = child
+    return line
+
+
+def _find_line(node, scalar: str, nth: int = 1) -> int:
+    """Line of the `nth` scalar equal to `scalar` anywhere in the tree (0 when not found)."""
+    found = []
+
+    def walk(n) -> None:
+        if n is None:
+            return
+        if n.id == "scalar" and n.value == scalar:
+            found.append(n.start_mark.line + 1)
+        elif n.id == "mapping":
+            for _key, v in n.value:
+                walk(v)
+        elif n.id == "sequence":
+            for v in n.value:
+                walk(v)
+
+    walk(node)
+    return found[nth - 1] if len(found) >= nth else (found[0] if found else 0)

@@ -1,0 +1,303 @@
+"""The output folder: refuse unsafe ones, stage a build, swap it in atomically, own only our files.
+
+A manifest in the output folder lists the files bookbuild wrote there and for which format, so a
+later build removes only those (an author's `CNAME` or `.nojekyll` stays) and rendering one
+format keeps the others. At every instant the folder holds the previous complete output or the
+new one: the staged folder and the old one are exchanged in one `renameat2(RENAME_EXCHANGE)`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import json
+import os
+import shutil
+import stat
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+
+from bookbuild.system.atomic import fault_point, write_text
+from bookbuild.system.errors import Diagnostic, UsageError, display_path
+
+MANIFEST = ".bookbuild-manifest.json"
+_STAGING = ".staging-"
+_LOCK = ".lock"
+def check_safe(out: Path, root: Path | None, chapters: list[Path], config_file: Path | None) -> None:
+    """Refuse an output folder whose replacement could destroy the author's sources."""
+    out = out.resolve()
+    where = str(config_file) if config_file else ""
+
+    def refuse(reason: str) -> None:
+        raise UsageError(diagnostics=[Diagnostic(
+            where, 0, 0, "OUT001", f"refusing output folder {out}: {reason}",
+            "choose a folder of its own for the output, e.g. `--output-dir _book`")])
+
+    if root is not None and (out == root or out in root.parents):
+        refuse("it is the project folder or lies above it")
+    if out == Path(out.anchor) or out == Path.home():
+        refuse("it is the file system root or your home folder")
+    # Staging would rename the file aside and put a folder in its place.
+    if out.exists() and not out.is_dir():
+        refuse("it is a file, not a folder")
+    existing = next(p for p in out.parents if p.exists())
+    if not existing.is_dir():
+        refuse(f"{existing} is a file, not a folder")
+    for marker in ("_quarto.yml", ".git", "pyproject.toml"):
+        if (out / marker).exists():
+            refuse(f"it contains {marker}")
+    for chapter in chapters:
+        if out in chapter.resolve().parents:
+            refuse(f"it contains the chapter {chapter.name}")
+
+
+def read_manifest(folder: Path) -> dict[str, list[str]]:
+    """Files bookbuild wrote in `folder`, by format; empty when unknown or unreadable."""
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        return {str(k): [str(p) for p in v if _inside(str(p))] for k, v in data["files"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _inside(rel: str) -> bool:
+    """Whether a manifest entry names a path in the folder: a damaged one names no other."""
+    parts = PurePosixPath(rel).parts
+    return bool(parts) and not PurePosixPath(rel).is_absolute() and ".." not in parts \
+        and "\0" not in rel
+
+
+def _files(folder: Path) -> dict[str, tuple[int, int, int]]:
+    out = {}
+    for p in folder.rglob("*"):
+        if p.is_file() and not p.is_symlink():
+            st = p.stat()
+            out[p.relative_to(folder).as_posix()] = (st.st_ino, st.st_size, st.st_mtime_ns)
+    return out
+
+
+class Stage:
+    """A staging folder plus the bookkeeping of which format wrote which file."""
+
+    def __init__(self, path: Path, owned: dict[str, list[str]]) -> None:
+        self.path = path
+        self.owned = owned
+        self._before = _files(path)
+
+    def wrote(self, fmt: str) -> None:
+        """Attribute every file created or changed since the last call to format `fmt`."""
+        now = _files(self.path)
+        changed = {p for p, sig in now.items() if self._before.get(p) != sig and p != MANIFEST}
+        self.owned[fmt] = sorted(set(self.owned.get(fmt, [])) | changed)
+        self._before = now
+
+
+def _remove_stale_staging(out: Path) -> None:
+    """Staging folders left by a killed build (their process is gone) are ours to remove."""
+    for p in out.parent.glob(f".{out.name}{_STAGING}*"):
+        pid = p.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def staged(out: Path, root: Path | None = None, formats: list[str] = (), whole_book: bool = False,
+           chapters: list[Path] = (), config_file: Path | None = None) -> Iterator[Stage]:
+    """Yield a Stage to write into; on success it replaces `out` atomically, on error it vanishes.
+
+    Call `stage.wrote(fmt)` after writing each format, so the manifest knows whose files are whose.
+
+    The stage starts empty, so the build never writes through an author's symbolic link. Before
+    the swap, what `out` holds then and the build did not write is copied in (files added during
+    the build too). For a whole-book render the files the manifest says `formats` wrote last time
+    stay behind (no stale pages) unless they changed since; other formats' files and files
+    bookbuild did not write are kept.
+    """
+    out = out.resolve()
+    check_safe(out, root, chapters, config_file)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(out):
+        _remove_stale_staging(out)
+        tmp = out.parent / f".{out.name}{_STAGING}{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            owned = read_manifest(out)
+            stale = {rel: _signature(out / rel) for fmt in (formats if whole_book else [])
+                     for rel in owned.pop(fmt, [])}
+            tmp.mkdir()
+            fault_point("staged")
+            stage = Stage(tmp, owned)
+            yield stage
+            carried: dict[str, tuple[int, int, int] | None] = {}
+            replaced = _carry(out, tmp, stale, carried)
+            write_text(tmp / MANIFEST, json.dumps({"files": stage.owned}, indent=1, sort_keys=True))
+            fault_point("manifest")
+            old = _swap(tmp, out)
+            if old is not None:
+                _rescue(old, out, stale, carried)
+                shutil.rmtree(old, ignore_errors=True)
+            for rel in replaced:
+                print(f"note: {display_path(out / rel)} was a symbolic link; bookbuild's output "
+                      "took its place (what it pointed to is untouched)", file=sys.stderr)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Hold the lock of `out` (flock on a file beside it) for a build: a second build of the same
+    folder waits, so neither swaps in an output made without the other's files."""
+    path = out.parent / f".{out.name}{_LOCK}"
+    waited = False
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not waited:
+                    print(f"bookbuild: waiting for another build of {display_path(out)} to finish",
+                          file=sys.stderr, flush=True)
+                    waited = True
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            if _same_file(fd, path):
+                break
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)  # the build we waited for removed this lock file: lock the current one
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)  # while holding it, so no lock file stays behind
+        os.close(fd)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether the open lock file `fd` is still the one at `path`."""
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    """Which version of a regular file `path` is; None for anything else (a link included)."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else None
+
+
+def _carry(old: Path, new: Path, stale: dict[str, tuple[int, int, int] | None],
+           carried: dict[str, tuple[int, int, int] | None]) -> list[str]:
+    """Copy into `new` what `old` holds and the build did not write, never following a link, and
+    note in `carried` what was copied; return the links of `old` the build's own output replaced."""
+    replaced: list[str] = []
+    for src, rel, signature in _kept_entries(old, stale):
+        if src.is_symlink() and os.path.lexists(new / rel):
+            replaced.append(rel)  # the link goes; what it points to is not touched
+        elif _carry_one(src, new / rel, old, rel):
+            carried[rel] = signature
+    return replaced
+
+
+def _kept_entries(old: Path, stale: dict[str, tuple[int, int, int] | None]
+                  ) -> Iterator[tuple[Path, str, tuple[int, int, int] | None]]:
+    """(path, relative name, signature) of each entry of `old` that is neither the manifest nor
+    a page this format wrote last time; never inside a linked folder, nor one moved away."""
+    for folder, dirs, files in os.walk(old):  # does not descend into linked folders
+        here = Path(folder)
+        for name in [*files, *dirs]:
+            src = here / name
+            rel = src.relative_to(old).as_posix()
+            signature = _signature(src)
+            if rel == MANIFEST or (signature is not None and stale.get(rel) == signature):
+                continue
+            yield src, rel, signature
+        dirs[:] = [d for d in dirs if (here / d).is_dir()]  # not those just moved (_rescue)
+
+
+def _rescue(old: Path, out: Path, stale: dict[str, tuple[int, int, int] | None],
+            carried: dict[str, tuple[int, int, int] | None]) -> None:
+    """After the swap, move into `out` what the author wrote in the old output after it was
+    copied (a new file or folder, or a copied file changed since), before `old` is removed."""
+    for src, rel, signature in _kept_entries(old, stale):
+        dst = out / rel
+        new = not os.path.lexists(dst)
+        if (new or (rel in carried and carried[rel] != signature)) \
+                and dst.parent.is_dir() and not dst.parent.is_symlink():
+            os.replace(src, dst)
+
+
+def _carry_one(src: Path, dst: Path, out: Path, rel: str) -> bool:
+    """Copy one entry (a link as a link, a folder as a folder); False when the build's own
+    version is there."""
+    blocked = not dst.parent.is_dir() or dst.parent.is_symlink()  # the build wrote a file there
+    if src.is_dir() and not src.is_symlink():
+        if blocked or os.path.lexists(dst):
+            return False  # what it holds is carried, or refused when blocked, entry by entry
+        dst.mkdir()
+        shutil.copystat(src, dst)
+        return True
+    if blocked or (os.path.lexists(dst) and (dst.is_symlink() or not dst.is_file())):
+        raise UsageError(diagnostics=[Diagnostic(
+            "", 0, 0, "OUT001", f"refusing output folder {out}: this build writes where "
+            f"{rel} is, and bookbuild did not write {rel}",
+            f"move {rel} out of the output folder, then render again")])
+    if os.path.lexists(dst):
+        return False  # the build wrote this very file: its version wins
+    if src.is_symlink():
+        os.symlink(os.readlink(src), dst)
+    else:
+        shutil.copy2(src, dst)
+    return True
+
+
+def _swap(new: Path, out: Path) -> Path | None:
+    """Make `new` the output, exchanging the two folders in one step; return where the old
+    output now is (None when there was none), for the caller to remove."""
+    if out.exists() and _exchange(new, out):
+        fault_point("exchanged")
+        return new
+    if out.exists():
+        # No atomic exchange here (not Linux, or a file system without it): keep the window tiny.
+        # A staging name: should this build be killed, the next one removes the old output.
+        old = out.parent / f".{out.name}{_STAGING}old-{os.getpid()}"
+        out.rename(old)
+        fault_point("moved old")
+        new.rename(out)
+        fault_point("swapped")
+        return old
+    new.rename(out)
+    fault_point("swapped")
+    return None
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """renameat2(RENAME_EXCHANGE): swap two paths atomically; False where unsupported."""
+    try:
+        # the interpreter's own symbols, libc's among them: ctypes.util.find_library would run
+        # `ldconfig -p` in a subprocess for each build to find the same library
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return False
+    fn = getattr(libc, "renameat2", None)
+    if fn is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc = fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return rc == 0
