@@ -60,9 +60,9 @@ numbers: setup
 preview: setup
 	$(BB) preview
 
-# _extensions/bookbuild (for `quarto add`) is written from filters/, never edited by hand.
+# _extensions/bookbuild (for `quarto add`): links to filters/ and a manifest written from them.
 extension: $(STAMP)
-	$(PY) -m bookbuild.extension
+	$(PY) -m bookbuild.publish.extension
 
 # docs/screenshots/*.png: our book and the showcase fixture in headless chromium (see its README).
 screenshots: setup test-tools

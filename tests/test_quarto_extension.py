@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from bookbuild import extension
-from bookbuild.pandoc import pandoc_path
+from bookbuild.publish import extension
+from bookbuild.publish.pandoc import pandoc_path
 from tests.conftest import ROOT
 from tests.quarto_helpers import book, pdf_text, render, text
 
@@ -17,10 +17,20 @@ INSTALLED = ROOT / "_extensions" / "bookbuild"
 
 
 def test_the_committed_extension_is_what_make_extension_writes() -> None:
-    wanted = extension.files()
-    present = {p.name: p.read_bytes() for p in INSTALLED.iterdir() if p.is_file()}
+    wanted = {name: ("link", target) for name, target in extension.links().items()}
+    wanted["_extension.yml"] = ("file", extension.manifest())
+    present = {p.name: ("link", str(p.readlink())) if p.is_symlink() else ("file", p.read_text())
+               for p in INSTALLED.iterdir()}
     stale = sorted(n for n in wanted.keys() | present.keys() if wanted.get(n) != present.get(n))
     assert not stale, f"_extensions/bookbuild is out of date ({', '.join(stale)}): run `make extension`"
+
+
+def test_the_extension_filters_are_the_filters_themselves() -> None:
+    # One copy of the Lua: every filter the manifest lists is the very file in filters/.
+    listed = yaml.safe_load((INSTALLED / "_extension.yml").read_text())["contributes"]["filters"]
+    assert listed
+    for name in listed:
+        assert (INSTALLED / name).resolve() == (ROOT / "filters" / name).resolve()
 
 
 def pandoc_with_extension(folder: Path, src: Path, *args: str) -> subprocess.CompletedProcess:
