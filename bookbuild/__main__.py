@@ -1,3 +1,37 @@
-from bookbuild.cli import main
+"""The `bookbuild` command's entry: Ctrl-C or SIGTERM is one line and exit 130 from its first
+instant, before the command line's own handlers (which also stop children) are in place."""
 
-raise SystemExit(main())
+import os
+import signal
+
+INTERRUPTED = "bookbuild: interrupted; kernels and child processes stopped\n"
+
+
+def _before_handlers(signum, frame) -> None:
+    # Nothing has started yet (no kernel, no file written): there is nothing to clean up.
+    os.write(2, INTERRUPTED.encode())
+    os._exit(130)
+
+
+# At import, not in main(): the console script imports this module before it calls main.
+signal.signal(signal.SIGINT, _before_handlers)
+signal.signal(signal.SIGTERM, _before_handlers)
+
+
+def main() -> int:
+    from bookbuild.cli import main as cli_main
+
+    try:
+        return cli_main()
+    except KeyboardInterrupt:  # landed after the command's own handling ended
+        os.write(2, INTERRUPTED.encode())
+        return 130
+    finally:
+        # The command is over: a late signal must not cut short the shutdown that stops the
+        # children (warm templates, pandoc workers) or turn into a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

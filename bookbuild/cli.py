@@ -112,21 +112,9 @@ def _advice(exc: OSError) -> str:
 
 def _sigterm_interrupts() -> None:
     """SIGTERM stops a command the way Ctrl-C does: children killed, staging removed, exit 130."""
-    import signal
-    import threading
-
     from bookbuild.system import processes
 
-    def interrupt(signum, frame):
-        processes.interrupted = True  # one flag, also set when the executor takes signals back
-        # Now, not after unwinding: threads converting pages wait on their pandoc, which may
-        # run for minutes; killed, they end at once and start nothing new (processes.run).
-        processes.kill_all(wait_for_lock=False)
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, interrupt)
-        signal.signal(signal.SIGINT, interrupt)
+    processes.handle_interrupts()
 
 
 def _processes_interrupted() -> bool:

@@ -39,6 +39,7 @@ def _run(run_all, warm: bool) -> list[str]:
     except asyncio.CancelledError:  # Ctrl-C inside the event loop cancels the main task
         raise KeyboardInterrupt from None
     finally:
+        processes.retake_interrupts()  # the loop's handlers are gone with it
         if warm:
             from bookbuild.execution.warm.template import release
 

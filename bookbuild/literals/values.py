@@ -208,7 +208,12 @@ def computed_values(probes: list[Probe], cache_root: Path, timeout: int = 120,
     if misses:
         import asyncio
 
-        asyncio.run(_execute(probes, misses, results, cache, timeout, jobs))
+        from bookbuild.system import processes
+
+        try:
+            asyncio.run(_execute(probes, misses, results, cache, timeout, jobs))
+        finally:
+            processes.retake_interrupts()  # the loop's signal handlers are gone with it
     out: list[list[Value] | Exception] = []
     for p, r in zip(probes, results, strict=True):
         if isinstance(r, Exception):

@@ -14,6 +14,33 @@ import threading
 _live: set[subprocess.Popen] = set()
 interrupted = False  # set when Ctrl-C or SIGTERM reached a running build
 _lock = threading.Lock()
+_handling = False  # whether a command asked for `handle_interrupts` (the CLI does; tests don't)
+
+
+def _interrupt(signum, frame) -> None:
+    global interrupted
+    interrupted = True  # one flag, also set when the executor takes signals back
+    # Now, not after unwinding: threads converting pages wait on their pandoc, which may run
+    # for minutes; killed, they end at once and start nothing new (run).
+    kill_all(wait_for_lock=False)
+    raise KeyboardInterrupt
+
+
+def handle_interrupts() -> None:
+    """Ctrl-C and SIGTERM stop the command alike: children killed, then KeyboardInterrupt."""
+    global _handling
+    if threading.current_thread() is threading.main_thread():
+        _handling = True
+        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
+
+
+def retake_interrupts() -> None:
+    """Install the command's handlers again after code that replaced them: an asyncio loop
+    that held SIGTERM leaves it at the default on closing, which killed bookbuild with -15
+    and left children, staging folders and lock files behind."""
+    if _handling:
+        handle_interrupts()
 
 
 class Timeout(Exception):

@@ -47,7 +47,10 @@ class Template:
         figures = [WARM_FIGURES] if KEEP_BETWEEN_BUILDS else []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bookbuild.execution.warm.server", self.socket, *figures, *modules],
-            cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+            cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            # A session of its own: a terminal's Ctrl-C reaches bookbuild alone, which stops the
+            # template itself (a template interrupted mid-import printed its own traceback).
+            start_new_session=True)
         self._stamps: dict[str, list[int]] | None = None
         self._pending: list[str] = []  # wanted since the start, not yet imported by the template
         self._lock = threading.Lock()  # forks of several chapters ask from several threads

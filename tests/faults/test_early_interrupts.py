@@ -1,0 +1,47 @@
+"""Ctrl-C at any instant: a terminal's SIGINT to the whole process group, at many points of a
+cold render (imports, parsing, the static check, kernel start), is one line and exit 130."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import bookbuild_exe
+from tests.faults.conftest import tree
+
+# From just after the interpreter's own start-up (before it, Python itself reports the
+# interrupt: no code of ours has run) through imports, parsing and the check to kernel start.
+DELAYS = [0.25, 0.4, 0.55, 0.7, 0.9, 1.2, 1.6, 2.2]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_at_any_early_instant_is_one_line_and_exit_130(book: Path, sig) -> None:
+    before = tree(book)
+    outcomes = []
+    for delay in DELAYS:
+        # A session of its own, so the signal reaches every process of the command as a
+        # terminal's Ctrl-C does (the kernels and their templates included).
+        proc = subprocess.Popen([bookbuild_exe(), "render", "--to", "md", "--no-cache"], cwd=book,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True, env=dict(os.environ, NO_COLOR="1"))
+        time.sleep(delay)
+        os.killpg(proc.pid, sig)
+        _, err = proc.communicate(timeout=60)
+        outcomes.append((delay, proc.returncode, err))
+    for delay, code, err in outcomes:
+        if code == 0:
+            continue  # finished before the signal came: nothing to stop
+        assert code == 130, f"after {delay} s: exit {code}\n{err}"
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err, f"after {delay} s:\n{err}"
+        assert err.strip().splitlines()[-1].startswith("bookbuild: interrupted"), err
+    assert any(code == 130 for _, code, _ in outcomes)
+    # No staging folder or lock file left; an interrupted build wrote no output folder.
+    left = {p.name for p in book.iterdir()} - {p.split("/")[0] for p in before} - {".bookbuild"}
+    assert left <= {"_book"}, left
+    if all(code == 130 for _, code, _ in outcomes):
+        assert "_book" not in left
