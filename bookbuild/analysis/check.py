@@ -33,7 +33,8 @@ def check_files(files: list[Path], project_root: Path | None,
     return results
 
 
-def unresolved_cross_references(proj, checked: dict[Path, Document]) -> list[str]:
+def unresolved_cross_references(proj, checked: dict[Path, Document],
+                                severity: str = "warning") -> list[str]:
     """`file:line: warning: unresolved cross-reference ...` for each reference the book's
     formats cannot resolve, as render prints them (the whole book is read for its labels)."""
     if proj.root is None:
@@ -45,7 +46,8 @@ def unresolved_cross_references(proj, checked: dict[Path, Document]) -> list[str
     unresolved = crossref.unresolved_explained(indexes, docs, {}, proj.config,
                                                proj.option("external-refs") or {},
                                                proj.formats, parts)
-    return [crossref.unresolved_line(ref, why) for ref, why in unresolved if ref.source in checked]
+    return [crossref.unresolved_line(ref, why, severity) for ref, why in unresolved
+            if ref.source in checked]
 
 
 def duplicates_per_file(docs: list[tuple[Document, bool]],

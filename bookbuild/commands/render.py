@@ -56,8 +56,10 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
         for ch in chapters:
             read = [*ch.doc.sources, *(ch.result.dependencies if ch.result else [])]
             inputs.update(Path(p).resolve() for p in read)
-    if proj.root is not None and formats != ["md"]:
+    if proj.root is not None:  # every format: `--strict` means the same for each
         _compare_with_lock(proj, chapters, strict, whole_book)
+        if publisher is None:  # HTML and PDF check cross-references as they number them
+            _check_cross_references(proj, chapters, strict)
 
     with staged(out, proj.root, formats=formats, whole_book=whole_book, chapters=proj.sources(),
                 config_file=where) as stage:
@@ -117,6 +119,19 @@ def _compare_with_lock(proj: Project, chapters: list[Chapter], strict: bool, who
         if strict:
             raise BuildError("render failed: numbers drifted from numbers.lock (--strict); previous "
                              "output left as it was")
+
+
+def _check_cross_references(proj: Project, chapters: list[Chapter], strict: bool) -> None:
+    """Warn about references no label in the book answers; with --strict they stop the build."""
+    from bookbuild.analysis.check import unresolved_cross_references
+
+    lines = unresolved_cross_references(proj, {ch.source.resolve(): ch.doc for ch in chapters},
+                                        "error" if strict else "warning")
+    if lines:
+        print("\n".join(lines), file=sys.stderr)
+    if lines and strict:
+        raise BuildError(f"{len(lines)} unresolved cross-reference(s) with --strict; previous "
+                         "output left as it was")
 
 
 def write_markdown(proj: Project, chapters: list[Chapter], stage: Path) -> None:

@@ -90,3 +90,27 @@ def test_a_folder_where_the_lock_goes_is_one_line_naming_the_lock(book: Path) ->
     last = r.stderr.splitlines()[-1]
     assert last.startswith(f"bookbuild: {book / 'numbers.lock'}: Is a directory (a folder has"), last
     assert ".tmp" not in r.stderr and not any((book / "numbers.lock").iterdir())
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_strict_stops_every_format_alike(locked: Path, fmt: str) -> None:
+    # `--strict` is one rule, whatever the format: a conflicted lock, drift and an unresolved
+    # cross-reference each stop the build (md used to publish all three, exit 0).
+    lock = locked / "numbers.lock"
+    good = lock.read_text()
+    lock.write_text(good.replace("chapters:\n", "chapters:\n<<<<<<< ours\n=======\n>>>>>>> theirs\n"))
+    r = bb("render", "--to", fmt, "--strict", cwd=locked)
+    assert r.returncode == 1 and "numbers.lock is malformed (--strict)" in r.stderr, r.stderr
+    lock.write_text(good)
+    chapter = locked / "part" / "speed.qmd"
+    text = chapter.read_text()
+    chapter.write_text(text.replace("9.58", "9.63"))
+    r = bb("render", "--to", fmt, "--strict", cwd=locked)
+    assert r.returncode == 1 and "numbers drifted from numbers.lock (--strict)" in r.stderr, r.stderr
+    chapter.write_text(text + "\nSee @sec-nowhere.\n")
+    r = bb("render", "--to", fmt, "--strict", cwd=locked)
+    assert r.returncode == 1, r.stderr
+    assert "part/speed.qmd:12: error: unresolved cross-reference 'sec-nowhere'" in r.stderr
+    assert not (locked / "_book").exists()  # nothing published by any of them
+    r = bb("render", "--to", fmt, cwd=locked)  # without --strict: a warning, and the book
+    assert r.returncode == 0 and "part/speed.qmd:12: warning: unresolved cross-reference" in r.stderr
