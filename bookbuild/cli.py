@@ -43,6 +43,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true",
                    help="treat warnings (unresolved cross-references, numbers drift) as errors")
     p.add_argument("--output-dir", type=Path, help="where to write (default: the project's _book/)")
+    p.add_argument("--adopt-output", action="store_true",
+                   help="write into an existing non-empty output folder bookbuild did not make "
+                        "(its files are kept)")
     p.add_argument("--no-cache", action="store_true", help="execute even when the cache is valid")
     p.set_defaults(func=cmd_render)
 
@@ -201,7 +204,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     from bookbuild.commands.render import build
 
     return build(proj, files, formats=args.to, output_dir=args.output_dir,
-                 use_cache=not args.no_cache, strict=args.strict, whole_book=not args.paths)
+                 use_cache=not args.no_cache, strict=args.strict, whole_book=not args.paths,
+                 adopt_output=args.adopt_output)
 
 
 def cmd_preview(args: argparse.Namespace) -> int:

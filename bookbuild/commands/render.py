@@ -23,13 +23,15 @@ from bookbuild.system.output import check_safe, staged
 
 def build(proj: Project, files: list[Path], formats: list[str] | None = None,
           output_dir: Path | None = None, use_cache: bool = True, strict: bool = False,
-          whole_book: bool = False, extra_body: str = "", inputs: set[Path] | None = None) -> int:
+          whole_book: bool = False, extra_body: str = "", inputs: set[Path] | None = None,
+          adopt_output: bool = False) -> int:
     """Render `files`; return 0 or raise BuildError (located in the `.qmd`, ready to print).
 
     `extra_body` is HTML appended to every page (preview's reload script; never in render).
     `whole_book` replaces this format's output of the previous build; otherwise other chapters'
     output stays. `inputs`, when given, receives the files the chapters were made from: each
     chapter, what it includes, and what its kernel read (preview's watcher asks it).
+    `adopt_output`: write into a non-empty output folder bookbuild did not make.
     """
     started = cachesweep.build_started()  # entries used from here on are this build's
     formats = formats or proj.formats
@@ -37,7 +39,7 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     # Refuse an unsafe output folder before any kernel starts; the message names _quarto.yml
     # only when the folder came from there.
     where = None if output_dir is not None else proj.config_file
-    check_safe(out, proj.root, proj.sources(), where)
+    check_safe(out, proj.root, proj.sources(), where, adopt_output)
     parsed = ParseCache(proj.cache_entries, use_cache)
     chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
     publisher = _publisher(proj, chapters, formats, strict, extra_body, use_cache, parsed)
@@ -62,7 +64,7 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
             _check_cross_references(proj, chapters, strict)
 
     with staged(out, proj.root, formats=formats, whole_book=whole_book, chapters=proj.sources(),
-                config_file=where) as stage:
+                config_file=where, adopt=adopt_output) as stage:
         if "md" in formats:
             write_markdown(proj, chapters, stage.path)
             stage.wrote("md")

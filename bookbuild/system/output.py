@@ -25,15 +25,17 @@ from bookbuild.system.errors import Diagnostic, UsageError, display_path
 MANIFEST = ".bookbuild-manifest.json"
 _STAGING = ".staging-"
 _LOCK = ".lock"
-def check_safe(out: Path, root: Path | None, chapters: list[Path], config_file: Path | None) -> None:
-    """Refuse an output folder whose replacement could destroy the author's sources."""
+def check_safe(out: Path, root: Path | None, chapters: list[Path], config_file: Path | None,
+               adopt: bool = False) -> None:
+    """Refuse an output folder whose replacement could destroy the author's sources; `adopt`:
+    the author allows a non-empty folder bookbuild did not make (`--adopt-output`)."""
     out = out.resolve()
     where = str(config_file) if config_file else ""
 
-    def refuse(reason: str) -> None:
+    def refuse(reason: str, hint: str = "choose a folder of its own for the output, e.g. "
+               "`--output-dir _book`") -> None:
         raise UsageError(diagnostics=[Diagnostic(
-            where, 0, 0, "OUT001", f"refusing output folder {out}: {reason}",
-            "choose a folder of its own for the output, e.g. `--output-dir _book`")])
+            where, 0, 0, "OUT001", f"refusing output folder {out}: {reason}", hint)])
 
     if root is not None and (out == root or out in root.parents):
         refuse("it is the project folder or lies above it")
@@ -51,6 +53,18 @@ def check_safe(out: Path, root: Path | None, chapters: list[Path], config_file: 
     for chapter in chapters:
         if out in chapter.resolve().parents:
             refuse(f"it contains the chapter {chapter.name}")
+    if not adopt and _foreign(out):
+        refuse("it holds files and bookbuild did not make it (it has no " + MANIFEST + ")",
+               "render into a new folder, or pass --adopt-output to write into this one (its "
+               "files are kept; bookbuild then removes only what it writes)")
+
+
+def _foreign(out: Path) -> bool:
+    """Whether `out` is a non-empty folder that no build of ours wrote (no manifest)."""
+    try:
+        return out.is_dir() and not (out / MANIFEST).is_file() and any(out.iterdir())
+    except OSError:
+        return False
 
 
 def read_manifest(folder: Path) -> dict[str, list[str]]:
@@ -114,7 +128,8 @@ def _alive(pid: int) -> bool:
 
 @contextmanager
 def staged(out: Path, root: Path | None = None, formats: list[str] = (), whole_book: bool = False,
-           chapters: list[Path] = (), config_file: Path | None = None) -> Iterator[Stage]:
+           chapters: list[Path] = (), config_file: Path | None = None,
+           adopt: bool = False) -> Iterator[Stage]:
     """Yield a Stage to write into; on success it replaces `out` atomically, on error it vanishes.
 
     Call `stage.wrote(fmt)` after writing each format, so the manifest knows whose files are whose.
@@ -126,7 +141,7 @@ def staged(out: Path, root: Path | None = None, formats: list[str] = (), whole_b
     bookbuild did not write are kept.
     """
     out = out.resolve()
-    check_safe(out, root, chapters, config_file)
+    check_safe(out, root, chapters, config_file, adopt)
     out.parent.mkdir(parents=True, exist_ok=True)
     with _locked(out):
         _remove_stale_staging(out)
@@ -137,6 +152,7 @@ def staged(out: Path, root: Path | None = None, formats: list[str] = (), whole_b
             stale = {rel: _signature(out / rel) for fmt in (formats if whole_book else [])
                      for rel in owned.pop(fmt, [])}
             tmp.mkdir()
+            _same_ownership(out, tmp)  # the swapped-in folder keeps the output's mode and owner
             fault_point("staged")
             stage = Stage(tmp, owned)
             yield stage
@@ -191,6 +207,22 @@ def _same_file(fd: int, path: Path) -> bool:
         return os.path.samestat(os.fstat(fd), os.stat(path))
     except FileNotFoundError:
         return False
+
+
+def _same_ownership(src: Path, dst: Path) -> None:
+    """Give `dst` the permission bits, owner and group of `src` (when it exists): a folder or file
+    of the author's that a build replaces by its copy must not change hands or modes."""
+    try:
+        st = src.lstat()
+    except OSError:
+        return
+    if not stat.S_ISLNK(st.st_mode):
+        os.chmod(dst, stat.S_IMODE(st.st_mode))
+    if (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+        try:
+            os.chown(dst, st.st_uid, st.st_gid, follow_symlinks=False)
+        except PermissionError:
+            pass  # only root gives a file away: an ordinary user's copy is theirs anyway
 
 
 def _signature(path: Path) -> tuple[int, int, int] | None:
@@ -252,6 +284,7 @@ def _carry_one(src: Path, dst: Path, out: Path, rel: str) -> bool:
             return False  # what it holds is carried, or refused when blocked, entry by entry
         dst.mkdir()
         shutil.copystat(src, dst)
+        _same_ownership(src, dst)
         return True
     if blocked or (os.path.lexists(dst) and (dst.is_symlink() or not dst.is_file())):
         raise UsageError(diagnostics=[Diagnostic(
@@ -264,6 +297,7 @@ def _carry_one(src: Path, dst: Path, out: Path, rel: str) -> bool:
         os.symlink(os.readlink(src), dst)
     else:
         shutil.copy2(src, dst)
+    _same_ownership(src, dst)
     return True
 
 

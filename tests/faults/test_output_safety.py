@@ -32,7 +32,7 @@ def test_output_dir_in_the_config_is_checked_too(book: Path) -> None:
 
 def test_authors_files_in_the_output_folder_survive_rebuilds(book: Path) -> None:
     out = book / "_book"
-    out.mkdir()
+    assert bb("render", "--to", "md", cwd=book).returncode == 0
     (out / "CNAME").write_text("book.example.org\n")
     (out / ".nojekyll").write_text("")
     assert bb("render", "--to", "md", cwd=book).returncode == 0
@@ -98,3 +98,44 @@ def test_numbers_accept_killed_mid_write_keeps_the_old_lock(book: Path) -> None:
     assert lock.read_bytes() == before
     r = bb("numbers", "accept", cwd=book)
     assert r.returncode == 0 and "9.63" not in before.decode() and "10.38" in lock.read_text()
+
+
+def test_a_folder_bookbuild_did_not_make_is_refused_unless_adopted(book: Path) -> None:
+    site = book / "site"
+    site.mkdir()
+    (site / "notes.txt").write_text("mine\n")
+    before = tree(book)
+    r = bb("render", "--to", "md", "--output-dir", "site", cwd=book)
+    assert r.returncode == 2, r.stderr
+    assert "OUT001" in r.stderr and "bookbuild did not make it" in r.stderr
+    assert "--adopt-output" in r.stderr and "Traceback" not in r.stderr
+    assert tree(book) == before  # nothing written, nothing removed
+    (book / "empty").mkdir()  # an empty folder holds nothing to lose
+    assert bb("render", "--to", "md", "--output-dir", "empty", cwd=book).returncode == 0
+    r = bb("render", "--to", "md", "--output-dir", "site", "--adopt-output", cwd=book)
+    assert r.returncode == 0, r.stderr
+    assert (site / "notes.txt").read_text() == "mine\n" and (site / "part" / "speed.md").is_file()
+    # adopted once, it is ours from then on: no flag needed, the author's file still kept
+    assert bb("render", "--to", "md", "--output-dir", "site", cwd=book).returncode == 0
+    assert (site / "notes.txt").read_text() == "mine\n"
+
+
+def test_the_output_folder_and_the_authors_files_keep_their_modes_and_owners(book: Path) -> None:
+    import os
+    import stat
+
+    out = book / "_book"
+    assert bb("render", "--to", "md", cwd=book).returncode == 0
+    mine = out / "private.txt"
+    mine.write_text("only me\n")
+    os.chmod(out, 0o750)
+    os.chmod(mine, 0o600)
+    owner = (1234, 4321) if os.getuid() == 0 else (os.getuid(), os.getgid())
+    if os.getuid() == 0:  # only root can give files away; as anyone else modes are the test
+        os.chown(out, *owner)
+        os.chown(mine, *owner)
+    assert bb("render", "--to", "md", cwd=book).returncode == 0
+    for path, mode in ((out, 0o750), (mine, 0o600)):
+        st = path.stat()
+        assert stat.S_IMODE(st.st_mode) == mode, (path, oct(st.st_mode))
+        assert (st.st_uid, st.st_gid) == owner, path
