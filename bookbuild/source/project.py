@@ -355,20 +355,41 @@ def validate(config: dict, text: str, path: str, remembered: Path | None = None)
                 path, _find_line(node, entry), 0, "CFG001",
                 f"chapter {entry or '(empty)'} is not a .qmd file and would be left out",
                 "bookbuild renders .qmd chapters: rename it to .qmd, or remove it"))
+    return problems + _chapter_file_problems(config, path, text, node)
+
+
+def _chapter_file_problems(config: dict, path: str, text: str, node) -> list[Diagnostic]:
+    """Chapters that are missing, outside the project, or the same file as another (by
+    another spelling, `./x.qmd`, or through a link): one page per chapter, one chapter per page."""
+    problems: list[Diagnostic] = []
     seen: dict[str, int] = {}
+    files: dict[Path, str] = {}  # each chapter file, by its real path: the first entry naming it
+    root = Path(path).parent.resolve()
+
+    def problem(entry: str, message: str, hint: str, nth: int = 1) -> None:
+        nonlocal node
+        node = node or _nodes(text)
+        problems.append(Diagnostic(path, _find_line(node, entry, nth), 0, "CFG001", message, hint))
+
     for entry in _chapter_entries(config):
         seen[entry] = seen.get(entry, 0) + 1
         if seen[entry] > 1:
-            node = node or _nodes(text)
-            problems.append(Diagnostic(path, _find_line(node, entry, seen[entry]), 0, "CFG001",
-                                       f"chapter {entry} is listed twice", "list each chapter once"))
+            problem(entry, f"chapter {entry} is listed twice", "list each chapter once", seen[entry])
             continue
         file = Path(path).parent / entry
         if not file.is_file():
-            node = node or _nodes(text)
-            problems.append(Diagnostic(path, _find_line(node, entry), 0, "CFG001",
-                                       f"chapter {entry} does not exist",
-                                       "fix the path or remove it from the book's chapters"))
+            problem(entry, f"chapter {entry} does not exist",
+                    "fix the path or remove it from the book's chapters")
+            continue
+        real = file.resolve()
+        if not real.is_relative_to(root):
+            problem(entry, f"chapter {entry} lies outside the project folder",
+                    "move or copy it into the project: its page and lock entry are named after "
+                    "its place in the project")
+        elif real in files:
+            problem(entry, f"chapter {entry} is the same file as {files[real]}, listed before",
+                    "list each chapter once")
+        files.setdefault(real, entry)
     return problems
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import bb
+from tests.faults.conftest import bb, tree
 
 CONFIGS = {
     "bad YAML": ("project:\n  type: book\nbook: [unclosed\n", 4,
@@ -106,3 +106,25 @@ def test_a_config_of_nested_aliases_is_refused_not_walked_for_ever(book: Path) -
     r = bb("check", cwd=book, timeout=30)  # expanding it would take minutes and gigabytes
     assert r.returncode == 2
     assert "_quarto.yml: more than 1,000,000 values once its aliases are expanded" in r.stderr
+
+
+@pytest.mark.parametrize("listing, message", [
+    ("    - ./part/speed.qmd", "chapter ./part/speed.qmd is the same file as part/speed.qmd"),
+    ("    - alias.qmd", "chapter alias.qmd is the same file as part/speed.qmd"),
+    ("    - ../outside.qmd", "chapter ../outside.qmd lies outside the project folder"),
+])
+def test_one_page_per_chapter_one_chapter_per_page(book: Path, listing: str, message: str) -> None:
+    # Two spellings or a link of one file would be rendered on top of each other; a chapter
+    # outside the project has no place of its own in the output or the lock.
+    (book / "alias.qmd").symlink_to(book / "part" / "speed.qmd")
+    (book.parent / "outside.qmd").write_text("# Outside\n")
+    config = book / "_quarto.yml"
+    config.write_text(config.read_text().replace("    - part/speed.qmd\n",
+                                                 f"    - part/speed.qmd\n{listing}\n"))
+    before = tree(book)
+    for command in (["check"], ["render", "--to", "md"]):
+        r = bb(*command, cwd=book)
+        assert r.returncode == 2, r.stderr
+        line = [x for x in r.stderr.splitlines() if "CFG001" in x]
+        assert len(line) == 1 and line[0].startswith("_quarto.yml:8:") and message in line[0], r.stderr
+    assert tree(book) == before
