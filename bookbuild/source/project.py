@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bookbuild.source.yamlmarks import yaml_position
+from bookbuild.source.yamlmarks import expanded_size, yaml_position
 from bookbuild.system.errors import Diagnostic, UsageError
 
 CACHE_ENTRIES = "cache"  # under .bookbuild: the entries of the execution, parse and page caches
@@ -276,7 +276,7 @@ def _parse(text: str, path: Path) -> dict:
     if not isinstance(config, dict):
         raise _fail(path, 1, "the project configuration must be a mapping of keys, "
                              f"not a {type(config).__name__}")
-    if _expanded_size(config, {}) > MAX_CONFIG_VALUES:
+    if expanded_size(config, MAX_CONFIG_VALUES) > MAX_CONFIG_VALUES:
         # YAML aliases share values; checking the config walks each use (a "billion laughs")
         raise _fail(path, 0, f"more than {MAX_CONFIG_VALUES:,} values once its aliases are "
                              "expanded", "use fewer nested aliases (*name)")
@@ -284,24 +284,6 @@ def _parse(text: str, path: Path) -> dict:
 
 
 MAX_CONFIG_VALUES = 1_000_000  # a real _quarto.yml holds hundreds
-
-
-def _expanded_size(value: object, seen: dict[int, int]) -> int:
-    """How many values `value` holds with every alias written out, in time linear in the file."""
-    if not isinstance(value, dict | list):
-        return 1
-    known = seen.get(id(value))
-    if known is not None:
-        return known
-    seen[id(value)] = MAX_CONFIG_VALUES + 1  # a value that holds itself is endless
-    items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
-    total = 1
-    for item in items:
-        total += _expanded_size(item, seen)
-        if total > MAX_CONFIG_VALUES:
-            break
-    seen[id(value)] = total
-    return total
 
 
 def _nodes(text: str):

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from bookbuild.source.yamlmarks import yaml_position
+from bookbuild.source.yamlmarks import expanded_size, yaml_position
 from bookbuild.system.errors import Diagnostic
 
 INLINE_ENGINE = "{python}"
@@ -31,6 +31,11 @@ _FENCE_LINE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 
 # Where an included line came from: the include shortcodes that brought it in, innermost first.
 Chain = tuple[tuple[str, int], ...]
+# What one chapter may pull in through includes: past these, an include is an error, so that
+# an include bomb (files that include each other many times over) ends at once.
+MAX_INCLUDES = 2_000
+MAX_INCLUDED_BYTES = 64 * 2**20
+MAX_YAML_VALUES = 100_000  # in one front matter or cell's options, aliases written out
 
 
 @dataclass(frozen=True)
@@ -323,14 +328,18 @@ def _complement(spans: list[tuple[int, int]], length: int) -> list[tuple[int, in
 
 def _expand(text: str, path: str, body_start: int, root: Path | None,
             problems: list[Diagnostic], files: dict[str, str],
-            chain: Chain = (), stack: tuple[str, ...] = (),
-            real: str | None = None) -> tuple[str, list[Origin]]:
-    """`text` with every `{{< include >}}` outside code and comments replaced by the file's text."""
+            chain: Chain = (), stack: tuple[tuple[str, tuple[int, int]], ...] = (),
+            real: tuple[str, tuple[int, int]] | None = None,
+            budget: list[int] | None = None) -> tuple[str, list[Origin]]:
+    """`text` with every `{{< include >}}` outside code and comments replaced by the file's text.
+    `stack`: the including files (path, device and inode: a link is the file it names);
+    `budget`: [includes, bytes] this chapter may still read."""
     pieces: list[str] = []
     origins: list[Origin] = []
     fence: str | None = None
     comment = False
-    stack = stack + (real or os.path.abspath(path),)
+    budget = budget if budget is not None else [MAX_INCLUDES, MAX_INCLUDED_BYTES]
+    stack = stack + (real or (os.path.abspath(path), _identity(path)),)
     start_line = text.count("\n", 0, body_start)
     lines = newline_lines(text)
     for n, line in enumerate(lines, start=1):
@@ -344,7 +353,8 @@ def _expand(text: str, path: str, body_start: int, root: Path | None,
             fence = m.group(1)
         elif n > start_line and "{{<" in line and (inc := _INCLUDE.search(line)) \
                 and not _commented(line, inc.start(), comment):
-            text_in, origins_in = _include(inc, line, path, n, root, problems, files, chain, stack)
+            text_in, origins_in = _include(inc, line, path, n, root, problems, files, chain, stack,
+                                           budget)
             if text_in is not None:
                 before, after = line[:inc.start()], line[inc.end():]
                 if before.strip() or after.strip():  # an include inside a line: splice it in
@@ -388,7 +398,8 @@ _COMMENT_MARK = re.compile(r"<!--|-->")
 
 def _include(m: re.Match, line: str, path: str, n: int, root: Path | None,
              problems: list[Diagnostic], files: dict[str, str], chain: Chain,
-             stack: tuple[str, ...]) -> tuple[str | None, list[Origin]]:
+             stack: tuple[tuple[str, tuple[int, int]], ...],
+             budget: list[int]) -> tuple[str | None, list[Origin]]:
     """The expanded text of one include shortcode, or None (and a problem) when it cannot be.
 
     Plain string paths (os.path), not pathlib: this runs once per include on every parse.
@@ -399,25 +410,64 @@ def _include(m: re.Match, line: str, path: str, n: int, root: Path | None,
     target = os.path.join(str(root), raw.lstrip("/")) if absolute else \
         os.path.join(os.path.dirname(path), raw)
     note = included_note(chain)
-    resolved = os.path.abspath(target)  # no symlink resolution: one syscall fewer per include
-    if resolved in stack:
-        names = " -> ".join(os.path.basename(p) for p in stack[stack.index(resolved):])
-        problems.append(Diagnostic(path, n, col, "QMD005", f"include cycle: {names} -> "
-                                   f"{os.path.basename(resolved)}; remove one of the includes"
-                                   + note))
+
+    def problem(message: str) -> tuple[str, list[Origin]]:
+        problems.append(Diagnostic(path, n, col, "QMD005", message + note))
         return "\n", [Origin(path, n, chain)]  # the shortcode line, left blank
-    try:
-        with open(resolved, "rb") as f:
-            data = f.read()
-    except OSError:
-        problems.append(Diagnostic(path, n, col, "QMD005", f"included file '{raw}' not found "
-                                   f"(looked for {target}); fix the path (a leading / is the "
-                                   "project root)" + note))
-        return "\n", [Origin(path, n, chain)]  # the shortcode line, left blank
+
+    if min(budget) < 0:
+        return "\n", [Origin(path, n, chain)]  # the budget ran out above, said there: read no more
+    resolved = os.path.abspath(target)  # no symlink resolution: the inode below tells links
+    data, ident, why = _read_included(resolved, budget)
+    if why == "missing":
+        return problem(f"included file '{raw}' not found (looked for {target}); fix the path "
+                       "(a leading / is the project root)")
+    seen = [p for p, i in stack if p == resolved or (ident is not None and i == ident)]
+    if seen:
+        at = next(k for k, (p, i) in enumerate(stack) if p == seen[0])
+        names = " -> ".join(os.path.basename(p) for p, _ in stack[at:])
+        return problem(f"include cycle: {names} -> {os.path.basename(resolved)}; remove one of "
+                       "the includes")
+    if why:
+        return problem(f"cannot include '{raw}': {why}")
     shown = os.path.normpath(target)
     inner = _decode(data, shown, problems)
     files.setdefault(shown, inner)
-    return _expand(inner, shown, 0, root, problems, files, ((path, n),) + chain, stack, resolved)
+    return _expand(inner, shown, 0, root, problems, files, ((path, n),) + chain, stack,
+                   (resolved, ident), budget)
+
+
+def _identity(path: str) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+        return (st.st_dev, st.st_ino)
+    except OSError:
+        return (0, 0)
+
+
+def _read_included(path: str, budget: list[int]) -> tuple[bytes, tuple[int, int] | None, str]:
+    """(bytes, (device, inode), why not) for an included file: a FIFO, a device or a folder is
+    never read (reading one would hang or never end), nor past the chapter's budget."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO without writer opens at once
+    except OSError:
+        return b"", None, "missing"
+    try:
+        st = os.fstat(fd)
+        ident = (st.st_dev, st.st_ino)
+        if not stat.S_ISREG(st.st_mode):
+            return b"", ident, "it is not a regular file (a folder, a pipe or a device)"
+        budget[0] -= 1
+        budget[1] -= st.st_size
+        if budget[0] < 0 or budget[1] < 0:
+            return b"", ident, (f"the chapter's includes exceed {MAX_INCLUDES:,} files or "
+                                f"{MAX_INCLUDED_BYTES // 2**20} MB in all (an include bomb?)")
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read(st.st_size + 1), ident, ""
+    finally:
+        os.close(fd)
 
 
 _FRONT_MATTER = re.compile(r"---[ \t]*\n(.*?\n)?(---|\.\.\.)[ \t]*(\n|$)", re.S)
@@ -443,6 +493,11 @@ def _front_matter(text: str, path: str, problems: list[Diagnostic]) -> tuple[dic
         line, col = 2 + line, 1 + col
         problems.append(Diagnostic(path, line, col, "QMD002",
                                    f"invalid YAML front matter: {_yaml_problem(exc)}"))
+        data = {}
+    if expanded_size(data, MAX_YAML_VALUES) > MAX_YAML_VALUES:
+        problems.append(Diagnostic(path, 1, 1, "QMD002", "the front matter holds more than "
+                                   f"{MAX_YAML_VALUES:,} values once its aliases are expanded",
+                                   "use fewer nested aliases (*name)"))
         data = {}
     return (data if isinstance(data, dict) else {}), m.end()
 
@@ -474,6 +529,12 @@ def _cell_options(cell: CodeCell, problems: list[Diagnostic]) -> dict[str, Any]:
                                    f"{cell.describe()}: {_yaml_problem(exc)}"))
         return {}
     if not isinstance(data, dict):
+        return {}
+    if expanded_size(data, MAX_YAML_VALUES) > MAX_YAML_VALUES:
+        problems.append(Diagnostic(cell.path, cell.first_line, 1, "QMD002", "the options of "
+                                   f"{cell.describe()} hold more than {MAX_YAML_VALUES:,} values "
+                                   "once their aliases are expanded",
+                                   "use fewer nested aliases (*name)"))
         return {}
     label = data.get("label")
     what = f"cell '{label}'" if label is not None else cell.describe()

@@ -1,5 +1,5 @@
-"""Where in a YAML text PyYAML's error is: its mark, or for a reader error (a control character,
-bad encoding), the character position it gives instead."""
+"""YAML facts PyYAML does not give: where in the text its error is (its mark, or for a reader
+error the character position), and how large a value is once its aliases are written out."""
 
 from __future__ import annotations
 
@@ -14,3 +14,24 @@ def yaml_position(exc: Exception, text: str) -> tuple[int, int] | None:
         before = text[:position]
         return before.count("\n"), position - (before.rfind("\n") + 1)
     return None
+
+
+def expanded_size(value: object, limit: int, seen: dict[int, int] | None = None) -> int:
+    """How many values `value` holds with every alias written out (stopping past `limit`), in
+    time linear in the text: aliases share values, and walking each use of a "billion laughs"
+    (what a schema check or JSON for pandoc does) would take minutes and gigabytes."""
+    seen = {} if seen is None else seen
+    if not isinstance(value, dict | list):
+        return 1
+    known = seen.get(id(value))
+    if known is not None:
+        return known
+    seen[id(value)] = limit + 1  # a value that holds itself is endless
+    items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+    total = 1
+    for item in items:
+        total += expanded_size(item, limit, seen)
+        if total > limit:
+            break
+    seen[id(value)] = total
+    return total
