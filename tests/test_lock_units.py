@@ -14,6 +14,7 @@ import pytest
 from bookbuild import lock
 from bookbuild.lock import Entry, Lock, LockError
 from bookbuild.qmd import parse
+from bookbuild.shown import Shown
 
 LOCK_TEXT = lock.HEADER + """
 constants:
@@ -25,7 +26,19 @@ chapters:
   - {line: 7, expr: "R.x", text: "2"}
   - {line: 7, expr: "R.y \\"q\\"", text: "é"}
   empty.qmd:
-"""
+outputs:
+  a.qmd:
+  - {line: 9, cell: "#2", at: "mean: {}", text: "2.5"}
+  - {line: 9, cell: "#2", at: "table 1 [row 'b', column 'x']", text: "1000"}
+files:
+  "data/x.csv": {size: 12, sha256: "%s"}
+packages:
+  pandas: "3.1.2"
+""" % ("ab" * 32)
+SHOWN = [Shown("a.qmd", 9, "#2", "table 1 [row 'b', column 'x']", "1000"),
+         Shown("a.qmd", 9, "#2", "mean: {}", "2.5")]
+# A lock from before cell outputs were locked: no outputs, files or packages sections.
+OLD_TEXT = LOCK_TEXT.split("outputs:")[0]
 
 
 def entry(chapter: str, line: int, expr: str, text: str, n: int = 1) -> Entry:
@@ -44,7 +57,8 @@ def test_parse_reads_constants_entries_and_chapters_without_numbers() -> None:
 def test_dump_is_sorted_one_entry_a_line_and_reads_back_the_same() -> None:
     shuffled = Lock({"Z_FLOPS": "989 TFLOP/s", "A_BW": "3.35 TB/s"},
                     [entry("a.qmd", 7, 'R.y "q"', "é"), entry("a.qmd", 7, "R.x", "2", 2),
-                     entry("a.qmd", 3, "R.x", "1")], {"empty.qmd"})
+                     entry("a.qmd", 3, "R.x", "1")], {"empty.qmd"}, SHOWN,
+                    {"data/x.csv": (12, "ab" * 32)}, {"pandas": "3.1.2"})
     assert lock.dump(shuffled) == LOCK_TEXT
     assert lock.dump(lock.parse(LOCK_TEXT)) == LOCK_TEXT
 

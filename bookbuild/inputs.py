@@ -1,0 +1,88 @@
+"""What a chapter's numbers are computed from besides constants: the data files its cells read
+(as its execution recorded them) and the versions of the installed packages its cells import.
+The lock keeps both, so a moved number can name the input that moved it.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from bookbuild.qmd import Document
+
+
+def file_name(root: Path | None, path: str) -> str:
+    """A data file's name in the lock: below the project root when it lies there, posix."""
+    p = Path(path)
+    if root is not None and p.is_relative_to(root):
+        return p.relative_to(root).as_posix()
+    return p.as_posix()
+
+
+def data_files(root: Path | None, dependencies: list[str]) -> dict[str, tuple[int, str]]:
+    """(size, sha256) of each data file a chapter read; modules are code (their constants are
+    locked by name), folders listed and files absent have no content to compare."""
+    out = {}
+    for path in dependencies:
+        if path.endswith((".py", ".pyc")):
+            continue
+        try:
+            data = Path(path).read_bytes()
+        except OSError:  # a folder, or a file that is gone or was never there
+            continue
+        out[file_name(root, path)] = (len(data), hashlib.sha256(data).hexdigest())
+    return out
+
+
+def imported_names(doc: Document) -> set[str]:
+    """Top-level module names the chapter's cells import (`import a.b`, `from a import c`)."""
+    names: set[str] = set()
+    for cell in doc.cells:
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # IPython magics: their imports are not traced
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names)
+
+
+def package_versions(root: Path | None, doc: Document) -> dict[str, str]:
+    """Installed distribution -> version for the packages the chapter's cells import; the
+    book's own modules (at its root) are not packages."""
+    out = {}
+    for name in sorted(imported_names(doc)):
+        if root is not None and ((root / name).is_dir() or (root / f"{name}.py").is_file()):
+            continue
+        out.update(_versions(name))
+    return out
+
+
+@lru_cache(maxsize=256)
+def _versions(module: str) -> dict[str, str]:
+    from importlib import metadata
+
+    try:
+        return {module: metadata.version(module)}
+    except metadata.PackageNotFoundError:
+        pass  # the distribution has another name (yaml: PyYAML): ask the slower index
+    out = {}
+    for dist in _distributions().get(module, ()):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+@lru_cache(maxsize=1)
+def _distributions() -> dict[str, list[str]]:
+    from importlib import metadata
+
+    return dict(metadata.packages_distributions())
