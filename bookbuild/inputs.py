@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import os
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -22,12 +23,25 @@ def file_name(root: Path | None, path: str) -> str:
     return p.as_posix()
 
 
+# The system's own data (time zones, locales, certificates) and the user's caches (fonts,
+# parsed unit registries) differ between machines and are no book's input: a lock written on
+# one machine must read the same on another.
+_SYSTEM = ("/usr/", "/etc/", "/lib/", "/lib64/", "/var/lib/", "/var/cache/", "/opt/")
+
+
+def _not_inputs() -> tuple[str, ...]:
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return (*_SYSTEM, os.path.join(cache, ""))
+
+
 def data_files(root: Path | None, dependencies: list[str]) -> dict[str, tuple[int, str]]:
     """(size, sha256) of each data file a chapter read; modules are code (their constants are
     locked by name), folders listed and files absent have no content to compare."""
     out = {}
+    skipped = _not_inputs()
     for path in dependencies:
-        if path.endswith((".py", ".pyc")):
+        inside = root is not None and Path(path).is_relative_to(root)
+        if path.endswith((".py", ".pyc")) or (not inside and path.startswith(skipped)):
             continue
         try:
             data = Path(path).read_bytes()

@@ -233,7 +233,9 @@ def _pipe_table(lines: list[str]) -> _Table:
         inner = line.strip()
         inner = inner[1:] if inner.startswith("|") else inner
         inner = inner[:-1] if inner.endswith("|") and not inner.endswith("\\|") else inner
-        return [_Cell(part.strip(), header) for part in re.split(r"(?<!\\)\|", inner)]
+        # `code` and **bold** marks are how the label is spelt, not part of it
+        return [_Cell(part.strip().strip("`*").strip(), header)
+                for part in re.split(r"(?<!\\)\|", inner)]
 
     return _Table([cells(lines[0], True)], [cells(line, False) for line in lines[2:]])
 
@@ -279,9 +281,10 @@ def _joined(value) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
 
-def cell_numbers(outputs: list[dict]) -> list[tuple[str, str, str, str]]:
+def cell_numbers(outputs: list[dict], asis: bool = False) -> list[tuple[str, str, str, str]]:
     """(key, normalised number, row, column) of every number a cell's outputs show; a key
-    repeated within the cell gets `(2)`, `(3)`, ... in order."""
+    repeated within the cell gets `(2)`, `(3)`, ... in order. `asis`: printed text is markdown
+    (`output: asis`), so its pipe tables are tables."""
     found: list[tuple[str, str, str, str]] = []
     tables = 0
     for out in outputs:
@@ -289,6 +292,8 @@ def cell_numbers(outputs: list[dict]) -> list[tuple[str, str, str, str]]:
         if payload is None:
             continue
         mime, text = payload
+        if asis and mime == "text/plain":
+            mime = "text/markdown"
         if mime == "text/html":
             parser = _Html()
             parser.feed(text)
@@ -312,8 +317,8 @@ def cell_numbers(outputs: list[dict]) -> list[tuple[str, str, str, str]]:
     return out_list
 
 
-def locked_cells(doc, config: dict | None, fmt: str = "html") -> list[tuple[int, CodeCell]]:
-    """(index, cell) of the cells whose outputs reach the page and are locked: not hidden by
+def locked_cells(doc, config: dict | None, fmt: str = "html") -> list[tuple[int, CodeCell, bool]]:
+    """(index, cell, asis) of the cells whose outputs reach the page and are locked: not hidden by
     `include: false` or `output: false`, nor opted out by `lock: false` (or the book's
     `bookbuild: lock-outputs: false`)."""
     if not opts.truthy(((config or {}).get("bookbuild") or {}).get("lock-outputs", True)):
@@ -324,20 +329,20 @@ def locked_cells(doc, config: dict | None, fmt: str = "html") -> list[tuple[int,
         o = opts.cell_options(document, cell.options)
         shown = o["output"] == "asis" or opts.truthy(o["output"])
         if opts.truthy(o["include"]) and shown and opts.truthy(cell.options.get("lock", True)):
-            out.append((i, cell))
+            out.append((i, cell, o["output"] == "asis"))
     return out
 
 
 def shown_of(chapter: str, doc, outputs: list[list[dict]], config: dict | None) -> list[Shown]:
     """Every locked number of one executed chapter's cell outputs."""
     result = []
-    for i, cell in locked_cells(doc, config):
+    for i, cell, asis in locked_cells(doc, config):
         if i >= len(outputs):
             continue
         name = cell.label or f"#{i + 1}"
         chain = cell.included_from
         line = chain[-1][1] if chain else cell.line
         where = f"{display_path(cell.path)}:{cell.line}{included_note(chain)}" if chain else ""
-        for key, number, row, column in cell_numbers(outputs[i]):
+        for key, number, row, column in cell_numbers(outputs[i], asis):
             result.append(Shown(chapter, line, name, key, number, row, column, where))
     return result
