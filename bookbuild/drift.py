@@ -56,8 +56,9 @@ def report(drift: Drift, causes: dict[tuple, set[str]], severity: str) -> list[s
                    "numbers shown by cells): run `bookbuild numbers accept`")
     changed = _inputs(drift)
     names = {cause: name for cause, name, _ in changed}
+    named = {now.key: _named(causes.get(now.key, set()), names) for _, now in drift.moved}
     for locked, now in drift.moved:
-        because = sorted(names[c] for c in causes.get(now.key, set()) if c in names)
+        because = sorted(names[c] for c in named[now.key])
         if because:
             why = f"moved by {', '.join(because)}"
         elif drift.known_inputs and not drift.constants:  # a constant the trace missed may have
@@ -69,12 +70,19 @@ def report(drift: Drift, causes: dict[tuple, set[str]], severity: str) -> list[s
     out += [f"{severity}: {e.chapter}:{e.line} removed {_what(e)} {e.expr} (was {e.text})"
             for e in drift.removed]
     for cause, _, text in changed:
-        moved = [f"{now.place()} {now.expr}" for _, now in drift.moved
-                 if cause in causes.get(now.key, set())]
+        moved = [f"{now.place()} {now.expr}" for _, now in drift.moved if cause in named[now.key]]
         if moved or not cause.startswith(("file:", "package:")):  # inputs matter for what they move
             out.append(f"{severity}: {text}")
             out += [f"    moved {m}" for m in moved] or ["    moved no rendered number"]
     return out
+
+
+def _named(causes: set[str], changed: dict[str, str]) -> set[str]:
+    """The changed causes a report names for one number: the constants its trace reaches when
+    any changed (precise), else the data files and packages its chapter read (chapter-wide)."""
+    hit = causes & changed.keys()
+    constants = {c for c in hit if not c.startswith(("file:", "package:"))}
+    return constants or hit
 
 
 def _what(e) -> str:
