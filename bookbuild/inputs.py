@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
+import re
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +30,11 @@ def file_name(root: Path | None, path: str) -> str:
 _SYSTEM = ("/usr/", "/etc/", "/lib/", "/lib64/", "/var/lib/", "/var/cache/", "/opt/")
 
 
+# Installed packages' metadata (an editable install's lies in the project): importlib reads it
+# for entry points; it describes packages, whose versions the lock keeps instead.
+_METADATA = re.compile(r"\.(egg|dist)-info[/\\]")
+
+
 def _not_inputs() -> tuple[str, ...]:
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return (*_SYSTEM, os.path.join(cache, ""))
@@ -41,7 +47,8 @@ def data_files(root: Path | None, dependencies: list[str]) -> dict[str, tuple[in
     skipped = _not_inputs()
     for path in dependencies:
         inside = root is not None and Path(path).is_relative_to(root)
-        if path.endswith((".py", ".pyc")) or (not inside and path.startswith(skipped)):
+        if (path.endswith((".py", ".pyc")) or (not inside and path.startswith(skipped))
+                or _METADATA.search(path)):
             continue
         try:
             data = Path(path).read_bytes()
