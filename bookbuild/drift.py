@@ -9,7 +9,7 @@ from bookbuild import lock as lockfile
 from bookbuild.chapters import Chapter, chapter_key
 from bookbuild.inputs import data_files, package_versions
 from bookbuild.lock import Drift, Lock
-from bookbuild.provenance import causes_of, cells_by_name, constants_of, tracers_for
+from bookbuild.provenance import UNTRACED, causes_of, cells_by_name, constants_of, tracers_for
 from bookbuild.shown import Shown, shown_of
 
 
@@ -79,10 +79,12 @@ def report(drift: Drift, causes: dict[tuple, set[str]], severity: str) -> list[s
 
 def _named(causes: set[str], changed: dict[str, str]) -> set[str]:
     """The changed causes a report names for one number: the constants its trace reaches when
-    any changed (precise), else the data files and packages its chapter read (chapter-wide)."""
-    hit = causes & changed.keys()
-    constants = {c for c in hit if not c.startswith(("file:", "package:"))}
-    return constants or hit
+    any changed (precise), else what its chapter used that changed (chapter-wide): the
+    constants its kernel reached when the trace stopped short, its data files and packages."""
+    wide = {c.partition(":")[2] for c in causes if c.startswith("wide:")}
+    hit = (causes | wide) & changed.keys()
+    traced = {c for c in hit & causes if not c.startswith(("file:", "package:"))}
+    return traced or hit
 
 
 def _what(e) -> str:
@@ -121,6 +123,19 @@ def compare_with_causes(locked: Lock, now: Lock, root: Path | None, chapters: li
         return drift, {}
     entries = [*now.entries, *(now.shown or [])]
     causes = causes_of(entries, tracers_for(chapters, root, details), cells_by_name(chapters, root))
+    reached = _reached(chapters, root, details)
     for e in entries:  # what the chapter read counts for every number it shows
-        causes[e.key] = causes[e.key] | now.inputs.get(e.chapter, set())
+        found = causes[e.key]
+        if UNTRACED in found:  # the trace stopped short: any constant the chapter reached may
+            found = (found - {UNTRACED}) | {f"wide:{n}" for n in reached.get(e.chapter, ())}
+        causes[e.key] = found | now.inputs.get(e.chapter, set())
     return drift, causes
+
+
+def _reached(chapters: list[Chapter], root: Path | None, details: dict) -> dict[str, set[str]]:
+    """Per chapter, the lock names of the constants its kernel reported reaching."""
+    out = {}
+    for ch in chapters:
+        mine = set((ch.result.constants or {}) if ch.result is not None else {})
+        out[chapter_key(root, ch.source)] = {n for n in details if n.rpartition(":")[2] in mine}
+    return out

@@ -84,9 +84,16 @@ def causes_of(entries: list[Entry | Shown], tracers: dict[str, Tracer],
         k = (e.chapter, f"[{e.cell}]" if shown else e.expr)
         if k not in memo:
             expr = cell_expression((cells or {}).get((e.chapter, e.cell))) if shown else e.expr
-            memo[k] = tracers[e.chapter].trace(expr).constants if expr else set()
+            t = tracers[e.chapter].trace(expr) if expr else None
+            # A trace that stopped at names it cannot follow (a loop over a registry, a
+            # library call) may have missed a constant: UNTRACED lets drift fall back to the
+            # constants the chapter's kernel reached.
+            memo[k] = (t.constants | ({UNTRACED} if t.untraced else set())) if t else {UNTRACED}
         out[e.key] = memo[k]
     return out
+
+
+UNTRACED = "untraced:"  # a cause set's marker: the trace did not reach every name
 
 
 def cell_expression(cell: CodeCell | None) -> str | None:
