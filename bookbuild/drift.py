@@ -13,23 +13,34 @@ from bookbuild.provenance import UNTRACED, causes_of, cells_by_name, constants_o
 from bookbuild.shown import Shown, shown_of
 
 
-def current(root: Path | None, chapters: list[Chapter],
-            config: dict | None = None) -> tuple[Lock, dict[str, dict]]:
-    """The lock the executed `chapters` would write now, with the constants' details."""
+def current(root: Path | None, chapters: list[Chapter], config: dict | None = None,
+            inputs: bool = False) -> tuple[Lock, dict[str, dict]]:
+    """The lock the executed `chapters` would write now, with the constants' details; with
+    `inputs`, also the data files and packages they read (to write or explain)."""
     details = constants_of(chapters)
-    now = Lock({name: d["value"] for name, d in details.items()}, shown=[], files={}, packages={})
+    now = Lock({name: d["value"] for name, d in details.items()}, shown=[])
     for ch in chapters:
         key = chapter_key(root, ch.source)
         now.entries += lockfile.entries_of(key, ch.doc.refs, ch.result.inline)
         if not ch.doc.refs:
             now.empty_chapters.add(key)
         now.shown += shown_of(key, ch.doc, ch.result.outputs, config)
+    if inputs:
+        read_inputs(now, root, chapters)
+    return now, details
+
+
+def read_inputs(now: Lock, root: Path | None, chapters: list[Chapter]) -> None:
+    """Hash the data files and look up the packages the chapters used: only for a lock being
+    written or a drift being explained, as a large data file takes a while to hash."""
+    now.files, now.packages = {}, {}
+    for ch in chapters:
         files = data_files(root, ch.result.dependencies or [])
         packages = package_versions(root, ch.doc)
         now.files.update(files)
         now.packages.update(packages)
-        now.inputs[key] = {f"file:{f}" for f in files} | {f"package:{p}" for p in packages}
-    return now, details
+        now.inputs[chapter_key(root, ch.source)] = ({f"file:{f}" for f in files}
+                                                    | {f"package:{p}" for p in packages})
 
 
 def _short(value: tuple[int, str] | None) -> str:
@@ -121,6 +132,9 @@ def compare_with_causes(locked: Lock, now: Lock, root: Path | None, chapters: li
     drift = lockfile.compare(locked, now)
     if not drift:
         return drift, {}
+    if now.files is None:
+        read_inputs(now, root, chapters)
+    lockfile.changed_inputs(locked, now, drift)
     entries = [*now.entries, *(now.shown or [])]
     causes = causes_of(entries, tracers_for(chapters, root, details), cells_by_name(chapters, root))
     reached = _reached(chapters, root, details)

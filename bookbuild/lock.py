@@ -317,10 +317,14 @@ def compare(locked: Lock, now: Lock) -> Drift:
     drift.moved.sort(key=lambda p: (p[1].chapter, p[1].line))
     drift.chapters_added = sorted(now.chapters() - locked.chapters())
     drift.chapters_removed = sorted(locked.chapters() - now.chapters())
-    drift.files = _changed(locked.files, now.files)
-    drift.packages = _changed(locked.packages, now.packages)
     drift.known_inputs = locked.files is not None
     return drift
+
+
+def changed_inputs(locked: Lock, now: Lock, drift: Drift) -> None:
+    """Note in `drift` the data files and packages that differ (once `now` has them)."""
+    drift.files = _changed(locked.files, now.files)
+    drift.packages = _changed(locked.packages, now.packages)
 
 
 def restrict(lock: Lock, chapters: set[str]) -> Lock:

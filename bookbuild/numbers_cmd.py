@@ -50,7 +50,7 @@ def _why(proj: Project, chapters: list[Chapter], path: Path, expr: str) -> int:
 
 
 def _accept(proj: Project, chapters: list[Chapter], path: Path) -> int:
-    now, details = drift_mod.current(proj.root, chapters, proj.config)
+    now, details = drift_mod.current(proj.root, chapters, proj.config, inputs=True)
     try:
         old = lockfile.load(path)
     except lockfile.LockError:
@@ -88,7 +88,7 @@ def _shown_count(lock: lockfile.Lock) -> str:
 def _why_shown(proj: Project, chapters: list[Chapter], path: Path, expr: str,
                cells: list[tuple[str, str]], where: tuple[str | None, str | None]) -> int:
     """`numbers why` for the numbers cells show: per cell, what it reads, then each number."""
-    now, details = drift_mod.current(proj.root, chapters, proj.config)
+    now, details = drift_mod.current(proj.root, chapters, proj.config, inputs=True)
     try:
         locked = lockfile.load(path)
     except lockfile.LockError:
