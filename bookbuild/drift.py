@@ -62,7 +62,10 @@ def report(drift: Drift, causes: dict[tuple, set[str]], severity: str) -> list[s
     out = [f"{severity}: chapter {c} is in the book but not in numbers.lock" for c in drift.chapters_added]
     out += [f"{severity}: chapter {c} is in numbers.lock but no longer in the book"
             for c in drift.chapters_removed]
-    if drift.outputs_unlocked:
+    if drift.outputs_unlocked and severity == "accepted":
+        out.append(f"accepted: {drift.outputs_unlocked} numbers shown by cells, locked for the "
+                   "first time")
+    elif drift.outputs_unlocked:
         out.append(f"{severity}: numbers.lock predates locking cell outputs ({drift.outputs_unlocked} "
                    "numbers shown by cells): run `bookbuild numbers accept`")
     changed = _inputs(drift)

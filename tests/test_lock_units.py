@@ -38,7 +38,7 @@ packages:
 SHOWN = [Shown("a.qmd", 9, "#2", "table 1 [row 'b', column 'x']", "1000"),
          Shown("a.qmd", 9, "#2", "mean: {}", "2.5")]
 # A lock from before cell outputs were locked: no outputs, files or packages sections.
-OLD_TEXT = LOCK_TEXT.split("outputs:")[0]
+OLD_TEXT = LOCK_TEXT.split("\noutputs:\n")[0] + "\n"
 
 
 def entry(chapter: str, line: int, expr: str, text: str, n: int = 1) -> Entry:
@@ -276,3 +276,16 @@ def test_moved_numbers_follow_the_lines_of_the_chapter_as_it_is_now() -> None:
 def test_added_or_removed_numbers_alone_are_drift() -> None:
     assert lock.compare(_lock(entry("a.qmd", 1, "R.x", "1")), _lock(empty={"a.qmd"}))
     assert lock.compare(_lock(empty={"a.qmd"}), _lock(entry("a.qmd", 1, "R.x", "1")))
+
+
+def test_a_lock_from_before_outputs_reads_and_its_output_lines_are_strict() -> None:
+    old = lock.parse(OLD_TEXT)
+    assert (old.shown, old.files, old.packages) == (None, None, None)
+    assert old.entries == lock.parse(LOCK_TEXT).entries
+    drift = lock.compare(old, lock.parse(LOCK_TEXT))
+    assert drift.outputs_unlocked == 2 and not drift.added and not drift.moved
+    twice = LOCK_TEXT.replace('text: "2.5"}', 'text: "2.5"}\n  - {line: 9, cell: "#2", at: "mean: {}", '
+                                             'text: "3"}')
+    assert _problems(twice) == ["19: output number 'a.qmd [#2] mean: {}' is listed twice (first at line 18)"]
+    [bad] = _problems(LOCK_TEXT.replace('sha256: "abab', 'sha256: "zz'))
+    assert bad.startswith("21: malformed line in the numbers lock: '\"data/x.csv\": {size: 12")

@@ -155,7 +155,7 @@ def test_why_by_place_and_by_label_row_and_column(book: Path) -> None:
 
 def test_a_lock_from_before_outputs_asks_for_accept_in_one_line(book: Path) -> None:
     lock = accept(book)
-    (book / "numbers.lock").write_text(lock.split("outputs:")[0])
+    (book / "numbers.lock").write_text(lock.split("\noutputs:\n")[0] + "\n")
     r = run_cli("numbers", "check", cwd=book)
     assert r.returncode == 1
     assert drift_lines(r.stdout) == []
