@@ -132,6 +132,7 @@ def drift_of(root: Path | None, chapters: list[Chapter], whole_book: bool,
 
 def compare_with_causes(locked: Lock, now: Lock, root: Path | None, chapters: list[Chapter],
                         details: dict) -> tuple[Drift, dict]:
+    """The drift and, when there is any, the causes each number may have moved by."""
     drift = lockfile.compare(locked, now)
     if not drift:
         return drift, {}

@@ -73,6 +73,7 @@ def imported_names(doc: Document) -> set[str]:
 
 @lru_cache(maxsize=1024)
 def _cell_imports(source: str) -> frozenset[str]:
+    """The top-level module names one cell's import lines name."""
     out = set()
     for plain, source_module in _IMPORT.findall(source):
         if source_module:
@@ -97,6 +98,7 @@ def package_versions(root: Path | None, doc: Document) -> dict[str, str]:
 
 @lru_cache(maxsize=256)
 def _versions(module: str) -> dict[str, str]:
+    """Distribution -> version for the installed package that provides `module`."""
     from importlib import metadata
 
     try:

@@ -203,6 +203,7 @@ class _Reading:
         self.problems.append(Diagnostic(self.path, n, 1, "LCK001", message, hint))
 
     def open(self, n: int, section: str) -> None:
+        """Enter a section; an outputs, files or packages section marks the lock's format."""
         self.section, self.chapter = section, None
         # a section listed twice adds to the first (a merge conflict is caught by its markers)
         if section == "outputs" and self.lock.shown is None:
