@@ -176,3 +176,21 @@ def test_why_explains_an_inline_expression_from_the_chapters_that_show_it(root: 
     lines = why([b, a], root, DETAILS, values, "R.ridge")
     assert lines[0] == "a.qmd: R.ridge = 295"
     assert not any(line.startswith("b.qmd") for line in lines), lines
+
+
+def test_a_changed_package_names_itself_for_the_numbers_its_chapter_shows() -> None:
+    from bookbuild.shown import Shown
+
+    def shown(value: str, version: str) -> Lock:
+        return Lock({}, [], {"a.qmd"}, [Shown("a.qmd", 3, "fit", "r2: {}", value)], {},
+                    {"scipy": version})
+
+    old, now = shown("0.91", "1.13.0"), shown("0.92", "1.14.1")
+    found = lock.compare(old, now)
+    lock.changed_inputs(old, now, found)
+    causes = {now.shown[0].key: {"package:scipy", "file:data/other.csv"}}
+    assert drift.report(found, causes, "drift") == [
+        "drift: a.qmd:3 [fit] r2: {}: 0.91 → 0.92  (moved by scipy)",
+        "drift: package scipy: 1.13.0 → 1.14.1",
+        "    moved a.qmd:3 [fit] r2: {}",
+    ]
