@@ -60,8 +60,12 @@ def parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_numbers)
     q = nsub.add_parser("accept", help="rewrite numbers.lock with the current numbers")
     q.set_defaults(func=cmd_numbers)
-    q = nsub.add_parser("why", help="the chain from an inline expression down to its constants")
-    q.add_argument("expr", help="an inline expression, e.g. Roofline.h100_ridge")
+    q = nsub.add_parser("why", help="the chain from an inline expression, or a number a cell "
+                                    "shows, down to its constants, data files and packages")
+    q.add_argument("expr", help="an inline expression (Roofline.h100_ridge), a cell's place "
+                                "(chapter.qmd:120) or a cell's label")
+    q.add_argument("--row", help="only the numbers of this table row (a cell's output)")
+    q.add_argument("--column", help="only the numbers of this table column (a cell's output)")
     q.set_defaults(func=cmd_numbers)
     return p0
 
@@ -222,7 +226,8 @@ def cmd_numbers(args: argparse.Namespace) -> int:
     from bookbuild.commands.numbers import run
 
     proj, files = _targets([])
-    return run(proj, files, args.action, getattr(args, "expr", None))
+    return run(proj, files, args.action, getattr(args, "expr", None),
+               where=(getattr(args, "row", None), getattr(args, "column", None)))
 
 
 if __name__ == "__main__":

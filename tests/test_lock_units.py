@@ -13,6 +13,7 @@ import pytest
 
 from bookbuild.numbers import lock
 from bookbuild.numbers.lock import Entry, Lock, LockError
+from bookbuild.numbers.shown import Shown
 from bookbuild.source.qmd import parse
 
 LOCK_TEXT = lock.HEADER + """
@@ -25,7 +26,19 @@ chapters:
   - {line: 7, expr: "R.x", text: "2"}
   - {line: 7, expr: "R.y \\"q\\"", text: "é"}
   empty.qmd:
-"""
+outputs:
+  a.qmd:
+  - {line: 9, cell: "#2", at: "mean: {}", text: "2.5"}
+  - {line: 9, cell: "#2", at: "table 1 [row 'b', column 'x']", text: "1000"}
+files:
+  "data/x.csv": {size: 12, sha256: "%s"}
+packages:
+  pandas: "3.1.2"
+""" % ("ab" * 32)
+SHOWN = [Shown("a.qmd", 9, "#2", "table 1 [row 'b', column 'x']", "1000"),
+         Shown("a.qmd", 9, "#2", "mean: {}", "2.5")]
+# A lock from before cell outputs were locked: no outputs, files or packages sections.
+OLD_TEXT = LOCK_TEXT.split("\noutputs:\n")[0] + "\n"
 
 
 def entry(chapter: str, line: int, expr: str, text: str, n: int = 1) -> Entry:
@@ -44,7 +57,8 @@ def test_parse_reads_constants_entries_and_chapters_without_numbers() -> None:
 def test_dump_is_sorted_one_entry_a_line_and_reads_back_the_same() -> None:
     shuffled = Lock({"Z_FLOPS": "989 TFLOP/s", "A_BW": "3.35 TB/s"},
                     [entry("a.qmd", 7, 'R.y "q"', "é"), entry("a.qmd", 7, "R.x", "2", 2),
-                     entry("a.qmd", 3, "R.x", "1")], {"empty.qmd"})
+                     entry("a.qmd", 3, "R.x", "1")], {"empty.qmd"}, SHOWN,
+                    {"data/x.csv": (12, "ab" * 32)}, {"pandas": "3.1.2"})
     assert lock.dump(shuffled) == LOCK_TEXT
     assert lock.dump(lock.parse(LOCK_TEXT)) == LOCK_TEXT
 
@@ -262,3 +276,16 @@ def test_moved_numbers_follow_the_lines_of_the_chapter_as_it_is_now() -> None:
 def test_added_or_removed_numbers_alone_are_drift() -> None:
     assert lock.compare(_lock(entry("a.qmd", 1, "R.x", "1")), _lock(empty={"a.qmd"}))
     assert lock.compare(_lock(empty={"a.qmd"}), _lock(entry("a.qmd", 1, "R.x", "1")))
+
+
+def test_a_lock_from_before_outputs_reads_and_its_output_lines_are_strict() -> None:
+    old = lock.parse(OLD_TEXT)
+    assert (old.shown, old.files, old.packages) == (None, None, None)
+    assert old.entries == lock.parse(LOCK_TEXT).entries
+    drift = lock.compare(old, lock.parse(LOCK_TEXT))
+    assert drift.outputs_unlocked == 2 and not drift.added and not drift.moved
+    twice = LOCK_TEXT.replace('text: "2.5"}', 'text: "2.5"}\n  - {line: 9, cell: "#2", at: "mean: {}", '
+                                             'text: "3"}')
+    assert _problems(twice) == ["19: output number 'a.qmd [#2] mean: {}' is listed twice (first at line 18)"]
+    [bad] = _problems(LOCK_TEXT.replace('sha256: "abab', 'sha256: "zz'))
+    assert bad.startswith("21: malformed line in the numbers lock: '\"data/x.csv\": {size: 12")

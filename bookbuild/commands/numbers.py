@@ -9,14 +9,14 @@ from bookbuild.execution.runner import execute_all
 from bookbuild.model import Chapter, chapter_key
 from bookbuild.numbers import drift as drift_mod
 from bookbuild.numbers import lock as lockfile
-from bookbuild.numbers.provenance import constants_of, why
+from bookbuild.numbers.provenance import constants_of, output_cells, why, why_shown
 from bookbuild.source.parsecache import ParseCache
 from bookbuild.source.project import Project
 from bookbuild.system.errors import BuildError, display_path
 
 
 def run(proj: Project, files: list[Path], action: str, expr: str | None = None,
-        whole_book: bool = True) -> int:
+        whole_book: bool = True, where: tuple[str | None, str | None] = (None, None)) -> int:
     """Execute (cached) and check, accept or explain; returns the exit code."""
     parsed = ParseCache(proj.cache_entries)
     chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
@@ -30,6 +30,9 @@ def run(proj: Project, files: list[Path], action: str, expr: str | None = None,
     parsed.flush()  # the check passed: remember the parsed chapters
     path = (proj.root or Path.cwd()) / lockfile.LOCK
     if action == "why":
+        cells = output_cells(proj.root, chapters, expr or "")
+        if cells is not None or any(where):
+            return _why_shown(proj, chapters, path, expr or "", cells or [], where)
         return _why(proj, chapters, path, expr or "")
     if action == "accept":
         return _accept(proj, chapters, path)
@@ -47,7 +50,7 @@ def _why(proj: Project, chapters: list[Chapter], path: Path, expr: str) -> int:
 
 
 def _accept(proj: Project, chapters: list[Chapter], path: Path) -> int:
-    now, details = drift_mod.current(proj.root, chapters)
+    now, details = drift_mod.current(proj.root, chapters, proj.config, inputs=True)
     try:
         old = lockfile.load(path)
     except lockfile.LockError:
@@ -58,12 +61,13 @@ def _accept(proj: Project, chapters: list[Chapter], path: Path) -> int:
         lines = drift_mod.report(drift, causes, "accepted")
     lockfile.write(path, now)
     print("\n".join(lines + [f"wrote {display_path(path)}: {len(now.entries)} numbers in "
-                             f"{len(chapters)} chapter(s), {len(now.constants)} constants"]))
+                             f"{len(chapters)} chapter(s), {len(now.constants)} constants"
+                             + _shown_count(now)]))
     return 0
 
 
 def _check(proj: Project, chapters: list[Chapter], path: Path, whole_book: bool) -> int:
-    locked, now, drift, causes = drift_mod.drift_of(proj.root, chapters, whole_book)
+    locked, now, drift, causes = drift_mod.drift_of(proj.root, chapters, whole_book, proj.config)
     if locked is None:
         print(f"drift: no {lockfile.LOCK} yet: review the numbers, then run "
               "`bookbuild numbers accept`")
@@ -72,5 +76,33 @@ def _check(proj: Project, chapters: list[Chapter], path: Path, whole_book: bool)
         print("\n".join([*drift_mod.report(drift, causes, "drift"), drift_mod.summary(drift)]))
         return 1
     print(f"numbers: {display_path(path)} matches ({len(now.entries)} numbers in "
-          f"{len(now.chapters())} chapter(s), {len(now.constants)} constants)")
+          f"{len(now.chapters())} chapter(s), {len(now.constants)} constants{_shown_count(now)})")
+    return 0
+
+
+def _shown_count(lock: lockfile.Lock) -> str:
+    """`, N numbers shown by cells` when cells show any (inline-only books read as before)."""
+    return f", {len(lock.shown)} numbers shown by cells" if lock.shown else ""
+
+
+def _why_shown(proj: Project, chapters: list[Chapter], path: Path, expr: str,
+               cells: list[tuple[str, str]], where: tuple[str | None, str | None]) -> int:
+    """`numbers why` for the numbers cells show: per cell, what it reads, then each number."""
+    now, details = drift_mod.current(proj.root, chapters, proj.config, inputs=True)
+    try:
+        locked = lockfile.load(path)
+    except lockfile.LockError:
+        locked = None  # explaining needs no lock; `numbers check` reports the broken one
+    row, column = where
+    lines: list[str] = []
+    for chapter, cell in cells:
+        shown = [s for s in now.shown or [] if (s.chapter, s.cell) == (chapter, cell)
+                 and (row is None or s.row == row) and (column is None or s.column == column)]
+        if shown:
+            lines += why_shown(chapters, proj.root, details, now, locked, shown)
+    if not lines:
+        raise BuildError(f"bookbuild: no number shown by a cell matches '{expr}'"
+                         + (f" (row {row!r})" if row is not None else "")
+                         + (f" (column {column!r})" if column is not None else ""))
+    print("\n".join(lines))
     return 0

@@ -100,14 +100,15 @@ def _compare_with_lock(proj: Project, chapters: list[Chapter], strict: bool, who
     """Warn about drift from numbers.lock; with --strict any lock problem stops the build."""
     severity = "error" if strict else "warning"
     try:
-        locked, _, drift, causes = drift_mod.drift_of(proj.root, chapters, whole_book)
+        locked, now, drift, causes = drift_mod.drift_of(proj.root, chapters, whole_book,
+                                                           proj.config)
     except LockError as exc:
         if strict:
             raise BuildError(f"{exc}\nrender failed: numbers.lock is malformed (--strict); "
                              "previous output left as it was") from None
         print(f"{exc}\nwarning: numbers.lock is malformed: drift is not checked", file=sys.stderr)
         return
-    if locked is None and not any(ch.doc.refs for ch in chapters):
+    if locked is None and not any(ch.doc.refs for ch in chapters) and not now.shown:
         return  # no number to lock
     if locked is None:
         print(f"{severity if strict else 'note'}: no numbers.lock yet: review the numbers, then run "

@@ -6,12 +6,17 @@ never executes anything itself and never writes the lock.
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
-from bookbuild.analysis.names import ModuleNames, search_roots
+from bookbuild.analysis.names import ModuleNames, dotted, references, search_roots
 from bookbuild.analysis.trace import Tracer, still_current
 from bookbuild.model import Chapter, chapter_key
 from bookbuild.numbers.lock import Entry
+from bookbuild.numbers.shown import Shown
+from bookbuild.source.qmd import CodeCell
+from bookbuild.system.errors import display_path
 
 
 def constants_of(chapters: list[Chapter]) -> dict[str, dict]:
@@ -68,16 +73,46 @@ def chapter_annotations(chapter: Chapter, root: Path | None,
 _SHARED: tuple[dict, Path | None, dict] | None = None  # the last build's module knowledge
 
 
-def causes_of(entries: list[Entry], tracers: dict[str, Tracer]) -> dict[tuple[str, str, int], set[str]]:
-    """The constants each entry's expression is computed from, by entry key."""
+def causes_of(entries: list[Entry | Shown], tracers: dict[str, Tracer],
+              cells: dict[tuple[str, str], CodeCell] | None = None) -> dict[tuple, set[str]]:
+    """The constants each entry is computed from, by entry key: an inline value's expression,
+    or for a number a cell shows, every name the cell reads."""
     memo: dict[tuple[str, str], set[str]] = {}
     out = {}
     for e in entries:
-        k = (e.chapter, e.expr)
+        shown = isinstance(e, Shown)
+        k = (e.chapter, f"[{e.cell}]" if shown else e.expr)
         if k not in memo:
-            memo[k] = tracers[e.chapter].trace(e.expr).constants
+            expr = cell_expression((cells or {}).get((e.chapter, e.cell))) if shown else e.expr
+            t = tracers[e.chapter].trace(expr) if expr else None
+            # A trace that stopped at names it cannot follow (a loop over a registry, a
+            # library call) may have missed a constant: UNTRACED lets drift fall back to the
+            # constants the chapter's kernel reached.
+            memo[k] = (t.constants | ({UNTRACED} if t.untraced else set())) if t else {UNTRACED}
         out[e.key] = memo[k]
     return out
+
+
+UNTRACED = "untraced:"  # a cause set's marker: the trace did not reach every name
+
+
+def cell_expression(cell: CodeCell | None) -> str | None:
+    """The names and attribute chains a cell reads, as one tuple expression to trace."""
+    if cell is None:
+        return None
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError:  # IPython magics: nothing to trace
+        return None
+    chains = {dotted(n) for n in references(tree) if isinstance(getattr(n, "ctx", None), ast.Load)}
+    chains.discard(None)
+    return f"({', '.join(sorted(chains))},)" if chains else None
+
+
+def cells_by_name(chapters: list[Chapter], root: Path | None) -> dict[tuple[str, str], CodeCell]:
+    """Each chapter's cells by the name the lock gives them: their label, else `#n`."""
+    return {(chapter_key(root, ch.source), c.label or f"#{i + 1}"): c
+            for ch in chapters for i, c in enumerate(ch.doc.cells)}
 
 
 def tracers_for(chapters: list[Chapter], root: Path | None,
@@ -127,4 +162,64 @@ def annotations(chapter: Chapter, tracer: Tracer, details: dict[str, dict]) -> l
         title = f"{ref.expr}" + (" ← " + "; ".join(parts) if parts else "")
         out.append({"index": len(out), "expr": ref.expr, "constants": " ".join(sorted(t.constants)),
                     "title": title})
+    return out
+
+
+def output_cells(root: Path | None, chapters: list[Chapter], expr: str) -> list[tuple[str, str]] | None:
+    """(chapter, cell name) of the cells `expr` names: `chapter.qmd:LINE` (a line of the cell,
+    or of the include that brings it in) or a cell's label; None when it names neither."""
+    place = re.fullmatch(r"(.+\.qmd):(\d+)", expr.strip())
+    out = []
+    for ch in chapters:
+        key = chapter_key(root, ch.source)
+        for i, cell in enumerate(ch.doc.cells):
+            name = cell.label or f"#{i + 1}"
+            if place is None:
+                if cell.label == expr:
+                    out.append((key, name))
+                continue
+            if place.group(1) not in (key, display_path(ch.source), str(ch.source)):
+                continue
+            line = int(place.group(2))
+            chain = cell.included_from
+            last = cell.line + cell.source.count("\n") + 1  # the closing fence
+            if (chain and chain[-1][1] == line) or (not chain and cell.line <= line <= last):
+                out.append((key, name))
+    return out if out or place is not None else None
+
+
+def _input_line(cause: str, now, locked) -> str:
+    """`reads PATH: size, hash` or `imports NAME VERSION`, with the locked value when it differs."""
+    kind, _, name = cause.partition(":")
+    if kind == "file":
+        size, digest = now.files[name]
+        text = f"  reads {name}: {size} bytes, sha256 {digest[:12]}"
+        old = (locked.files or {}).get(name) if locked is not None else None
+        if old is not None and old != (size, digest):
+            text += f"  (locked: {old[0]} bytes, sha256 {old[1][:12]})"
+        return text
+    text = f"  imports {name} {now.packages[name]}"
+    old = (locked.packages or {}).get(name) if locked is not None else None
+    return text + (f"  (locked: {old})" if old is not None and old != now.packages[name] else "")
+
+
+def why_shown(chapters: list[Chapter], root: Path | None, details: dict[str, dict], now,
+              locked, shown: list[Shown]) -> list[str]:
+    """For one cell's shown numbers: the cell, the files and packages its chapter read, the
+    constants its code reaches, then each number with its locked value when that differs."""
+    first = shown[0]
+    cells = cells_by_name(chapters, root)
+    cell = cells.get((first.chapter, first.cell))
+    out = [f"{first.place()} cell {first.cell!r}"]
+    out += [_input_line(c, now, locked) for c in sorted(now.inputs.get(first.chapter, ()))]
+    expr = cell_expression(cell)
+    if expr:
+        ch = next(c for c in chapters if chapter_key(root, c.source) == first.chapter)
+        t = tracer(ch.doc, root, details).trace(expr)
+        out += [f"  ← {describe(name, details)}" for name in sorted(t.constants)]
+    before = {s.key: s.text for s in (locked.shown or [])} if locked is not None else {}
+    for s in shown:
+        old = before.get(s.key)
+        out.append(f"  {s.at} = {s.text}" + (f"  (locked: {old})" if old not in (None, s.text)
+                                               else ""))
     return out

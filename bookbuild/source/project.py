@@ -49,6 +49,7 @@ SCHEMA: dict[str, Any] = {
         "bookbuild": {"type": "object", "additionalProperties": False, "properties": {
             "timeout": _POSITIVE, "jobs": _POSITIVE, "echo": {"type": "boolean"},
             "warm-kernels": {"type": "boolean"},
+            "lock-outputs": {"type": "boolean"},  # numbers.lock holds the numbers cells show
             "tikz-preamble": {"type": "string"},
             "callouts": {"type": "object", "additionalProperties": {
                 "type": "object", "additionalProperties": False,

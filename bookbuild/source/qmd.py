@@ -567,6 +567,7 @@ CELL_OPTION_TYPES: dict[str, tuple[dict, str]] = {
     "code-fold": ({"anyOf": [_BOOL, {"enum": ["show"]}]}, "true, false or show"),
     "code-overflow": ({"enum": ["scroll", "wrap"]}, "scroll or wrap"),
     "code-summary": ({"type": "string"}, "a string"),
+    "lock": (_BOOL, "true or false"),  # ours (numbers.lock): Quarto passes it through
 }
 
 

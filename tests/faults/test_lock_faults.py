@@ -36,7 +36,7 @@ def test_a_duplicate_constant_is_located(locked: Path) -> None:
     text = lock.read_text().replace("constants:\n", 'constants:\n  X: "1 s"\n  X: "2 s"\n')
     lock.write_text(text)
     r = bb("numbers", "check", cwd=locked)
-    assert r.returncode == 1 and "constant 'X' is listed twice (first at line 6)" in r.stderr
+    assert r.returncode == 1 and "constant 'X' is listed twice (first at line 8)" in r.stderr
 
 
 def test_strict_without_a_lock_fails(book: Path) -> None:
