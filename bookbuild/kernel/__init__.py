@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 # Loaded here, before `constants()` below is defined: the first import of a submodule binds its
 # name on this package, so a later first import (the warm template's) would replace the
 # function `__bookbuild__.constants` with the module.
 from bookbuild.kernel import constants as _constants
+from bookbuild.kernel import reads as _reads
 from bookbuild.kernel.paths import module_path
 
 _opened: set[str] = set()
@@ -26,6 +28,10 @@ _preload_reads: set[str] = set()  # files read while the warm template imported 
 _preloaded: frozenset[str] = frozenset()  # modules the template imported
 _requested: set[str] = set()  # module names the chapter's code asked to import
 _sink: set[str] | None = None  # where the audit hook records reads (None: not recording)
+# Each read file's stamp when first seen, and the files the chapter wrote (a file it wrote and
+# read back changed by its own hand): a file that changes while the chapter runs is caught.
+_stamps: dict[str, list[int]] = {}
+_written: set[str] = set()
 # Python itself, installed packages and bookbuild's own code are not the book's inputs (the
 # cache key carries their versions instead).
 _ENGINE = os.path.dirname(os.path.dirname(os.path.realpath(__file__))) + os.sep
@@ -54,7 +60,20 @@ def _record(path: object) -> None:
     # As the cell named it (made absolute), not where a symlink leads: repointing the link
     # must change the dependency.
     if _sink is not None and isinstance(path, (str, bytes, os.PathLike)):
-        _sink.add(os.path.abspath(os.fsdecode(path)))
+        path = os.path.abspath(os.fsdecode(path))
+        if path not in _sink and _sink is _opened:
+            _stamps[path] = _stamp(path)
+        _sink.add(path)
+
+
+def _stamp(path: str) -> list[int]:
+    """[mtime_ns, size, inode, ctime_ns, now_ns] (taken before the open: a change after it
+    shows), or [] for a path that cannot be read now."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return []
+    return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns, time.time_ns()]
 
 
 # The import system and importlib.metadata (which lists every sys.path folder for versions).
@@ -81,6 +100,8 @@ def _audit(event: str, args: tuple) -> None:
             mode is None and isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR) == 0)
         if reading:
             _record(args[0])
+        elif _sink is _opened:
+            _written.add(os.path.abspath(os.fsdecode(args[0])))
     elif event in ("os.listdir", "os.scandir"):
         # A folder listed (listdir, scandir, glob, Path.iterdir/glob, os.walk): its entry names
         # are an input.
@@ -127,8 +148,11 @@ def install() -> None:
     """Start recording file reads (and, in a forked kernel, imports of preloaded modules)."""
     global _sink
     _opened.clear()
+    _stamps.clear()
+    _written.clear()
     _hook()
     _sink = _opened
+    _reads.start()  # files native code opens, in this kernel and the programs its cells start
     if _preloaded:
         _watch_imports()
 
@@ -199,13 +223,64 @@ def dependencies() -> str:
     """JSON list of the local files this kernel imported and of every file its cells read,
     folder they listed or absent file they tried to open, wherever it lies (a CSV outside the
     project counts), except Python's and installed packages' own files and pseudo-files (/proc,
-    /dev): a stale number is worse than a re-execution."""
+    /dev): a stale number is worse than a re-execution. Files that native code or a program a
+    cell started opened count too (kernel/readrec.c)."""
+    return json.dumps(sorted(_dependencies()))
+
+
+def _dependencies() -> set[str]:
     local = _chapter_modules()
     opened = set(_opened)
     if _preloaded and _used_preloaded(local):
         opened |= _preload_reads
     read = {f for f in opened if _input(f)}
-    return json.dumps(sorted(set(local.values()) | read))
+    native = {f for f in _reads.read()[0] if f not in read and _native_input(f)}
+    return set(local.values()) | read | native
+
+
+def stamps() -> str:
+    """JSON {path: [mtime_ns, size, inode, ctime_ns, opened_ns]} of each dependency read as a
+    file, as it was when first opened (the earliest of the audit hook's and the recorder's),
+    except files the chapter itself wrote: the cache stores a result only under the inputs it
+    was computed from."""
+    native, written = _reads.read()
+    written |= _written
+    out = {}
+    for path in _dependencies() - written:
+        found = [s for s in (native.get(path), _stamps.get(path)) if s]
+        if found:
+            out[path] = min(found, key=lambda s: s[4])
+    return json.dumps(out)
+
+
+# Not the book's inputs though native code opens them: system libraries, locales, time zones
+# and fonts, compiled bytecode (its source is the input), and the kernel's own runtime files.
+_SYSTEM = ("/etc/", "/usr/lib/", "/usr/lib64/", "/lib/", "/lib64/", "/usr/share/", "/run/",
+           "/var/cache/", "/var/lib/")
+
+
+def _native_input(path: str) -> bool:
+    """A file native code opened that the cache should watch (`_input`, less the above)."""
+    if path.startswith(_SYSTEM + _runtime_dirs()) or path.endswith((".pyc", ".pyo")) or (
+            os.sep + "__pycache__" + os.sep) in path:
+        return False
+    return _input(path)
+
+
+def _runtime_dirs() -> tuple[str, ...]:
+    """Folders where Jupyter, IPython, matplotlib and fontconfig keep their own state."""
+    home = os.path.expanduser("~")
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
+    dirs = [os.path.join(cache, "fontconfig"), os.path.join(cache, "matplotlib"),
+            os.path.join(cache, "bookbuild"), os.path.join(home, ".ipython"),
+            os.path.join(home, ".jupyter"), os.path.join(home, ".local", "share", "jupyter")]
+    for var in ("JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "IPYTHONDIR", "MPLCONFIGDIR"):
+        if os.environ.get(var):
+            dirs.append(os.environ[var])
+    connection = next((a for a in sys.argv if a.endswith(".json")), None)  # plain kernels' -f
+    if connection:
+        dirs.append(os.path.dirname(os.path.abspath(connection)))
+    return tuple({p + os.sep for d in dirs for p in (os.path.abspath(d), os.path.realpath(d))})
 
 
 def constants() -> str:
