@@ -112,7 +112,8 @@ def _compare_with_lock(proj: Project, chapters: list[Chapter], strict: bool, who
             raise BuildError("render failed: no numbers.lock (--strict); previous output left as it was")
         return
     if drift:
-        lines = [*drift_mod.report(drift, causes, severity), drift_mod.summary(drift)]
+        inputs = drift_mod.changed_inputs(proj.cache_dir, proj.root, chapters)
+        lines = [*drift_mod.report(drift, causes, severity, inputs), drift_mod.summary(drift)]
         print("\n".join(lines), file=sys.stderr)
         if strict:
             raise BuildError("render failed: numbers drifted from numbers.lock (--strict); previous "

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from bookbuild import lock as lockfile
+from bookbuild.atomic import write_text
 from bookbuild.chapters import Chapter, chapter_key
 from bookbuild.lock import Drift, Lock
 from bookbuild.provenance import causes_of, constants_of, tracers_for
@@ -22,8 +24,10 @@ def current(root: Path | None, chapters: list[Chapter]) -> tuple[Lock, dict[str,
     return now, details
 
 
-def report(drift: Drift, causes: dict[tuple[str, str, int], set[str]], severity: str) -> list[str]:
-    """Human-readable drift: moved numbers, then each changed constant and what it moved."""
+def report(drift: Drift, causes: dict[tuple[str, str, int], set[str]], severity: str,
+           inputs: dict[str, list[str]] | None = None) -> list[str]:
+    """Human-readable drift: moved numbers (with the constants and, from `inputs`, the files
+    read by their chapter that moved them), then each changed constant and what it moved."""
     out = [f"{severity}: chapter {c} is in the book but not in numbers.lock" for c in drift.chapters_added]
     out += [f"{severity}: chapter {c} is in numbers.lock but no longer in the book"
             for c in drift.chapters_removed]
@@ -31,8 +35,7 @@ def report(drift: Drift, causes: dict[tuple[str, str, int], set[str]], severity:
     for locked, now in drift.moved:
         line = f"{now.place()} {now.expr}: {locked.text} → {now.text}"
         because = sorted(causes.get(now.key, set()) & changed)
-        out.append(f"{severity}: {line}" + (f"  (moved by {', '.join(because)})" if because else
-                                             "  (no changed constant explains it: code or inputs changed)"))
+        out.append(f"{severity}: {line}" + _why_moved(because, (inputs or {}).get(now.chapter)))
     out += [f"{severity}: {e.place()} new reference {e.expr} = {e.text}" for e in drift.added]
     out += [f"{severity}: {e.chapter}:{e.line} removed reference {e.expr} (was {e.text})"
             for e in drift.removed]
@@ -47,6 +50,60 @@ def report(drift: Drift, causes: dict[tuple[str, str, int], set[str]], severity:
             out.append(f"{severity}: constant {name}: {a} → {b}")
         out += [f"    moved {m}" for m in moved] or ["    moved no rendered number"]
     return out
+
+
+def _why_moved(constants: list[str], files: list[str] | None) -> str:
+    parts = [f"moved by {', '.join(constants)}"] if constants else []
+    if files:
+        parts.append(f"files it reads changed since the numbers were accepted: {', '.join(files)}")
+    return f"  ({'; '.join(parts)})" if parts else \
+        "  (no changed constant explains it: code or inputs changed)"
+
+
+ACCEPTED_INPUTS = "accepted-inputs.json"  # under .bookbuild: never committed, a local memory
+
+
+def remember_inputs(cache_dir: Path, root: Path | None, chapters: list[Chapter]) -> None:
+    """At `numbers accept`: the hash of every file each chapter read, so that a later drift can
+    name the data file that moved a number (chapters not accepted now keep theirs)."""
+    from bookbuild.cache import content_hash
+
+    record = _accepted(cache_dir)
+    for ch in chapters:
+        if ch.result is not None:
+            record[chapter_key(root, ch.source)] = {
+                p: content_hash(p) for p in ch.result.dependencies}
+    try:
+        write_text(cache_dir / ACCEPTED_INPUTS, json.dumps(record, sort_keys=True))
+    except OSError:
+        pass  # only the drift report's naming of files is lost
+
+
+def changed_inputs(cache_dir: Path, root: Path | None, chapters: list[Chapter]) -> dict[str, list[str]]:
+    """Per chapter key: the files it read whose bytes differ from when its numbers were last
+    accepted here (display paths); empty where nothing was remembered."""
+    from bookbuild.cache import content_hash
+    from bookbuild.errors import display_path
+
+    record = _accepted(cache_dir)
+    out: dict[str, list[str]] = {}
+    for ch in chapters:
+        key = chapter_key(root, ch.source)
+        then = record.get(key)
+        if not isinstance(then, dict) or ch.result is None:
+            continue
+        moved = [p for p, h in then.items() if p in ch.result.dependencies and content_hash(p) != h]
+        if moved:
+            out[key] = [display_path(p) for p in sorted(moved)]
+    return out
+
+
+def _accepted(cache_dir: Path) -> dict:
+    try:
+        record = json.loads((cache_dir / ACCEPTED_INPUTS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 def summary(drift: Drift) -> str:

@@ -55,8 +55,10 @@ def _accept(proj: Project, chapters: list[Chapter], path: Path) -> int:
     lines: list[str] = []
     if old is not None:
         drift, causes = drift_mod.compare_with_causes(old, now, proj.root, chapters, details)
-        lines = drift_mod.report(drift, causes, "accepted")
+        inputs = drift_mod.changed_inputs(proj.cache_dir, proj.root, chapters) if drift else {}
+        lines = drift_mod.report(drift, causes, "accepted", inputs)
     lockfile.write(path, now)
+    drift_mod.remember_inputs(proj.cache_dir, proj.root, chapters)
     print("\n".join(lines + [f"wrote {display_path(path)}: {len(now.entries)} numbers in "
                              f"{len(chapters)} chapter(s), {len(now.constants)} constants"]))
     return 0
@@ -69,7 +71,8 @@ def _check(proj: Project, chapters: list[Chapter], path: Path, whole_book: bool)
               "`bookbuild numbers accept`")
         return 1
     if drift:
-        print("\n".join([*drift_mod.report(drift, causes, "drift"), drift_mod.summary(drift)]))
+        inputs = drift_mod.changed_inputs(proj.cache_dir, proj.root, chapters)
+        print("\n".join([*drift_mod.report(drift, causes, "drift", inputs), drift_mod.summary(drift)]))
         return 1
     print(f"numbers: {display_path(path)} matches ({len(now.entries)} numbers in "
           f"{len(now.chapters())} chapter(s), {len(now.constants)} constants)")
