@@ -1,0 +1,191 @@
+"""No stale number, whoever reads the data (issues 26.2, 31.4, 31.5).
+
+The fixture book (tests/fixtures/orchard/, "The Orchard Ledger") is ours: one chapter reads a
+Parquet file with pyarrow's C++ reader, one a CSV with polars (Rust), one a text file through
+`cat` in a subprocess. None of these reads passes through Python's `open`, so only the read
+recorder preloaded into the kernels (bookbuild/kernel/readrec.c) sees them. An author edits
+one data row and renders again: the page must show the new number, only that chapter may run
+again, and `numbers check` must name the data file that moved the number.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, bookbuild_exe, restore, run_cli, snapshot
+from tests.conftest import render_html as render
+
+pq = pytest.importorskip("pyarrow.parquet")
+pytest.importorskip("polars")
+CHAPTERS = ("harvest", "sales", "cellar")
+
+
+def write_harvest(root: Path, crates: list[int]) -> None:
+    import pyarrow as pa
+
+    table = pa.table({"row": list(range(1, len(crates) + 1)), "crates": crates})
+    pq.write_table(table, root / "data" / "harvest.parquet")
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(where cases work, a pristine copy of the book rendered there with its numbers accepted)."""
+    base = tmp_path_factory.mktemp("orchard")
+    root = base / "book"
+    shutil.copytree(FIXTURES / "orchard", root)
+    write_harvest(root, [12, 30, 7])
+    render(root)
+    accepted = run_cli("numbers", "accept", cwd=root, timeout=120)
+    assert accepted.returncode == 0, accepted.stderr
+    return root, snapshot(root)
+
+
+@pytest.fixture
+def book(rendered: tuple[Path, Path]) -> Path:
+    return restore(*rendered)
+
+
+def text(root: Path, name: str) -> str:
+    """What a reader sees on a page: its text with the tags out and spaces collapsed."""
+    page = (root / "_book" / f"{name}.html").read_text(encoding="utf-8")
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+
+
+def replace(path: Path, old: str, new: str) -> None:
+    body = path.read_text(encoding="utf-8")
+    assert old in body
+    path.write_text(body.replace(old, new), encoding="utf-8")
+
+
+# chapter -> (its data file, the edit of one row, the sentence before, the sentence after)
+EDITS = {
+    "harvest": ("data/harvest.parquet", lambda root: write_harvest(root, [12, 31, 7]),
+                "filled 49 crates", "filled 50 crates"),
+    "sales": ("data/sales.csv",
+              lambda root: replace(root / "data" / "sales.csv", "tuesday,35", "tuesday,36"),
+              "sold 165 bottles", "sold 166 bottles"),
+    "cellar": ("data/casks.txt",
+               lambda root: replace(root / "data" / "casks.txt", "kingston-1\n",
+                                    "kingston-1\nkingston-2\n"),
+               "holds 3 casks", "holds 4 casks"),
+}
+
+
+def test_the_first_render_shows_every_number(rendered: tuple[Path, Path]) -> None:
+    root = rendered[0]
+    for chapter in CHAPTERS:
+        assert EDITS[chapter][2] in text(root, chapter)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_editing_a_row_read_by_native_code_reexecutes_exactly_its_chapter(book: Path,
+                                                                          chapter: str) -> None:
+    data, edit, before, after = EDITS[chapter]
+    assert before in text(book, chapter)
+    edit(book)
+    log = render(book)
+    assert after in text(book, chapter), log
+    assert re.search(rf"{chapter}\.qmd: executed", log), log
+    for other in set(CHAPTERS) - {chapter}:
+        assert f"{other}.qmd: cached, no kernel started" in log, log
+    drift = run_cli("numbers", "check", cwd=book, timeout=120)
+    assert drift.returncode == 1, drift.stdout + drift.stderr
+    moved = [line for line in drift.stdout.splitlines() if line.startswith("drift:")]
+    assert len(moved) == 1 and f"{chapter}.qmd:" in moved[0] and data in moved[0], drift.stdout
+
+
+RACE_CHAPTER = '''# Tide gauge
+
+```{python}
+import os
+import time
+
+class Level:
+    """Metres above datum, summed from a CSV; waits while the test holds the file open."""
+    with open("data/level.csv", encoding="utf-8") as f:
+        rows = f.read().split()[1:]
+    metres = 0.0
+    for row in rows:
+        metres += float(row)
+    if os.path.exists("hold"):  # the test edits the CSV now, after it was read
+        open("reading", "w").close()
+        for _ in range(1200):
+            if not os.path.exists("hold"):
+                break
+            time.sleep(0.05)
+```
+
+The gauge reads `{python} Level.metres` metres.
+'''
+
+
+def test_a_file_saved_while_its_chapter_runs_does_not_cache_the_old_result(tmp_path: Path) -> None:
+    root = tmp_path / "gauge"
+    (root / "data").mkdir(parents=True)
+    (root / "_quarto.yml").write_text("project:\n  type: book\nbook:\n  title: Gauge\n"
+                                      "  chapters:\n    - level.qmd\nformat:\n  html: {}\n")
+    (root / "level.qmd").write_text(RACE_CHAPTER)
+    (root / "data" / "level.csv").write_text("metres\n1.5\n2.5\n")
+    (root / "hold").touch()
+    env = dict(os.environ, NO_COLOR="1")
+    first = subprocess.Popen([bookbuild_exe(), "render", "--to", "html"], cwd=root, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (root / "reading").exists():
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.05)
+    (root / "data" / "level.csv").write_text("metres\n1.5\n2.5\n6.0\n")  # saved mid-run
+    (root / "hold").unlink()
+    _, log = first.communicate(timeout=300)
+    assert first.returncode == 0, log
+    assert "level.qmd: executed" in log and "not cached: data/level.csv changed while it ran" \
+        in log, log
+    second = render(root)
+    assert "reads 10.0 metres" in text(root, "level"), second
+    assert "level.qmd: executed" in second
+
+
+def test_reads_in_workers_and_package_data_are_inputs(tmp_path: Path) -> None:
+    """A multiprocessing worker's read and a package's data file read by `pkgutil.get_data`
+    (through the import system, which the audit hook leaves out) are inputs too."""
+    root = tmp_path / "tally"
+    (root / "counts").mkdir(parents=True)
+    (root / "counts" / "__init__.py").write_text("")
+    (root / "counts" / "birds.txt").write_text("wren\nrobin\n")
+    (root / "fish.txt").write_text("pike\n")
+    (root / "_quarto.yml").write_text("project:\n  type: book\nbook:\n  title: Tally\n"
+                                      "  chapters:\n    - tally.qmd\nformat:\n  html: {}\n")
+    (root / "tally.qmd").write_text('''# Tally
+
+```{python}
+import multiprocessing
+import pkgutil
+
+def count(path):
+    with open(path, encoding="utf-8") as f:
+        return len(f.read().split())
+
+class Tally:
+    """Birds from package data; fish counted in a worker process."""
+    birds = len(pkgutil.get_data("counts", "birds.txt").split())
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        fish = pool.apply(count, ("fish.txt",))
+```
+
+`{python} Tally.birds` birds, `{python} Tally.fish` fish.
+''')
+    render(root)
+    assert "2 birds, 1 fish" in text(root, "tally")
+    (root / "counts" / "birds.txt").write_text("wren\nrobin\njay\n")
+    render(root)
+    assert "3 birds, 1 fish" in text(root, "tally")
+    (root / "fish.txt").write_text("pike\nperch\n")
+    render(root)
+    assert "3 birds, 2 fish" in text(root, "tally")
