@@ -150,6 +150,7 @@ def install() -> None:
     _opened.clear()
     _stamps.clear()
     _written.clear()
+    _last.clear()
     _hook()
     _sink = _opened
     _reads.start()  # files native code opens, in this kernel and the programs its cells start
@@ -234,8 +235,14 @@ def _dependencies() -> set[str]:
     if _preloaded and _used_preloaded(local):
         opened |= _preload_reads
     read = {f for f in opened if _input(f)}
-    native = {f for f in _reads.read()[0] if f not in read and _native_input(f)}
-    return set(local.values()) | read | native
+    skip = _SYSTEM + _runtime_dirs()
+    native = {f for f in _reads.read()[0] if f not in read and _native_input(f, skip)}
+    _last.clear()
+    _last.update(set(local.values()) | read | native)
+    return set(_last)
+
+
+_last: set[str] = set()  # the dependencies last reported: `stamps()` follows in the same request
 
 
 def stamps() -> str:
@@ -246,7 +253,7 @@ def stamps() -> str:
     native, written = _reads.read()
     written |= _written
     out = {}
-    for path in _dependencies() - written:
+    for path in (_last or _dependencies()) - written:
         found = [s for s in (native.get(path), _stamps.get(path)) if s]
         if found:
             out[path] = min(found, key=lambda s: s[4])
@@ -259,9 +266,10 @@ _SYSTEM = ("/etc/", "/usr/lib/", "/usr/lib64/", "/lib/", "/lib64/", "/usr/share/
            "/var/cache/", "/var/lib/")
 
 
-def _native_input(path: str) -> bool:
-    """A file native code opened that the cache should watch (`_input`, less the above)."""
-    if path.startswith(_SYSTEM + _runtime_dirs()) or path.endswith((".pyc", ".pyo")) or (
+def _native_input(path: str, skip: tuple[str, ...]) -> bool:
+    """A file native code opened that the cache should watch: `_input`, less what lies under
+    `skip` and compiled bytecode."""
+    if path.startswith(skip) or path.endswith((".pyc", ".pyo")) or (
             os.sep + "__pycache__" + os.sep) in path:
         return False
     return _input(path)
