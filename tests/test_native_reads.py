@@ -189,3 +189,18 @@ class Tally:
     (root / "fish.txt").write_text("pike\nperch\n")
     render(root)
     assert "3 birds, 2 fish" in text(root, "tally")
+
+
+def test_without_a_compiler_the_book_renders_and_one_note_says_native_reads_are_untracked(
+        tmp_path: Path) -> None:
+    root = tmp_path / "book"
+    shutil.copytree(FIXTURES / "orchard", root)
+    write_harvest(root, [12, 30, 7])
+    env = dict(os.environ, NO_COLOR="1", XDG_CACHE_HOME=str(tmp_path / "cache"),
+               CC=str(tmp_path / "no-such-cc"))  # a fresh cache folder: the recorder is built
+    done = subprocess.run([bookbuild_exe(), "render", "--to", "html"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    notes = [line for line in done.stderr.splitlines() if "not tracked" in line]
+    assert len(notes) == 1 and notes[0].startswith("note: files read by native code"), done.stderr
+    assert "filled 49 crates" in text(root, "harvest")
