@@ -204,3 +204,24 @@ def test_without_a_compiler_the_book_renders_and_one_note_says_native_reads_are_
     notes = [line for line in done.stderr.splitlines() if "not tracked" in line]
     assert len(notes) == 1 and notes[0].startswith("note: files read by native code"), done.stderr
     assert "filled 49 crates" in text(root, "harvest")
+
+
+def test_data_a_package_reads_with_native_code_as_the_warm_template_imports_it(
+        tmp_path: Path) -> None:
+    """The warm template imports the book's packages once for every kernel: a CSV such a
+    package reads with polars at import is read there, before any chapter runs."""
+    root = tmp_path / "ledger"
+    (root / "stock").mkdir(parents=True)
+    (root / "stock" / "__init__.py").write_text(
+        "from pathlib import Path\n\nimport polars as pl\n\n"
+        "JARS = int(pl.read_csv(Path(__file__).parent / 'jars.csv')['jars'].sum())\n")
+    (root / "stock" / "jars.csv").write_text("shelf,jars\ntop,4\nbottom,5\n")
+    (root / "_quarto.yml").write_text("project:\n  type: book\nbook:\n  title: Ledger\n"
+                                      "  chapters:\n    - pantry.qmd\nformat:\n  html: {}\n")
+    (root / "pantry.qmd").write_text("# Pantry\n\n```{python}\nimport stock\n```\n\n"
+                                     "The pantry holds `{python} stock.JARS` jars.\n")
+    render(root)
+    assert "holds 9 jars" in text(root, "pantry")
+    replace(root / "stock" / "jars.csv", "bottom,5", "bottom,6")
+    render(root)
+    assert "holds 10 jars" in text(root, "pantry")

@@ -125,6 +125,7 @@ def start_preload() -> None:
     global _sink
     _hook()
     _sink = _preload_reads
+    _reads.start()  # a package may read its data with native code as it is imported
 
 
 def end_preload() -> None:
@@ -132,6 +133,9 @@ def end_preload() -> None:
     global _sink, _preloaded
     _preloaded = frozenset(sys.modules)
     _sink = None
+    skip = _SYSTEM + _runtime_dirs()
+    _preload_reads.update(f for f in _reads.read()[0] if _native_input(f, skip))
+    _reads.stop()
     for m in list(sys.modules.values()):  # resolved once here, inherited by every fork
         if isinstance(getattr(m, "__file__", None), str):
             module_path(m.__file__)

@@ -35,6 +35,14 @@ def start() -> bool:
     return True
 
 
+def stop() -> None:
+    """Stop recording and drop the record (the warm template, before it forks kernels)."""
+    if _fd:
+        ctypes.CDLL(None).bookbuild_reads_to(-1)
+        os.close(_fd.pop())
+        os.environ.pop(RECORD_ENV, None)
+
+
 def read() -> tuple[dict[str, list[int]], set[str]]:
     """({path: [mtime_ns, size, inode, ctime_ns, opened_ns]} of each regular file opened for
     reading, at its first opening; the paths opened for writing)."""
