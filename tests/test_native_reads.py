@@ -225,3 +225,40 @@ def test_data_a_package_reads_with_native_code_as_the_warm_template_imports_it(
     replace(root / "stock" / "jars.csv", "bottom,5", "bottom,6")
     render(root)
     assert "holds 10 jars" in text(root, "pantry")
+
+
+def test_upgrading_an_installed_package_reexecutes_the_chapter_that_imports_it(
+        tmp_path: Path) -> None:
+    """A package in the venv is no input file (its files lie under the venv), but its version
+    is: its METADATA is a dependency of the chapters that import it."""
+    import sysconfig
+    import uuid
+
+    site = Path(sysconfig.get_paths()["purelib"])  # the venv the chapter kernels run in
+    name = f"bookbuild_probe_{uuid.uuid4().hex[:8]}"
+
+    def install(version: str, size: int) -> None:
+        for old in site.glob(f"{name}*"):
+            shutil.rmtree(old)
+        (site / name).mkdir()
+        (site / name / "__init__.py").write_text(f"SIZE = {size}\n")
+        info = site / f"{name}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+
+    root = tmp_path / "probe"
+    root.mkdir()
+    (root / "_quarto.yml").write_text("project:\n  type: book\nbook:\n  title: Probe\n"
+                                      "  chapters:\n    - probe.qmd\nformat:\n  html: {}\n")
+    (root / "probe.qmd").write_text(f"# Probe\n\n```{{python}}\nimport {name}\n```\n\n"
+                                    f"The probe measures `{{python}} {name}.SIZE` units.\n")
+    try:
+        install("1.0", 1)
+        render(root)
+        assert "measures 1 units" in text(root, "probe")
+        install("2.0", 2)
+        render(root)
+        assert "measures 2 units" in text(root, "probe")
+    finally:
+        for old in site.glob(f"{name}*"):
+            shutil.rmtree(old)

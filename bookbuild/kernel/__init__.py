@@ -21,6 +21,7 @@ import time
 # function `__bookbuild__.constants` with the module.
 from bookbuild.kernel import constants as _constants
 from bookbuild.kernel import reads as _reads
+from bookbuild.kernel.installed import metadata_files
 from bookbuild.kernel.paths import module_path
 
 _opened: set[str] = set()
@@ -141,6 +142,7 @@ def end_preload() -> None:
             module_path(m.__file__)
     for m in _constants.local_modules(_constants.project_root(), _EXCLUDED).values():
         _constants.module_source(module_path(m.__file__))  # parsed once for every snapshot
+    metadata_files({n.split(".")[0] for n in sys.modules})  # installed packages, listed once
 
 
 def preload_reads() -> set[str]:
@@ -242,8 +244,15 @@ def _dependencies() -> set[str]:
     skip = _SYSTEM + _runtime_dirs()
     native = {f for f in _reads.read()[0] if f not in read and _native_input(f, skip)}
     _last.clear()
-    _last.update(set(local.values()) | read | native)
+    _last.update(set(local.values()) | read | native | metadata_files(_top_levels()))
     return set(_last)
+
+
+def _top_levels() -> set[str]:
+    """Top-level names of the modules the chapter used: in a forked kernel, those it asked for
+    and those it imported anew (the template's others served other chapters)."""
+    names = set(_requested) | {n for n in list(sys.modules) if n not in _preloaded}
+    return {n.split(".")[0] for n in names}
 
 
 _last: set[str] = set()  # the dependencies last reported: `stamps()` follows in the same request
