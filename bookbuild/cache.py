@@ -427,6 +427,8 @@ def changed_while_running(stamps: dict[str, list[int]]) -> list[str]:
             continue
         try:
             now = list(of_stat(os.stat(path)))
+        except FileNotFoundError:
+            now = [-1, -1, -1, -1]  # as an absent file is stamped: it must still be absent
         except OSError:
             now = []
         if now != stamp[:4] or stamp[0] >= stamp[4] - RACY_OPEN_NS:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 import time
 
@@ -68,12 +69,16 @@ def _record(path: object) -> None:
 
 
 def _stamp(path: str) -> list[int]:
-    """[mtime_ns, size, inode, ctime_ns, now_ns] (taken before the open: a change after it
-    shows), or [] for a path that cannot be read now."""
+    """[mtime_ns, size, inode, ctime_ns, now_ns] of a regular file (taken before the open: a
+    change after it shows), -1s for an absent one (it must still be absent), else []."""
     try:
         st = os.stat(path)
+    except FileNotFoundError:
+        return [-1, -1, -1, -1, time.time_ns()]
     except (OSError, ValueError):
         return []
+    if not stat.S_ISREG(st.st_mode):
+        return []  # a folder listed: the chapter may add to it itself
     return [st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns, time.time_ns()]
 
 

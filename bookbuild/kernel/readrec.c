@@ -28,6 +28,8 @@
 #include <unistd.h>
 
 static int record_fd = -1;  /* -1: not recording */
+static dev_t record_dev;    /* what record_fd must still be before each write: a cell that */
+static ino_t record_ino;    /* closed it may have reused its number for a file of its own */
 
 /* Paths this process recorded already (64-bit FNV-1a hashes, open addressing): a file read
  * 10,000 times costs one line. A full table only stops the deduplication. */
@@ -108,9 +110,27 @@ static void note(int dirfd, const char *path, int fd, int writing) {
                      (long long)st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec,
                      (long long)now.tv_sec * 1000000000LL + now.tv_nsec, base, sep, path);
     }
+    struct stat rec;
+    int fd_now = record_fd;
+    if (fstat(fd_now, &rec) != 0 || rec.st_dev != record_dev || rec.st_ino != record_ino) {
+        record_fd = -1;  /* not our record any more: stop rather than write into another file */
+        return;
+    }
     if (n > 0 && (size_t)n < sizeof line) {
-        ssize_t ignored = write(record_fd, line, (size_t)n);
+        ssize_t ignored = write(fd_now, line, (size_t)n);
         (void)ignored;
+    }
+}
+
+/* Record into `fd` from now on (-1: stop), remembering which file it is. */
+static void record_to(int fd) {
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0) {
+        record_dev = st.st_dev;
+        record_ino = st.st_ino;
+        record_fd = fd;
+    } else {
+        record_fd = -1;
     }
 }
 
@@ -210,7 +230,7 @@ WRAP_FREOPEN(freopen64)
 /* The kernel starts its record here (ctypes); -1 stops recording. Forgets what was seen. */
 void bookbuild_reads_to(int fd) {
     memset(seen, 0, sizeof seen);
-    record_fd = fd;
+    record_to(fd);
 }
 
 /* A program a cell started: record into the chapter's record when one is named. */
@@ -218,5 +238,5 @@ __attribute__((constructor)) static void start_from_environment(void) {
     const char *path = getenv("BOOKBUILD_READS");
     if (path == NULL || path[0] == '\0') return;
     open_fn next = (open_fn)real("open");
-    if (next) record_fd = next(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (next) record_to(next(path, O_WRONLY | O_APPEND | O_CLOEXEC));
 }
