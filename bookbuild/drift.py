@@ -53,11 +53,13 @@ def report(drift: Drift, causes: dict[tuple[str, str, int], set[str]], severity:
 
 
 def _why_moved(constants: list[str], files: list[str] | None) -> str:
-    parts = [f"moved by {', '.join(constants)}"] if constants else []
+    """The changed constants behind a moved number, else the changed files its chapter read."""
+    if constants:
+        return f"  (moved by {', '.join(constants)})"
     if files:
-        parts.append(f"files it reads changed since the numbers were accepted: {', '.join(files)}")
-    return f"  ({'; '.join(parts)})" if parts else \
-        "  (no changed constant explains it: code or inputs changed)"
+        return f"  (no changed constant explains it; files it reads changed since the numbers " \
+               f"were accepted: {', '.join(files)})"
+    return "  (no changed constant explains it: code or inputs changed)"
 
 
 ACCEPTED_INPUTS = "accepted-inputs.json"  # under .bookbuild: never committed, a local memory
