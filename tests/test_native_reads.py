@@ -262,3 +262,23 @@ def test_upgrading_an_installed_package_reexecutes_the_chapter_that_imports_it(
     finally:
         for old in site.glob(f"{name}*"):
             shutil.rmtree(old)
+
+
+def test_a_file_added_to_a_folder_native_code_globs_reexecutes_its_chapter(tmp_path: Path) -> None:
+    """polars expands `data/*.csv` itself (Rust lists the folder): the folder's entries are an
+    input, so a new CSV beside the others moves the number."""
+    root = tmp_path / "hives"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "spring.csv").write_text("hive,kg\nA,3\n")
+    (root / "data" / "summer.csv").write_text("hive,kg\nA,5\n")
+    (root / "_quarto.yml").write_text("project:\n  type: book\nbook:\n  title: Hives\n"
+                                      "  chapters:\n    - honey.qmd\nformat:\n  html: {}\n")
+    (root / "honey.qmd").write_text(
+        "# Honey\n\n```{python}\nimport polars as pl\n\nclass Honey:\n"
+        "    kg = int(pl.read_csv('data/*.csv')['kg'].sum())\n```\n\n"
+        "The hives gave `{python} Honey.kg` kg.\n")
+    render(root)
+    assert "gave 8 kg" in text(root, "honey")
+    (root / "data" / "autumn.csv").write_text("hive,kg\nA,2\n")
+    render(root)
+    assert "gave 10 kg" in text(root, "honey")

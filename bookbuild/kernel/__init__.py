@@ -139,8 +139,7 @@ def end_preload() -> None:
     global _sink, _preloaded
     _preloaded = frozenset(sys.modules)
     _sink = None
-    skip = _SYSTEM + _runtime_dirs()
-    _preload_reads.update(f for f in _reads.read()[0] if _native_input(f, skip))
+    _preload_reads.update(_native_reads())
     _reads.stop()
     for m in list(sys.modules.values()):  # resolved once here, inherited by every fork
         if isinstance(getattr(m, "__file__", None), str):
@@ -246,8 +245,7 @@ def _dependencies() -> set[str]:
     if _preloaded and _used_preloaded(local):
         opened |= _preload_reads
     read = {f for f in opened if _input(f)}
-    skip = _SYSTEM + _runtime_dirs()
-    native = {f for f in _reads.read()[0] if f not in read and _native_input(f, skip)}
+    native = _native_reads() - read
     _last.clear()
     _last.update(set(local.values()) | read | native | metadata_files(_top_levels()))
     return set(_last)
@@ -268,7 +266,7 @@ def stamps() -> str:
     file, as it was when first opened (the earliest of the audit hook's and the recorder's),
     except files the chapter itself wrote: the cache stores a result only under the inputs it
     was computed from."""
-    native, written = _reads.read()
+    native, written, _ = _reads.read()
     written |= _written
     out = {}
     for path in (_last or _dependencies()) - written:
@@ -282,6 +280,31 @@ def stamps() -> str:
 # and fonts, compiled bytecode (its source is the input), and the kernel's own runtime files.
 _SYSTEM = ("/etc/", "/usr/lib/", "/usr/lib64/", "/lib/", "/lib64/", "/usr/share/", "/run/",
            "/var/cache/", "/var/lib/")
+
+
+def _native_reads() -> set[str]:
+    """The files native code read and the folders it listed that the cache should watch. The
+    import system lists sys.path folders and packages' folders as it looks for modules: those
+    listings are the modules' business, not inputs (as the audit hook leaves importlib out)."""
+    files, _, listed = _reads.read()
+    skip = _SYSTEM + _runtime_dirs()
+    found = {f for f in files if _native_input(f, skip)}
+    if listed:
+        imports = _import_dirs()
+        found |= {d for d in listed if d not in imports and _native_input(d, skip)}
+    return found
+
+
+def _import_dirs() -> set[str]:
+    """Folders the import system searches: sys.path entries and every package's __path__."""
+    dirs = [os.getcwd() if not p else p for p in sys.path if isinstance(p, str)]
+    for m in list(sys.modules.values()):
+        path = getattr(m, "__path__", None)
+        try:
+            dirs += [p for p in path or () if isinstance(p, str)]
+        except TypeError:  # a namespace path that cannot be listed
+            continue
+    return {os.path.abspath(d) for d in dirs}
 
 
 def _native_input(path: str, skip: tuple[str, ...]) -> bool:

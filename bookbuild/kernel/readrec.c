@@ -6,14 +6,15 @@
  *
  *     R <mtime_ns> <size> <inode> <ctime_ns> <open_time_ns>\t<absolute path>\n
  *
- * and one `W\t<path>` line per file opened for writing (the chapter's own files: a file it
- * wrote and read back was not changed behind its back). Each line is one write() to a file
+ * one `W\t<path>` line per file opened for writing (the chapter's own files: a file it wrote
+ * and read back was not changed behind its back) and one `D\t<path>` line per folder listed. Each line is one write() to a file
  * opened O_APPEND, so forked workers and other processes can share the record.
  *
  * Recording starts when the kernel calls bookbuild_reads_to(fd) and, in a program a cell
  * starts, when BOOKBUILD_READS names the record at load time. Built by bookbuild/native.py.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -97,7 +98,9 @@ static void note(int dirfd, const char *path, int fd, int writing) {
     uint64_t h = fnv(path, fnv(base, 14695981039346656037ULL) ^ (uint64_t)writing);
     if (!first_time(h)) return;
     int n;
-    if (writing) {
+    if (writing == 2) {
+        n = snprintf(line, sizeof line, "D\t%s%s%s\n", base, sep, path);
+    } else if (writing) {
         n = snprintf(line, sizeof line, "W\t%s%s%s\n", base, sep, path);
     } else {
         struct stat st;
@@ -213,6 +216,19 @@ static mode_t mode_arg(int flags, va_list ap) {
         after_fopen(path, mode, f);                                        \
         return f;                                                          \
     }
+
+/* A folder listed (a glob, a dataset discovered): its entry names are an input. */
+DIR *opendir(const char *path) {
+    static DIR *(*next)(const char *);
+    if (!next) next = (DIR * (*)(const char *)) real("opendir");
+    DIR *d = next(path);
+    if (d != NULL) {
+        int saved = errno;
+        note(AT_FDCWD, path, dirfd(d), 2);
+        errno = saved;
+    }
+    return d;
+}
 
 WRAP_OPEN(open)
 WRAP_OPEN(open64)

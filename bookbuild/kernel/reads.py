@@ -43,23 +43,24 @@ def stop() -> None:
         os.environ.pop(RECORD_ENV, None)
 
 
-def read() -> tuple[dict[str, list[int]], set[str]]:
+def read() -> tuple[dict[str, list[int]], set[str], set[str]]:
     """({path: [mtime_ns, size, inode, ctime_ns, opened_ns]} of each regular file opened for
-    reading, at its first opening; the paths opened for writing)."""
+    reading, at its first opening; the paths opened for writing; the folders listed)."""
     stamps: dict[str, list[int]] = {}
     written: set[str] = set()
+    listed: set[str] = set()
     if not _fd:
-        return stamps, written
+        return stamps, written, listed
     with open(f"/proc/self/fd/{_fd[0]}", "rb") as f:  # its own descriptor is write-only
         data = f.read()
     for line in data.decode("utf-8", "surrogateescape").splitlines():
         head, sep, path = line.partition("\t")
         if not sep:
             continue
-        if head == "W":
-            written.add(os.path.normpath(path))
+        if head in ("W", "D"):
+            (written if head == "W" else listed).add(os.path.normpath(path))
         elif head.startswith("R "):
             fields = head.split()[1:]
             if len(fields) == 5 and all(x.lstrip("-").isdigit() for x in fields):
                 stamps.setdefault(os.path.normpath(path), [int(x) for x in fields])
-    return stamps, written
+    return stamps, written, listed
