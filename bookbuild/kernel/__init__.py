@@ -2,6 +2,9 @@
 
 `install()` records which local files the cells read (or tried to) and which folders they
 listed; `inline()` turns a value into the text that replaces an inline reference; `dependencies()` reports the local files the cells used.
+Python's reads come from an audit hook; reads by native code, by programs a cell starts and by
+its workers come from the recorder preloaded into the kernel (reads.py, readrec.c); `stamps()`
+says how each file was when first opened, so a file saved mid-run is never cached as read.
 
 In a kernel forked from the warm template (bookbuild.warm), modules the template imported are
 already in `sys.modules` and their files were read before the chapter began, so the template
