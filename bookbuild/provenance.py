@@ -6,6 +6,8 @@ never executes anything itself and never writes the lock.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 from bookbuild.chapters import Chapter, chapter_key
@@ -107,6 +109,9 @@ def why(chapters: list[Chapter], root: Path | None, details: dict[str, dict],
             continue  # not defined in this chapter
         value = values.get((key, expr))
         out.append(f"{key}: {expr}" + (f" = {value}" if value is not None else ""))
+        data = data_files(ch, root)
+        if data:
+            out.append(f"  data the chapter reads: {', '.join(data)}")
         for depth, name, text in t.steps:
             pad = "  " * (depth + 1)
             out.append(f"{pad}← {describe(name, details)}" if text == "constant"
@@ -116,6 +121,19 @@ def why(chapters: list[Chapter], root: Path | None, details: dict[str, dict],
         if t.constants:
             out.append(f"  constants: {', '.join(sorted(t.constants))}")
     return out
+
+
+def data_files(chapter: Chapter, root: Path | None) -> list[str]:
+    """The files in the project that a chapter's kernel read, other than Python modules (display
+    paths): the data its numbers may come from (caches in the home folder are left out)."""
+    from bookbuild.errors import display_path
+
+    deps = chapter.result.dependencies if chapter.result is not None else []
+    inside = str(root) + os.sep if root is not None else ""
+    venvs = tuple({os.path.join(p, "") for p in (sys.prefix, sys.base_prefix)})
+    return [display_path(p) for p in sorted(deps) if p.startswith(inside)
+            and not p.startswith(venvs) and not p.endswith(".py") and os.path.isfile(p)
+            and ".egg-info" + os.sep not in p and ".dist-info" + os.sep not in p]
 
 
 def annotations(chapter: Chapter, tracer: Tracer, details: dict[str, dict]) -> list[dict]:

@@ -282,3 +282,9 @@ def test_a_file_added_to_a_folder_native_code_globs_reexecutes_its_chapter(tmp_p
     (root / "data" / "autumn.csv").write_text("hive,kg\nA,2\n")
     render(root)
     assert "gave 10 kg" in text(root, "honey")
+
+
+def test_numbers_why_names_the_data_the_chapter_reads(book: Path) -> None:
+    why = run_cli("numbers", "why", "Sales.bottles", cwd=book, timeout=120)
+    assert why.returncode == 0, why.stderr
+    assert "data the chapter reads: data/sales.csv" in why.stdout, why.stdout
