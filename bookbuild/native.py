@@ -35,11 +35,15 @@ def library() -> str | None:
     Linux, no compiler, a failed build), after one note on stderr."""
     if os.environ.get(DISABLE) or not sys.platform.startswith("linux"):
         return None
-    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
-    target = cache_root() / f"readrec-{digest}" / LIBRARY
-    if target.is_file():
-        return str(target)
-    problem = _build(target)
+    try:
+        digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
+    except OSError as exc:
+        problem: str | None = f"its source is missing ({exc.strerror}: {SOURCE})"
+    else:
+        target = cache_root() / f"readrec-{digest}" / LIBRARY
+        if target.is_file():
+            return str(target)
+        problem = _build(target)
     if problem is None:
         return str(target)
     print(f"note: files read by native code (pyarrow, polars, programs a cell starts) are not "
