@@ -38,17 +38,17 @@ def library() -> str | None:
     try:
         digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
     except OSError as exc:
-        problem: str | None = f"its source is missing ({exc.strerror}: {SOURCE})"
-    else:
-        target = cache_root() / f"readrec-{digest}" / LIBRARY
-        if target.is_file():
-            return str(target)
-        problem = _build(target)
-    if problem is None:
+        return _untracked(f"its source is missing ({exc.strerror}: {SOURCE})")
+    target = cache_root() / f"readrec-{digest}" / LIBRARY
+    if target.is_file():
         return str(target)
+    problem = _build(target)
+    return str(target) if problem is None else _untracked(problem)
+
+
+def _untracked(problem: str) -> None:
     print(f"note: files read by native code (pyarrow, polars, programs a cell starts) are not "
           f"tracked by the execution cache: {problem}", file=sys.stderr)
-    return None
 
 
 def _build(target: Path) -> str | None:
@@ -56,9 +56,12 @@ def _build(target: Path) -> str | None:
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         return "no C compiler (cc) to build the recorder"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(dir=target.parent, suffix=".so")
-    os.close(fd)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, partial = tempfile.mkstemp(dir=target.parent, suffix=".so")
+        os.close(fd)
+    except OSError as exc:
+        return f"cannot write {target.parent} ({exc.strerror})"
     try:
         done = subprocess.run([cc, "-O2", "-shared", "-fPIC", "-o", partial, str(SOURCE), "-ldl"],
                               capture_output=True, text=True, timeout=120)
