@@ -33,8 +33,10 @@ def cache_root() -> Path:
 def library() -> str | None:
     """The built recorder's path, building it on first use; None where it cannot be had (not
     Linux, no compiler, a failed build), after one note on stderr."""
-    if os.environ.get(DISABLE) or not sys.platform.startswith("linux"):
+    if os.environ.get(DISABLE):
         return None
+    if not sys.platform.startswith("linux"):
+        return _untracked("the recorder preloads into Linux processes only")
     try:
         digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
     except OSError as exc:
