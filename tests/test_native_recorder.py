@@ -41,8 +41,12 @@ PROGRAM = textwrap.dedent('''
     libc.closedir(libc.opendir(b"listed"))
     os.close(os.open("/proc/self/status", os.O_RDONLY))
     assert libc.open(b"absent.txt", os.O_RDONLY) == -1
+    import subprocess  # a program given an environment of the cell's own is recorded too
+    subprocess.run(["cat", "by-cat.txt"], env={"PATH": os.environ["PATH"]}, check=True,
+                   stdout=subprocess.DEVNULL)
 ''')
-READ = ("open", "open64", "openat", "openat64", "fopen", "fopen64", "freopen", "relative")
+READ = ("open", "open64", "openat", "openat64", "fopen", "fopen64", "freopen", "relative",
+        "by-cat")
 
 
 @pytest.fixture(scope="module")

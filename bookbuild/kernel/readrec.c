@@ -11,7 +11,8 @@
  * opened O_APPEND, so forked workers and other processes can share the record.
  *
  * Recording starts when the kernel calls bookbuild_reads_to(fd) and, in a program a cell
- * starts, when BOOKBUILD_READS names the record at load time. Built by bookbuild/native.py.
+ * starts, when BOOKBUILD_READS names the record at load time; exec and posix_spawn put both
+ * variables back into an environment a cell built itself. Built by bookbuild/native.py.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -19,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -242,6 +244,75 @@ WRAP_FOPEN(fopen)
 WRAP_FOPEN(fopen64)
 WRAP_FREOPEN(freopen)
 WRAP_FREOPEN(freopen64)
+
+/* A program started with an environment of the caller's own (`subprocess.run(..., env={...})`,
+ * Rust's Command::env_clear) would lose the recorder: while recording, the environment it gets
+ * is `envp` with LD_PRELOAD and BOOKBUILD_READS put back, built into `out` (room for all of
+ * envp plus 3), `pre` and `rec`. Allocation-free: this runs between fork and exec. */
+static char *const *with_recorder(char *const envp[], char **out, char *pre, size_t pre_size,
+                                  char *rec, size_t rec_size) {
+    const char *record = getenv("BOOKBUILD_READS");
+    Dl_info self;
+    if (record_fd < 0 || envp == NULL || record == NULL ||
+        !dladdr((void *)with_recorder, &self) || self.dli_fname == NULL)
+        return envp;
+    const char *theirs = "";
+    size_t n = 0;
+    for (size_t i = 0; envp[i] != NULL; i++) {
+        if (!strncmp(envp[i], "LD_PRELOAD=", 11)) {
+            theirs = envp[i] + 11;
+        } else if (strncmp(envp[i], "BOOKBUILD_READS=", 16)) {
+            out[n++] = envp[i];
+        }
+    }
+    if (strstr(theirs, self.dli_fname) != NULL) {
+        snprintf(pre, pre_size, "LD_PRELOAD=%s", theirs);
+    } else {
+        snprintf(pre, pre_size, "LD_PRELOAD=%s%s%s", self.dli_fname, *theirs ? " " : "", theirs);
+    }
+    snprintf(rec, rec_size, "BOOKBUILD_READS=%s", record);
+    out[n++] = pre;
+    out[n++] = rec;
+    out[n] = NULL;
+    return out;
+}
+
+#define ENV_ROOM(envp)                                                     \
+    size_t room_ = 3;                                                      \
+    if (envp)                                                              \
+        while (envp[room_ - 3]) room_++;                                   \
+    char *env_[room_];                                                     \
+    char pre_[2 * PATH_MAX + 32], rec_[PATH_MAX + 32];                     \
+    char *const *fixed_ = with_recorder(envp, env_, pre_, sizeof pre_, rec_, sizeof rec_)
+
+int execve(const char *path, char *const argv[], char *const envp[]) {
+    static int (*next)(const char *, char *const[], char *const[]);
+    if (!next) next = (int (*)(const char *, char *const[], char *const[]))real("execve");
+    ENV_ROOM(envp);
+    return next(path, argv, fixed_);
+}
+
+int execvpe(const char *file, char *const argv[], char *const envp[]) {
+    static int (*next)(const char *, char *const[], char *const[]);
+    if (!next) next = (int (*)(const char *, char *const[], char *const[]))real("execvpe");
+    ENV_ROOM(envp);
+    return next(file, argv, fixed_);
+}
+
+typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                        const posix_spawnattr_t *, char *const[], char *const[]);
+
+#define WRAP_SPAWN(name)                                                   \
+    int name(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions, \
+             const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) { \
+        static spawn_fn next;                                              \
+        if (!next) next = (spawn_fn)real(#name);                           \
+        ENV_ROOM(envp);                                                    \
+        return next(pid, path, actions, attr, argv, fixed_);               \
+    }
+
+WRAP_SPAWN(posix_spawn)
+WRAP_SPAWN(posix_spawnp)
 
 /* The kernel starts its record here (ctypes); -1 stops recording. Forgets what was seen. */
 void bookbuild_reads_to(int fd) {
