@@ -88,3 +88,15 @@ def test_a_program_started_without_a_record_runs_as_before(recorder: str, tmp_pa
     done = subprocess.run(["cat", "/etc/hostname"], env=env, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0 and done.stderr == ""
+
+
+def test_a_kernel_whose_recorder_did_not_load_depends_on_it(tmp_path: Path) -> None:
+    """The library vanished between the build's check and the kernel's start: the result lacks
+    what native code read, so it must not be reused once the recorder is back."""
+    missing = tmp_path / "gone" / "libbookbuild_reads.so"
+    env = dict(os.environ, LD_PRELOAD=str(missing))
+    done = subprocess.run([sys.executable, "-c", "import bookbuild.kernel as k\nk.install()\n"
+                           "print(k.dependencies())"], env=env, capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert str(missing) in done.stdout

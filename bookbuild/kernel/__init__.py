@@ -166,7 +166,10 @@ def install() -> None:
     _last.clear()
     _hook()
     _sink = _opened
-    _reads.start()  # files native code opens, in this kernel and the programs its cells start
+    _unrecorded.clear()
+    if not _reads.start():  # files native code opens, here and in programs the cells start
+        _unrecorded.extend(p for p in os.environ.get("LD_PRELOAD", "").split()
+                           if p.endswith("libbookbuild_reads.so"))
     if _preloaded:
         _watch_imports()
 
@@ -250,7 +253,8 @@ def _dependencies() -> set[str]:
     read = {f for f in opened if _input(f)}
     native = _native_reads() - read
     _last.clear()
-    _last.update(set(local.values()) | read | native | metadata_files(_top_levels()))
+    _last.update(set(local.values()) | read | native | metadata_files(_top_levels())
+                 | set(_unrecorded))
     return set(_last)
 
 
@@ -262,6 +266,9 @@ def _top_levels() -> set[str]:
 
 
 _last: set[str] = set()  # the dependencies last reported: `stamps()` follows in the same request
+# The recorder the build preloaded when it did not load (its file vanished before the kernel
+# started): a dependency, so the result, lacking native reads, is not reused once it is back.
+_unrecorded: list[str] = []
 
 
 def stamps() -> str:
