@@ -21,6 +21,8 @@ setup: $(STAMP) $(KERNEL) tex
 	@# Bytecode for our packages: every command and every chapter kernel imports them, and
 	@# PYTHONDONTWRITEBYTECODE (set on some machines) would make each run recompile them.
 	@$(PY) -m compileall -q bookbuild mlsysim
+	@# The read recorder preloaded into chapter kernels (files native code opens), built once.
+	@$(PY) -m bookbuild.execution.native >/dev/null
 
 $(PY):
 	python3 -m venv $(VENV)

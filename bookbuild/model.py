@@ -18,6 +18,9 @@ class ExecutionResult:
     inline: list[str]  # text per inline reference, in document order
     dependencies: list[str] = field(default_factory=list)
     constants: dict | None = None  # project-local constants as this kernel saw them
+    # Each file read as it was when first opened ([mtime_ns, size, inode, ctime_ns, opened_ns]):
+    # the cache stores the result only if none changed while the chapter ran. Not stored.
+    stamps: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass

@@ -67,7 +67,7 @@ def test_the_wheel_carries_filters_templates_and_kernel_code_but_not_our_constan
                    "bookbuild/filters/tikz-preamble.tex", "bookbuild/templates/page.html.j2",
                    "bookbuild/templates/book-header.tex", "bookbuild/kernel/__init__.py",
                    "bookbuild/kernel/constants.py", "bookbuild/cli.py",
-                   "bookbuild/lua/pandoc_worker.lua"):
+                   "bookbuild/lua/pandoc_worker.lua", "bookbuild/kernel/readrec.c"):
         assert needed in names
     assert not [n for n in names if n.startswith("mlsysim/")]
     # Every module of the source tree ships (a subpackage missing from pyproject.toml would not).

@@ -53,7 +53,7 @@ from bookbuild.system.cachesweep import touch
 from bookbuild.system.stamps import file_sha256, of_stat
 from bookbuild.system.store import checksum
 
-FORMAT = 8  # 8: inline values where they stand (7: modules looked up by name reach everything)
+FORMAT = 9  # 9: files native code reads are inputs (8: inline values where they stand)
 MISSING = "missing"  # the hash of a dependency that does not exist
 
 
@@ -63,9 +63,12 @@ VERSIONED = ("pint", "bookbuild", "ipykernel", "numpy", "matplotlib")
 @lru_cache(maxsize=1)
 def _versions() -> dict[str, str]:
     """The interpreter and the installed packages whose change may change outputs."""
+    from bookbuild.execution.native import library
     from bookbuild.system.installed import version_of
 
+    # Results recorded without the native recorder lack what native code read: never mixed.
     return {"python": sys.version.split()[0], "cache-format": str(FORMAT),
+            "reads": "native" if library() else "python",
             **{pkg: version_of(pkg) for pkg in VERSIONED}}
 
 
@@ -393,7 +396,13 @@ class Cache:
         except (OSError, ValueError, KeyError, TypeError):
             return None  # a missing or unreadable entry is a miss
 
-    def put(self, k: str, result: ExecutionResult, doc: Document | None = None) -> None:
+    def put(self, k: str, result: ExecutionResult, doc: Document | None = None) -> list[str]:
+        """Store `result` under the inputs it was computed from; when a file it read changed
+        while the chapter ran, store nothing and return those files (hashing them now would
+        file the old result under the new content)."""
+        moved = changed_while_running(result.stamps)
+        if moved:
+            return moved
         used = reachable_names(result.dependencies, doc) if doc is not None else None
         deps = {p: file_hash(p, used) for p in result.dependencies}
         result.constants = fresh_constants(result.constants, result.dependencies, used)
@@ -402,3 +411,28 @@ class Cache:
         if doc is not None:  # stored pruned for this document: the fast path of get()
             entry["contents"] = {p: content_hash(p) for p in result.dependencies}
         write_text(self.dir / f"{k}.json", json.dumps({"sha256": checksum(entry), "entry": entry}))
+        return []
+
+
+# An mtime is taken from a clock that ticks every few milliseconds: a file whose mtime is this
+# close to the moment it was opened may have been written again within the same tick, unseen.
+RACY_OPEN_NS = 50_000_000
+
+
+def changed_while_running(stamps: dict[str, list[int]]) -> list[str]:
+    """The files whose stamp now differs from the one taken when the chapter first opened them,
+    or that were modified too close to that moment to tell (see RACY_OPEN_NS)."""
+    out = []
+    for path, stamp in sorted(stamps.items()):
+        if len(stamp) != 5:
+            continue
+        try:
+            now = list(of_stat(os.stat(path)))
+        except FileNotFoundError:
+            now = [-1, -1, -1, -1]  # as an absent file is stamped: it must still be absent
+        except OSError:
+            now = []
+        if now != stamp[:4] or stamp[0] >= stamp[4] - RACY_OPEN_NS:
+            out.append(path)
+    return out
+

@@ -56,6 +56,8 @@ USER_TMPDIR = "BOOKBUILD_USER_TMPDIR"
 def kernel_env() -> dict[str, str]:
     """The environment every chapter kernel gets: the build's, with the inline figure backend,
     and the user's TMPDIR where preview's builder replaced it."""
+    from bookbuild.execution.native import preload_env
+
     env = dict(os.environ, MPLBACKEND=INLINE_BACKEND, PYDEVD_DISABLE_FILE_VALIDATION="1")
     if USER_TMPDIR in env:
         user = env.pop(USER_TMPDIR)
@@ -63,7 +65,7 @@ def kernel_env() -> dict[str, str]:
             env["TMPDIR"] = user
         else:
             env.pop("TMPDIR", None)
-    return env
+    return preload_env(env)  # the read recorder: files native code opens are inputs too
 
 
 @dataclass(frozen=True)
@@ -297,7 +299,7 @@ class ChapterExecutor:
                 for i, cell in enumerate(self.doc.cells, start=1):
                     if self.plan.run[i - 1]:  # `eval: false`: shown, never run
                         await self._run_cell(client, nb, i, cell, after[i])
-                deps, constants = await self._evaluate_record(client)
+                deps, constants, stamps = await self._evaluate_record(client)
                 inline = [_inline_text(self._results.get(f"r{i}"), ref)
                           for i, ref in enumerate(self.doc.refs)]
                 await self._kill()
@@ -305,7 +307,7 @@ class ChapterExecutor:
             self.km = None
             shutil.rmtree(self._sockets, ignore_errors=True)
         outputs = [[dict(o) for o in c.outputs] for c in nb.cells[1:]]
-        return ExecutionResult(_plain(outputs), inline, deps, constants)
+        return ExecutionResult(_plain(outputs), inline, deps, constants, stamps)
 
     def _refs_after_cells(self) -> dict[int, list[int]]:
         """For each notebook cell that runs (0: setup), the inline references between it and
@@ -419,14 +421,17 @@ class ChapterExecutor:
                                  "if they need longer)")
         return reply["content"].get("user_expressions", {})
 
-    async def _evaluate_record(self, client) -> tuple[list[str], dict | None]:
-        """What the chapter read and the constants it saw, once every cell has run."""
+    async def _evaluate_record(self, client) -> tuple[list[str], dict | None, dict]:
+        """What the chapter read, the constants it saw and the stamps of the files it read,
+        once every cell has run."""
         results = await self._user_expressions(client, {
-            "deps": "__bookbuild__.dependencies()", "constants": "__bookbuild__.constants()"})
+            "deps": "__bookbuild__.dependencies()", "constants": "__bookbuild__.constants()",
+            "stamps": "__bookbuild__.stamps()"})
         anchor = self.doc.refs[0] if self.doc.refs else InlineRef(self.doc.path, 1, 1, "", 1, 1, 0, 0)
         deps = json.loads(_inline_text(results.get("deps"), anchor))
         constants = json.loads(_inline_text(results.get("constants"), anchor))
-        return deps, constants
+        stamps = json.loads(_inline_text(results.get("stamps"), anchor))
+        return deps, constants, stamps
 
 
 async def connect(km, timeout: float):

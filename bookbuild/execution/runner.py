@@ -111,9 +111,9 @@ def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
                     errors.append(str(exc))
                     progress.finish(ch.name, "failed")
                     return
-                cache.put(k, ch.result, ch.doc)
+                moved = cache.put(k, ch.result, ch.doc)
                 progress.finish(ch.name, f"executed {len(ch.doc.cells)} cells, "
-                                         f"{len(ch.doc.refs)} inline values")
+                                         f"{len(ch.doc.refs)} inline values" + _not_cached(moved))
 
         try:
             await asyncio.gather(*(one(*p) for p in pending))
@@ -132,6 +132,16 @@ def execute_all(proj: Project, chapters: list[Chapter], use_cache: bool,
     if processes.interrupted:  # the failures above are the kernels we stopped
         raise KeyboardInterrupt
     return errors
+
+
+def _not_cached(moved: list[str]) -> str:
+    """The progress note for a result not cached because files it read changed meanwhile."""
+    if not moved:
+        return ""
+    from bookbuild.system.errors import display_path
+
+    names = ", ".join(display_path(p) for p in moved[:3]) + (" ..." if len(moved) > 3 else "")
+    return f"; not cached: {names} changed while it ran (the next build runs it again)"
 
 
 def _same_values(cache: Cache, ch: Chapter, cwd: Path, plan: Plan, config: dict):

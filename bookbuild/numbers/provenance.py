@@ -13,6 +13,7 @@ from pathlib import Path
 from bookbuild.analysis.names import ModuleNames, dotted, references, search_roots
 from bookbuild.analysis.trace import Tracer, still_current
 from bookbuild.model import Chapter, chapter_key
+from bookbuild.numbers.inputs import data_files
 from bookbuild.numbers.lock import Entry
 from bookbuild.numbers.shown import Shown
 from bookbuild.source.qmd import CodeCell
@@ -142,6 +143,9 @@ def why(chapters: list[Chapter], root: Path | None, details: dict[str, dict],
             continue  # not defined in this chapter
         value = values.get((key, expr))
         out.append(f"{key}: {expr}" + (f" = {value}" if value is not None else ""))
+        data = data_files(root, ch.result.dependencies if ch.result is not None else [])
+        if data:
+            out.append(f"  data the chapter reads: {', '.join(sorted(data))}")
         for depth, name, text in t.steps:
             pad = "  " * (depth + 1)
             out.append(f"{pad}← {describe(name, details)}" if text == "constant"
