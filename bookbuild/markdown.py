@@ -55,7 +55,7 @@ def substitute(doc: Document, result: ExecutionResult, assets: Path, assets_link
         md = CellWriter(cell, o, fmt, assets, assets_link).markdown(outputs)
         if cell.indent and md:  # a cell inside a list item stays inside it
             md = "\n".join(cell.indent + line if line else line for line in md.split("\n"))
-        edits.append((cell.start, cell.end, md))
+        edits.append((cell.start, cell.end, _set_apart(doc.text, cell.start, cell.end, md)))
     pieces, pos = [], 0
     for start, end, text in sorted(edits):
         pieces += [doc.text[pos:start], text]
@@ -64,6 +64,19 @@ def substitute(doc: Document, result: ExecutionResult, assets: Path, assets_link
     md = "".join(pieces)
     if fmt == "html" and opts.truthy(document.get("code-tools")):
         md = _code_tools(doc, md)
+    return md
+
+
+def _set_apart(text: str, start: int, end: int, md: str) -> str:
+    """`md` with a blank line on each side where the cell's fence touched prose: a fence may
+    interrupt a paragraph, a div fence may not, so pandoc would read `:::::` as prose."""
+    if not md:
+        return md
+    if start > 0 and text[text.rfind("\n", 0, start - 1) + 1:start].strip():
+        md = "\n" + md  # the line before the cell's first line is not blank
+    after = text.find("\n", end + 1)
+    if text[end + 1:after if after >= 0 else len(text)].strip():
+        md += "\n"
     return md
 
 
