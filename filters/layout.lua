@@ -392,6 +392,7 @@ local function output_figure(div)
   if is_latex() or quarto_marks_images or not div.classes:includes('cell-output-display') then
     return nil
   end
+  local changed = false -- every image of the cell, not only its first (a loop's several plots)
   for i, block in ipairs(div.content) do
     if block.t == 'Para' then
       local image = nil
@@ -405,11 +406,11 @@ local function output_figure(div)
         div.content[i] = pandoc.Div(in_figure(pandoc.Blocks({
           pandoc.RawBlock('html', '<figure class="figure">'), block,
           pandoc.RawBlock('html', '</figure>') })))
-        return div
+        changed = true
       end
     end
   end
-  return nil
+  return changed and div or nil
 end
 
 -- LaTeX: what the margin needs, brought by the filter (as Quarto's PDF does): sidenotes for

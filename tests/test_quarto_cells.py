@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import run_cli
 from tests.quarto_helpers import Elements, book, pdf_text, render, text
+from tests.test_browser import CHROMIUM_ARGS, chromium
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +61,97 @@ def test_a_reference_that_is_truly_missing_still_fails_strict(tmp_path: Path) ->
     r = render(root, "--strict", "--to", "html")
     assert r.returncode == 1
     assert "tight.qmd:19: error: unresolved cross-reference 'fig-nowhere'" in r.stderr
+
+
+def floats_in(page: Elements) -> dict[str, str]:
+    """Each float's id and its caption as the reader sees it."""
+    return {f["attrs"]["id"]: text(page.within(f, "figcaption")[0]["text"])
+            for f in page.find("div", "quarto-float") if "id" in f["attrs"]}
+
+
+def test_a_float_whose_output_is_html_is_numbered_and_captioned(cells: Path, pdf: str) -> None:
+    page = Elements(main(cells, "floats"))
+    floats = floats_in(page)
+    assert floats == {"tbl-frame": "Table 2.1: An HTML table from a cell",
+                      "fig-map": "Figure 2.1: A map drawn as HTML",
+                      "fig-line": "Figure 2.2: A real image",
+                      "tbl-second": "Table 2.2: A second table"}
+    fig_map = next(f for f in page.find("div", "quarto-float") if f["attrs"].get("id") == "fig-map")
+    assert [e["attrs"].get("id") for e in page.within(fig_map, "div", "folium-map")] == ["map-one"]
+    assert page.within(fig_map, "figure", "quarto-float-fig")
+    # every reference reads the number its float's caption shows
+    for link in page.find("a", "quarto-xref"):
+        target = link["attrs"]["href"].lstrip("#")
+        assert floats[target].startswith(text(link["text"]) + ":"), (target, link["text"])
+    for caption in floats.values():
+        assert caption in pdf
+    assert "<folium.Map object>" in pdf  # print shows the map's text/plain
+
+
+def test_rich_html_keeps_its_markup_and_script_and_print_gets_the_fallback(
+        cells: Path, pdf: str) -> None:
+    html = main(cells, "rich")
+    assert ("<div class='widget-box' id='widget-one'>widget-html</div><script>document"
+            ".getElementById('widget-one').textContent = 'widget-script-ran';</script>") in html
+    assert "<style>#est-one .est-name {font-weight: bold;}</style>" in html
+    assert "est-notebook-only-hint" in html
+    # print: the text/plain of an output without a table; only the table of one with it
+    assert "widget-plain-fallback" in pdf and "widget-html" not in pdf
+    assert "est-param-alpha 0.5" in pdf and "est-notebook-only-hint" not in pdf
+    assert "font-weight" not in pdf
+
+
+def test_several_plots_of_one_cell_are_each_a_figure(cells: Path) -> None:
+    page = Elements(main(cells, "rich"))
+    outputs = [d for d in page.find("div", "cell-output-display") if page.within(d, "img")]
+    assert len(outputs) == 2
+    for out in outputs:
+        (img,) = page.within(out, "img")
+        assert "figure-img" in img["classes"]
+        assert any(a["tag"] == "figure" for a in img["ancestors"])
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless chromium, started as tests/test_browser.py starts it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+LAYOUT_VIEW = """() => {
+  const main = document.querySelector('main').getBoundingClientRect();
+  const box = el => { const r = el.getBoundingClientRect(); return {left: r.left, right: r.right, width: r.width}; };
+  const plots = [...document.querySelectorAll('main .cell-output-display img')].map(box);
+  const table = document.querySelector('main table.dataframe');
+  const holder = table.closest('.cell-output-display');
+  const toc = document.querySelector('.page-toc');
+  return {main: box(document.querySelector('main')), plots, table: box(table), holder: box(holder),
+          scrolls: holder.scrollWidth > holder.clientWidth,
+          toc: toc ? box(toc) : null,
+          widget: document.getElementById('widget-one').textContent,
+          pageWidth: document.documentElement.scrollWidth, viewport: window.innerWidth};
+}"""
+
+
+def test_plots_and_a_wide_table_stay_in_the_text_column(browser, cells: Path) -> None:
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    page.goto((cells / "_book" / "rich.html").as_uri())
+    page.wait_for_load_state("load")
+    view = page.evaluate(LAYOUT_VIEW)
+    page.close()
+    column = view["main"]
+    assert len(view["plots"]) == 2
+    for plot in view["plots"]:  # each plot is laid out like the first: within the column
+        assert column["left"] - 1 <= plot["left"] and plot["right"] <= column["right"] + 1, view
+        assert plot["width"] == view["plots"][0]["width"]
+    # the wide table scrolls inside its output, which stays in the column, clear of the TOC
+    assert view["scrolls"], view
+    assert view["holder"]["right"] <= column["right"] + 1, view
+    assert view["pageWidth"] <= view["viewport"], view
+    if view["toc"]:
+        assert view["holder"]["right"] <= view["toc"]["left"], view
+    assert view["widget"] == "widget-script-ran"  # the output's own script ran
