@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -89,7 +88,10 @@ class PageWriter:
         body = f"<h1>{html.escape(self.book.title)}</h1>\n<ol class=\"book-contents\">\n{items}\n</ol>"
         self.write(out, "index.html", body, "")
 
-    def write_assets(self, out: Path) -> None:
+    def write_assets(self, out: Path, code_css: str = "") -> None:
+        """The stylesheet, with `code_css` (the highlight style's token colours) after ours."""
         (out / "assets").mkdir(parents=True, exist_ok=True)
-        shutil.copy(TEMPLATES / "book.css", out / "assets" / "book.css")
+        css = (TEMPLATES / "book.css").read_text(encoding="utf-8")
+        (out / "assets" / "book.css").write_text(css + ("\n" + code_css if code_css else ""),
+                                                 encoding="utf-8")
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bookbuild import (
     crossref,
+    highlight,
     includes,
     pagecache,
     pandocworker,
@@ -343,7 +344,8 @@ class Publisher:
                           resources.copy_resources(globs, self.proj.root, stage)])
         if "index.html" not in {p.as_posix() for p in pages.values()}:
             writer.write_index(stage)
-        writer.write_assets(stage)
+        writer.write_assets(stage, highlight.highlight_css(
+            highlight.style_of(self.proj.config, self.proj.root)))
 
     def _own_bibliography(self, meta: dict, *docs: Document) -> None:
         """Add the `bibliography:` of the chapters' front matter to the book's, as Quarto merges

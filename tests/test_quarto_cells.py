@@ -155,3 +155,39 @@ def test_plots_and_a_wide_table_stay_in_the_text_column(browser, cells: Path) ->
     if view["toc"]:
         assert view["holder"]["right"] <= view["toc"]["left"], view
     assert view["widget"] == "widget-script-ran"  # the output's own script ran
+
+
+CODE_VIEW = """() => {
+  const style = sel => getComputedStyle(document.querySelector(sel));
+  return {builtin: style('main div.sourceCode span.bu').color,
+          string: style('main div.sourceCode span.st').color,
+          text: style('main div.sourceCode code').color,
+          box: style('main div.sourceCode').backgroundColor,
+          pre: style('main div.sourceCode > pre').backgroundColor};
+}"""
+
+
+def code_colours(browser, page_path: Path) -> dict:
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    page.goto(page_path.as_uri())
+    page.wait_for_load_state("load")
+    view = page.evaluate(CODE_VIEW)
+    page.close()
+    return view
+
+
+def test_code_is_coloured_by_the_highlight_style(browser, cells: Path, tmp_path: Path) -> None:
+    # the default: pandoc's pygments style (builtins green, strings blue)
+    view = code_colours(browser, cells / "_book" / "tight.html")
+    assert view["builtin"] == "rgb(0, 128, 0)" and view["string"] == "rgb(64, 112, 160)", view
+    assert view["text"] != view["builtin"]
+    # `highlight-style: zenburn` under format.html: its dark box and light text
+    root = book("cells", tmp_path)
+    config = root / "_quarto.yml"
+    config.write_text(config.read_text().replace("  html: default",
+                                                 "  html:\n    highlight-style: zenburn"))
+    r = render(root, "--to", "html")
+    assert r.returncode == 0, r.stderr
+    dark = code_colours(browser, root / "_book" / "tight.html")
+    assert dark["box"] == "rgb(48, 48, 48)" and dark["pre"] == "rgba(0, 0, 0, 0)", dark
+    assert dark["text"] == "rgb(204, 204, 204)" and dark["builtin"] != view["builtin"], dark
