@@ -24,8 +24,8 @@ IMAGES = {"html": ("image/svg+xml", "image/png", "image/jpeg"),
           "pdf": ("application/pdf", "image/png", "image/jpeg")}
 # Quarto's choice among an output's MIME types, most wanted first, per output format.
 PRECEDENCE = {
-    "html": ("application/javascript", "text/html", "image/svg+xml", "image/png", "image/jpeg", "text/markdown",
-             "text/plain"),
+    "html": ("application/javascript", "text/html", "image/svg+xml", "image/png", "image/jpeg",
+             "text/markdown", "text/plain"),
     "pdf": ("text/latex", "application/pdf", "image/png", "image/jpeg", "text/markdown",
             "text/html", "text/plain"),  # text/html only for tables, rebuilt as markdown
     "md": ("text/markdown", "image/svg+xml", "image/png", "image/jpeg", "text/html",

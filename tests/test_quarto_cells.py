@@ -95,10 +95,12 @@ def test_rich_html_keeps_its_markup_and_script_and_print_gets_the_fallback(
             ".getElementById('widget-one').textContent = 'widget-script-ran';</script>") in html
     assert "<style>#est-one .est-name {font-weight: bold;}</style>" in html
     assert "est-notebook-only-hint" in html
+    assert ('<script type="application/javascript">\ndocument.body.dataset.jsOutput = '
+            "'js-output-ran';\n</script>") in html and "js-plain-fallback" not in html
     # print: the text/plain of an output without a table; only the table of one with it
     assert "widget-plain-fallback" in pdf and "widget-html" not in pdf
     assert "est-param-alpha 0.5" in pdf and "est-notebook-only-hint" not in pdf
-    assert "font-weight" not in pdf
+    assert "font-weight" not in pdf and "js-plain-fallback" in pdf
 
 
 def test_several_plots_of_one_cell_are_each_a_figure(cells: Path) -> None:
@@ -133,6 +135,7 @@ LAYOUT_VIEW = """() => {
           scrolls: holder.scrollWidth > holder.clientWidth,
           toc: toc ? box(toc) : null,
           widget: document.getElementById('widget-one').textContent,
+          js: document.body.dataset.jsOutput,
           pageWidth: document.documentElement.scrollWidth, viewport: window.innerWidth};
 }"""
 
@@ -154,7 +157,8 @@ def test_plots_and_a_wide_table_stay_in_the_text_column(browser, cells: Path) ->
     assert view["pageWidth"] <= view["viewport"], view
     if view["toc"]:
         assert view["holder"]["right"] <= view["toc"]["left"], view
-    assert view["widget"] == "widget-script-ran"  # the output's own script ran
+    assert view["widget"] == "widget-script-ran"  # the outputs' own scripts ran
+    assert view["js"] == "js-output-ran"
 
 
 CODE_VIEW = """() => {
