@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bookbuild import (
+    codecopy,
     crossref,
     highlight,
     includes,
@@ -250,7 +251,8 @@ class Publisher:
                for info in self.index.chapters]
         writer = PageWriter(Book(self.proj.book_title,
                                  str((self.proj.config.get("book") or {}).get("subtitle") or ""), nav),
-                            extra_body=self.extra_body)
+                            extra_body=self.extra_body,
+                            code_copy=codecopy.mode(self.proj.config))
         work = Path(tempfile.mkdtemp(prefix="bookbuild-html-"))
         # Traced here, before the threads: CPython 3.11's ast.parse is not safe to run in
         # several threads at once ("AST constructor recursion depth mismatch").

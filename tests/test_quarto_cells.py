@@ -188,10 +188,36 @@ def test_code_is_coloured_by_the_highlight_style(browser, cells: Path, tmp_path:
     # `highlight-style: zenburn` under format.html: its dark box and light text
     root = book("cells", tmp_path)
     config = root / "_quarto.yml"
-    config.write_text(config.read_text().replace("  html: default",
-                                                 "  html:\n    highlight-style: zenburn"))
+    config.write_text(config.read_text().replace(
+        "  html: default", "  html:\n    highlight-style: zenburn\n    code-copy: false"))
     r = render(root, "--to", "html")
     assert r.returncode == 0, r.stderr
     dark = code_colours(browser, root / "_book" / "tight.html")
     assert dark["box"] == "rgb(48, 48, 48)" and dark["pre"] == "rgba(0, 0, 0, 0)", dark
     assert dark["text"] == "rgb(204, 204, 204)" and dark["builtin"] != view["builtin"], dark
+    # code-copy: false: no button and no script
+    off = (root / "_book" / "tight.html").read_text()
+    assert "code-copy-button" not in off and "<script" not in off
+
+
+def test_a_code_block_has_quartos_copy_button(browser, cells: Path) -> None:
+    page = Elements(main(cells, "tight"))
+    blocks = page.find("div", "sourceCode")
+    assert len(blocks) == 2
+    for block in blocks:  # Quarto's markup: the button after the <pre>, inside the block
+        (button,) = page.within(block, "button", "code-copy-button")
+        assert button["attrs"]["title"] == "Copy to Clipboard"
+        assert "code-with-copy" in page.within(block, "pre")[0]["classes"]
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    tab = context.new_page()
+    tab.goto((cells / "_book" / "tight.html").as_uri())
+    button = tab.locator(".code-copy-button").first
+    assert button.evaluate("b => getComputedStyle(b).opacity") == "0"  # hover, Quarto's default
+    tab.locator("div.sourceCode").first.hover()
+    tab.wait_for_timeout(300)
+    assert button.evaluate("b => getComputedStyle(b).opacity") == "1"
+    button.click()
+    tab.wait_for_timeout(100)
+    assert button.get_attribute("title") == "Copied!"
+    assert tab.evaluate("() => navigator.clipboard.readText()") == 'print("tight-output-" + "one")'
+    context.close()
