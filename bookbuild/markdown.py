@@ -192,6 +192,7 @@ class CellWriter:
         self.cell, self.o, self.fmt, self.assets, self.link = cell, o, fmt, assets, link
         self.figures: list[tuple[str, str, list[str]]] = []  # (src, alt, size) of each image
         self.tables = 0  # outputs written as pandoc tables, which can carry a caption line
+        self.html_tables = 0  # of which rebuilt from an HTML table
 
     def markdown(self, outputs: list[dict]) -> str:
         o = self.o
@@ -237,8 +238,10 @@ class CellWriter:
         if kind == "tbl" and not caption:
             return shown  # Quarto numbers a table cell only with its caption
         if kind == "tbl" and self.tables:
-            # in a display output, as Quarto has it: a wide table scrolls inside the column
-            return [_output_div("cell-output-display",
+            # in a display output, as Quarto has it: a wide table scrolls inside the column;
+            # one rebuilt from HTML is marked for layout.lua to give it its natural widths
+            mark = " html-table" if self.html_tables else ""
+            return [_output_div(f"cell-output-display{mark}",
                                 "\n\n".join(self.table_captions(shown, label, caption)))]
         cap = _attr(f"{kind}-cap", _one_line(caption)) if caption else ""
         head = " ".join(a for a in (f"#{label}", cap) if a)
@@ -334,6 +337,7 @@ class CellWriter:
                 if md is None:
                     return None
                 self.tables += 1
+                self.html_tables += 1
                 return md if (asis or table_cell) else _output_div("cell-output-display", md)
             raw = _raw_block("html", payload)  # as Quarto keeps it: scripts and all
             return raw if asis else _output_div("cell-output-display", raw)

@@ -83,6 +83,11 @@ def test_a_float_whose_output_is_html_is_numbered_and_captioned(cells: Path, pdf
     for link in page.find("a", "quarto-xref"):
         target = link["attrs"]["href"].lstrip("#")
         assert floats[target].startswith(text(link["text"]) + ":"), (target, link["text"])
+    # a table rebuilt from a data frame's HTML keeps its natural widths, as Quarto's does
+    for ident in ("tbl-frame", "tbl-second"):
+        float_div = next(f for f in page.find("div", "quarto-float") if f["attrs"].get("id") == ident)
+        (table,) = page.within(float_div, "table")
+        assert "style" not in table["attrs"] and not page.within(float_div, "colgroup")
     for caption in floats.values():
         assert caption in pdf
     assert "<folium.Map object>" in pdf  # print shows the map's text/plain

@@ -413,6 +413,19 @@ local function output_figure(div)
   return changed and div or nil
 end
 
+-- HTML: a table rebuilt from a cell's HTML output (`.html-table`, bookbuild's mark) takes its
+-- natural column widths, as Quarto's, which reads the HTML table itself; the grid table it
+-- went through would give it relative widths (a squeezed <colgroup>). Print keeps them.
+local function html_table_widths(div)
+  if not div.classes:includes('html-table') then return nil end
+  div.classes = div.classes:filter(function(c) return c ~= 'html-table' end)
+  if is_latex() then return div end
+  return div:walk({ Table = function(tbl)
+    for i, spec in ipairs(tbl.colspecs) do tbl.colspecs[i] = { spec[1], pandoc.ColWidthDefault } end
+    return tbl
+  end })
+end
+
 -- LaTeX: what the margin needs, brought by the filter (as Quarto's PDF does): sidenotes for
 -- notes and captions, marginfix so margin notes never fall off the page, and a margin wide
 -- enough to read unless the author set the geometry.
@@ -453,7 +466,9 @@ end
 
 return {
   { Meta = read_options },
-  { Div = function(div) return tabset(div) or panel_layout(div) or output_figure(div) end,
+  { Div = function(div)
+      return tabset(div) or panel_layout(div) or output_figure(div) or html_table_widths(div)
+    end,
     Image = responsive_image, Figure = figure_classes },
   in_order,
   { Meta = add_packages },
