@@ -392,6 +392,7 @@ local function output_figure(div)
   if is_latex() or quarto_marks_images or not div.classes:includes('cell-output-display') then
     return nil
   end
+  local changed = false -- every image of the cell, not only its first (a loop's several plots)
   for i, block in ipairs(div.content) do
     if block.t == 'Para' then
       local image = nil
@@ -405,11 +406,24 @@ local function output_figure(div)
         div.content[i] = pandoc.Div(in_figure(pandoc.Blocks({
           pandoc.RawBlock('html', '<figure class="figure">'), block,
           pandoc.RawBlock('html', '</figure>') })))
-        return div
+        changed = true
       end
     end
   end
-  return nil
+  return changed and div or nil
+end
+
+-- HTML: a table rebuilt from a cell's HTML output (`.html-table`, bookbuild's mark) takes its
+-- natural column widths, as Quarto's, which reads the HTML table itself; the grid table it
+-- went through would give it relative widths (a squeezed <colgroup>). Print keeps them.
+local function html_table_widths(div)
+  if not div.classes:includes('html-table') then return nil end
+  div.classes = div.classes:filter(function(c) return c ~= 'html-table' end)
+  if is_latex() then return div end
+  return div:walk({ Table = function(tbl)
+    for i, spec in ipairs(tbl.colspecs) do tbl.colspecs[i] = { spec[1], pandoc.ColWidthDefault } end
+    return tbl
+  end })
 end
 
 -- LaTeX: what the margin needs, brought by the filter (as Quarto's PDF does): sidenotes for
@@ -452,7 +466,9 @@ end
 
 return {
   { Meta = read_options },
-  { Div = function(div) return tabset(div) or panel_layout(div) or output_figure(div) end,
+  { Div = function(div)
+      return tabset(div) or panel_layout(div) or output_figure(div) or html_table_widths(div)
+    end,
     Image = responsive_image, Figure = figure_classes },
   in_order,
   { Meta = add_packages },

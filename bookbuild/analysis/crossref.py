@@ -48,7 +48,9 @@ IMAGE = re.compile(r"^[ \t]*\[?!\[(?:[^\[\]]|\[[^\]]*\])*\]\([^)]*\)\{[^}]*#((?:
 EQUATION = re.compile(r"\$\$(?:[^$]|\$(?!\$))*?\$\$[ \t]*\n?[ \t]*\{#(eq-[\w:.-]+)\}")
 # Literal first (`@`, `\ref{`), so the regex engine jumps between candidates; the character
 # before an `@` is checked apart (an e-mail address is no reference).
-REFERENCE = re.compile(rf"@((?:{_KIND_ANY_CASE})-[\w-]*\w)")
+# A key ends as pandoc ends a citation key: punctuation belongs to it only when a letter, digit
+# or `_` follows, so `@sec-x---and` (an em dash after the key) names `sec-x`.
+REFERENCE = re.compile(rf"@((?:{_KIND_ANY_CASE})-\w+(?:[-:.#$%&+?<>~/]\w+)*)")
 RAW_REFERENCE = re.compile(r"\\ref\{([^}]+)\}")
 DEFINITION = re.compile(rf"\{{[^{{}}\n]*?#((?:{_KIND})-[\w:.-]*\w)[^{{}}\n]*\}}")
 # `key="value"` (or 'value', or a bare value) in a div's attributes
@@ -137,7 +139,19 @@ def _prose(doc: Document) -> str:
     """
     spans = [(0, doc.body_start), *((c.start, c.end) for c in doc.cells),
              *((f.start, f.end) for f in doc.fences)]
-    return _blanked(doc.text, tuple(spans))
+    return _uncommented(_blanked(doc.text, tuple(spans)))
+
+
+HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+
+
+@lru_cache(maxsize=32)
+def _uncommented(prose: str) -> str:
+    """`prose` with its HTML comments blanked: pandoc passes them through as raw HTML, so
+    nothing in them is a heading, a label or a cross-reference."""
+    if "<!--" not in prose:
+        return prose
+    return HTML_COMMENT.sub(lambda m: _spaces(m.group(0)), prose)
 
 
 def _spaces(text: str) -> str:

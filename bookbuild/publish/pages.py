@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -48,10 +47,12 @@ def plain_title(markdown_title: str) -> str:
 class PageWriter:
     """Writes one page per chapter, the index when the book has no index chapter, and the CSS."""
 
-    def __init__(self, book: Book, lang: str = "en", extra_body: str = "") -> None:
+    def __init__(self, book: Book, lang: str = "en", extra_body: str = "",
+                 code_copy: str = "false") -> None:
         self.book = book
         self.lang = lang
         self.extra_body = extra_body  # preview injects its reload script here, render never
+        self.code_copy = code_copy  # Quarto's code-copy: hover, true or false
         self.template = _environment().get_template("page.html.j2")
 
     def write(self, out: Path, href: str, body: str, toc: str, head: str = "",
@@ -59,6 +60,9 @@ class PageWriter:
         """One page; `head`, `before_body`, `after_body` are the author's includes, verbatim."""
         from markupsafe import Markup
 
+        from bookbuild.publish import codecopy
+
+        body, buttons = codecopy.with_buttons(body, self.code_copy)
         hrefs = [c.href for c in self.book.chapters]
         i = hrefs.index(href) if href in hrefs else -1
         entry = self.book.chapters[i] if i >= 0 else NavEntry(href, self.book.title)
@@ -74,7 +78,8 @@ class PageWriter:
         text = self.template.render(book=self.book, page=page, root="../" * depth, lang=self.lang,
                                     version=__version__, extra_body=Markup(self.extra_body),
                                     head=Markup(head), before_body=Markup(before_body),
-                                    after_body=Markup(after_body))
+                                    after_body=Markup(after_body),
+                                    code_copy=Markup(codecopy.SCRIPT if buttons else ""))
         target = out / href
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
@@ -88,7 +93,10 @@ class PageWriter:
         body = f"<h1>{html.escape(self.book.title)}</h1>\n<ol class=\"book-contents\">\n{items}\n</ol>"
         self.write(out, "index.html", body, "")
 
-    def write_assets(self, out: Path) -> None:
+    def write_assets(self, out: Path, code_css: str = "") -> None:
+        """The stylesheet, with `code_css` (the highlight style's token colours) after ours."""
         (out / "assets").mkdir(parents=True, exist_ok=True)
-        shutil.copy(TEMPLATES / "book.css", out / "assets" / "book.css")
+        css = (TEMPLATES / "book.css").read_text(encoding="utf-8")
+        (out / "assets" / "book.css").write_text(css + ("\n" + code_css if code_css else ""),
+                                                 encoding="utf-8")
 

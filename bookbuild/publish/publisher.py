@@ -18,6 +18,8 @@ from pathlib import Path
 from bookbuild.analysis import crossref
 from bookbuild.model import Chapter, relative_output
 from bookbuild.publish import (
+    codecopy,
+    highlight,
     pagecache,
     pandocworker,
     resources,
@@ -248,7 +250,8 @@ class Publisher:
                for info in self.index.chapters]
         writer = PageWriter(Book(self.proj.book_title,
                                  str((self.proj.config.get("book") or {}).get("subtitle") or ""), nav),
-                            extra_body=self.extra_body)
+                            extra_body=self.extra_body,
+                            code_copy=codecopy.mode(self.proj.config))
         work = Path(tempfile.mkdtemp(prefix="bookbuild-html-"))
         # Traced here, before the threads: CPython 3.11's ast.parse is not safe to run in
         # several threads at once ("AST constructor recursion depth mismatch").
@@ -342,7 +345,8 @@ class Publisher:
                           resources.copy_resources(globs, self.proj.root, stage)])
         if "index.html" not in {p.as_posix() for p in pages.values()}:
             writer.write_index(stage)
-        writer.write_assets(stage)
+        writer.write_assets(stage, highlight.highlight_css(
+            highlight.style_of(self.proj.config, self.proj.root)))
 
     def _own_bibliography(self, meta: dict, *docs: Document) -> None:
         """Add the `bibliography:` of the chapters' front matter to the book's, as Quarto merges

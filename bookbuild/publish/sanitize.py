@@ -1,11 +1,14 @@
-"""HTML from cell outputs, made safe for a book page: tables and text kept, scripts dropped.
+"""HTML tables from cell outputs, rebuilt as pandoc tables (to carry a caption, or for print).
 
-A cell's `_repr_html_` is arbitrary HTML; the page is served offline and without scripts, so
-only what a book page needs passes (ammonia's allow-list, via nh3).
+Quarto puts a cell's HTML output on the page as it is, scripts and all (a map or widget needs
+them), so pages get it unchanged. Where a format cannot show HTML, Quarto reads only the
+`<table>` elements of it into the document and drops the rest; so do we, after nh3 strips
+what pandoc should never see (ammonia's allow-list).
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 TAGS = {
@@ -33,10 +36,16 @@ def clean_html(html: str) -> str:
                      strip_comments=True)
 
 
+# A <table> up to its close: the first </table>, then any further ones met before another
+# <table> opens (those close the table a nested one sat in).
+TABLE = re.compile(r"<table\b.*?</table\s*>(?:(?:(?!<table\b).)*?</table\s*>)*", re.S | re.I)
+
+
 def html_table_markdown(html: str, timeout: int = 60) -> str | None:
-    """The first table of `html` as a pandoc grid table (so it can carry a caption and go to
-    print), or None when there is no table."""
-    if "<table" not in html.lower():
+    """The tables of `html` as pandoc grid tables, the rest of it left out (so a table can
+    carry a caption and go to print), or None when there is no table."""
+    tables = [m.group(0) for m in TABLE.finditer(html)]
+    if not tables:
         return None
     from bookbuild.publish.pandoc import pandoc_path
 
@@ -44,8 +53,8 @@ def html_table_markdown(html: str, timeout: int = 60) -> str | None:
         r = subprocess.run([str(pandoc_path()), "-f", "html", "-t",
                             "markdown-raw_html-native_divs-native_spans-fenced_divs-bracketed_spans"
                             "-simple_tables-multiline_tables-pipe_tables",
-                            "--wrap=none"], input=clean_html(html), capture_output=True,
-                           text=True, timeout=timeout)
+                            "--wrap=none"], input=clean_html("\n".join(tables)),
+                           capture_output=True, text=True, timeout=timeout)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return r.stdout.strip() or None if r.returncode == 0 else None

@@ -25,8 +25,8 @@ IMAGES = {"html": ("image/svg+xml", "image/png", "image/jpeg"),
           "pdf": ("application/pdf", "image/png", "image/jpeg")}
 # Quarto's choice among an output's MIME types, most wanted first, per output format.
 PRECEDENCE = {
-    "html": ("text/html", "image/svg+xml", "image/png", "image/jpeg", "text/markdown",
-             "text/plain"),
+    "html": ("application/javascript", "text/html", "image/svg+xml", "image/png", "image/jpeg",
+             "text/markdown", "text/plain"),
     "pdf": ("text/latex", "application/pdf", "image/png", "image/jpeg", "text/markdown",
             "text/html", "text/plain"),  # text/html only for tables, rebuilt as markdown
     "md": ("text/markdown", "image/svg+xml", "image/png", "image/jpeg", "text/html",
@@ -56,7 +56,7 @@ def substitute(doc: Document, result: ExecutionResult, assets: Path, assets_link
         md = CellWriter(cell, o, fmt, assets, assets_link).markdown(outputs)
         if cell.indent and md:  # a cell inside a list item stays inside it
             md = "\n".join(cell.indent + line if line else line for line in md.split("\n"))
-        edits.append((cell.start, cell.end, md))
+        edits.append((cell.start, cell.end, _set_apart(doc.text, cell.start, cell.end, md)))
     pieces, pos = [], 0
     for start, end, text in sorted(edits):
         pieces += [doc.text[pos:start], text]
@@ -65,6 +65,19 @@ def substitute(doc: Document, result: ExecutionResult, assets: Path, assets_link
     md = "".join(pieces)
     if fmt == "html" and opts.truthy(document.get("code-tools")):
         md = _code_tools(doc, md)
+    return md
+
+
+def _set_apart(text: str, start: int, end: int, md: str) -> str:
+    """`md` with a blank line on each side where the cell's fence touched prose: a fence may
+    interrupt a paragraph, a div fence may not, so pandoc would read `:::::` as prose."""
+    if not md:
+        return md
+    if start > 0 and text[text.rfind("\n", 0, start - 1) + 1:start].strip():
+        md = "\n" + md  # the line before the cell's first line is not blank
+    after = text.find("\n", end + 1)
+    if text[end + 1:after if after >= 0 else len(text)].strip():
+        md += "\n"
     return md
 
 
@@ -179,6 +192,8 @@ class CellWriter:
                  link: str) -> None:
         self.cell, self.o, self.fmt, self.assets, self.link = cell, o, fmt, assets, link
         self.figures: list[tuple[str, str, list[str]]] = []  # (src, alt, size) of each image
+        self.tables = 0  # outputs written as pandoc tables, which can carry a caption line
+        self.html_tables = 0  # of which rebuilt from an HTML table
 
     def markdown(self, outputs: list[dict]) -> str:
         o = self.o
@@ -203,9 +218,7 @@ class CellWriter:
                     parts.append(md)
             if figure_at is not None:
                 parts[figure_at] = self.figure_block()
-            label, caption = self.cell.label or "", o.get("tbl-cap")
-            if label.startswith("tbl-") and caption and not self.figures:
-                parts[shown_from:] = self.table_captions(parts[shown_from:], label, caption)
+            parts[shown_from:] = self.captioned(parts[shown_from:], asis)
         parts = [p for p in parts if p]
         if not parts:
             return ""
@@ -213,6 +226,27 @@ class CellWriter:
             return "\n\n".join(parts)  # asis: the output is the markdown, nothing around it
         classes = " ".join("." + c for c in _classes(o.get("classes")))
         return "\n\n".join([f"::::: {{.cell {classes}}}".replace(" }", "}"), *parts, ":::::"])
+
+    def captioned(self, shown: list[str], asis: bool) -> list[str]:
+        """The outputs of a `fig-`/`tbl-` labelled cell as one numbered float with its caption:
+        images become a figure (`figure_block`), tables take a caption line, and any other
+        output (an HTML map or widget) goes in a float div, as Quarto's crossref makes it."""
+        label = self.cell.label or ""
+        kind = label.partition("-")[0]
+        caption = self.o.get(f"{kind}-cap")
+        if self.figures or asis or kind not in ("fig", "tbl") or not any(shown):
+            return shown
+        if kind == "tbl" and not caption:
+            return shown  # Quarto numbers a table cell only with its caption
+        if kind == "tbl" and self.tables:
+            # in a display output, as Quarto has it: a wide table scrolls inside the column;
+            # one rebuilt from HTML is marked for layout.lua to give it its natural widths
+            mark = " html-table" if self.html_tables else ""
+            return [_output_div(f"cell-output-display{mark}",
+                                "\n\n".join(self.table_captions(shown, label, caption)))]
+        cap = _attr(f"{kind}-cap", _one_line(caption)) if caption else ""
+        head = " ".join(a for a in (f"#{label}", cap) if a)
+        return [f"::: {{{head}}}", *[p for p in shown if p], ":::"]
 
     def table_captions(self, tables: list[str], label: str, caption: Any) -> list[str]:
         """Quarto's caption and label for a cell's table; with `tbl-subcap`, one table float
@@ -296,21 +330,27 @@ class CellWriter:
             self.save_image(mime, payload, meta or {})
             return _FIGURE
         if mime == "text/html":
-            from bookbuild.publish.sanitize import clean_html, html_table_markdown
+            from bookbuild.publish.sanitize import html_table_markdown
 
             if table_cell or self.fmt != "html":
                 # A table that must carry a caption (or go to print) becomes a pandoc table.
                 md = html_table_markdown(payload)
                 if md is None:
                     return None
+                self.tables += 1
+                self.html_tables += 1
                 return md if (asis or table_cell) else _output_div("cell-output-display", md)
-            raw = f"```{{=html}}\n{clean_html(payload)}\n```"
+            raw = _raw_block("html", payload)  # as Quarto keeps it: scripts and all
+            return raw if asis else _output_div("cell-output-display", raw)
+        if mime == "application/javascript":
+            raw = _raw_block("html", f'<script type="{mime}">\n{payload}\n</script>')
             return raw if asis else _output_div("cell-output-display", raw)
         if mime == "text/latex":
             raw = f"```{{=latex}}\n{payload.strip()}\n```"
             return raw if asis else _output_div("cell-output-display", raw)
         if mime == "text/markdown":
             # A table's caption line must follow the table itself, so no div around it.
+            self.tables += bool(table_cell)
             return payload if (asis or table_cell) else _output_div("cell-output-display", payload)
         if mime == "text/plain":
             if asis:
@@ -330,36 +370,48 @@ class CellWriter:
         self.figures.append((f"{self.link}/{name}", alt, _dimensions(meta or {})))
 
     def figure_block(self) -> str:
-        """One image as a figure; several as a figure of subfigures laid out in columns."""
+        """One image as a figure; several as a figure of subfigures laid out in columns, or,
+        with no label, caption or layout to tie them, as separate outputs as Quarto has them."""
         o, label = self.o, self.cell.label or ""
         caps = _as_list(o.get("fig-cap"))
         align = str(o.get("fig-align") or "default")
         ident = f"#{label}" if label.startswith("fig-") else ""
         if len(self.figures) == 1:
-            src, alt, size = self.figures[0]
-            attrs = [a for a in (ident, *size, _attr("fig-alt", alt)) if a]
+            return self.one_figure(self.figures[0], align, ident, caps[0] if caps else "")
+        if not (ident or caps or o.get("fig-subcap")) and _columns(o.get("layout-ncol")) <= 1:
+            return "\n\n".join(self.one_figure(figure, align) for figure in self.figures)
+        subcaps = o.get("fig-subcap")
+        subs = _as_list(subcaps) if subcaps is not True else []
+        images = []
+        for i, (src, alt, size) in enumerate(self.figures):
+            # labelled: sub-figures fig-x-1, fig-x-2 that crossref.lua letters (a), (b)
+            letter = f"({chr(ord('a') + i)})" if (subcaps or caps) and i < 26 and not ident else ""
+            sub = f"{letter} {_one_line(subs[i])}".strip() if i < len(subs) else letter
+            attrs = [f"{ident}-{i + 1}"] if ident else []
+            attrs += size + ([_attr("fig-alt", alt)] if alt else [])
             suffix = "{" + " ".join(attrs) + "}" if attrs else ""
-            md = f"![{_one_line(caps[0]) if caps else ''}]({src}){suffix}"
-        else:
-            subcaps = o.get("fig-subcap")
-            subs = _as_list(subcaps) if subcaps is not True else []
-            images = []
-            for i, (src, alt, size) in enumerate(self.figures):
-                # labelled: sub-figures fig-x-1, fig-x-2 that crossref.lua letters (a), (b)
-                letter = f"({chr(ord('a') + i)})" if (subcaps or caps) and i < 26 and not ident else ""
-                sub = f"{letter} {_one_line(subs[i])}".strip() if i < len(subs) else letter
-                attrs = [f"{ident}-{i + 1}"] if ident else []
-                attrs += size + ([_attr("fig-alt", alt)] if alt else [])
-                suffix = "{" + " ".join(attrs) + "}" if attrs else ""
-                images.append(f"![{sub}]({src}){suffix}")
-            md = _layout(images, o.get("layout-ncol"))
-            if ident or caps:
-                cap = _attr("fig-cap", _one_line(caps[0])) if caps else ""
-                md = f"::: {{{' '.join(a for a in (ident, cap) if a)}}}\n\n{md}\n\n:::"
-        if align in ("left", "right", "center"):
-            md = (f'::: {{.quarto-figure .quarto-figure-{align} style="text-align: {align}"}}'
-                  f"\n\n{md}\n\n:::")
-        return _output_div("cell-output-display", md)
+            images.append(f"![{sub}]({src}){suffix}")
+        md = _layout(images, o.get("layout-ncol"))
+        if ident or caps:
+            cap = _attr("fig-cap", _one_line(caps[0])) if caps else ""
+            md = f"::: {{{' '.join(a for a in (ident, cap) if a)}}}\n\n{md}\n\n:::"
+        return _aligned_output(md, align)
+
+    def one_figure(self, figure: tuple[str, str, list[str]], align: str, ident: str = "",
+                   caption: Any = "") -> str:
+        """One image (with its label and caption, if any) as a cell's display output."""
+        src, alt, size = figure
+        attrs = [a for a in (ident, *size, _attr("fig-alt", alt)) if a]
+        suffix = "{" + " ".join(attrs) + "}" if attrs else ""
+        return _aligned_output(f"![{_one_line(caption)}]({src}){suffix}", align)
+
+
+def _aligned_output(md: str, align: str) -> str:
+    """A figure's markdown as a display output, aligned as `fig-align` asks."""
+    if align in ("left", "right", "center"):
+        md = (f'::: {{.quarto-figure .quarto-figure-{align} style="text-align: {align}"}}'
+              f"\n\n{md}\n\n:::")
+    return _output_div("cell-output-display", md)
 
 
 _FIGURE = object()  # marks an image output: the figure is assembled after all outputs
@@ -378,12 +430,17 @@ def _dimensions(meta: dict) -> list[str]:
     return out
 
 
+def _columns(ncol: Any) -> int:
+    """`layout-ncol` as a number of columns (1 when absent or not a number)."""
+    try:
+        return int(ncol)
+    except (TypeError, ValueError):
+        return 1
+
+
 def _layout(blocks: list[str], ncol: Any) -> str:
     """Blocks in rows of `ncol` columns (Quarto's layout-ncol), as flex rows in HTML."""
-    try:
-        n = int(ncol)
-    except (TypeError, ValueError):
-        return "\n\n".join(blocks)
+    n = _columns(ncol)
     if n <= 1:
         return "\n\n".join(blocks)
     rows = []
@@ -398,6 +455,12 @@ def _layout(blocks: list[str], ncol: Any) -> str:
 
 def _output_div(classes: str, body: str) -> str:
     return f"::: {{{' '.join('.' + c for c in classes.split())}}}\n\n{body}\n\n:::"
+
+
+def _raw_block(fmt: str, text: str) -> str:
+    """`text` as a raw block for `fmt`, its fence longer than any backtick run inside."""
+    fence = "`" * max(3, _longest_run(text, "`") + 1)
+    return f"{fence}{{={fmt}}}\n{text.strip(chr(10))}\n{fence}"
 
 
 def _code_block(text: str) -> str:
