@@ -23,6 +23,12 @@ def format_options(config: dict, fmt: str) -> dict[str, Any]:
     return merged
 
 
+def bibliography(config: dict, fmt: str) -> list[str]:
+    """`bibliography:` files of the project, then the format's (Quarto merges the two lists)."""
+    found = [*(config.get("bibliography") or []), *(format_options(config, fmt).get("bibliography") or [])]
+    return [str(b) for b in dict.fromkeys(found)]
+
+
 def document_metadata(config: dict, fmt: str, front_matter: dict | None = None) -> dict[str, Any]:
     """Top-level keys, overridden by the format's, overridden by the chapter's."""
     meta = {k: v for k, v in config.items() if k not in NOT_METADATA}

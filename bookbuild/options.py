@@ -10,6 +10,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from bookbuild.shapes import normalize
+
 # Options a cell reads, with Quarto's defaults (the same for every format).
 DEFAULTS: dict[str, Any] = {
     "eval": True,
@@ -119,4 +121,4 @@ def _read_yaml(path: str, _mtime: int) -> dict:
             data = yaml.safe_load(f)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return {}  # the project loader reports a broken _quarto.yml, located
-    return data if isinstance(data, dict) else {}
+    return normalize(data)

@@ -29,7 +29,7 @@ from bookbuild import (
 from bookbuild.chapters import Chapter, relative_output
 from bookbuild.errors import BuildError, display_path
 from bookbuild.markdown import provenance_html, substitute
-from bookbuild.metadata import document_metadata
+from bookbuild.metadata import bibliography, document_metadata
 from bookbuild.pages import Book, NavEntry, PageWriter, plain_title
 from bookbuild.project import Project
 from bookbuild.qmd import Document, front_matter_end, parse_file
@@ -68,8 +68,8 @@ class Publisher:
         self.preamble = preamble.read_text(encoding="utf-8")
         self.external = proj.option("external-refs") or {}
         self.callouts = proj.option("callouts") or {}
-        bib = self.proj.config.get("bibliography")
-        self.bibliography = [str(self.base / b) for b in ([bib] if isinstance(bib, str) else bib or [])]
+        self.bibliography = [str(self.base / b) for b in bibliography(proj.config, "html")]
+        self.pdf_bibliography = [str(self.base / b) for b in bibliography(proj.config, "pdf")]
         self.tikz_cache = proj.cache_dir / "tikz"
         self.user_filters = self._filters(self.proj.config, self.base,
                                           self.base / "_quarto.yml")
@@ -208,9 +208,10 @@ class Publisher:
             meta["tikz-engine"] = Literal(tikz.engine_id())
         if index_file is not None:
             meta["crossref-index"] = Literal(index_file)
-        if self.bibliography:
+        bib = self.pdf_bibliography if pdf else self.bibliography
+        if bib:
             # (link-citations without a bibliography leaves \citeproc undefined in LaTeX)
-            meta["bibliography"] = [Literal(b) for b in self.bibliography]
+            meta["bibliography"] = [Literal(b) for b in bib]
             meta["link-citations"] = True
         if pdf:
             book = self.proj.config.get("book") or {}
@@ -350,8 +351,7 @@ class Publisher:
         a document's list with the project's (`-M` would otherwise hide the chapter's own)."""
         own = []
         for doc in docs:
-            bib = doc.front_matter.get("bibliography")
-            for b in [bib] if isinstance(bib, str) else bib if isinstance(bib, list) else []:
+            for b in bibliography(doc.front_matter, "html"):
                 own.append(Literal(Path(doc.path).resolve().parent / str(b)))
         if own:
             meta["bibliography"] = list(dict.fromkeys([*meta.get("bibliography", []), *own]))

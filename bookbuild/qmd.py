@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from bookbuild.errors import Diagnostic
+from bookbuild.shapes import normalize
 from bookbuild.yamlmarks import yaml_position
 
 INLINE_ENGINE = "{python}"
@@ -444,7 +445,7 @@ def _front_matter(text: str, path: str, problems: list[Diagnostic]) -> tuple[dic
         problems.append(Diagnostic(path, line, col, "QMD002",
                                    f"invalid YAML front matter: {_yaml_problem(exc)}"))
         data = {}
-    return (data if isinstance(data, dict) else {}), m.end()
+    return normalize(data), m.end()  # one shape per key (`format: html` as {html: {}})
 
 
 def _yaml_problem(exc: Exception) -> str:

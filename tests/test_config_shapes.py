@@ -1,0 +1,213 @@
+"""Every shape Quarto's schema allows for a key bookbuild reads renders, with Quarto's meaning:
+`format: html`, `format: [html, pdf]`, `bibliography: a.bib`, `execute:` left empty, YAML dates...
+(quarto-cli src/resources/schema/document-*.yml, project.yml, front-matter.ts)."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+BIB = "@book{knuth, title={The Art}, author={Knuth, Donald}, year=1968}\n"
+
+
+def make_book(root: Path, config: str = "", front: str = "", body: str = "Text.",
+              book: str = "") -> Path:
+    """A one-chapter book with `config` added to `_quarto.yml`, `book` to its `book:` mapping
+    (indented) and `front` to its chapter's front matter."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "_quarto.yml").write_text(
+        "project:\n  type: book\nbook:\n  title: Shapes\n  chapters: [index.qmd]\n"
+        + "".join(f"  {line}\n" for line in book.splitlines()) + config + "\n",
+        encoding="utf-8")
+    (root / "index.qmd").write_text(f"---\ntitle: Hello\n{front}\n---\n\n{body}\n",
+                                    encoding="utf-8")
+    (root / "a.bib").write_text(BIB, encoding="utf-8")
+    (root / "x.css").write_text(".shape-css { color: red }\n", encoding="utf-8")
+    (root / "y.css").write_text(".shape-y { color: blue }\n", encoding="utf-8")
+    return root
+
+
+def render(root: Path, *args: str):
+    result = run_cli("render", *args, cwd=root)
+    assert "internal error" not in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def page(root: Path) -> str:
+    return (root / "_book" / "index.html").read_text(encoding="utf-8")
+
+
+# --- format: every shape, in _quarto.yml and in the chapter ---------------------------------
+
+FORMATS = ["format: html", "format: [html, pdf]", "format: {html: default}",
+           "format: {html: null, pdf: {toc: true}}", "format: {html: true}", "format:",
+           "format: {html: {toc: true}}"]
+
+
+@pytest.mark.parametrize("shape", FORMATS)
+def test_format_shapes_in_config(tmp_path, shape):
+    root = make_book(tmp_path / "b", config=shape)
+    result = render(root, "--to", "html")
+    assert result.returncode == 0, result.stderr
+    assert "Text." in page(root)
+
+
+@pytest.mark.parametrize("shape", ["format: html", "format: [html, pdf]", "format: pdf",
+                                   "format: {html: default}", "format:"])
+def test_format_shapes_in_chapter(tmp_path, shape):
+    root = make_book(tmp_path / "b", front=shape)
+    result = render(root, "--to", "html")
+    assert result.returncode == 0, result.stderr
+    assert "Text." in page(root)
+
+
+def test_format_list_in_config_names_the_formats_render_writes(tmp_path):
+    """`format: [html]` selects HTML as `format: {html: default}` does (no PDF is written)."""
+    root = make_book(tmp_path / "b", config="format: [html]")
+    result = render(root)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (root / "_book").glob("*.pdf")) == []
+    assert "Text." in page(root)
+
+
+# --- values of one item or a list, null, YAML dates and keys --------------------------------
+
+def test_format_level_bibliography_is_read(tmp_path):
+    """`format: html: bibliography: a.bib` cites as a top-level `bibliography:` does."""
+    root = make_book(tmp_path / "b", config="format:\n  html:\n    bibliography: a.bib",
+                     body="As @knuth shows.")
+    result = render(root, "--to", "html")
+    assert result.returncode == 0, result.stderr
+    assert "not found" not in result.stderr
+    assert "Knuth" in page(root)
+
+
+@pytest.mark.parametrize("config, front", [
+    ("execute:", ""), ("bibliography:", ""), ("", "bibliography:"), ("", "filters:"),
+    ("project:\n  type: book\n  output-dir: _book\n  resources:", ""),
+    ("", "filters: []"), ("", "execute:"), ("", "crossref:"), ("crossref: false", ""),
+])
+def test_empty_values_mean_nothing_set(tmp_path, config, front):
+    """A key left empty (YAML null) is as if it were absent, as in Quarto."""
+    root = make_book(tmp_path / "b", config=config, front=front)
+    result = render(root, "--to", "html")
+    assert result.returncode == 0, result.stderr
+    assert "Text." in page(root)
+
+
+@pytest.mark.parametrize("front", ["date: 2024-01-02", "date-modified: 2024-01-02",
+                                   "2024: a year as a key", "true: a boolean key",
+                                   "author: [Ann, {name: Bob, affiliation: Uni}]"])
+def test_yaml_dates_and_keys_in_front_matter(tmp_path, front):
+    root = make_book(tmp_path / "b", front=front)
+    result = render(root, "--to", "html")
+    assert result.returncode == 0, result.stderr
+
+
+def test_date_today_is_the_render_day_in_the_pdf_metadata(tmp_path):
+    """`date: today` means the day of the render (Quarto), not the word 'today'."""
+    from bookbuild import project, shapes
+
+    root = make_book(tmp_path / "b", config="date: today")
+    proj = project.load(root)
+    assert proj.config["date"] == datetime.date.today().isoformat()
+    assert shapes.normalize({"book": {"date": "now"}})["book"]["date"] == \
+        datetime.date.today().isoformat()
+
+
+def test_filters_as_one_string_in_the_chapter(tmp_path):
+    """`filters: f.lua` (one filter, not a list) runs that filter."""
+    root = make_book(tmp_path / "b", front="filters: upper.lua", body="shout")
+    (root / "upper.lua").write_text(
+        "function Str(s) return pandoc.Str(s.text:upper()) end\n", encoding="utf-8")
+    result = render(root, "--to", "html")
+    assert result.returncode == 0, result.stderr
+    assert "SHOUT" in page(root)
+
+
+def test_format_execute_options_apply(tmp_path):
+    """`format: html: execute: {echo: false}` hides code as Quarto does (format over project)."""
+    root = make_book(tmp_path / "b", config="execute: {echo: true}\nformat:\n  html:\n"
+                     "    execute: {echo: false}",
+                     body="```{python}\n#| eval: false\nsecret_code = 1\n```\n")
+    result = render(root, "--to", "html")
+    assert result.returncode == 0, result.stderr
+    assert "secret_code" not in page(root)
+
+
+# --- site options: honoured, or named in one note line ---------------------------------------
+
+@pytest.mark.parametrize("where", ["config", "format", "front"])
+@pytest.mark.parametrize("css", ["css: x.css", "css: [x.css, y.css]"])
+def test_css_is_copied_and_linked(tmp_path, where, css):
+    config = css if where == "config" else (
+        "format:\n  html:\n    " + css if where == "format" else "")
+    root = make_book(tmp_path / "b", config=config, front=css if where == "front" else "")
+    result = render(root, "--to", "html")
+    assert result.returncode == 0, result.stderr
+    html = page(root)
+    link = re.search(r'<link rel="stylesheet" href="([^"]*x\.css)"', html)
+    assert link, html[:800]
+    assert (root / "_book" / link.group(1)).read_text(encoding="utf-8").startswith(".shape-css")
+    if "y.css" in css:
+        assert 'y.css"' in html
+    assert "not supported" not in result.stderr
+
+
+@pytest.mark.parametrize("where", ["book", "website"])
+def test_favicon_is_copied_and_linked(tmp_path, where):
+    root = make_book(tmp_path / "b", **({"book": "favicon: icon.png"} if where == "book" else
+                                        {"config": "website:\n  favicon: icon.png"}))
+    (root / "icon.png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    result = render(root, "--to", "html")
+    assert result.returncode == 0, result.stderr
+    assert '<link rel="icon" href="icon.png"' in page(root)
+    assert (root / "_book" / "icon.png").is_file()
+
+
+@pytest.mark.parametrize("footer", ['page-footer: "Made with *care*"',
+                                    'page-footer:\n  left: "Made with *care*"\n  right: R'])
+def test_page_footer_is_shown(tmp_path, footer):
+    root = make_book(tmp_path / "b", book=footer)
+    result = render(root, "--to", "html")
+    assert result.returncode == 0, result.stderr
+    footer_html = re.search(r'<footer class="page-footer">(.*?)</footer>', page(root), re.S)
+    assert footer_html and "<em>care</em>" in footer_html.group(1)
+
+
+@pytest.mark.parametrize("config, front, book, key", [
+    ("theme: cosmo", "", "", "theme"),
+    ("format:\n  html:\n    theme: {light: flatly, dark: darkly}", "", "", "theme"),
+    ("format:\n  html:\n    code-copy: true\n    highlight-style: github", "", "", "code-copy"),
+    ("format:\n  html:\n    code-copy: true\n    highlight-style: github", "", "",
+     "highlight-style"),
+    ("", "", "repo-url: https://x.org/r\nrepo-actions: [edit]", "repo-url"),
+    ("", "", "repo-url: https://x.org/r\nrepo-actions: [edit]", "repo-actions"),
+    ("", "theme: [cosmo, custom.scss]", "", "theme"),
+    ("theme: cosmo", "theme: flatly", "", "theme"),
+])
+def test_unsupported_site_options_are_named_once(tmp_path, config, front, book, key):
+    """Valid Quarto bookbuild does not do yet: exit 0 and one note line per key."""
+    root = make_book(tmp_path / "b", config=config, front=front, book=book)
+    result = render(root, "--to", "html")
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
+    named = [line for line in notes if f"'{key}'" in line]
+    assert len(named) == 1, result.stderr
+    assert "not supported by bookbuild yet; ignored" in named[0]
+    assert len(notes) == len(set(notes)), notes
+
+
+def test_supported_options_give_no_note(tmp_path):
+    root = make_book(tmp_path / "b", config="toc: true\nlang: de\nnumber-sections: true\n"
+                     "bibliography: a.bib\nformat:\n  html:\n    css: x.css")
+    result = render(root, "--to", "html")
+    assert result.returncode == 0, result.stderr
+    assert "note:" not in result.stderr, result.stderr
+    assert '<html lang="de">' in page(root)
