@@ -22,6 +22,7 @@ from bookbuild import (
     pandocworker,
     resources,
     shortcodes,
+    siteopts,
     texerrors,
     tikz,
     userfilters,
@@ -250,7 +251,7 @@ class Publisher:
                for info in self.index.chapters]
         writer = PageWriter(Book(self.proj.book_title,
                                  str((self.proj.config.get("book") or {}).get("subtitle") or ""), nav),
-                            extra_body=self.extra_body)
+                            extra_body=self.extra_body, site=self._site(stage))
         work = Path(tempfile.mkdtemp(prefix="bookbuild-html-"))
         # Traced here, before the threads: CPython 3.11's ast.parse is not safe to run in
         # several threads at once ("AST constructor recursion depth mismatch").
@@ -317,7 +318,8 @@ class Publisher:
             writer.write(stage, page.as_posix(), body, frag.toc,
                          head=inc.text("include-in-header"),
                          before_body=inc.text("include-before-body"),
-                         after_body=inc.text("include-after-body"))
+                         after_body=inc.text("include-after-body"),
+                         stylesheets=self._chapter_css(ch, stage / page.parent, stage))
             for w in frag.warnings:
                 print(f"{display_path(ch.source)}: pandoc: {w}", file=sys.stderr)
             how = ("pandoc" if source in rendered else "page cache") + (", citeproc" if citeproc
@@ -345,6 +347,29 @@ class Publisher:
         if "index.html" not in {p.as_posix() for p in pages.values()}:
             writer.write_index(stage)
         writer.write_assets(stage)
+
+    def _site(self, stage: Path) -> siteopts.Site:
+        """The book's css, favicon, footer and language for every page (files copied into
+        `stage`); one note for each HTML option Quarto has and bookbuild does not."""
+        config_file = self.base / "_quarto.yml"
+        config_text = config_file.read_text(encoding="utf-8") if config_file.is_file() else ""
+        holders = [(display_path(config_file), config_text, self.proj.config)]
+        holders += [(display_path(Path(d.path)), d.text, d.front_matter) for d, _ in self.docs]
+        for note in siteopts.unsupported(holders):
+            print(note, file=sys.stderr)
+        lang = document_metadata(self.proj.config, "html").get("lang")
+        site, missing = siteopts.site(self.proj.config, lang, self.base, stage)
+        self._report([f"{display_path(config_file)}:{resources.line_of(config_text, name)}: "
+                      f"file '{name}' not found (css or favicon)" for name in missing])
+        return site
+
+    def _chapter_css(self, ch: Chapter, page_dir: Path, stage: Path) -> list[str]:
+        """The chapter's own `css:` copied beside its page; links relative to the page."""
+        hrefs, missing = siteopts.copy_beside(siteopts.stylesheets(ch.doc.front_matter),
+                                              ch.source.resolve().parent, page_dir, stage)
+        self._report([f"{display_path(ch.source)}:{resources.line_of(ch.doc.text, name)}: "
+                      f"css file '{name}' not found" for name in missing])
+        return hrefs
 
     def _own_bibliography(self, meta: dict, *docs: Document) -> None:
         """Add the `bibliography:` of the chapters' front matter to the book's, as Quarto merges
