@@ -21,6 +21,7 @@ from bookbuild import (
     pagecache,
     pandocworker,
     resources,
+    shapes,
     shortcodes,
     siteopts,
     texerrors,
@@ -275,6 +276,7 @@ class Publisher:
                             config=self.proj.config, provenance=notes[id(ch)])
             md = crossref.with_title(ch.doc, md)
             md = self._expand(md, ch, "html")
+            md = shapes.without_nulls(md, front_matter_end(md))
             # Only the entries this page uses: its key then changes only when they do.
             used = pagecache.used_labels(self.index.labels, own.get(source, set()), md)
             entries = crossref.index_for_page(dataclasses.replace(

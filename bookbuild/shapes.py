@@ -101,3 +101,20 @@ def _date(value: object) -> object:
     if isinstance(value, str) and value.strip().lower() in TODAY:
         return datetime.date.today().isoformat()
     return value
+
+
+def without_nulls(markdown: str, end: int) -> str:
+    """`markdown` whose front matter (its first `end` characters) keeps no key left empty:
+    pandoc would read `bibliography:` as a file named "" where Quarto reads nothing."""
+    import yaml
+
+    head = markdown[:end]
+    try:
+        data = yaml.safe_load(head.strip().strip("-.").strip() or "{}")
+    except yaml.YAMLError:
+        return markdown  # the parser has reported it, located
+    if not isinstance(data, dict) or all(v is not None for v in data.values()):
+        return markdown
+    kept = {k: v for k, v in data.items() if v is not None}
+    dumped = yaml.safe_dump(kept, sort_keys=False, allow_unicode=True) if kept else ""
+    return f"---\n{dumped}---\n" + markdown[end:]
