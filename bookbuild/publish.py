@@ -230,6 +230,8 @@ class Publisher:
             meta.setdefault("sansfont", "DejaVu Sans")
             meta.setdefault("monofont", "DejaVu Sans Mono")
             meta.setdefault("colorlinks", True)
+        if "author" in meta:  # a mapping would print as "true"
+            meta["author"] = shapes.author_names(meta["author"])
         for key, value in self._crossref_settings().items():  # crossref.lua reads them
             meta.setdefault(key, value)
         return meta

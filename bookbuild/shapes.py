@@ -118,3 +118,18 @@ def without_nulls(markdown: str, end: int) -> str:
     kept = {k: v for k, v in data.items() if v is not None}
     dumped = yaml.safe_dump(kept, sort_keys=False, allow_unicode=True) if kept else ""
     return f"---\n{dumped}---\n" + markdown[end:]
+
+
+def author_names(value: object) -> object:
+    """`author:` as pandoc's templates print it: names, from Quarto's author mappings
+    (`{name: Ann, affiliation: ...}`, `name: {given:, family:}` or `{literal:}`)."""
+    if isinstance(value, list):
+        return [author_names(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    name = value.get("name", value)
+    if isinstance(name, dict):
+        name = name.get("literal") or " ".join(
+            str(name[k]) for k in ("given", "dropping-particle", "non-dropping-particle", "family")
+            if name.get(k))
+    return str(name) if name else ""

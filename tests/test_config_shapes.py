@@ -212,3 +212,21 @@ def test_supported_options_give_no_note(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "note:" not in result.stderr, result.stderr
     assert '<html lang="de">' in page(root)
+
+
+def test_pdf_prints_author_names_and_the_render_day(tmp_path):
+    """`author:` as Quarto's mappings prints the names (pandoc printed "true" for a mapping),
+    and `date: today` the day of the render, on the PDF's title page."""
+    import subprocess
+
+    root = make_book(tmp_path / "b", book="author:\n  - name: Ann Author\n    affiliation: Uni\n"
+                     "  - name: {given: Bo, family: Writer}\n  - Cy Plain\ndate: today\n"
+                     "output-file: shapes", config="format:\n  pdf: default")
+    result = render(root, "--to", "pdf")
+    assert result.returncode == 0, result.stderr
+    text = subprocess.run(["pdftotext", str(root / "_book" / "shapes.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    title_page = text.split("Contents")[0]
+    assert "Ann Author" in title_page and "Bo Writer" in title_page and "Cy Plain" in title_page
+    assert "true" not in title_page
+    assert datetime.date.today().isoformat() in title_page
