@@ -31,7 +31,7 @@ from bookbuild import (
 from bookbuild.chapters import Chapter, relative_output
 from bookbuild.errors import BuildError, display_path
 from bookbuild.markdown import provenance_html, substitute
-from bookbuild.metadata import bibliography, document_metadata
+from bookbuild.metadata import bibliography, document_metadata, format_options
 from bookbuild.pages import Book, NavEntry, PageWriter, plain_title
 from bookbuild.project import Project
 from bookbuild.qmd import Document, front_matter_end, parse_file
@@ -75,6 +75,8 @@ class Publisher:
         self.tikz_cache = proj.cache_dir / "tikz"
         self.user_filters = self._filters(self.proj.config, self.base,
                                           self.base / "_quarto.yml")
+        self.pdf_filters = self._filters(self.proj.config, self.base,
+                                         self.base / "_quarto.yml", "pdf")
 
     # --- shared preparation ---------------------------------------------------------------
     def book_docs(self) -> list[tuple[Document, bool]]:
@@ -119,20 +121,24 @@ class Publisher:
             found.update({k: html[k] for k in ("crossref", "number-depth", "number-sections") if k in html})
         return found
 
-    def _filters(self, holder: dict, base: Path, source: Path) -> userfilters.UserFilters:
-        """The `filters:` listed in `_quarto.yml` or a chapter's front matter, resolved."""
-        if not holder.get("filters"):
+    def _filters(self, holder: dict, base: Path, source: Path,
+                 fmt: str = "html") -> userfilters.UserFilters:
+        """The `filters:` listed in `_quarto.yml` or a chapter's front matter (top level, then
+        the format's, as Quarto concatenates them), resolved."""
+        entries = [*(holder.get("filters") or []),
+                   *(format_options(holder, fmt).get("filters") or [])]
+        if not entries:
             return userfilters.UserFilters()
         text = source.read_text(encoding="utf-8") if source.is_file() else ""
         where = f"{display_path(source)}:{resources.line_of(text, 'filters:')}"
         try:
-            return userfilters.resolve(holder.get("filters"), base, self.base, where)
+            return userfilters.resolve(entries, base, self.base, where)
         except userfilters.FilterError as exc:
             raise BuildError(str(exc)) from None
 
-    def _chapter_filters(self, ch: Chapter) -> userfilters.UserFilters:
-        own = self._filters(ch.doc.front_matter, ch.source.resolve().parent, ch.source)
-        return self.user_filters + own
+    def _chapter_filters(self, ch: Chapter, fmt: str = "html") -> userfilters.UserFilters:
+        own = self._filters(ch.doc.front_matter, ch.source.resolve().parent, ch.source, fmt)
+        return (self.user_filters if fmt == "html" else self.pdf_filters) + own
 
     def _quarto_problems(self) -> list[str]:
         """Located problems with shortcodes, images and resources of the rendered chapters."""
@@ -472,9 +478,9 @@ class Publisher:
             chapter_dirs = dict.fromkeys(str(ch.source.resolve().parent) for ch in self.chapters)
             env_path = os.pathsep.join([str(work), str(self.base), *chapter_dirs])
             try:
-                user = self.user_filters
+                user = self.pdf_filters
                 for ch in self.chapters:
-                    user = user + self._chapter_filters(ch)
+                    user = user + self._chapter_filters(ch, "pdf")
                 warnings = latex_book("\n\n".join(parts), meta, work, pdf,
                                       resource_path=env_path, user=user)
             except PandocError as exc:

@@ -132,6 +132,19 @@ def test_filters_as_one_string_in_the_chapter(tmp_path):
     assert "SHOUT" in page(root)
 
 
+@pytest.mark.parametrize("where", ["config", "front"])
+def test_format_level_filters_run(tmp_path, where):
+    """`format: html: filters: [f.lua]` runs the filter, as a top-level `filters:` does."""
+    block = "format:\n  html:\n    filters: [upper.lua]"
+    root = make_book(tmp_path / "b", body="shout",
+                     **({"config": block} if where == "config" else {"front": block}))
+    (root / "upper.lua").write_text(
+        "function Str(s) return pandoc.Str(s.text:upper()) end\n", encoding="utf-8")
+    result = render(root, "--to", "html")
+    assert result.returncode == 0, result.stderr
+    assert "SHOUT" in page(root)
+
+
 def test_format_execute_options_apply(tmp_path):
     """`format: html: execute: {echo: false}` hides code as Quarto does (format over project)."""
     root = make_book(tmp_path / "b", config="execute: {echo: true}\nformat:\n  html:\n"
