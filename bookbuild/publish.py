@@ -221,6 +221,8 @@ class Publisher:
             # (link-citations without a bibliography leaves \citeproc undefined in LaTeX)
             meta["bibliography"] = [Literal(b) for b in bib]
             meta["link-citations"] = True
+        elif pdf:  # the author's own `link-citations: true` would do the same
+            meta.pop("link-citations", None)
         if pdf:
             book = self.proj.config.get("book") or {}
             meta.update({k: book[k] for k in ("title", "subtitle", "author", "date") if k in book})

@@ -152,6 +152,7 @@ def test_any_valid_configuration_renders_or_says_where(conf, fronts, to):
             problems = [line for line in err.splitlines() if CODE.search(line)]
             assert code in (1, 2) and problems and all(LOCATED.match(p) for p in problems), err
         else:
-            suffix = ".md" if to == "md" else ".html"
-            assert (root / str(conf["project"].get("output-dir") or "_book") /
-                    f"two{suffix}").is_file(), err
+            out = root / str(conf["project"].get("output-dir") or "_book")
+            made = {"md": "two.md", "html": "two.html"}.get(to) or (
+                f"{conf['book'].get('output-file') or 'book'}.pdf")
+            assert (out / made).is_file(), err
