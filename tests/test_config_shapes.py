@@ -155,6 +155,22 @@ def test_format_execute_options_apply(tmp_path):
     assert "secret_code" not in page(root)
 
 
+@pytest.mark.parametrize("front, shown", [
+    ("format:\n  html:\n    note: chapter-format\nnote: chapter-top", "chapter-format"),
+    ("note: chapter-top\nformat:\n  html:\n    note: chapter-format", "chapter-format"),
+    ("note: chapter-top", "chapter-top"),
+    ("format: html", "project-format"),
+])
+def test_precedence_project_format_document(tmp_path, front, shown):
+    """Quarto's order, later winning: project, project format, document, document format
+    (whatever the order of the keys in the front matter)."""
+    root = make_book(tmp_path / "b", config="note: project-top\nformat:\n  html:\n"
+                     "    note: project-format", front=front, body="Value {{< meta note >}}.")
+    result = render(root, "--to", "html")
+    assert result.returncode == 0, result.stderr
+    assert f"Value {shown}." in page(root)
+
+
 # --- site options: honoured, or named in one note line ---------------------------------------
 
 @pytest.mark.parametrize("where", ["config", "format", "front"])
