@@ -31,6 +31,8 @@ UNSUPPORTED_OPTIONS = (
 SITE_KEYS = {"title", "subtitle", "author", "date", "chapters", "appendices", "output-file",
              "favicon", "page-footer", "abstract", "description"}
 SITE = ("book", "website")
+# Formats bookbuild writes (under Quarto's names for them); `docx`, `revealjs`... it does not.
+WRITTEN = {"html", "pdf", "latex", "md", "markdown", "gfm", "commonmark"}
 
 
 @dataclass
@@ -124,13 +126,17 @@ def unsupported(holders: list[tuple[str, str, dict]]) -> list[str]:
     for shown, text, data in holders:
         for key in _ignored_keys(data):
             if key not in seen:
-                seen[key] = (f"note: {shown}:{line_of(text, key + ':')}: '{key}' is not "
-                             "supported by bookbuild yet; ignored")
+                name = key.partition("format: ")[2]
+                what = f"the format '{name}'" if name else f"'{key}'"
+                seen[key] = (f"note: {shown}:{line_of(text, (name or key) + ':')}: {what} is "
+                             "not supported by bookbuild yet; ignored")
     return list(seen.values())
 
 
 def _ignored_keys(data: dict) -> list[str]:
-    found = [k for k in UNSUPPORTED_OPTIONS if k in data]
+    found = [f"format: {name}" for name in (data.get("format") or {})
+             if name.partition("+")[0] not in WRITTEN]
+    found += [k for k in UNSUPPORTED_OPTIONS if k in data]
     found += [k for k in UNSUPPORTED_OPTIONS if k in format_options(data, "html")]
     for holder in SITE:
         found += [k for k in (data.get(holder) or {}) if k not in SITE_KEYS]

@@ -234,6 +234,18 @@ def test_unsupported_site_options_are_named_once(tmp_path, config, front, book, 
     assert len(notes) == len(set(notes)), notes
 
 
+def test_formats_bookbuild_does_not_write_are_named(tmp_path):
+    root = make_book(tmp_path / "b", config="format:\n  html: default\n  docx:\n    toc: true\n"
+                     "  revealjs: default", front="format: [docx, html]")
+    result = render(root, "--to", "html")
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
+    assert [n.split(": ", 2)[2] for n in notes] == [
+        "the format 'docx' is not supported by bookbuild yet; ignored",
+        "the format 'revealjs' is not supported by bookbuild yet; ignored"], notes
+    assert notes[0].startswith("note: _quarto.yml:8: ")
+
+
 def test_supported_options_give_no_note(tmp_path):
     root = make_book(tmp_path / "b", config="toc: true\nlang: de\nnumber-sections: true\n"
                      "bibliography: a.bib\nformat:\n  html:\n    css: x.css")
