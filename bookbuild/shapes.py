@@ -11,15 +11,14 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-# Keys whose value is a mapping (null or another scalar means "nothing set"); in the project's
-# own (not passed to pandoc) an empty entry means "not set" too.
-MAPPINGS = ("project", "book", "bookbuild", "execute", "website", "jupyter")
+# The project's own mappings (never passed to pandoc): null, a scalar or an entry left empty
+# means "not set".
 OWN = ("project", "book", "bookbuild", "website")
 # Keys whose value is one item or a list of them (`maybeArrayOf` in Quarto's schema).
 LISTS = ("bibliography", "css", "filters", "resources", "include-in-header",
          "include-before-body", "include-after-body", "header-includes")
-# Keys of a format's options that are themselves mappings (`format: {html: {execute: ...}}`).
-FORMAT_MAPPINGS = ("execute",)
+# Options that are mappings, at the top level or a format's (`format: {html: {execute: ...}}`).
+OPTION_MAPPINGS = ("execute",)
 # `date:` values Quarto replaces with the day of the render.
 TODAY = ("today", "now", "last-modified")
 
@@ -32,16 +31,13 @@ def normalize(data: object) -> dict[str, Any]:
     out = _options(data)
     if "format" in data:
         out["format"] = formats(data["format"])
-    for key in MAPPINGS:
+    for key in OWN:
         if key in out:
-            out[key] = _mapping(out[key])
-            if key in OWN:
-                out[key] = {k: v for k, v in out[key].items() if v is not None}
-    for key in ("project",):
-        if "resources" in out.get(key, {}):
-            out[key] = {**out[key], "resources": as_list(out[key]["resources"])}
-    book = out.get("book")
-    if isinstance(book, dict) and "date" in book:
+            out[key] = {k: v for k, v in _mapping(out[key]).items() if v is not None}
+    project, book = out.get("project", {}), out.get("book", {})
+    if "resources" in project:
+        out["project"] = {**project, "resources": as_list(project["resources"])}
+    if "date" in book:
         out["book"] = {**book, "date": _date(book["date"])}
     return out
 
@@ -52,7 +48,7 @@ def _options(data: dict) -> dict[str, Any]:
     for key in LISTS:
         if key in out:
             out[key] = as_list(out[key])
-    for key in FORMAT_MAPPINGS:
+    for key in OPTION_MAPPINGS:
         if key in out:
             out[key] = _mapping(out[key])
     if "date" in out:
