@@ -66,15 +66,27 @@ OPTIONS = {
     "highlight-style": st.sampled_from(["github", "pygments"]), "date": DATE,
     "author": AUTHOR, "fig-format": st.sampled_from(["png", "svg", "retina"]),
     "code-fold": st.one_of(BOOL, st.just("show")), "link-citations": BOOL,
-    "include-in-header": INCLUDE, "filters": st.one_of(NULL, st.lists(FILTER, max_size=2)),
+    "filters": st.one_of(NULL, st.lists(FILTER, max_size=2)),
     "keep-md": BOOL, "citation-location": st.sampled_from(["document", "margin"]),
     "subtitle": WORDS, "abstract": WORDS, "description": WORDS, "keywords": maybe_list(WORDS),
     "papersize": st.just("a4"), "documentclass": st.just("scrreprt"), "smooth-scroll": BOOL,
 }
 OPTION_MAP = st.fixed_dictionaries({}, optional=OPTIONS)
 FORMAT_ENTRY = st.one_of(NULL, st.just("default"), st.just(True), OPTION_MAP)
+# HTML in a header include is for the pages only (in the PDF's preamble LaTeX stops on it).
+HTML_ONLY = st.fixed_dictionaries({}, optional={"include-in-header": INCLUDE})
+
+
+def _with_html(pair: tuple[dict, dict]) -> dict:
+    formats, extra = pair
+    if isinstance(formats.get("html"), dict):
+        formats["html"] = {**formats["html"], **extra}
+    return formats
+
+
 FORMAT = st.one_of(FORMAT_NAMES, st.lists(FORMAT_NAMES, min_size=1, max_size=3, unique=True),
-                   st.dictionaries(FORMAT_NAMES, FORMAT_ENTRY, max_size=3), NULL)
+                   st.tuples(st.dictionaries(FORMAT_NAMES, FORMAT_ENTRY, max_size=3),
+                             HTML_ONLY).map(_with_html), NULL)
 BOOK_EXTRA = {"author": AUTHOR, "date": DATE, "subtitle": WORDS, "favicon": st.just("icon.png"),
               "page-footer": FOOTER, "repo-url": st.just("https://github.com/o/r"),
               "repo-actions": maybe_list(st.sampled_from(["edit", "source", "issue"])),
