@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bookbuild.errors import Diagnostic, display_path
-from bookbuild.metadata import document_metadata
+from bookbuild.metadata import document_metadata, format_options
 from bookbuild.qmd import Document, LineIndex
 
 KINDS = {"sec": "Section", "fig": "Figure", "tbl": "Table", "eq": "Equation", "lst": "Listing",
@@ -597,7 +597,9 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
     references: list[Reference] = []
     book = _Numbering()
     for doc, appendix in docs:
-        merged = _merged(settings or {}, doc.front_matter or {})
+        own = doc.front_matter or {}  # the chapter's format options over its top level
+        merged = _merged(settings or {}, {**own, **format_options(
+            own, output.fmt if output is not None else "html")})
         options = Options.read(merged)
         prose = _prose(doc)
         walk = _ChapterWalk(doc, appendix, options, book, labels,

@@ -171,6 +171,17 @@ def test_precedence_project_format_document(tmp_path, front, shown):
     assert f"Value {shown}." in page(root)
 
 
+@pytest.mark.parametrize("front", ["number-sections: false",
+                                   "format:\n  html:\n    number-sections: false"])
+def test_chapter_number_sections_at_either_level(tmp_path, front):
+    """A chapter's `number-sections: false`, top level or under its format, unnumbers it."""
+    root = make_book(tmp_path / "b", front=front, body="## Part {#sec-part}\n\nSee @sec-part.")
+    result = render(root, "--to", "html")
+    assert result.returncode == 0, result.stderr
+    html = page(root)
+    assert "header-section-number" not in html.split('id="content"')[1], html
+
+
 # --- site options: honoured, or named in one note line ---------------------------------------
 
 @pytest.mark.parametrize("where", ["config", "format", "front"])
