@@ -327,7 +327,9 @@ class Publisher:
                           f"image '{src}' not found beside the chapter" for src in missing])
             body = provenance_html(frag.body, notes[id(ch)]) if notes[id(ch)] else frag.body
             inc = self._includes("html", ch)
-            writer.write(stage, page.as_posix(), body, frag.toc,
+            toc = frag.toc if document_metadata(self.proj.config, "html", ch.doc.front_matter).get(
+                "toc") is not False else ""  # a book's pages have one unless `toc: false`
+            writer.write(stage, page.as_posix(), body, toc,
                          head=inc.text("include-in-header"),
                          before_body=inc.text("include-before-body"),
                          after_body=inc.text("include-after-body"),

@@ -19,7 +19,7 @@ from bookbuild.resources import line_of
 # Document options Quarto's HTML format implements itself (quarto-cli schema document-*.yml):
 # pandoc would ignore them, and so does bookbuild, saying so.
 UNSUPPORTED_OPTIONS = (
-    "theme", "code-copy", "code-link", "code-annotations", "highlight-style",
+    "theme", "toc-depth", "code-copy", "code-link", "code-annotations", "highlight-style",
     "syntax-highlighting", "toc-location", "toc-expand", "smooth-scroll", "anchor-sections",
     "citations-hover", "footnotes-hover", "crossrefs-hover", "link-external-icon",
     "link-external-newwindow", "link-external-filter", "page-layout", "title-block-banner",

@@ -182,6 +182,17 @@ def test_chapter_number_sections_at_either_level(tmp_path, front):
     assert "header-section-number" not in html.split('id="content"')[1], html
 
 
+@pytest.mark.parametrize("config, front, shown", [
+    ("", "", True), ("toc: false", "", False), ("format:\n  html:\n    toc: false", "", False),
+    ("toc: false", "toc: true", True), ("", "format:\n  html:\n    toc: false", False),
+])
+def test_toc_false_hides_the_page_contents(tmp_path, config, front, shown):
+    root = make_book(tmp_path / "b", config=config, front=front, body="## Part\n\nText.")
+    result = render(root, "--to", "html")
+    assert result.returncode == 0, result.stderr
+    assert ('class="page-toc"' in page(root)) is shown
+
+
 # --- site options: honoured, or named in one note line ---------------------------------------
 
 @pytest.mark.parametrize("where", ["config", "format", "front"])
