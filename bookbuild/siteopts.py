@@ -128,7 +128,8 @@ def unsupported(holders: list[tuple[str, str, dict]]) -> list[str]:
             if key not in seen:
                 name = key.partition("format: ")[2]
                 what = f"the format '{name}'" if name else f"'{key}'"
-                seen[key] = (f"note: {shown}:{line_of(text, (name or key) + ':')}: {what} is "
+                needle = (name or key.partition(":")[0]) + ":"
+                seen[key] = (f"note: {shown}:{line_of(text, needle)}: {what} is "
                              "not supported by bookbuild yet; ignored")
     return list(seen.values())
 
@@ -137,6 +138,8 @@ def _ignored_keys(data: dict) -> list[str]:
     found = [f"format: {name}" for name in (data.get("format") or {})
              if name.partition("+")[0] not in WRITTEN]
     found += [k for k in UNSUPPORTED_OPTIONS if k in data]
+    if data.get("crossref") is False:  # Quarto's switch that leaves references to pandoc
+        found.append("crossref: false")
     found += [k for k in UNSUPPORTED_OPTIONS if k in format_options(data, "html")]
     for holder in SITE:
         found += [k for k in (data.get(holder) or {}) if k not in SITE_KEYS]

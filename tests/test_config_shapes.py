@@ -243,6 +243,7 @@ def test_page_footer_is_shown(tmp_path, footer):
     ("", "", "repo-url: https://x.org/r\nrepo-actions: [edit]", "repo-actions"),
     ("", "theme: [cosmo, custom.scss]", "", "theme"),
     ("theme: cosmo", "theme: flatly", "", "theme"),
+    ("", "crossref: false", "", "crossref: false"),
 ])
 def test_unsupported_site_options_are_named_once(tmp_path, config, front, book, key):
     """Valid Quarto bookbuild does not do yet: exit 0 and one note line per key."""
