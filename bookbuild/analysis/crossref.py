@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bookbuild.source.metadata import document_metadata
+from bookbuild.source.metadata import document_metadata, format_options
 from bookbuild.source.qmd import Document, LineIndex
 from bookbuild.system.errors import Diagnostic, display_path
 
@@ -611,7 +611,9 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
     references: list[Reference] = []
     book = _Numbering()
     for doc, appendix in docs:
-        merged = _merged(settings or {}, doc.front_matter or {})
+        own = doc.front_matter or {}  # the chapter's format options over its top level
+        merged = _merged(settings or {}, {**own, **format_options(
+            own, output.fmt if output is not None else "html")})
         options = Options.read(merged)
         prose = _prose(doc)
         walk = _ChapterWalk(doc, appendix, options, book, labels,

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from bookbuild.source import project as project_mod
+from bookbuild.source.metadata import bibliography
 from bookbuild.system.errors import BookbuildError, UsageError
 
 ProjectError = UsageError  # what preview raises for a bad command line or a missing project
@@ -50,8 +51,7 @@ def extra_watch_dirs(proj) -> list[Path]:
     from bookbuild.publish.pandoc_run import FILTERS
 
     dirs = [TEMPLATES, FILTERS]
-    bib = proj.config.get("bibliography")
-    for b in [bib] if isinstance(bib, str) else bib or []:
+    for b in bibliography(proj.config, "html"):
         dirs.append((proj.root / str(b)).parent)
     preamble = proj.option("tikz-preamble")
     if preamble:

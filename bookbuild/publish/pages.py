@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from bookbuild import __version__
+from bookbuild.publish.siteopts import Site
 from bookbuild.system.shipped import TEMPLATES
 
 
@@ -48,16 +49,18 @@ class PageWriter:
     """Writes one page per chapter, the index when the book has no index chapter, and the CSS."""
 
     def __init__(self, book: Book, lang: str = "en", extra_body: str = "",
-                 code_copy: str = "false") -> None:
+                 code_copy: str = "false", site: Site | None = None) -> None:
         self.book = book
-        self.lang = lang
+        self.site = site or Site(lang=lang)
+        self.lang = self.site.lang
         self.extra_body = extra_body  # preview injects its reload script here, render never
         self.code_copy = code_copy  # Quarto's code-copy: hover, true or false
         self.template = _environment().get_template("page.html.j2")
 
     def write(self, out: Path, href: str, body: str, toc: str, head: str = "",
-              before_body: str = "", after_body: str = "") -> None:
-        """One page; `head`, `before_body`, `after_body` are the author's includes, verbatim."""
+              before_body: str = "", after_body: str = "", stylesheets: list[str] = ()) -> None:
+        """One page; `head`, `before_body`, `after_body` are the author's includes, verbatim;
+        `stylesheets` the page's own `css:` (relative to the page) after the book's."""
         from markupsafe import Markup
 
         from bookbuild.publish import codecopy
@@ -67,7 +70,10 @@ class PageWriter:
         i = hrefs.index(href) if href in hrefs else -1
         entry = self.book.chapters[i] if i >= 0 else NavEntry(href, self.book.title)
         depth = href.count("/")
+        root = "../" * depth
         page = {
+            "stylesheets": [root + c for c in self.site.stylesheets] + list(stylesheets),
+            "favicon": root + self.site.favicon if self.site.favicon else "",
             "href": href,
             "title_text": entry.title,
             "body": Markup(body),
@@ -75,7 +81,8 @@ class PageWriter:
             "prev": self.book.chapters[i - 1] if i > 0 else None,
             "next": self.book.chapters[i + 1] if 0 <= i < len(hrefs) - 1 else None,
         }
-        text = self.template.render(book=self.book, page=page, root="../" * depth, lang=self.lang,
+        text = self.template.render(book=self.book, page=page, root=root, lang=self.lang,
+                                    footer=Markup(self.site.footer),
                                     version=__version__, extra_body=Markup(self.extra_body),
                                     head=Markup(head), before_body=Markup(before_body),
                                     after_body=Markup(after_body),

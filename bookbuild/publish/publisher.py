@@ -23,6 +23,7 @@ from bookbuild.publish import (
     pagecache,
     pandocworker,
     resources,
+    siteopts,
     texerrors,
     tikz,
     userfilters,
@@ -30,8 +31,8 @@ from bookbuild.publish import (
 from bookbuild.publish.pages import Book, NavEntry, PageWriter, plain_title
 from bookbuild.publish.pandoc_run import FILTERS, Literal, PandocError, html_fragment, latex_book
 from bookbuild.publish.substitute import provenance_html, substitute
-from bookbuild.source import includes, shortcodes
-from bookbuild.source.metadata import document_metadata
+from bookbuild.source import includes, shapes, shortcodes
+from bookbuild.source.metadata import bibliography, document_metadata, format_options
 from bookbuild.source.project import Project
 from bookbuild.source.qmd import Document, front_matter_end, parse_file
 from bookbuild.system.errors import BuildError, display_path
@@ -69,11 +70,13 @@ class Publisher:
         self.preamble = preamble.read_text(encoding="utf-8")
         self.external = proj.option("external-refs") or {}
         self.callouts = proj.option("callouts") or {}
-        bib = self.proj.config.get("bibliography")
-        self.bibliography = [str(self.base / b) for b in ([bib] if isinstance(bib, str) else bib or [])]
+        self.bibliography = [str(self.base / b) for b in bibliography(proj.config, "html")]
+        self.pdf_bibliography = [str(self.base / b) for b in bibliography(proj.config, "pdf")]
         self.tikz_cache = proj.cache_dir / "tikz"
         self.user_filters = self._filters(self.proj.config, self.base,
                                           self.base / "_quarto.yml")
+        self.pdf_filters = self._filters(self.proj.config, self.base,
+                                         self.base / "_quarto.yml", "pdf")
 
     # --- shared preparation ---------------------------------------------------------------
     def book_docs(self) -> list[tuple[Document, bool]]:
@@ -118,20 +121,24 @@ class Publisher:
             found.update({k: html[k] for k in ("crossref", "number-depth", "number-sections") if k in html})
         return found
 
-    def _filters(self, holder: dict, base: Path, source: Path) -> userfilters.UserFilters:
-        """The `filters:` listed in `_quarto.yml` or a chapter's front matter, resolved."""
-        if not holder.get("filters"):
+    def _filters(self, holder: dict, base: Path, source: Path,
+                 fmt: str = "html") -> userfilters.UserFilters:
+        """The `filters:` listed in `_quarto.yml` or a chapter's front matter (top level, then
+        the format's, as Quarto concatenates them), resolved."""
+        entries = [*(holder.get("filters") or []),
+                   *(format_options(holder, fmt).get("filters") or [])]
+        if not entries:
             return userfilters.UserFilters()
         text = source.read_text(encoding="utf-8") if source.is_file() else ""
         where = f"{display_path(source)}:{resources.line_of(text, 'filters:')}"
         try:
-            return userfilters.resolve(holder.get("filters"), base, self.base, where)
+            return userfilters.resolve(entries, base, self.base, where)
         except userfilters.FilterError as exc:
             raise BuildError(str(exc)) from None
 
-    def _chapter_filters(self, ch: Chapter) -> userfilters.UserFilters:
-        own = self._filters(ch.doc.front_matter, ch.source.resolve().parent, ch.source)
-        return self.user_filters + own
+    def _chapter_filters(self, ch: Chapter, fmt: str = "html") -> userfilters.UserFilters:
+        own = self._filters(ch.doc.front_matter, ch.source.resolve().parent, ch.source, fmt)
+        return (self.user_filters if fmt == "html" else self.pdf_filters) + own
 
     def _quarto_problems(self) -> list[str]:
         """Located problems with shortcodes, images and resources of the rendered chapters."""
@@ -209,10 +216,13 @@ class Publisher:
             meta["tikz-engine"] = Literal(tikz.engine_id())
         if index_file is not None:
             meta["crossref-index"] = Literal(index_file)
-        if self.bibliography:
+        bib = self.pdf_bibliography if pdf else self.bibliography
+        if bib:
             # (link-citations without a bibliography leaves \citeproc undefined in LaTeX)
-            meta["bibliography"] = [Literal(b) for b in self.bibliography]
+            meta["bibliography"] = [Literal(b) for b in bib]
             meta["link-citations"] = True
+        elif pdf:  # the author's own `link-citations: true` would do the same
+            meta.pop("link-citations", None)
         if pdf:
             book = self.proj.config.get("book") or {}
             meta.update({k: book[k] for k in ("title", "subtitle", "author", "date") if k in book})
@@ -228,6 +238,8 @@ class Publisher:
             meta.setdefault("sansfont", "DejaVu Sans")
             meta.setdefault("monofont", "DejaVu Sans Mono")
             meta.setdefault("colorlinks", True)
+        if "author" in meta:  # a mapping would print as "true"
+            meta["author"] = shapes.author_names(meta["author"])
         for key, value in self._crossref_settings().items():  # crossref.lua reads them
             meta.setdefault(key, value)
         return meta
@@ -251,7 +263,7 @@ class Publisher:
         writer = PageWriter(Book(self.proj.book_title,
                                  str((self.proj.config.get("book") or {}).get("subtitle") or ""), nav),
                             extra_body=self.extra_body,
-                            code_copy=codecopy.mode(self.proj.config))
+                            code_copy=codecopy.mode(self.proj.config), site=self._site(stage))
         work = Path(tempfile.mkdtemp(prefix="bookbuild-html-"))
         # Traced here, before the threads: CPython 3.11's ast.parse is not safe to run in
         # several threads at once ("AST constructor recursion depth mismatch").
@@ -275,6 +287,7 @@ class Publisher:
                             config=self.proj.config, provenance=notes[id(ch)])
             md = crossref.with_title(ch.doc, md)
             md = self._expand(md, ch, "html")
+            md = shapes.without_nulls(md, front_matter_end(md))
             # Only the entries this page uses: its key then changes only when they do.
             used = pagecache.used_labels(self.index.labels, own.get(source, set()), md)
             entries = crossref.index_for_page(dataclasses.replace(
@@ -315,10 +328,13 @@ class Publisher:
                           f"image '{src}' not found beside the chapter" for src in missing])
             body = provenance_html(frag.body, notes[id(ch)]) if notes[id(ch)] else frag.body
             inc = self._includes("html", ch)
-            writer.write(stage, page.as_posix(), body, frag.toc,
+            toc = frag.toc if document_metadata(self.proj.config, "html", ch.doc.front_matter).get(
+                "toc") is not False else ""  # a book's pages have one unless `toc: false`
+            writer.write(stage, page.as_posix(), body, toc,
                          head=inc.text("include-in-header"),
                          before_body=inc.text("include-before-body"),
-                         after_body=inc.text("include-after-body"))
+                         after_body=inc.text("include-after-body"),
+                         stylesheets=self._chapter_css(ch, stage / page.parent, stage))
             for w in frag.warnings:
                 print(f"{display_path(ch.source)}: pandoc: {w}", file=sys.stderr)
             how = ("pandoc" if source in rendered else "page cache") + (", citeproc" if citeproc
@@ -348,13 +364,35 @@ class Publisher:
         writer.write_assets(stage, highlight.highlight_css(
             highlight.style_of(self.proj.config, self.proj.root)))
 
+    def _site(self, stage: Path) -> siteopts.Site:
+        """The book's css, favicon, footer and language for every page (files copied into
+        `stage`); one note for each HTML option Quarto has and bookbuild does not."""
+        config_file = self.base / "_quarto.yml"
+        config_text = config_file.read_text(encoding="utf-8") if config_file.is_file() else ""
+        holders = [(display_path(config_file), config_text, self.proj.config)]
+        holders += [(display_path(Path(d.path)), d.text, d.front_matter) for d, _ in self.docs]
+        for note in siteopts.unsupported(holders):
+            print(note, file=sys.stderr)
+        lang = document_metadata(self.proj.config, "html").get("lang")
+        site, missing = siteopts.site(self.proj.config, lang, self.base, stage)
+        self._report([f"{display_path(config_file)}:{resources.line_of(config_text, name)}: "
+                      f"file '{name}' not found (css or favicon)" for name in missing])
+        return site
+
+    def _chapter_css(self, ch: Chapter, page_dir: Path, stage: Path) -> list[str]:
+        """The chapter's own `css:` copied beside its page; links relative to the page."""
+        hrefs, missing = siteopts.copy_beside(siteopts.stylesheets(ch.doc.front_matter),
+                                              ch.source.resolve().parent, page_dir, stage)
+        self._report([f"{display_path(ch.source)}:{resources.line_of(ch.doc.text, name)}: "
+                      f"css file '{name}' not found" for name in missing])
+        return hrefs
+
     def _own_bibliography(self, meta: dict, *docs: Document) -> None:
         """Add the `bibliography:` of the chapters' front matter to the book's, as Quarto merges
         a document's list with the project's (`-M` would otherwise hide the chapter's own)."""
         own = []
         for doc in docs:
-            bib = doc.front_matter.get("bibliography")
-            for b in [bib] if isinstance(bib, str) else bib if isinstance(bib, list) else []:
+            for b in bibliography(doc.front_matter, "html"):
                 own.append(Literal(Path(doc.path).resolve().parent / str(b)))
         if own:
             meta["bibliography"] = list(dict.fromkeys([*meta.get("bibliography", []), *own]))
@@ -446,9 +484,9 @@ class Publisher:
             chapter_dirs = dict.fromkeys(str(ch.source.resolve().parent) for ch in self.chapters)
             env_path = os.pathsep.join([str(work), str(self.base), *chapter_dirs])
             try:
-                user = self.user_filters
+                user = self.pdf_filters
                 for ch in self.chapters:
-                    user = user + self._chapter_filters(ch)
+                    user = user + self._chapter_filters(ch, "pdf")
                 warnings = latex_book("\n\n".join(parts), meta, work, pdf,
                                       resource_path=env_path, user=user)
             except PandocError as exc:

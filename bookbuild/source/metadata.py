@@ -23,14 +23,18 @@ def format_options(config: dict, fmt: str) -> dict[str, Any]:
     return merged
 
 
+def bibliography(config: dict, fmt: str) -> list[str]:
+    """`bibliography:` files of the project, then the format's (Quarto merges the two lists)."""
+    found = [*(config.get("bibliography") or []), *(format_options(config, fmt).get("bibliography") or [])]
+    return [str(b) for b in dict.fromkeys(found)]
+
+
 def document_metadata(config: dict, fmt: str, front_matter: dict | None = None) -> dict[str, Any]:
     """Top-level keys, overridden by the format's, overridden by the chapter's."""
     meta = {k: v for k, v in config.items() if k not in NOT_METADATA}
     meta.update({k: v for k, v in format_options(config, fmt).items() if k not in NOT_METADATA})
-    for k, v in (front_matter or {}).items():
-        if k == "format" and isinstance(v, dict):
-            meta.update({k2: v2 for k2, v2 in format_options({"format": v}, fmt).items()
-                         if k2 not in NOT_METADATA})
-        elif k not in NOT_METADATA:
-            meta[k] = v
+    front = front_matter or {}
+    meta.update({k: v for k, v in front.items() if k not in NOT_METADATA})
+    # the chapter's format options over its top-level ones, wherever `format:` sits in it
+    meta.update({k: v for k, v in format_options(front, fmt).items() if k not in NOT_METADATA})
     return meta

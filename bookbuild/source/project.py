@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bookbuild.source import shapes
 from bookbuild.source.yamlmarks import expanded_size, yaml_position
 from bookbuild.system.errors import Diagnostic, UsageError
 
@@ -23,7 +24,8 @@ CACHE_ENTRIES = "cache"  # under .bookbuild: the entries of the execution, parse
 CONFIG = "_quarto.yml"
 ProjectError = UsageError  # the configuration is missing or malformed (exit 2)
 
-_STR_LIST = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+_NULL = {"type": "null"}  # a key left empty: as if it were absent (Quarto)
+_STR_LIST = {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}, _NULL]}
 _POSITIVE = {"type": "integer", "minimum": 1}
 _CHAPTERS = {"type": "array", "items": {"oneOf": [
     {"type": "string"},
@@ -34,19 +36,23 @@ SCHEMA: dict[str, Any] = {
     "$defs": {"chapters": _CHAPTERS},
     "type": "object",
     "properties": {
-        "project": {"type": "object", "properties": {
-            "type": {"type": "string"}, "output-dir": {"type": "string", "minLength": 1},
-            "render": {"type": "array", "items": {"type": "string"}}, "resources": _STR_LIST,
+        "project": {"type": ["object", "null"], "properties": {
+            "type": {"type": "string"},
+            "output-dir": {"oneOf": [{"type": "string", "minLength": 1}, _NULL]},
+            "render": {"oneOf": [{"type": "array", "items": {"type": "string"}}, _NULL]},
+            "resources": _STR_LIST,
         }},
-        "book": {"type": "object", "properties": {
+        "book": {"type": ["object", "null"], "properties": {
             "title": {"type": "string"}, "subtitle": {"type": "string"},
             "output-file": {"type": "string", "minLength": 1},
             "chapters": {"$ref": "#/$defs/chapters"}, "appendices": {"$ref": "#/$defs/chapters"},
         }},
-        "format": {"oneOf": [{"type": "string"}, {"type": "object"}]},
-        "execute": {"type": "object"},
+        # a format's name, a list of names, or names mapped to options (front-matter.ts)
+        "format": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}},
+                             {"type": "object"}, _NULL]},
+        "execute": {"type": ["object", "null"]},
         "bibliography": _STR_LIST, "resources": _STR_LIST,
-        "bookbuild": {"type": "object", "additionalProperties": False, "properties": {
+        "bookbuild": {"type": ["object", "null"], "additionalProperties": False, "properties": {
             "timeout": _POSITIVE, "jobs": _POSITIVE, "echo": {"type": "boolean"},
             "warm-kernels": {"type": "boolean"},
             "lock-outputs": {"type": "boolean"},  # numbers.lock holds the numbers cells show
@@ -227,6 +233,7 @@ def load(start: Path | None = None) -> Project:
     problems = validate(config, text, str(path), root / ".bookbuild" / "cache" / VALID)
     if problems:
         raise UsageError(diagnostics=problems)
+    config = shapes.normalize(config)  # the one shape per key every reader expects
     ours = config.get("bookbuild") or {}
     execute = config.get("execute") or {}
     settings = Settings(
@@ -400,7 +407,9 @@ def _expected(schema: dict) -> str:
     if "oneOf" in schema:
         return " or ".join(_expected(s) for s in schema["oneOf"])
     names = {"string": "a string", "integer": "a whole number", "boolean": "true or false",
-             "object": "a mapping", "array": "a list"}
+             "object": "a mapping", "array": "a list", "null": "nothing"}
+    if isinstance(schema.get("type"), list):
+        return " or ".join(_expected({**schema, "type": t}) for t in schema["type"])
     text = names.get(schema.get("type"), str(schema.get("type", "another value")))
     return text + (f" of at least {schema['minimum']}" if "minimum" in schema else "")
 

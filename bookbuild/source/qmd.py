@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from bookbuild.source.shapes import normalize
 from bookbuild.source.yamlmarks import expanded_size, yaml_position
 from bookbuild.system.errors import Diagnostic
 
@@ -499,7 +500,7 @@ def _front_matter(text: str, path: str, problems: list[Diagnostic]) -> tuple[dic
                                    f"{MAX_YAML_VALUES:,} values once its aliases are expanded",
                                    "use fewer nested aliases (*name)"))
         data = {}
-    return (data if isinstance(data, dict) else {}), m.end()
+    return normalize(data), m.end()  # one shape per key (`format: html` as {html: {}})
 
 
 def _yaml_problem(exc: Exception) -> str:
