@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from bookbuild.analysis.checkcache import static_check
@@ -53,8 +54,9 @@ def _accept(proj: Project, chapters: list[Chapter], path: Path) -> int:
     now, details = drift_mod.current(proj.root, chapters, proj.config, inputs=True)
     try:
         old = lockfile.load(path)
-    except lockfile.LockError:
-        old = None  # accepting is how a broken lock is replaced
+    except lockfile.LockError as exc:
+        old = None  # accepting is how a broken lock is replaced: said, with what it discards
+        print(_discarded(path, exc), file=sys.stderr)
     lines: list[str] = []
     if old is not None:
         drift, causes = drift_mod.compare_with_causes(old, now, proj.root, chapters, details)
@@ -64,6 +66,14 @@ def _accept(proj: Project, chapters: list[Chapter], path: Path) -> int:
                              f"{len(chapters)} chapter(s), {len(now.constants)} constants"
                              + _shown_count(now)]))
     return 0
+
+
+def _discarded(path: Path, exc: lockfile.LockError) -> str:
+    """One line for a malformed lock `accept` replaces: which of its lines were unreadable."""
+    where = [f"line {d.line} ({d.message})" if d.line else d.message for d in exc.diagnostics]
+    shown = "; ".join(where[:5]) + (f"; and {len(where) - 5} more" if len(where) > 5 else "")
+    return (f"note: {display_path(path)} was malformed and is replaced by the current numbers "
+            f"(nothing in it was compared); discarded: {shown}")
 
 
 def _check(proj: Project, chapters: list[Chapter], path: Path, whole_book: bool) -> int:

@@ -114,3 +114,20 @@ def test_strict_stops_every_format_alike(locked: Path, fmt: str) -> None:
     assert not (locked / "_book").exists()  # nothing published by any of them
     r = bb("render", "--to", fmt, cwd=locked)  # without --strict: a warning, and the book
     assert r.returncode == 0 and "part/speed.qmd:12: warning: unresolved cross-reference" in r.stderr
+
+
+def test_accept_over_a_conflicted_lock_says_what_it_discards(locked: Path) -> None:
+    lock = locked / "numbers.lock"
+    good = lock.read_text()
+    lines = good.splitlines()
+    at = lines.index("chapters:") + 1
+    lines[at:at] = ["<<<<<<< ours", "  part/speed.qmd:", "=======", ">>>>>>> theirs", "junk"]
+    lock.write_text("\n".join(lines) + "\n")
+    r = bb("numbers", "accept", cwd=locked)
+    assert r.returncode == 0, r.stderr
+    said = [x for x in r.stderr.splitlines() if x.startswith("note: numbers.lock was malformed")]
+    assert len(said) == 1, r.stderr
+    assert f"line {at + 1} (merge conflict marker" in said[0] and "discarded:" in said[0]
+    assert lock.read_text() == good  # regenerated from the current numbers
+    r = bb("numbers", "accept", cwd=locked)  # a sound lock: nothing to say
+    assert "malformed" not in r.stderr
