@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import os
 import re
 import shutil
 from pathlib import Path
@@ -66,7 +67,9 @@ def copy_resources(patterns: list[str], root: Path, stage: Path) -> list[str]:
         if not files:
             unmatched.append(pattern)
         for f in files:
-            target = stage / f.relative_to(root)
+            target = Path(os.path.normpath(stage / f.relative_to(root)))
+            if not target.is_relative_to(stage):
+                continue  # refused where _quarto.yml is read; never written outside the output
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(f, target)
     return unmatched

@@ -345,7 +345,25 @@ def validate(config: dict, text: str, path: str, remembered: Path | None = None)
                 path, _find_line(node, entry), 0, "CFG001",
                 f"chapter {entry or '(empty)'} is not a .qmd file and would be left out",
                 "bookbuild renders .qmd chapters: rename it to .qmd, or remove it"))
-    return problems + _chapter_file_problems(config, path, text, node)
+    return problems + _chapter_file_problems(config, path, text, node) + \
+        _resource_problems(config, path, text)
+
+
+def _resource_problems(config: dict, path: str, text: str) -> list[Diagnostic]:
+    """`resources:` entries that name a place outside the project: each is copied to the same
+    place under the output folder, so `../x` or `/etc/x` would be written outside it."""
+    from pathlib import PurePosixPath
+
+    out = []
+    for value in ((config.get("project") or {}).get("resources"), config.get("resources")):
+        for entry in [value] if isinstance(value, str) else list(value or []):
+            name = PurePosixPath(str(entry).lstrip("!"))
+            if name.is_absolute() or ".." in name.parts:
+                out.append(Diagnostic(path, _find_line(_nodes(text), str(entry)), 0, "CFG001",
+                                      f"resources entry {entry} lies outside the project: it would "
+                                      "be copied outside the output folder",
+                                      "copy the file into the project and list it from there"))
+    return out
 
 
 def _chapter_file_problems(config: dict, path: str, text: str, node) -> list[Diagnostic]:

@@ -549,8 +549,8 @@ def _cell_options(cell: CodeCell, problems: list[Diagnostic]) -> dict[str, Any]:
             problems.append(Diagnostic(
                 cell.path, cell.first_line + n, col, "QMD006",
                 f"cell option '{key}' in {what} must be {expected}, not {value!r}",
-                "Quarto rejects this value too; a misspelt true or false runs the cell as if "
-                "the option were not there"))
+                OPTION_HINTS.get(str(key), "Quarto rejects this value too; a misspelt true or "
+                                 "false runs the cell as if the option were not there")))
     return data
 
 
@@ -570,10 +570,18 @@ CELL_OPTION_TYPES: dict[str, tuple[dict, str]] = {
     "code-summary": ({"type": "string"}, "a string"),
     "lock": (_BOOL, "true or false"),  # ours (numbers.lock): Quarto passes it through
 }
+# Why a wrong value matters, by option (the rest: a misspelt true or false).
+OPTION_HINTS = {
+    "label": "rename the label: letters, digits, - and _ (Quarto's labels are names too)",
+    "lock": "lock is bookbuild's: false keeps the cell's numbers out of numbers.lock",
+}
 
 
 def _wrong_option(key: object, value: object) -> str | None:
     """What `key` must be, when `value` is not that (None when it is, or `key` is not typed)."""
+    if key == "label":  # it names the cell's figure files: a path would write them elsewhere
+        bad = isinstance(value, str) and any(c in value for c in "/\\\0")
+        return "a name without / or \\ (it names the cell's figure files)" if bad else None
     typed = CELL_OPTION_TYPES.get(str(key))
     if typed is None:
         return None
