@@ -17,6 +17,7 @@ from bookbuild.system.errors import (
     EXIT_USAGE,
     BookbuildError,
     UsageError,
+    terminal_safe,
 )
 
 
@@ -89,7 +90,7 @@ def run_command(func, args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     except BookbuildError as exc:
         _stop_children()
-        print(str(exc), file=sys.stderr)
+        print(terminal_safe(str(exc)), file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # a folder we cannot write, a full disk: the file and the reason
         _stop_children()
@@ -114,6 +115,8 @@ def _advice(exc: OSError) -> str:
     """What to do about a file operation that failed, by its cause."""
     if isinstance(exc, IsADirectoryError):
         return "a folder has the name of the file to write: move or remove it"
+    if isinstance(exc, NotADirectoryError):
+        return "a file has the name of a folder bookbuild needs (such as .bookbuild): move or remove it"
     return "check the permissions and free space of that folder"
 
 

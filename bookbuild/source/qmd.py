@@ -177,8 +177,9 @@ def read_source(path: str | Path, problems: list[Diagnostic], where: str | None 
 
 def _decode(data: bytes, where: str, problems: list[Diagnostic]) -> str:
     """`data` as text the way pandoc reads it: without a leading BOM and with CRLF line ends as
-    LF, so front matter and blank lines are found in files saved on Windows. Lines and columns
-    stay those an editor shows (a BOM is not a column; a CR only ends a line)."""
+    LF, so front matter and blank lines are found in files saved on Windows. A lone CR (classic
+    Mac line ends) is a line end too, as editors show it. Lines and columns stay those an editor
+    shows (a BOM is not a column; a CR only ends a line)."""
     data = data.removeprefix(codecs.BOM_UTF8)
     try:
         text = data.decode("utf-8")
@@ -189,7 +190,7 @@ def _decode(data: bytes, where: str, problems: list[Diagnostic]) -> str:
                                    f"byte 0x{data[exc.start]:02x} is not UTF-8; save the file "
                                    "as UTF-8"))
         text = data.decode("utf-8", errors="replace")
-    return text.replace("\r\n", "\n")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def parse_file(path: str | Path, project_root: Path | None = None) -> Document:
@@ -207,6 +208,8 @@ def parse(text: str, path: str = "<string>", project_root: Path | None = None,
           problems: list[Diagnostic] | None = None) -> Document:
     """Expand includes, split into front matter, fenced blocks and prose; find inline references."""
     problems = list(problems or [])
+    if "\r" in text:  # line ends as _decode makes them: markdown-it splits at a lone CR too
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     front, body_start = _front_matter(text, path, problems)
     files = {path: text}
     if "{{<" in text:

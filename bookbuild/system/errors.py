@@ -8,6 +8,7 @@ optional hint); every failure that stops a command is a `BookbuildError` carryin
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,6 +97,15 @@ def located(path: str | os.PathLike, line: int, code: str, message: str, col: in
             hint: str = "") -> Diagnostic:
     """A Diagnostic from any path-like (a shorthand for call sites with Paths)."""
     return Diagnostic(str(path), line, col, code, message, hint)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """`text` with control characters other than newline and tab shown as escapes: a cell's
+    error may carry terminal sequences (colours, a window title, a cleared screen)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def display_path(path: str | os.PathLike) -> str:

@@ -41,6 +41,11 @@ def check_safe(out: Path, root: Path | None, chapters: list[Path], config_file: 
         refuse("it is the project folder or lies above it")
     if out == Path(out.anchor) or out == Path.home():
         refuse("it is the file system root or your home folder")
+    if ".git" in out.parts:
+        refuse("it is (or lies in) a git repository's own .git folder")
+    if out.is_dir() and os.path.ismount(out):
+        refuse("it is a mount point, and bookbuild replaces the output folder as a whole",
+               f"render into a folder inside it, e.g. `--output-dir {out / '_book'}`")
     # Staging would rename the file aside and put a folder in its place.
     if out.exists() and not out.is_dir():
         refuse("it is a file, not a folder")
