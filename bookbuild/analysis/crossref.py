@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from bookbuild.source.metadata import document_metadata, format_options
 from bookbuild.source.qmd import Document, LineIndex
@@ -753,7 +754,7 @@ def index_for_page(index: BookIndex, page: Path, pages: dict[Path, Path]) -> dic
             href = f"#{label.id}"
         else:
             rel = posixpath.relpath(target.as_posix(), here.parent.as_posix() or ".")
-            href = f"{rel}#{label.id}"
+            href = f"{quote(rel)}#{label.id}"  # a page named `a #1.html` is a path, not a fragment
         out[label.id] = label.entry(href)
     return out
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import quote
 
 from bookbuild.analysis import crossref
 from bookbuild.model import Chapter, relative_output
@@ -299,8 +300,8 @@ class Publisher:
             if refs is not None and source == refs:
                 meta["nocite"] = cited
             elif refs is not None:  # citeproc links each work; the list it adds here goes
-                meta["bookbuild-refs-page"] = posixpath.relpath(pages[refs].as_posix(),
-                                                                page.parent.as_posix() or ".")
+                meta["bookbuild-refs-page"] = quote(posixpath.relpath(
+                    pages[refs].as_posix(), page.parent.as_posix() or "."))
                 meta.pop("reference-section-title", None)
             # The references page lists what any chapter cites, from any chapter's own list.
             self._own_bibliography(meta, *([d for d, _ in self.docs] if source == refs else [ch.doc]))

@@ -42,3 +42,28 @@ def test_terminal_sequences_in_a_cells_error_are_shown_escaped(book: Path) -> No
     assert r.returncode == 1
     assert "\x1b" not in r.stderr and "\x07" not in r.stderr
     assert "bad \\x1b[2J\\x1b]0;pwned\\x07 end" in r.stderr
+
+
+def test_chapter_files_with_odd_names_get_links_that_resolve(book: Path) -> None:
+    import re
+    from urllib.parse import unquote, urlsplit
+
+    config = book / "_quarto.yml"
+    config.write_text(config.read_text().replace(
+        "    - part/speed.qmd\n", '    - part/speed.qmd\n    - "notes #1 at 5%.qmd"\n    - café.qmd\n'))
+    (book / "notes #1 at 5%.qmd").write_text("# Notes {#sec-notes}\n\nSee @sec-cafe.\n")
+    (book / "café.qmd").write_text("# Café {#sec-cafe}\n\nSee @sec-notes.\n")
+    r = bb("render", "--to", "html", cwd=book)
+    assert r.returncode == 0, r.stderr
+    out = book / "_book"
+    for page in ("index.html", "café.html", "notes #1 at 5%.html"):
+        html = (out / page).read_text(encoding="utf-8")
+        hrefs = set(re.findall(r'href="([^"]+)"', html))
+        assert any("caf%C3%A9.html" in h for h in hrefs), hrefs
+        assert any("notes%20%231%20at%205%25.html" in h for h in hrefs), hrefs
+        for href in hrefs:
+            parts = urlsplit(href)
+            if parts.scheme or not parts.path:
+                continue
+            target = (out / page).parent / unquote(parts.path)
+            assert target.is_file(), (page, href)  # the link opens the page it names
