@@ -31,7 +31,13 @@ def parse(source: str | bytes, filename: str = "<unknown>", mode: str = "exec") 
     if tree is None:
         if len(_TREES) > 20_000:  # a long preview session: start over rather than grow
             _TREES.clear()
-        tree = _TREES[source, mode] = ast.parse(source, filename, mode)
+        try:
+            tree = ast.parse(source, filename, mode)
+        except (RecursionError, MemoryError):
+            # Python's own parser gives up on a 100,000-term sum: as unreadable as bad syntax
+            raise SyntaxError("nested too deeply for Python to read (split it into steps)",
+                              (filename, 1, 1, None)) from None
+        _TREES[source, mode] = tree
     return tree
 
 

@@ -25,7 +25,7 @@ from bookbuild.analysis.names import (
 )
 from bookbuild.source.options import evaluated
 from bookbuild.source.qmd import CodeCell, Document, InlineRef
-from bookbuild.system.errors import Diagnostic
+from bookbuild.system.errors import Diagnostic, brief
 
 
 @dataclass
@@ -165,7 +165,7 @@ def _check_ref(ref: InlineRef, scope: Scope, final: Scope,
     except SyntaxError as exc:
         col = ref.expr_col + max((exc.offset or 1) - 1, 0)
         return [Diagnostic(ref.path, ref.expr_line, col, "REF003",
-                           f"syntax error in inline expression '{ref.expr}': {exc.msg}")]
+                           f"syntax error in inline expression '{brief(ref.expr)}': {exc.msg}")]
     local = expression_locals(tree)
     out: list[Diagnostic] = []
     for node in outermost_chains(tree):

@@ -20,6 +20,7 @@ from typing import Any
 from bookbuild.model import ExecutionResult
 from bookbuild.source import options as opts
 from bookbuild.source.qmd import CodeCell, Document, InlineRef, included_note
+from bookbuild.system.errors import brief
 from bookbuild.system.sockets import socket_dir
 
 # Kernel processes currently running, so a long-lived caller (preview) can kill them on exit.
@@ -496,7 +497,7 @@ def _inline_text(result: dict | None, ref: InlineRef) -> str:
     if result.get("status") != "ok":
         frames = _project_frames(clean_traceback(result.get("traceback", [])))
         raise ExecutionError(ref.path, ref.line,
-                             f"inline expression '{ref.expr}' raised {result.get('ename')}: "
+                             f"inline expression '{brief(ref.expr)}' raised {result.get('ename')}: "
                              f"{result.get('evalue')}{included_note(ref.included_from)}",
                              col=ref.col,
                              traceback="\n".join(f"  in {f}" for f in frames))

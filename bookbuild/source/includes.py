@@ -54,7 +54,12 @@ def collect(holder: dict, fmt: str, base: Path, source: Path, shown: str) -> Inc
                 name = str(entry.get("file") if isinstance(entry, dict) else entry)
                 path = base / name
                 if path.is_file():
-                    found.parts[key].append(Include(path.read_text(encoding="utf-8"), path))
+                    try:
+                        found.parts[key].append(Include(path.read_text(encoding="utf-8"), path))
+                    except UnicodeDecodeError as exc:
+                        found.problems.append(f"{shown}:{_line(source_text, name)}: {key} file "
+                                              f"'{name}' is not UTF-8 (byte 0x{exc.object[exc.start]:02x}"
+                                              f" at offset {exc.start}); save it as UTF-8")
                 else:
                     found.problems.append(f"{shown}:{_line(source_text, name)}: {key} file "
                                           f"'{name}' not found (paths are relative to {base})")

@@ -99,6 +99,11 @@ def located(path: str | os.PathLike, line: int, code: str, message: str, col: in
     return Diagnostic(str(path), line, col, code, message, hint)
 
 
+def brief(text: str, limit: int = 120) -> str:
+    """`text` for a one-line message: cut, saying so, when it would not fit a screen line."""
+    return text if len(text) <= limit else f"{text[:limit - 20]}… ({len(text):,} characters)"
+
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 

@@ -67,3 +67,28 @@ def test_chapter_files_with_odd_names_get_links_that_resolve(book: Path) -> None
                 continue
             target = (out / page).parent / unquote(parts.path)
             assert target.is_file(), (page, href)  # the link opens the page it names
+
+
+def test_an_expression_too_deep_for_python_is_one_short_line(book: Path) -> None:
+    chapter = book / "part" / "speed.qmd"
+    chapter.write_text("# Speed\n\nThe sum is `{python} " + "+".join(["1"] * 100_000) + "`.\n")
+    for command in (["check"], ["render", "--to", "md"]):
+        r = bb(*command, cwd=book)
+        said = (r.stdout + r.stderr).splitlines()
+        assert r.returncode == 1 and not any("internal error" in x for x in said), said[-3:]
+        line = [x for x in said if x.startswith("part/speed.qmd:3:")]
+        assert len(line) == 1 and "nested too deeply for Python to read" in line[0]
+        assert len(line[0]) < 300 and "(199,999 characters)" in line[0]
+
+
+def test_a_header_file_that_is_not_utf8_is_located(book: Path) -> None:
+    (book / "head.html").write_bytes(b'<meta name="x" content="caf\xe9">\n')
+    config = book / "_quarto.yml"
+    config.write_text(config.read_text().replace("  html: {}\n",
+                                                 "  html:\n    include-in-header: head.html\n"))
+    r = bb("render", "--to", "html", cwd=book)
+    assert r.returncode == 0 and "internal error" not in r.stderr, r.stderr
+    assert "_quarto.yml:10: warning: include-in-header file 'head.html' is not UTF-8" in r.stderr
+    assert bb("numbers", "accept", cwd=book).returncode == 0
+    r = bb("render", "--to", "html", "--strict", cwd=book)
+    assert r.returncode == 1 and "_quarto.yml:10: error: include-in-header" in r.stderr
