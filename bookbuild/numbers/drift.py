@@ -17,6 +17,7 @@ from bookbuild.numbers.provenance import (
     tracers_for,
 )
 from bookbuild.numbers.shown import Shown, shown_of
+from bookbuild.system.errors import brief
 
 
 def current(root: Path | None, chapters: list[Chapter], config: dict | None = None,
@@ -85,9 +86,11 @@ def report(drift: Drift, causes: dict[tuple, set[str]], severity: str) -> list[s
             why = "no input changed: its code changed, or it is not deterministic"
         else:
             why = "no changed constant explains it: code or inputs changed"
-        out.append(f"{severity}: {now.place()} {now.expr}: {locked.text} → {now.text}  ({why})")
-    out += [f"{severity}: {e.place()} new {_what(e)} {e.expr} = {e.text}" for e in drift.added]
-    out += [f"{severity}: {e.chapter}:{e.line} removed {_what(e)} {e.expr} (was {e.text})"
+        out.append(f"{severity}: {now.place()} {brief(now.expr)}: {brief(locked.text)} → "
+                   f"{brief(now.text)}  ({why})")
+    out += [f"{severity}: {e.place()} new {_what(e)} {brief(e.expr)} = {brief(e.text)}"
+            for e in drift.added]
+    out += [f"{severity}: {e.chapter}:{e.line} removed {_what(e)} {brief(e.expr)} (was {brief(e.text)})"
             for e in drift.removed]
     for cause, _, text in changed:
         moved = [f"{now.place()} {now.expr}" for _, now in drift.moved if cause in named[now.key]]

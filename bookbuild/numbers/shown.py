@@ -40,11 +40,21 @@ def numbers_in(text: str) -> list[str]:
     return [m.group() for m in _NUMBER.finditer(_NOISE.sub("…", text))]
 
 
+# Past these a line is data dumped, not prose: its numbers are keyed by their place in it (each
+# number's own key would cost time in the square of their count: minutes for a 1 MB line).
+LONG_LINE, MANY_NUMBERS = 2_000, 64
+# What of one output is read for numbers: a cell that prints 200 MB is not read to the end.
+MAX_OUTPUT = 2**20
+
+
 def skeletons(line: str) -> list[tuple[str, str]]:
     """(key, number) for each number of a line of text: the line with that number as `{}`,
     the others as `#`, noise as `…` and spacing collapsed, so only its words identify it."""
     clean = _SPACE.sub(" ", _NOISE.sub("…", line)).strip()
     found = list(_NUMBER.finditer(clean))
+    if len(clean) > LONG_LINE or len(found) > MANY_NUMBERS:
+        head = _NUMBER.sub("#", clean[:60])
+        return [(f"{head}… number {i + 1}", m.group()) for i, m in enumerate(found)]
     out = []
     for i, m in enumerate(found):
         parts, last = [], 0
@@ -292,6 +302,7 @@ def cell_numbers(outputs: list[dict], asis: bool = False) -> list[tuple[str, str
         if payload is None:
             continue
         mime, text = payload
+        text = text[:MAX_OUTPUT]
         if asis and mime == "text/plain":
             mime = "text/markdown"
         if mime == "text/html":

@@ -346,7 +346,34 @@ def validate(config: dict, text: str, path: str, remembered: Path | None = None)
                 f"chapter {entry or '(empty)'} is not a .qmd file and would be left out",
                 "bookbuild renders .qmd chapters: rename it to .qmd, or remove it"))
     return problems + _chapter_file_problems(config, path, text, node) + \
-        _resource_problems(config, path, text)
+        _resource_problems(config, path, text) + _bibliography_problems(config, path, text)
+
+
+MAX_BIBLIOGRAPHY = 64 * 2**20  # a bibliography past this is no bibliography (a link to /dev/zero?)
+
+
+def _bibliography_problems(config: dict, path: str, text: str) -> list[Diagnostic]:
+    """Bibliography files that pandoc could not read, said where they are listed: a folder, a
+    device or a missing file stopped pandoc with a backtrace, and /dev/zero never ended."""
+    import stat
+
+    holders = [config, *(v for v in (config.get("format") or {}).values() if isinstance(v, dict))]
+    out = []
+    for holder in holders:
+        value = holder.get("bibliography")
+        for entry in [value] if isinstance(value, str) else list(value or []):
+            file = Path(path).parent / str(entry)
+            try:
+                st = file.stat()
+                why = None if stat.S_ISREG(st.st_mode) else "is not a file"
+                why = why or ("is larger than 64 MB" if st.st_size > MAX_BIBLIOGRAPHY else None)
+            except OSError:
+                why = "does not exist"
+            if why:
+                out.append(Diagnostic(path, _find_line(_nodes(text), str(entry)), 0, "CFG001",
+                                      f"bibliography {entry} {why}",
+                                      "fix the path, or remove it from bibliography:"))
+    return out
 
 
 def _resource_problems(config: dict, path: str, text: str) -> list[Diagnostic]:

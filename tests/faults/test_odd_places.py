@@ -92,3 +92,32 @@ def test_a_header_file_that_is_not_utf8_is_located(book: Path) -> None:
     assert bb("numbers", "accept", cwd=book).returncode == 0
     r = bb("render", "--to", "html", "--strict", cwd=book)
     assert r.returncode == 1 and "_quarto.yml:10: error: include-in-header" in r.stderr
+
+
+@pytest.mark.parametrize("make, why", [
+    (lambda p: p.symlink_to("/dev/zero"), "is not a file"),
+    (lambda p: p.mkdir(), "is not a file"),
+    (lambda p: None, "does not exist"),
+])
+def test_a_bibliography_pandoc_cannot_read_is_one_located_line(book: Path, make, why: str) -> None:
+    # /dev/zero made pandoc read forever; a folder or a missing file stopped it with a
+    # Haskell backtrace and the whole command line, and check said ok
+    make(book / "refs.bib")
+    config = book / "_quarto.yml"
+    config.write_text(config.read_text() + "bibliography: refs.bib\n")
+    for command in (["check"], ["render", "--to", "html"]):
+        r = bb(*command, cwd=book, timeout=60)
+        said = r.stdout + r.stderr
+        assert r.returncode == 2, said
+        assert f"_quarto.yml:10: bibliography refs.bib {why} [CFG001]" in said
+        assert "CallStack" not in said and "pandoc" not in said
+    assert not (book / "_book").exists()
+
+
+def test_a_cell_printing_hundreds_of_megabytes_does_not_stall_the_lock(book: Path) -> None:
+    (book / "part" / "speed.qmd").write_text(
+        "# Speed\n\n```{python}\nfor i in range(40):\n    print(' '.join(['7'] * 500_000))\n```\n")
+    r = bb("render", "--to", "md", cwd=book, timeout=240)
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = bb("numbers", "accept", cwd=book, timeout=240)
+    assert r.returncode == 0, r.stderr[-2000:]
