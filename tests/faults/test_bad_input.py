@@ -27,7 +27,7 @@ CONFIGS = {
         "      chapters: [part/speed.qmd]\n    - part: intro.md\n      chapters: []\n", 6,
         "chapter intro.md is not a .qmd file"),
     # Wrong types where chapters are read: the schema's line, not an internal error.
-    "a book that is a number": ("book: 5\n", 1, "book: expected a mapping, got 5"),
+    "a book that is a number": ("book: 5\n", 1, "book: expected a mapping or nothing, got 5"),
     "chapters that are a number": ("book:\n  chapters: 5\n", 2,
                                    "book.chapters: expected a list, got 5"),
     "appendices that are a number": ("book:\n  chapters: [index.qmd]\n  appendices: 3\n", 3,
@@ -35,9 +35,9 @@ CONFIGS = {
     "a part's chapters that are a number": (
         'book:\n  chapters:\n    - part: "P1"\n      chapters: 5\n', 4,
         "book.chapters.0.chapters: expected a list, got 5"),
-    "a project that is a number": ("project: 5\n", 1, "project: expected a mapping, got 5"),
+    "a project that is a number": ("project: 5\n", 1, "project: expected a mapping or nothing, got 5"),
     "resources that are a number": ("project:\n  resources: 5\n", 2,
-                                    "project.resources: expected a string or a list, got 5"),
+                                    "project.resources: expected a string or a list or nothing, got 5"),
 }
 
 
