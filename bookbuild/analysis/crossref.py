@@ -406,7 +406,7 @@ def labels_defined(doc: Document, config: dict[str, Any] | None = None
 
 def _option_offset(text: str, start: int, end: int, key: str) -> int:
     """Where `#| key:` sits in a cell (the cell's start if the option came from elsewhere)."""
-    m = re.compile(rf"^[ \t]*#\|[ \t]*{re.escape(key)}[ \t]*:", re.M).search(text, start, end)
+    m = re.compile(rf"^[ \t]*#[ \t]*\|[ \t]*{re.escape(key)}[ \t]*:", re.M).search(text, start, end)
     return m.start() if m else start
 
 

@@ -1,7 +1,8 @@
 """Names in Python source, read from its `ast`: shared by the static check, the provenance trace
 and the cache, so all three agree on what a cell binds and what an expression reads.
 
-Nothing here imports or runs the code it reads.
+Nothing here imports or runs the code it reads (only Python's own C modules, such as `math`, are
+imported, to list what a star import of them binds).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import ast
 import builtins
 import importlib.util
+import os
 from pathlib import Path
 
 # Names an IPython kernel provides besides Python's builtins.
@@ -143,10 +145,41 @@ def module_aliases(tree: ast.AST, module_files: list[str] = ()) -> set[str]:
     return out
 
 
+def _standard_names(module: str) -> set[str] | None:
+    """What `from module import *` binds for a module of Python's own written in C (`math`,
+    `itertools`): it has no source to read, and importing the interpreter's own modules runs
+    none of the book's code. None for any other module without source."""
+    import sys
+    import sysconfig
+
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    stdlib = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib")}
+    origin = (spec.origin or "") if spec is not None else ""
+    own = origin in ("built-in", "frozen") or module in sys.builtin_module_names or any(
+        origin.startswith(os.path.join(d, "")) and "site-packages" not in origin for d in stdlib)
+    if not own:
+        return None
+    imported = importlib.import_module(module)
+    public = getattr(imported, "__all__", None)
+    return set(public) if public is not None else {n for n in dir(imported) if not n.startswith("_")}
+
+
 def python_source(source: str) -> str:
-    """Blank out IPython-only lines (`%magic`, `!shell`) so `ast` can read the rest."""
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line
-                     for line in source.splitlines())
+    """Blank out IPython-only lines (`%magic`, `!shell`, `name?` help) so `ast` can read the rest;
+    a `%%` cell magic makes the whole cell another language (or IPython's), so all of it."""
+    lines = source.splitlines()
+    code = [line.lstrip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if code and code[0].startswith("%%"):
+        return "\n" * (len(lines) - 1)
+    return "\n".join("" if _ipython_only(line.strip()) else line for line in lines)
+
+
+def _ipython_only(line: str) -> bool:
+    """`%timeit x`, `!ls`, `round?`, `??round`: lines the kernel reads and Python cannot."""
+    return line.startswith(("%", "!", "?")) or (line.endswith("?") and not line.startswith("#"))
 
 
 def search_roots(doc_path: str, project_root: Path | None) -> list[Path]:
@@ -192,8 +225,8 @@ class ModuleNames:
         self._cache[module] = set()  # guards against import cycles
         path = self.find(module)
         if path is None:
-            self._cache[module] = None
-            return None
+            self._cache[module] = _standard_names(module)
+            return self._cache[module]
         tree = read_module(path)
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
         names: set[str] = set()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bookbuild.analysis.names import python_source
 from bookbuild.literals.scan import Literal, literals, masked
-from bookbuild.source.qmd import CodeCell, Document
+from bookbuild.source.qmd import CodeCell, Document, is_option_line
 
 _BOX = " \t#│├└┌┐┘┤┬┴┼─═║╔╗╚╝-=*"
 _KEY = re.compile(r"^[A-Z][\w ]{0,24}:\s")
@@ -56,7 +56,7 @@ def _scan_cell(cell: CodeCell, qmd_lines: list[str]) -> list[CellSpot]:
             code_lines.update(range(tok.start[0], tok.end[0] + 1))
     docstrings = _docstring_lines(src)
     for tok in toks:
-        if tok.type == tokenize.COMMENT and not tok.string.startswith("#|"):
+        if tok.type == tokenize.COMMENT and not is_option_line(tok.string):
             trailing = tok.start[0] in code_lines
             pieces.append((tok.string, tok.start[0], tok.start[1], "comment", trailing))
         elif tok.type == tokenize.STRING and tok.start[0] in docstrings:

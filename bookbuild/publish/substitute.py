@@ -16,7 +16,7 @@ from typing import Any
 from bookbuild.execution.execute import ANSI
 from bookbuild.model import ExecutionResult
 from bookbuild.source import options as opts
-from bookbuild.source.qmd import CodeCell, Document, LineIndex, front_matter_end
+from bookbuild.source.qmd import CodeCell, Document, LineIndex, front_matter_end, is_option_line
 
 IMAGE_TYPES = {"image/svg+xml": "svg", "image/png": "png", "image/jpeg": "jpg",
                "application/pdf": "pdf"}
@@ -477,7 +477,7 @@ def _longest_run(text: str, ch: str) -> int:
 def _without_options(lines: list[str]) -> list[str]:
     """Cell source without its leading `#|` option lines (Quarto shows the code only)."""
     i = 0
-    while i < len(lines) and lines[i].lstrip().startswith("#|"):
+    while i < len(lines) and is_option_line(lines[i]):
         i += 1
     return lines[i:]
 

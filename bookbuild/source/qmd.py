@@ -25,7 +25,13 @@ from bookbuild.system.errors import Diagnostic
 
 INLINE_ENGINE = "{python}"
 _CELL_INFO = re.compile(r"^\{\s*python\b([^}]*)\}\s*$")
-_OPTION = re.compile(r"^#\|\s?(.*)$")
+# `#| key: value`, also `# | key: value` as code formatters (black) write it; Quarto reads both.
+_OPTION = re.compile(r"^#[ \t]*\|\s?(.*)$")
+
+
+def is_option_line(line: str) -> bool:
+    """Whether a cell line is a `#|` option line (leading spaces allowed)."""
+    return _OPTION.match(line.lstrip()) is not None
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _INCLUDE = re.compile(r"(?<!\{)\{\{<\s*include\s+(\"[^\"]+\"|'[^']+'|\S+?)\s*>\}\}(?!\})")
 _FENCE_LINE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
@@ -681,11 +687,11 @@ def _unrendered_spots(text: str, body_start: int, cells: list[CodeCell],
     for cell in cells:
         offset = cell.start + len(text[cell.start:].split("\n", 1)[0]) + 1
         for line in newline_lines(cell.source):
-            if not line.strip().startswith("#|"):
+            if not is_option_line(line):
                 break
             k = line.find(marker)
             if k >= 0:
-                key = line.strip()[2:].split(":", 1)[0].strip()
+                key = _OPTION.match(line.strip()).group(1).split(":", 1)[0].strip()
                 spots.append((f"cell option '{key}'", offset + len(cell.indent) + k))
             offset += len(line) + len(cell.indent)
     return spots
