@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from bookbuild.analysis.checkcache import static_check
-from bookbuild.execution.runner import execute_all
+from bookbuild.execution.service import Executions, errors_of, executed
 from bookbuild.model import Chapter, relative_output
 from bookbuild.numbers import drift as drift_mod
 from bookbuild.numbers.lock import LockError
@@ -43,16 +43,18 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     parsed = ParseCache(proj.cache_entries, use_cache)
     chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
     publisher = _publisher(proj, chapters, formats, strict, extra_body, use_cache, parsed)
-    errors = execute_all(proj, chapters, use_cache,
-                         before_execution=lambda: static_check(
-                             files, proj.root, "render", {ch.source: ch.doc for ch in chapters},
-                             proj.cache_entries, use_cache, proj.config),
-                         formats=formats)
+    with Executions(proj, use_cache, formats) as runs:
+        runs.start(chapters)  # kernels start up while the check runs
+        problems = static_check(files, proj.root, "render", {ch.source: ch.doc for ch in chapters},
+                                proj.cache_entries, use_cache, proj.config)
+        if problems:
+            raise BuildError("\n".join(problems))
+        results = runs.finish()
+    errors = errors_of(results)
     if errors:
-        stop = errors[-1].startswith("render stopped")
-        raise BuildError("\n".join(errors) + ("" if stop else
-                         f"\nrender failed: {len(errors)} chapter(s) with errors; previous output "
-                         "left as it was"))
+        raise BuildError("\n".join(errors) + f"\nrender failed: {len(errors)} chapter(s) with "
+                         "errors; previous output left as it was")
+    chapters = executed(chapters, results)
     parsed.flush()  # the check passed: remember the parsed chapters
     if inputs is not None:
         for ch in chapters:
@@ -69,7 +71,7 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
             write_markdown(proj, chapters, stage.path)
             stage.wrote("md")
         if publisher is not None:
-            publisher.prepare()
+            publisher.prepare(chapters)
             for fmt, write in (("html", publisher.write_html), ("pdf", publisher.write_pdf)):
                 if fmt in formats:
                     write(stage.path)
