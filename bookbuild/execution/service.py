@@ -51,7 +51,7 @@ class Executions:
         self.total = 0
         self.warm = False
         self._loop = None
-        self._starting: threading.Thread | None = None
+        self._started: threading.Event | None = None  # set once the launching thread ends
         self._start_error: BaseException | None = None
 
     def __enter__(self) -> Executions:
@@ -115,16 +115,18 @@ class Executions:
                 self._loop.run_until_complete(starting)
             except BaseException as exc:  # noqa: BLE001  finish() raises it, abort() drops it
                 self._start_error = exc
+            finally:
+                self._started.set()
 
-        self._starting = threading.Thread(target=launch, name="bookbuild-kernel-start",
-                                          daemon=True)
-        self._starting.start()
+        self._started = threading.Event()
+        threading.Thread(target=launch, name="bookbuild-kernel-start", daemon=True).start()
 
     def _launched(self) -> None:
-        """Wait for the kernels `start` launched in a thread; raise what stopped them."""
-        if self._starting is not None:
-            self._starting.join()
-            self._starting = None
+        """Wait for the kernels `start` launched in a thread. An Event, not `Thread.join`: a
+        join that Ctrl-C interrupts marks the thread finished while it still runs the loop."""
+        if self._started is not None:
+            self._started.wait()
+            self._started = None
 
     def finish(self) -> dict[Path, Outcome]:
         """Run every chapter not served from the cache; `{source: result or located error}`."""
