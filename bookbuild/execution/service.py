@@ -18,7 +18,7 @@ from bookbuild.execution.execute import ChapterExecutor, ExecutionError, Executi
 from bookbuild.execution.prestart import is_cold, prestart_chapters
 from bookbuild.model import Chapter
 from bookbuild.source.project import Project
-from bookbuild.system import processes
+from bookbuild.system.session import current
 
 Outcome = ExecutionResult | ExecutionError
 
@@ -147,7 +147,7 @@ class Executions:
             raise KeyboardInterrupt from None
         finally:
             self._close()
-        if processes.interrupted:  # the failures above are the kernels we stopped
+        if current().interrupted:  # the failures above are the kernels we stopped
             raise KeyboardInterrupt
         return dict(self.results)
 
@@ -201,7 +201,7 @@ class Executions:
         try:
             _close_loop(loop)
         finally:
-            processes.retake_interrupts()  # the loop's handlers are gone with it
+            current().retake_signals()  # the loop's handlers are gone with it
             if self.warm:
                 from bookbuild.execution.warm.template import release
 
