@@ -57,9 +57,7 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     chapters = executed(chapters, results)
     parsed.flush()  # the check passed: remember the parsed chapters
     if inputs is not None:
-        for ch in chapters:
-            read = [*ch.doc.sources, *(ch.result.dependencies if ch.result else [])]
-            inputs.update(Path(p).resolve() for p in read)
+        inputs.update(_made_from(chapters))
     if proj.root is not None:  # every format: `--strict` means the same for each
         _compare_with_lock(proj, chapters, strict, whole_book)
         if publisher is None:  # HTML and PDF check cross-references as they number them
@@ -82,6 +80,13 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     if whole_book:  # it used every entry the book can: the caches may shrink to that
         cachesweep.sweep(proj.cache_entries, started)
     return 0
+
+
+def _made_from(chapters: list[Chapter]) -> set[Path]:
+    """Each chapter, what it includes, and what its kernel read (preview watches them)."""
+    read = [p for ch in chapters
+            for p in (*ch.doc.sources, *(ch.result.dependencies if ch.result else []))]
+    return {Path(p).resolve() for p in read}
 
 
 def _publisher(proj: Project, chapters: list[Chapter], formats: list[str], strict: bool,
