@@ -80,35 +80,40 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_command(func, args: argparse.Namespace) -> int:
-    """Run one command; every failure becomes located lines on stderr and an exit code."""
-    _sigterm_interrupts()
-    try:
-        return func(args)
-    except KeyboardInterrupt:
-        _stop_children()
-        print("bookbuild: interrupted; kernels and child processes stopped", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BookbuildError as exc:
-        _stop_children()
-        print(terminal_safe(str(exc)), file=sys.stderr)
-        return exc.exit_code
-    except OSError as exc:  # a folder we cannot write, a full disk: the file and the reason
-        _stop_children()
-        if getattr(args, "debug", False):
-            raise
-        target = f"{exc.filename}: " if exc.filename else ""
-        print(f"bookbuild: {target}{exc.strerror or exc} ({_advice(exc)})", file=sys.stderr)
-        return EXIT_BUILD
-    except Exception as exc:  # a bug of ours: one line, the traceback only with --debug
-        _stop_children()
-        if _processes_interrupted():  # a signal landed mid-operation, surfaced as another error
+    """Run one command in its session (signals, children); every failure becomes located lines
+    on stderr and an exit code. Children are stopped before the message says so."""
+    from bookbuild.system.session import Session
+
+    with Session() as session:
+        try:
+            return func(args)
+        except KeyboardInterrupt:
+            session.stop_children()
             print("bookbuild: interrupted; kernels and child processes stopped", file=sys.stderr)
             return EXIT_INTERRUPTED
-        if getattr(args, "debug", False):
-            raise
-        print(f"bookbuild: internal error: {type(exc).__name__}: {exc} ({_innermost_frame(exc)}); "
-              "run again with --debug for the traceback and report it", file=sys.stderr)
-        return EXIT_BUILD
+        except BookbuildError as exc:
+            session.stop_children()
+            print(terminal_safe(str(exc)), file=sys.stderr)
+            return exc.exit_code
+        except OSError as exc:  # a folder we cannot write, a full disk: the file and the reason
+            session.stop_children()
+            if getattr(args, "debug", False):
+                raise
+            target = f"{exc.filename}: " if exc.filename else ""
+            print(f"bookbuild: {target}{exc.strerror or exc} ({_advice(exc)})", file=sys.stderr)
+            return EXIT_BUILD
+        except Exception as exc:  # a bug of ours: one line, the traceback only with --debug
+            session.stop_children()
+            if session.interrupted:  # a signal landed mid-operation, surfaced as another error
+                print("bookbuild: interrupted; kernels and child processes stopped",
+                      file=sys.stderr)
+                return EXIT_INTERRUPTED
+            if getattr(args, "debug", False):
+                raise
+            print(f"bookbuild: internal error: {type(exc).__name__}: {exc} "
+                  f"({_innermost_frame(exc)}); run again with --debug for the traceback and "
+                  "report it", file=sys.stderr)
+            return EXIT_BUILD
 
 
 def _advice(exc: OSError) -> str:
@@ -118,19 +123,6 @@ def _advice(exc: OSError) -> str:
     if isinstance(exc, NotADirectoryError):
         return "a file has the name of a folder bookbuild needs (such as .bookbuild): move or remove it"
     return "check the permissions and free space of that folder"
-
-
-def _sigterm_interrupts() -> None:
-    """SIGTERM stops a command the way Ctrl-C does: children killed, staging removed, exit 130."""
-    from bookbuild.system import processes
-
-    processes.handle_interrupts()
-
-
-def _processes_interrupted() -> bool:
-    from bookbuild.system import processes
-
-    return processes.interrupted
 
 
 def _port(text: str) -> int:
@@ -148,15 +140,6 @@ def _innermost_frame(exc: BaseException) -> str:
 
     frames = traceback.extract_tb(exc.__traceback__)
     return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
-
-
-def _stop_children() -> None:
-    """Kill what a failed or interrupted command left running (kernels, pandoc, LaTeX)."""
-    from bookbuild.system.processes import kill_all
-
-    if "bookbuild.execution.execute" in sys.modules:
-        sys.modules["bookbuild.execution.execute"].kill_live_kernels()
-    kill_all()
 
 
 def _targets(paths: list[Path]):
@@ -216,12 +199,11 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    import signal
-
     from bookbuild.preview import Previewer
+    from bookbuild.system.session import current
 
     previewer = Previewer(Path.cwd(), port=args.port, open_browser=not args.no_browser)
-    signal.signal(signal.SIGTERM, lambda *_: previewer.stop.set())
+    current().on_terminate(previewer.stop.set)  # SIGTERM shuts the server down in order
     return previewer.serve()
 
 

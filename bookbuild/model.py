@@ -23,12 +23,14 @@ class ExecutionResult:
     stamps: dict[str, list[int]] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Chapter:
+    """A chapter's source and parsed document; `result` once executed (`service.executed`
+    makes that new record: no stage changes a chapter it was handed)."""
+
     source: Path
     doc: Document
     result: ExecutionResult | None = None
-    cached: bool = False
 
     @property
     def name(self) -> str:

@@ -209,3 +209,20 @@ def test_one_word_name_with_its_unit_already_quoted_is_could_be_computed(tmp_pat
         "pct.qmd:9:3: '5%' could be computed: it equals Job.serial_pct = 5 [LIT002]"
     assert "pct.qmd:11:" not in r.stdout  # 7% equals nothing computed: no finding
     assert r.returncode == 1
+
+
+def test_the_books_execute_options_hold_as_in_render(tmp_path: Path) -> None:
+    """`execute: {error: true}` in _quarto.yml: the cell's exception belongs in the page, so
+    render succeeds; `check --literals` executes the chapter the same way and lints it."""
+    from tests.test_render_md import _project
+
+    chapter = ("# Ch\n\n```{python}\nclass Link:\n    gbps = 400\n"
+               "raise RuntimeError('shown in the page')\n```\n\n"
+               "The link carries `{python} Link.gbps` Gbps.\n\nA 400 Gbps link is fast.\n")
+    root = _project(tmp_path / "b", {"ch.qmd": chapter}, settings="execute:\n  error: true\n")
+    assert run_cli("render", "--to", "md", cwd=root).returncode == 0
+    r = run_cli("check", "--literals", cwd=root)
+    assert "RuntimeError" not in r.stderr, r.stderr
+    assert r.stdout.splitlines()[-1].startswith("ok: literals: 0 LIT001 stale"), r.stdout
+    assert "against 2 computed values" in r.stdout  # Link.gbps and the inline value
+    assert r.returncode == 0

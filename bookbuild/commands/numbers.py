@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from bookbuild.analysis.checkcache import static_check
-from bookbuild.execution.runner import execute_all
+from bookbuild.execution.service import Executions, errors_of, executed
 from bookbuild.model import Chapter, chapter_key
 from bookbuild.numbers import drift as drift_mod
 from bookbuild.numbers import lock as lockfile
@@ -21,13 +21,17 @@ def run(proj: Project, files: list[Path], action: str, expr: str | None = None,
     """Execute (cached) and check, accept or explain; returns the exit code."""
     parsed = ParseCache(proj.cache_entries)
     chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
-    errors = execute_all(proj, chapters, use_cache=True,
-                         before_execution=lambda: static_check(
-                             files, proj.root, "numbers", {ch.source: ch.doc for ch in chapters},
-                             proj.cache_entries, config=proj.config),
-                         values_only=True)
+    with Executions(proj, values_only=True) as runs:
+        runs.start(chapters)  # kernels start up while the check runs
+        problems = static_check(files, proj.root, "numbers", {ch.source: ch.doc for ch in chapters},
+                                proj.cache_entries, config=proj.config)
+        if problems:
+            raise BuildError("\n".join(problems))
+        results = runs.finish()
+    errors = errors_of(results)
     if errors:
         raise BuildError("\n".join(errors))
+    chapters = executed(chapters, results)
     parsed.flush()  # the check passed: remember the parsed chapters
     path = (proj.root or Path.cwd()) / lockfile.LOCK
     if action == "why":

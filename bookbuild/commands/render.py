@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from bookbuild.analysis.checkcache import static_check
-from bookbuild.execution.runner import execute_all
+from bookbuild.execution.service import Executions, errors_of, executed
 from bookbuild.model import Chapter, relative_output
 from bookbuild.numbers import drift as drift_mod
 from bookbuild.numbers.lock import LockError
@@ -43,21 +43,21 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     parsed = ParseCache(proj.cache_entries, use_cache)
     chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
     publisher = _publisher(proj, chapters, formats, strict, extra_body, use_cache, parsed)
-    errors = execute_all(proj, chapters, use_cache,
-                         before_execution=lambda: static_check(
-                             files, proj.root, "render", {ch.source: ch.doc for ch in chapters},
-                             proj.cache_entries, use_cache, proj.config),
-                         formats=formats)
+    with Executions(proj, use_cache, formats) as runs:
+        runs.start(chapters)  # kernels start up while the check runs
+        problems = static_check(files, proj.root, "render", {ch.source: ch.doc for ch in chapters},
+                                proj.cache_entries, use_cache, proj.config)
+        if problems:
+            raise BuildError("\n".join(problems))
+        results = runs.finish()
+    errors = errors_of(results)
     if errors:
-        stop = errors[-1].startswith("render stopped")
-        raise BuildError("\n".join(errors) + ("" if stop else
-                         f"\nrender failed: {len(errors)} chapter(s) with errors; previous output "
-                         "left as it was"))
+        raise BuildError("\n".join(errors) + f"\nrender failed: {len(errors)} chapter(s) with "
+                         "errors; previous output left as it was")
+    chapters = executed(chapters, results)
     parsed.flush()  # the check passed: remember the parsed chapters
     if inputs is not None:
-        for ch in chapters:
-            read = [*ch.doc.sources, *(ch.result.dependencies if ch.result else [])]
-            inputs.update(Path(p).resolve() for p in read)
+        inputs.update(_made_from(chapters))
     if proj.root is not None:  # every format: `--strict` means the same for each
         _compare_with_lock(proj, chapters, strict, whole_book)
         if publisher is None:  # HTML and PDF check cross-references as they number them
@@ -69,7 +69,7 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
             write_markdown(proj, chapters, stage.path)
             stage.wrote("md")
         if publisher is not None:
-            publisher.prepare()
+            publisher.prepare(chapters)
             for fmt, write in (("html", publisher.write_html), ("pdf", publisher.write_pdf)):
                 if fmt in formats:
                     write(stage.path)
@@ -80,6 +80,13 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     if whole_book:  # it used every entry the book can: the caches may shrink to that
         cachesweep.sweep(proj.cache_entries, started)
     return 0
+
+
+def _made_from(chapters: list[Chapter]) -> set[Path]:
+    """Each chapter, what it includes, and what its kernel read (preview watches them)."""
+    read = [p for ch in chapters
+            for p in (*ch.doc.sources, *(ch.result.dependencies if ch.result else []))]
+    return {Path(p).resolve() for p in read}
 
 
 def _publisher(proj: Project, chapters: list[Chapter], formats: list[str], strict: bool,

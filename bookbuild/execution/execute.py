@@ -20,6 +20,7 @@ from typing import Any
 from bookbuild.model import ExecutionResult
 from bookbuild.source import options as opts
 from bookbuild.source.qmd import CodeCell, Document, InlineRef, included_note
+from bookbuild.system import session
 from bookbuild.system.errors import brief
 from bookbuild.system.sockets import socket_dir
 
@@ -37,6 +38,9 @@ def kill_live_kernels() -> int:
             n += 1
         LIVE_KERNELS.discard(process)
     return n
+
+
+session.on_stop(kill_live_kernels)  # a failed or interrupted command leaves none behind
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -472,23 +476,17 @@ def _take_back_signals() -> None:
     """Ctrl-C / SIGTERM: note it, kill every kernel and cancel the build's tasks, so the command
     ends as interrupted (exit 130) instead of failing on a kernel nbclient shut down."""
     import asyncio
-    import signal
 
-    from bookbuild.system import processes
+    from bookbuild.system.session import current
 
     loop = asyncio.get_running_loop()
 
-    def interrupted() -> None:
-        processes.interrupted = True
+    def stop() -> None:
         kill_live_kernels()
         for task in asyncio.all_tasks(loop):
             task.cancel()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, interrupted)
-        except (RuntimeError, NotImplementedError, ValueError):
-            pass  # not the main thread (preview's builder): its parent stops it
+    current().loop_signals(loop, stop)
 
 
 def _inline_text(result: dict | None, ref: InlineRef) -> str:

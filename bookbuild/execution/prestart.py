@@ -1,6 +1,6 @@
 """A cold render's first step: start the warm templates before anything else is imported.
 
-Kept apart from `runner` (which imports the cache, the trace and the kernel client, 40 ms) so
+Kept apart from `service` (which imports the cache, the trace and the kernel client, 40 ms) so
 that the template's own imports, the longest wait of a cold render, start that much sooner.
 """
 
@@ -24,7 +24,7 @@ def is_cold(proj: Project, use_cache: bool) -> bool:
 
 
 def prestart_chapters(proj: Project, chapters: list) -> None:
-    """Start the templates for parsed chapters that hold cells (`execute_all`, when cold)."""
+    """Start the templates for parsed chapters that hold cells (`Executions.start`, when cold)."""
     _start(proj.kernel_cwd(ch.source) for ch in chapters if ch.doc.cells)
 
 
@@ -37,7 +37,7 @@ def _start(cwds: Iterable[Path]) -> None:
 
 def prestart_if_cold(proj: Project, files: list, use_cache: bool) -> bool:
     """On a cold build, start the templates for the chapters that hold Python cells (by a look
-    at their text; nothing parsed yet); the build's `execute_all` finds them running. Returns
+    at their text; nothing parsed yet); the build's `Executions.start` finds them running. Returns
     whether any chapter will need a kernel."""
     if not proj.settings.warm_kernels or not is_cold(proj, use_cache):
         return False

@@ -2,8 +2,8 @@
 
 Values need execution. The chapter runs unchanged plus one synthetic cell that defines a
 function returning JSON of the assigned names (magnitudes of pint Quantities), and one
-synthetic inline reference calling it; results go through the execution cache, so a second
-`check --literals` starts no kernel.
+synthetic inline reference calling it. It runs through the execution service, as in `render`
+(`_quarto.yml`'s execute options, warm kernels, the cache: a second run starts no kernel).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import json
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from pathlib import Path
 
 from bookbuild.analysis.names import python_source
+from bookbuild.model import Chapter, ExecutionResult
 from bookbuild.source.qmd import CodeCell, Document, InlineRef
 
 PROBE = "__bookbuild_literal_values__"
@@ -127,40 +127,10 @@ def probe_document(doc: Document, keys: list[str]) -> Document:
     code = _PROBE_CODE.format(probe=PROBE, keys=keys)
     end = len(doc.text)
     line = doc.text.count("\n") + 1
-    cell = CodeCell(doc.path, len(doc.cells), line, code, {}, end, end)
+    # `eval: true` of its own: a book or chapter that runs no cell (`eval: false`) still reports
+    cell = CodeCell(doc.path, len(doc.cells), line, code, {"eval": True}, end, end)
     ref = InlineRef(doc.path, line, 1, f"{PROBE}()", line, 1, end, end)
     return replace(doc, cells=(*doc.cells, cell), refs=(*doc.refs, ref))
-
-
-_KEYED_PACKAGES = ("pint", "bookbuild", "ipykernel")
-
-
-def probe_key(doc: Document, cwd: Path) -> str:
-    """Cache key of the probed chapter: what the kernel runs, where, and the versions of Python
-    and the packages that shape values. Like `cache.key`, but the versions come from the
-    installed `*.dist-info` folder names (importlib.metadata costs a tenth of a second)."""
-    import hashlib
-    import sys
-
-    from bookbuild.execution.cache import FORMAT
-
-    material = {
-        "probe": 1,
-        "cache-format": FORMAT,
-        "cells": [c.source for c in doc.cells],
-        "inline": [r.expr for r in doc.refs],
-        "cwd": str(cwd),
-        "python": sys.version.split()[0],
-        "versions": _installed_versions(),
-    }
-    return "literals-" + hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
-
-
-def _installed_versions() -> dict[str, str]:
-    """`{package: version}` of the packages whose change may change a value ("absent" if none)."""
-    from bookbuild.system.installed import version_of
-
-    return {pkg: version_of(pkg) for pkg in _KEYED_PACKAGES}
 
 
 def as_number(text: str) -> float | None:
@@ -174,74 +144,18 @@ def as_number(text: str) -> float | None:
         return None
 
 
-@dataclass(frozen=True)
-class Probe:
-    """A chapter made ready for execution: the probed document and its cache key."""
-
-    doc: Document
-    cwd: Path
-    assigned: tuple[Assigned, ...]
-    probed: Document
-    key: str
-
-
-def prepare(doc: Document, cwd: Path) -> Probe | None:
-    """The probe for a chapter, or None when it has no cells (nothing computed)."""
-    if not doc.cells:
+def probe_chapter(ch: Chapter) -> tuple[Chapter, tuple[Assigned, ...]] | None:
+    """The chapter the execution service runs for `ch` (its document plus the probe) and the
+    names its cells assign; None when it has no cells (nothing computed)."""
+    if not ch.doc.cells:
         return None
-    assigned = tuple(assigned_names(doc))
-    probed = probe_document(doc, [a.key for a in assigned])
-    return Probe(doc, cwd, assigned, probed, probe_key(probed, cwd))
+    assigned = tuple(assigned_names(ch.doc))
+    return replace(ch, doc=probe_document(ch.doc, [a.key for a in assigned])), assigned
 
 
-def computed_values(probes: list[Probe], cache_root: Path, timeout: int = 120,
-                    jobs: int = 1) -> list[list[Value] | Exception]:
-    """Per probe, every numeric value the chapter computes, or the located `ExecutionError`
-    of a failing cell. Cache misses run in fresh kernels, `jobs` at a time; entries are stored
-    and read without `doc`: dependencies hash whole files (coarser, never stale) and the read
-    needs no second parse of every cell."""
-    from bookbuild.execution.cache import Cache
-
-    cache = Cache(cache_root)
-    results: list = [cache.get(p.key) for p in probes]
-    misses = [i for i, r in enumerate(results) if r is None]
-    if misses:
-        import asyncio
-
-        from bookbuild.system import processes
-
-        try:
-            asyncio.run(_execute(probes, misses, results, cache, timeout, jobs))
-        finally:
-            processes.retake_interrupts()  # the loop's signal handlers are gone with it
-    out: list[list[Value] | Exception] = []
-    for p, r in zip(probes, results, strict=True):
-        if isinstance(r, Exception):
-            out.append(r)
-        else:
-            out.append(collect(p.doc, list(p.assigned), json.loads(r.inline[-1]), r.inline[:-1]))
-    return out
-
-
-async def _execute(probes: list[Probe], misses: list[int], results: list, cache, timeout: int,
-                   jobs: int) -> None:
-    import asyncio
-
-    from bookbuild.execution.execute import ChapterExecutor, ExecutionError
-
-    gate = asyncio.Semaphore(max(1, jobs))
-
-    async def one(i: int) -> None:
-        p = probes[i]
-        async with gate:
-            try:
-                results[i] = await ChapterExecutor(p.probed, p.cwd, timeout=timeout).run()
-            except ExecutionError as exc:
-                results[i] = exc
-                return
-        cache.put(p.key, results[i])
-
-    await asyncio.gather(*(one(i) for i in misses))
+def values_of(doc: Document, assigned: tuple[Assigned, ...], result: ExecutionResult) -> list[Value]:
+    """Every numeric value the chapter computes, from its probed execution's result."""
+    return collect(doc, list(assigned), json.loads(result.inline[-1]), result.inline[:-1])
 
 
 def collect(doc: Document, assigned: list[Assigned], raw: dict, inline: list[str]) -> list[Value]:

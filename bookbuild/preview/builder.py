@@ -181,17 +181,17 @@ def child_main(root: str, out: str) -> None:
 
     import bookbuild.preview.engine as engine
 
-    engine.stay_warm()
-    for line in sys.stdin:
-        request = json.loads(line)
-        result = run_build(Path(root), Path(out), request.get("changed"))
-        protocol.write(json.dumps(result.__dict__) + "\n")
-        protocol.flush()
-        try:  # after the reply: the page reloads while the next edit's kernel starts
-            engine.keep_kernels_warm()
-        except Exception as exc:  # noqa: BLE001  a missing spare only costs the next edit time
-            print(f"preview: no kernel kept warm ({type(exc).__name__}: {exc})", file=sys.stderr,
-                  flush=True)
+    with engine.warm_session():
+        for line in sys.stdin:
+            request = json.loads(line)
+            result = run_build(Path(root), Path(out), request.get("changed"))
+            protocol.write(json.dumps(result.__dict__) + "\n")
+            protocol.flush()
+            try:  # after the reply: the page reloads while the next edit's kernel starts
+                engine.keep_kernels_warm()
+            except Exception as exc:  # noqa: BLE001  a missing spare only costs the next edit
+                print(f"preview: no kernel kept warm ({type(exc).__name__}: {exc})",
+                      file=sys.stderr, flush=True)
 
 
 # ----------------------------------------------------------------------------------------------

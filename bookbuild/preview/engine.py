@@ -72,13 +72,12 @@ def build_html(proj, targets: list[Path], out: Path, inputs: set[Path] | None = 
         return exc.exit_code
 
 
-def stay_warm() -> None:
-    """In preview's builder: warm templates outlive each build, to serve the next edit."""
-    import bookbuild.execution.warm.template as template
-    import bookbuild.publish.pandocworker as pandocworker
+def warm_session():
+    """The builder child's session: warm templates and pandoc workers outlive each build, to
+    serve the next edit; no signal handlers (the parent kills the child's whole tree)."""
+    from bookbuild.system.session import Session
 
-    template.KEEP_BETWEEN_BUILDS = True
-    pandocworker.KEEP_BETWEEN_BUILDS = True
+    return Session(keep_warm=True, signals=False)
 
 
 def keep_kernels_warm() -> None:

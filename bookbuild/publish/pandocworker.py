@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bookbuild.publish.pandoc import pandoc_path
-from bookbuild.system import processes
+from bookbuild.system import processes, session
 from bookbuild.system.shipped import LUA
 
 SCRIPT = LUA / "pandoc_worker.lua"
 DONE = "\x01bookbuild-done "  # the worker's end-of-request line on stderr
 CITEPROC = "\x01bookbuild-citeproc "  # marks citeproc's warnings (lua/citeproc_memo.lua)
-KEEP_BETWEEN_BUILDS = False  # preview's builder keeps its workers for the next edit
 ENV_SWITCH = "BOOKBUILD_PANDOC_WORKER"  # "0": every page through the command line
 # pandoc is built with `-with-rtsopts=-H64m`: fine for one page, but a worker that lives for a
 # whole book then keeps a heap of that size. `-H1m` lowers a worker's peak from 130 to 60 MB on
@@ -66,7 +65,7 @@ class Worker:
     """One `pandoc lua` process, its reply pipe and its merged stdout/stderr."""
 
     def __init__(self) -> None:
-        if processes.interrupted:  # the build is stopping: start no pandoc
+        if session.current().interrupted:  # the build is stopping: start no pandoc
             raise WorkerFailed("interrupted")
         read_end, write_end = os.pipe()
         try:
@@ -205,10 +204,11 @@ class Pool:
 
 
 POOL = Pool()
-atexit.register(POOL.close)
+session.on_stop(POOL.close)
+atexit.register(POOL.close)  # builds run outside a command's session (tests, a library caller)
 
 
 def after_build() -> None:
-    """A one-off build stops its workers; preview keeps them for the next edit."""
-    if not KEEP_BETWEEN_BUILDS:
+    """A one-off build stops its workers; a session that keeps warm (preview) keeps them."""
+    if not session.current().keep_warm:
         POOL.close()

@@ -89,7 +89,10 @@ class Publisher:
         appendices = self.proj.appendices()
         return [(rendered.get(p) or self.parse(p), p in appendices) for p in order]
 
-    def prepare(self) -> None:
+    def prepare(self, chapters: list[Chapter] | None = None) -> None:
+        """Index the book's cross-references and check them; `chapters`: the executed ones."""
+        if chapters is not None:
+            self.chapters = chapters
         self.docs = self.book_docs()
         # each format numbers what it shows (conditional content); the PDF reads pdf_index
         settings, config = self._crossref_settings(), self.proj.config

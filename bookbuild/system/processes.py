@@ -1,7 +1,7 @@
 """External programs (pandoc, LaTeX, dvisvgm) under a timeout, each in its own process group.
 
 A timeout, Ctrl-C or SIGTERM kills the whole group (LaTeX forks helpers), and `kill_all` stops
-whatever is still running when a command ends early.
+whatever is still running when a command's session ends (`session.py` owns the signals).
 """
 
 from __future__ import annotations
@@ -11,36 +11,10 @@ import signal
 import subprocess
 import threading
 
+from bookbuild.system import session
+
 _live: set[subprocess.Popen] = set()
-interrupted = False  # set when Ctrl-C or SIGTERM reached a running build
 _lock = threading.Lock()
-_handling = False  # whether a command asked for `handle_interrupts` (the CLI does; tests don't)
-
-
-def _interrupt(signum, frame) -> None:
-    global interrupted
-    interrupted = True  # one flag, also set when the executor takes signals back
-    # Now, not after unwinding: threads converting pages wait on their pandoc, which may run
-    # for minutes; killed, they end at once and start nothing new (run).
-    kill_all(wait_for_lock=False)
-    raise KeyboardInterrupt
-
-
-def handle_interrupts() -> None:
-    """Ctrl-C and SIGTERM stop the command alike: children killed, then KeyboardInterrupt."""
-    global _handling
-    if threading.current_thread() is threading.main_thread():
-        _handling = True
-        signal.signal(signal.SIGTERM, _interrupt)
-        signal.signal(signal.SIGINT, _interrupt)
-
-
-def retake_interrupts() -> None:
-    """Install the command's handlers again after code that replaced them: an asyncio loop
-    that held SIGTERM leaves it at the default on closing, which killed bookbuild with -15
-    and left children, staging folders and lock files behind."""
-    if _handling:
-        handle_interrupts()
 
 
 class Timeout(Exception):
@@ -54,7 +28,7 @@ class Timeout(Exception):
 def run(cmd: list[str], timeout: float, input: str | bytes | None = None, cwd=None, env=None,
         text: bool = True) -> subprocess.CompletedProcess:
     """Like `subprocess.run(capture_output=True)`, but the group dies on timeout or interrupt."""
-    if interrupted:  # the build is stopping: a thread falling back to another program stops too
+    if session.current().interrupted:  # stopping: a thread falling back to another program stops too
         raise KeyboardInterrupt
     kwargs = {"encoding": "utf-8", "errors": "replace"} if text else {}
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
@@ -112,3 +86,8 @@ def kill_all(wait_for_lock: bool = True) -> int:
         if proc.poll() is None:
             _kill(proc)
     return len(procs)
+
+
+session.on_stop(kill_all)
+# From the signal handler the interrupted code may hold the lock (the session's end kills again).
+session.on_interrupt(lambda: kill_all(wait_for_lock=False))

@@ -15,7 +15,8 @@ matplotlib figure before forking, so a code edit's plot finds fonts and mathtext
 `template.py` is the build's side: one template per kernel directory, started before the
 cache keys and the static check when the build is cold, taught the chapters' packages once they
 are parsed, replaced when a module it imported changes, and stopped as soon as the build's last
-chapter has run (or atexit, SIGTERM, its parent gone, idle). Preview's builder keeps it between
+chapter has run (or at the command session's end, atexit, SIGTERM, its parent gone, idle).
+Preview's builder (a session with `keep_warm`) keeps it between
 edits, with one kernel already forked per recent chapter launch (`execute.start_spares`). Set
 `bookbuild: {warm-kernels: false}` in `_quarto.yml` for plain kernels, one interpreter each.
 """

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bookbuild.execution.warm.discover import preload_list
 from bookbuild.execution.warm.server import WARM_FIGURES
+from bookbuild.system import session
 from bookbuild.system.sockets import socket_dir
 
 PROVISIONER = "bookbuild-warm"
@@ -27,9 +28,6 @@ CONNECT_TIMEOUT = 60.0  # seconds for the template to start listening (imports r
 REPLY_TIMEOUT = 120.0  # seconds for one fork request, preload included on the first one
 _TEMPLATES: dict[str, Template] = {}  # by kernel working directory
 _CLOSING: list[Template] = []  # released by a build, not yet waited for
-# Preview's builder sets this: its templates serve the next edit. A one-off build stops them as
-# soon as its last chapter has run, so they hold no memory while pandoc runs.
-KEEP_BETWEEN_BUILDS = False
 
 
 class TemplateError(RuntimeError):
@@ -44,7 +42,7 @@ class Template:
         self._dir = socket_dir("bookbuild-warm-")
         self.socket = os.path.join(self._dir, "template")
         # preview's templates fork a kernel per code edit: worth warming matplotlib's fonts once
-        figures = [WARM_FIGURES] if KEEP_BETWEEN_BUILDS else []
+        figures = [WARM_FIGURES] if session.current().keep_warm else []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bookbuild.execution.warm.server", self.socket, *figures, *modules],
             cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -223,10 +221,11 @@ def by_socket(path: str) -> Template:
 
 
 def release() -> None:
-    """The build's chapters have all run: stop the templates unless preview keeps them. They
-    are signalled now, so they free their memory while pandoc starts; waiting for them to exit
-    and removing their folders is left to `close_all`, off the build's path."""
-    if KEEP_BETWEEN_BUILDS:
+    """The build's chapters have all run: stop the templates unless the session keeps them warm
+    (preview's builder: they serve the next edit). They are signalled now, so they free their
+    memory while pandoc starts; waiting for them to exit is left to `close_all`, off the build's
+    path."""
+    if session.current().keep_warm:
         return
     for template in list(_TEMPLATES.values()):
         template.terminate()
@@ -234,7 +233,8 @@ def release() -> None:
     _TEMPLATES.clear()
 
 
-@atexit.register
+@session.on_stop
+@atexit.register  # code that runs builds outside a command's session (tests, a library caller)
 def close_all() -> None:
     """Stop every template (their kernels go with them) and wait for them to be gone."""
     for template in [*_TEMPLATES.values(), *_CLOSING]:
