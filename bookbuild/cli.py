@@ -42,7 +42,8 @@ def parser() -> argparse.ArgumentParser:
                    help="output format; repeatable (default: the formats in _quarto.yml)")
     p.add_argument("--strict", action="store_true",
                    help="treat warnings (unresolved cross-references, numbers drift) as errors")
-    p.add_argument("--output-dir", type=Path, help="where to write (default: the project's _book/)")
+    p.add_argument("--output-dir", type=Path,
+                   help="where to write (default: the book's _book/; beside each document)")
     p.add_argument("--adopt-output", action="store_true",
                    help="write into an existing non-empty output folder bookbuild did not make "
                         "(its files are kept)")
@@ -57,8 +58,12 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("numbers", help="the numbers lock: check drift, accept it, explain a number")
     nsub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     q = nsub.add_parser("check", help="exit 1 if any rendered number or constant drifted from numbers.lock")
+    q.add_argument("paths", nargs="*", type=Path,
+                   help="a document outside any project (default: the project's documents)")
     q.set_defaults(func=cmd_numbers)
     q = nsub.add_parser("accept", help="rewrite numbers.lock with the current numbers")
+    q.add_argument("paths", nargs="*", type=Path,
+                   help="a document outside any project (default: the project's documents)")
     q.set_defaults(func=cmd_numbers)
     q = nsub.add_parser("why", help="the chain from an inline expression, or a number a cell "
                                     "shows, down to its constants, data files and packages")
@@ -162,6 +167,8 @@ def _targets(paths: list[Path]):
 
     start = paths[0].resolve().parent if paths else Path.cwd()
     proj = project.load(start)
+    if proj.root is None and paths:  # documents outside any project: each renders on its own
+        proj = project.for_documents([p for p in paths if p.suffix == ".qmd"] or paths)
     files = paths or proj.chapters()
     if not files:
         raise UsageError("bookbuild: no .qmd files given and no chapters listed in _quarto.yml")
@@ -225,7 +232,11 @@ def cmd_preview(args: argparse.Namespace) -> int:
 def cmd_numbers(args: argparse.Namespace) -> int:
     from bookbuild.commands.numbers import run
 
-    proj, files = _targets([])
+    paths = getattr(args, "paths", None) or []
+    proj, files = _targets(paths)
+    if paths and proj.is_book:  # the lock is the whole book's: a chapter alone is no book
+        raise UsageError("bookbuild: numbers check and accept work on the whole book; give "
+                         "files only for documents outside a project")
     return run(proj, files, args.action, getattr(args, "expr", None),
                where=(getattr(args, "row", None), getattr(args, "column", None)))
 

@@ -18,7 +18,7 @@ from bookbuild.source.parsecache import ParseCache
 from bookbuild.source.project import Project
 from bookbuild.system import cachesweep
 from bookbuild.system.errors import BuildError, display_path
-from bookbuild.system.output import check_safe, staged
+from bookbuild.system.output import check_placeable, check_safe, document_outputs, placed, staged
 
 
 def build(proj: Project, files: list[Path], formats: list[str] | None = None,
@@ -33,6 +33,8 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     chapter, what it includes, and what its kernel read (preview's watcher asks it).
     `adopt_output`: write into a non-empty output folder bookbuild did not make.
     """
+    if not proj.is_book:  # documents: each on its own, written beside its source
+        return build_documents(proj, files, formats, output_dir, use_cache, strict)
     started = cachesweep.build_started()  # entries used from here on are this build's
     formats = formats or proj.formats
     out = (output_dir or proj.output_dir).resolve()
@@ -80,6 +82,61 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     if whole_book:  # it used every entry the book can: the caches may shrink to that
         cachesweep.sweep(proj.cache_entries, started)
     return 0
+
+
+def build_documents(proj: Project, files: list[Path], formats: list[str] | None,
+                    output_dir: Path | None, use_cache: bool, strict: bool) -> int:
+    """Render documents as Quarto renders a lone `doc.qmd` or a `type: default` project: each
+    numbered on its own, `doc.html` and `doc_files/` (`doc.pdf`, `doc.md`) beside its source or
+    in the output folder, never over a file bookbuild did not write."""
+    formats = formats or proj.formats
+    folders = {f: _document_folder(proj, f, output_dir) for f in files}
+    for f, folder in folders.items():  # before any kernel starts
+        check_placeable(folder, document_outputs(f.stem, formats))
+    parsed = ParseCache(proj.cache_entries, use_cache)
+    chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
+    errors = execute_all(proj, chapters, use_cache,
+                         before_execution=lambda: static_check(
+                             files, proj.root, "render", {ch.source: ch.doc for ch in chapters},
+                             proj.cache_entries, use_cache, proj.config),
+                         formats=formats)
+    if errors:
+        stop = errors[-1].startswith("render stopped")
+        raise BuildError("\n".join(errors) + ("" if stop else
+                         f"\nrender failed: {len(errors)} document(s) with errors; previous "
+                         "output left as it was"))
+    parsed.flush()
+    _compare_with_lock(proj, chapters, strict, whole_book=False)
+    for ch in chapters:
+        publisher = _publisher(proj, [ch], formats, strict, "", use_cache, parsed)
+        if publisher is None:
+            _check_cross_references(proj, [ch], strict)
+        with placed(folders[ch.source], ch.source.stem) as stage:
+            if "md" in formats:
+                write_markdown(proj, [ch], stage.path, beside=True)
+                stage.wrote("md")
+            if publisher is not None:
+                publisher.prepare()
+                for fmt, write in (("html", publisher.write_html), ("pdf", publisher.write_pdf)):
+                    if fmt in formats:
+                        write(stage.path)
+                        stage.wrote(fmt)
+        written = ", ".join(display_path(folders[ch.source] / n)
+                            for n in document_outputs(ch.source.stem, formats) if "_files" not in n)
+        print(f"wrote {written}", file=sys.stderr)
+    return 0
+
+
+def _document_folder(proj: Project, source: Path, output_dir: Path | None) -> Path:
+    """Where a document's outputs go: `--output-dir` or `project.output-dir` (mirroring its
+    place in the project), else its own folder."""
+    base = output_dir or proj.documents_output
+    if base is None:
+        return source.resolve().parent
+    here = source.resolve().parent
+    if proj.root is not None and here.is_relative_to(proj.root):
+        return (base / here.relative_to(proj.root)).resolve()
+    return base.resolve()
 
 
 def _publisher(proj: Project, chapters: list[Chapter], formats: list[str], strict: bool,
@@ -137,11 +194,13 @@ def _check_cross_references(proj: Project, chapters: list[Chapter], strict: bool
                          "output left as it was")
 
 
-def write_markdown(proj: Project, chapters: list[Chapter], stage: Path) -> None:
+def write_markdown(proj: Project, chapters: list[Chapter], stage: Path,
+                   beside: bool = False) -> None:
+    """Each chapter as markdown (`beside`: a document's, named after it alone)."""
     from bookbuild.publish.substitute import substitute
 
     for ch in chapters:
-        rel = relative_output(proj.root, ch.source, ".md")
+        rel = relative_output(None if beside else proj.root, ch.source, ".md")
         assets_name = f"{rel.stem}_files"
         md = substitute(ch.doc, ch.result, stage / rel.parent / assets_name, assets_name,
                         fmt="md", config=proj.config)
