@@ -168,7 +168,11 @@ def _targets(paths: list[Path]):
     start = paths[0].resolve().parent if paths else Path.cwd()
     proj = project.load(start)
     if proj.root is None and paths:  # documents outside any project: each renders on its own
-        proj = project.for_documents([p for p in paths if p.suffix == ".qmd"] or paths)
+        from bookbuild.source.qmd import parse_file
+
+        docs = [p for p in paths if p.suffix == ".qmd"] or paths
+        front = parse_file(docs[0]).front_matter if docs[0].is_file() else {}
+        proj = project.for_documents(docs, front or {})
     files = paths or proj.chapters()
     if not files:
         raise UsageError("bookbuild: no .qmd files given and no chapters listed in _quarto.yml")
@@ -187,7 +191,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     proj, files = _targets(args.paths)
     checked: dict = {}
-    results = check_files(files, proj.root, proj.config, checked)
+    if proj.is_book:
+        results = check_files(files, proj.root, proj.config, checked)
+    else:  # documents: a label may be defined once in each
+        results = [r for f in files for r in check_files([f], proj.root, proj.config, checked)]
     code = report(results, sys.stdout)
     if not code:  # render warns of these too; they do not fail the check
         from bookbuild.analysis.check import unresolved_cross_references

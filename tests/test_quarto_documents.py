@@ -12,7 +12,6 @@ import pytest
 from tests.quarto_helpers import Elements, pdf_text, text
 
 
-
 def _png() -> bytes:
     """A one-pixel grey PNG: a picture both the page and LaTeX take."""
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -147,8 +146,8 @@ def test_a_default_project_numbers_each_document_from_1(cli, workdir: Path) -> N
     (workdir / "autumn").mkdir()
     (workdir / "autumn" / "dot.png").write_bytes(DOT)
     (workdir / "autumn" / "leaves.qmd").write_text(
-        "---\ntitle: Autumn\n---\n\n![Leaves](dot.png){#fig-leaves}\n\n![Fruit](dot.png){#fig-fruit}\n\n"
-        "See @fig-leaves and @fig-fruit.\n")
+        "---\ntitle: Autumn\n---\n\n![Leaves](dot.png){#fig-buds}\n\n![Fruit](dot.png){#fig-fruit}\n\n"
+        "See @fig-buds and @fig-fruit.\n")  # a label of spring's too: each document has its own
     (workdir / "_draft.qmd").write_text("# Not rendered\n")
     r = cli("render", cwd=workdir)
     assert r.returncode == 0, r.stderr
@@ -157,6 +156,9 @@ def test_a_default_project_numbers_each_document_from_1(cli, workdir: Path) -> N
     assert [text(e["text"]) for e in spring.find("figcaption")] == ["Figure 1: Buds"]
     assert [text(e["text"]) for e in leaves.find("figcaption")] == ["Figure 1: Leaves",
                                                                     "Figure 2: Fruit"]
+    assert [e["attrs"]["href"] for e in leaves.find("a", "quarto-xref")] == ["#fig-buds", "#fig-fruit"]
+    assert "unresolved" not in r.stderr
+    assert cli("check", cwd=workdir).returncode == 0
     assert not (workdir / "_draft.html").exists() and not (workdir / "_book").exists()
     (workdir / "_quarto.yml").write_text("project:\n  type: default\n  output-dir: _site\n")
     assert cli("render", cwd=workdir).returncode == 0

@@ -668,6 +668,11 @@ def format_indexes(docs: list[tuple[Document, bool]], settings: dict[str, Any],
 UNKNOWN = "not in this book; map it under bookbuild.external-refs in _quarto.yml"
 
 
+def in_document(why: str) -> str:
+    """Why a reference is unresolved, said of a document rather than a book."""
+    return "not in this document" if why == UNKNOWN else why
+
+
 def unresolved_explained(indexes: dict[str, BookIndex], docs: list[tuple[Document, bool]],
                          settings: dict[str, Any], config: dict[str, Any], external: dict,
                          formats: list[str] | None, parts: frozenset[Path] = frozenset()

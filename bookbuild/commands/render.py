@@ -95,10 +95,13 @@ def build_documents(proj: Project, files: list[Path], formats: list[str] | None,
         check_placeable(folder, document_outputs(f.stem, formats))
     parsed = ParseCache(proj.cache_entries, use_cache)
     chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
+    docs = {ch.source: ch.doc for ch in chapters}
+    # each document alone: a label may be defined in two documents, as Quarto allows
     errors = execute_all(proj, chapters, use_cache,
-                         before_execution=lambda: static_check(
-                             files, proj.root, "render", {ch.source: ch.doc for ch in chapters},
-                             proj.cache_entries, use_cache, proj.config),
+                         before_execution=lambda: [*{line: None for f in files for line in
+                                                     static_check([f], proj.root, "render", docs,
+                                                                  proj.cache_entries, use_cache,
+                                                                  proj.config)}],
                          formats=formats)
     if errors:
         stop = errors[-1].startswith("render stopped")

@@ -108,6 +108,7 @@ class Publisher:
                                                    self.external, self.formats, parts)
         self.index, self.pdf_index = indexes["html"], indexes.get("pdf")
         for ref, why in unresolved:
+            why = crossref.in_document(why) if self.document else why
             print(crossref.unresolved_line(ref, why, "error" if self.strict else "warning"),
                   file=sys.stderr)
         if unresolved and self.strict:

@@ -209,20 +209,14 @@ def project_kind(config: dict) -> str:
     return DEFAULT if kind == DEFAULT else BOOK
 
 
-def for_documents(files: list[Path]) -> Project:
-    """The project of documents outside any project (one folder): their formats are their
-    front matter's (the first one's when several are given), their outputs go beside them."""
+def for_documents(files: list[Path], front: dict[str, Any]) -> Project:
+    """The project of documents outside any project (one folder): their formats are those of
+    `front` (the first one's front matter), their outputs go beside them."""
     folders = {f.resolve().parent for f in files}
     if len(folders) > 1:
         raise UsageError("bookbuild: documents outside a project must lie in one folder; "
                          "render each folder's documents on their own")
-    config: dict[str, Any] = {}
-    if files and files[0].is_file():
-        from bookbuild.source.qmd import parse_file
-
-        front = parse_file(files[0]).front_matter or {}
-        if front.get("format"):
-            config["format"] = front["format"]
+    config = {"format": front["format"]} if front.get("format") else {}
     return Project(folders.pop(), shapes.normalize(config), Settings(), DOCUMENT, tuple(files))
 
 
