@@ -372,8 +372,11 @@ def placed(folder: Path, stem: str) -> Iterator[Stage]:
     leaves only files a later build may replace."""
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    with _locked(folder / stem):
+    # one lock for the folder: its manifest is shared by every document written there
+    with _locked(folder / "bookbuild-outputs"):
         _remove_stale_staging(folder / stem)
+        for half in folder.glob(f".{MANIFEST}.*.tmp"):  # a killed build's; none is live: locked
+            half.unlink(missing_ok=True)
         tmp = folder / f".{stem}{_STAGING}{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         try:
