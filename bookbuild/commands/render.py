@@ -35,6 +35,14 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     """
     if not proj.is_book:  # documents: each on its own, written beside its source
         return build_documents(proj, files, formats, output_dir, use_cache, strict)
+    return _build_book(proj, files, formats, output_dir, use_cache, strict, whole_book,
+                       extra_body, inputs, adopt_output)
+
+
+def _build_book(proj: Project, files: list[Path], formats: list[str] | None,
+                output_dir: Path | None, use_cache: bool, strict: bool, whole_book: bool,
+                extra_body: str, inputs: set[Path] | None, adopt_output: bool) -> int:
+    """The book's chapters into its output folder, swapped in whole (see `build`)."""
     started = cachesweep.build_started()  # entries used from here on are this build's
     formats = formats or proj.formats
     out = (output_dir or proj.output_dir).resolve()
