@@ -34,7 +34,7 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     `adopt_output`: write into a non-empty output folder bookbuild did not make.
     """
     if not proj.is_book:  # documents: each on its own, written beside its source
-        return build_documents(proj, files, formats, output_dir, use_cache, strict)
+        return build_documents(proj, files, formats, output_dir, use_cache, strict, extra_body)
     return _build_book(proj, files, formats, output_dir, use_cache, strict, whole_book,
                        extra_body, inputs, adopt_output)
 
@@ -93,7 +93,8 @@ def _build_book(proj: Project, files: list[Path], formats: list[str] | None,
 
 
 def build_documents(proj: Project, files: list[Path], formats: list[str] | None,
-                    output_dir: Path | None, use_cache: bool, strict: bool) -> int:
+                    output_dir: Path | None, use_cache: bool, strict: bool,
+                    extra_body: str = "") -> int:
     """Render documents as Quarto renders a lone `doc.qmd` or a `type: default` project: each
     numbered on its own, `doc.html` and `doc_files/` (`doc.pdf`, `doc.md`) beside its source or
     in the output folder, never over a file bookbuild did not write."""
@@ -119,7 +120,7 @@ def build_documents(proj: Project, files: list[Path], formats: list[str] | None,
     parsed.flush()
     _compare_with_lock(proj, chapters, strict, whole_book=False)
     for ch in chapters:
-        publisher = _publisher(proj, [ch], formats, strict, "", use_cache, parsed)
+        publisher = _publisher(proj, [ch], formats, strict, extra_body, use_cache, parsed)
         if publisher is None:
             _check_cross_references(proj, [ch], strict)
         with placed(folders[ch.source], ch.source.stem) as stage:
