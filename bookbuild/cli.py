@@ -69,6 +69,8 @@ def parser() -> argparse.ArgumentParser:
                                     "shows, down to its constants, data files and packages")
     q.add_argument("expr", help="an inline expression (Roofline.h100_ridge), a cell's place "
                                 "(chapter.qmd:120) or a cell's label")
+    q.add_argument("paths", nargs="*", type=Path,
+                   help="a document outside any project (default: the project's documents)")
     q.add_argument("--row", help="only the numbers of this table row (a cell's output)")
     q.add_argument("--column", help="only the numbers of this table column (a cell's output)")
     q.set_defaults(func=cmd_numbers)
