@@ -170,3 +170,12 @@ def test_a_default_project_numbers_each_document_from_1(cli, workdir: Path) -> N
     (workdir / "_quarto.yml").write_text("project:\n  type: default\n  output-dir: _site\n")
     assert cli("render", cwd=workdir).returncode == 0
     assert (workdir / "_site" / "autumn" / "leaves.html").is_file()
+
+
+def test_rendered_elsewhere_a_document_s_folder_is_left_as_it_was(cli, note: Path,
+                                                                   tmp_path: Path) -> None:
+    before = sorted(p.name for p in note.parent.iterdir())
+    r = cli("render", str(note), "--output-dir", str(tmp_path / "out"), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out" / "survey.html").is_file()
+    assert sorted(p.name for p in note.parent.iterdir()) == before  # no cache, no manifest

@@ -116,7 +116,10 @@ class Project:
 
     @property
     def cache_dir(self) -> Path:
-        return (self.root or Path.cwd()) / ".bookbuild"
+        """`.bookbuild` at the project's root; for a lone document, where bookbuild runs (as
+        before: rendering it `--output-dir` elsewhere writes nothing into its folder)."""
+        base = Path.cwd() if self.kind == DOCUMENT or self.root is None else self.root
+        return base / ".bookbuild"
 
     @property
     def cache_entries(self) -> Path:
