@@ -179,3 +179,14 @@ def test_rendered_elsewhere_a_document_s_folder_is_left_as_it_was(cli, note: Pat
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "out" / "survey.html").is_file()
     assert sorted(p.name for p in note.parent.iterdir()) == before  # no cache, no manifest
+
+
+def test_a_website_is_rendered_as_a_book_and_says_so(cli, workdir: Path) -> None:
+    (workdir / "_quarto.yml").write_text("project:\n  type: website\nbook:\n  chapters:\n"
+                                         "    - index.qmd\n")
+    (workdir / "index.qmd").write_text("# Welcome\n\nA page.\n")
+    r = cli("render", "--to", "md", cwd=workdir)
+    assert r.returncode == 0, r.stderr
+    assert ("_quarto.yml:2: project type 'website' is not supported by bookbuild yet; "
+            "rendered as a book") in r.stderr
+    assert (workdir / "_book" / "index.md").is_file()

@@ -43,6 +43,7 @@ def _build_book(proj: Project, files: list[Path], formats: list[str] | None,
                 output_dir: Path | None, use_cache: bool, strict: bool, whole_book: bool,
                 extra_body: str, inputs: set[Path] | None, adopt_output: bool) -> int:
     """The book's chapters into its output folder, swapped in whole (see `build`)."""
+    _note_other_kind(proj)
     started = cachesweep.build_started()  # entries used from here on are this build's
     formats = formats or proj.formats
     out = (output_dir or proj.output_dir).resolve()
@@ -90,6 +91,17 @@ def _build_book(proj: Project, files: list[Path], formats: list[str] | None,
     if whole_book:  # it used every entry the book can: the caches may shrink to that
         cachesweep.sweep(proj.cache_entries, started)
     return 0
+
+
+def _note_other_kind(proj: Project) -> None:
+    """One note when `project.type` names a kind bookbuild does not make (website): a book."""
+    kind = (proj.config.get("project") or {}).get("type")
+    if kind in (None, "book") or proj.config_file is None:
+        return
+    lines = proj.config_file.read_text(encoding="utf-8").splitlines()
+    line = next((i for i, t in enumerate(lines, 1) if t.strip().startswith("type:")), 0)
+    print(f"note: {display_path(proj.config_file)}:{line}: project type '{kind}' is not "
+          "supported by bookbuild yet; rendered as a book", file=sys.stderr)
 
 
 def build_documents(proj: Project, files: list[Path], formats: list[str] | None,
