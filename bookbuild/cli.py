@@ -43,7 +43,8 @@ def parser() -> argparse.ArgumentParser:
                    help="output format; repeatable (default: the formats in _quarto.yml)")
     p.add_argument("--strict", action="store_true",
                    help="treat warnings (unresolved cross-references, numbers drift) as errors")
-    p.add_argument("--output-dir", type=Path, help="where to write (default: the project's _book/)")
+    p.add_argument("--output-dir", type=Path,
+                   help="where to write (default: the book's _book/; beside each document)")
     p.add_argument("--adopt-output", action="store_true",
                    help="write into an existing non-empty output folder bookbuild did not make "
                         "(its files are kept)")
@@ -58,13 +59,19 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("numbers", help="the numbers lock: check drift, accept it, explain a number")
     nsub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     q = nsub.add_parser("check", help="exit 1 if any rendered number or constant drifted from numbers.lock")
+    q.add_argument("paths", nargs="*", type=Path,
+                   help="a document outside any project (default: the project's documents)")
     q.set_defaults(func=cmd_numbers)
     q = nsub.add_parser("accept", help="rewrite numbers.lock with the current numbers")
+    q.add_argument("paths", nargs="*", type=Path,
+                   help="a document outside any project (default: the project's documents)")
     q.set_defaults(func=cmd_numbers)
     q = nsub.add_parser("why", help="the chain from an inline expression, or a number a cell "
                                     "shows, down to its constants, data files and packages")
     q.add_argument("expr", help="an inline expression (Roofline.h100_ridge), a cell's place "
                                 "(chapter.qmd:120) or a cell's label")
+    q.add_argument("paths", nargs="*", type=Path,
+                   help="a document outside any project (default: the project's documents)")
     q.add_argument("--row", help="only the numbers of this table row (a cell's output)")
     q.add_argument("--column", help="only the numbers of this table column (a cell's output)")
     q.set_defaults(func=cmd_numbers)
@@ -148,6 +155,12 @@ def _targets(paths: list[Path]):
 
     start = paths[0].resolve().parent if paths else Path.cwd()
     proj = project.load(start)
+    if proj.root is None and paths:  # documents outside any project: each renders on its own
+        from bookbuild.source.qmd import parse_file
+
+        docs = [p for p in paths if p.suffix == ".qmd"] or paths
+        front = parse_file(docs[0]).front_matter if docs[0].is_file() else {}
+        proj = project.for_documents(docs, front or {})
     files = paths or proj.chapters()
     if not files:
         raise UsageError("bookbuild: no .qmd files given and no chapters listed in _quarto.yml")
@@ -166,7 +179,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     proj, files = _targets(args.paths)
     checked: dict = {}
-    results = check_files(files, proj.root, proj.config, checked)
+    if proj.is_book:
+        results = check_files(files, proj.root, proj.config, checked)
+    else:  # documents: a label may be defined once in each
+        results = [r for f in files for r in check_files([f], proj.root, proj.config, checked)]
     code = report(results, sys.stdout)
     if not code:  # render warns of these too; they do not fail the check
         from bookbuild.analysis.check import unresolved_cross_references
@@ -210,7 +226,11 @@ def cmd_preview(args: argparse.Namespace) -> int:
 def cmd_numbers(args: argparse.Namespace) -> int:
     from bookbuild.commands.numbers import run
 
-    proj, files = _targets([])
+    paths = getattr(args, "paths", None) or []
+    proj, files = _targets(paths)
+    if paths and proj.is_book:  # the lock is the whole book's: a chapter alone is no book
+        raise UsageError("bookbuild: numbers check and accept work on the whole book; give "
+                         "files only for documents outside a project")
     return run(proj, files, args.action, getattr(args, "expr", None),
                where=(getattr(args, "row", None), getattr(args, "column", None)))
 

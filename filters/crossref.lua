@@ -35,6 +35,9 @@ Options, read once from the metadata and then removed:
   crossref-index     path of a JSON file {label: {kind, number, href}} for the whole book, so
                      references across chapters resolve; labels not in it are looked up here
   crossref-external  map label -> {url, title} for labels that live outside this book
+  crossref-document  true for a document that is no book's chapter: level-1 headings are
+                     sections like the others ("1", "1.2", only with `number-sections: true`,
+                     as pandoc numbers them) and floats take no chapter prefix ("Figure 2")
 
 An unknown label renders visibly as `?@label` (class `quarto-unresolved-ref`); bookbuild reports
 it with its file and line before pandoc runs. Raw LaTeX `\ref{label}` prints our number in
@@ -157,6 +160,8 @@ local function read_options(meta)
   elseif chapters then
     options.chapters = { { number = stringify(chapters) } }
   end
+  options.document = bool(meta['crossref-document'], false)
+  options.numbered = bool(meta['number-sections'], not options.document)
   if bool(meta['number-sections'], true) == false and #options.chapters == 0 then
     options.chapters = { { number = '' } }
   end
@@ -170,7 +175,8 @@ local function read_options(meta)
   for label, entry in pairs(meta['crossref-external'] or {}) do
     options.external[label] = { url = stringify(entry.url or ''), title = stringify(entry.title or label) }
   end
-  for _, key in ipairs({ 'crossref', 'crossref-chapters', 'crossref-index', 'crossref-external' }) do
+  for _, key in ipairs({ 'crossref', 'crossref-chapters', 'crossref-index', 'crossref-external',
+                         'crossref-document' }) do
     meta[key] = nil
   end
   return meta
@@ -540,7 +546,24 @@ local function number_float(f)
   return render_float(f, number, nil)
 end
 
+-- A document's section: numbered from level 1 with `number-sections: true`, as pandoc does.
+local function document_header(h)
+  if h.classes:includes('unnumbered') or not options.numbered or h.level > options.depth then
+    return h
+  end
+  counters[h.level] = counters[h.level] + 1
+  for l = h.level + 1, #counters do counters[l] = 0 end
+  local parts = {}
+  for l = 1, h.level do parts[#parts + 1] = tostring(counters[l]) end
+  local number = table.concat(parts, '.')
+  h.content:insert(1, pandoc.Space())
+  h.content:insert(1, pandoc.Span(pandoc.Inlines(number), { class = 'header-section-number' }))
+  if h.identifier ~= '' then register(h.identifier, 'sec', number) end
+  return h
+end
+
 local function header(h)
+  if options.document and asides == 0 then return document_header(h) end
   if asides > 0 then
     -- no section, so not in the PDF's contents either, where a level-1 one would sit among
     -- the chapters (pandoc leaves a heading out of LaTeX's contents when both classes are set)
@@ -906,6 +929,7 @@ local function number_document(doc)
   })
   local first = options.chapters[1]
   options.chapter = (first and not has_chapter_heading) and first.number or ''
+  if options.document then options.chapter = '' end
   options.chapter_depth = first and first.depth
   if first and first.crossref then use(first.crossref) end
   doc.blocks = walk_blocks(doc.blocks)

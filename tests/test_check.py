@@ -112,7 +112,12 @@ def test_star_import_follows_nested_star_imports_and_all() -> None:
 def test_upstream_appendix_checks_clean(cli, upstream: Path, workdir: Path) -> None:
     r = cli("check", str(upstream), cwd=workdir)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.strip() == "ok: 142 inline references resolve in 1 file"
+    first, *rest = r.stdout.strip().splitlines()
+    assert first == "ok: 142 inline references resolve in 1 file"
+    # alone, as `quarto render` of it says too, its references to the other chapters of its
+    # book resolve nowhere: warnings, which do not fail the check
+    assert rest and all(": warning: unresolved cross-reference '" in line and
+                        "(not in this document)" in line for line in rest)
 
 
 def test_upstream_typo_is_caught_with_a_suggestion(cli, upstream: Path, workdir: Path) -> None:

@@ -73,6 +73,9 @@ def test_check_still_finds_a_label_defined_twice_across_formats(tmp_path: Path) 
                    encoding="utf-8")
     two = tmp_path / "two.qmd"
     two.write_text("# Two\n\n## Paper {#sec-x}\n", encoding="utf-8")
+    # chapters of one book (two documents outside a project may each define it)
+    (tmp_path / "_quarto.yml").write_text(
+        "project:\n  type: book\nbook:\n  chapters:\n    - one.qmd\n    - two.qmd\n", encoding="utf-8")
     r = run_cli("check", "one.qmd", "two.qmd", cwd=tmp_path, timeout=60)
     assert r.returncode == 1
     assert "two.qmd:3:11: label 'sec-x' is defined twice (first at one.qmd:4:9)" in r.stdout

@@ -47,7 +47,7 @@ def test_values_follow_the_one_formatting_rule(cli, workdir: Path) -> None:
     copy_fixture("values.qmd", workdir)
     r = cli("render", "values.qmd", "--to", "md", cwd=workdir)
     assert r.returncode == 0, r.stderr
-    md = (workdir / "_book" / "values.md").read_text(encoding="utf-8")
+    md = (workdir / "values.md").read_text(encoding="utf-8")
     assert "{python}" not in md
     assert r"String in math: $\frac{1}{2}$. Markdown: $a^2 + b^2$." in md
     assert "Number 295, float 0.25, expression 590." in md
@@ -59,7 +59,7 @@ def test_cell_options_echo_include_output_and_figures(cli, workdir: Path) -> Non
     copy_fixture("values.qmd", workdir)
     r = cli("render", "values.qmd", "--to", "md", cwd=workdir)
     assert r.returncode == 0, r.stderr
-    md = (workdir / "_book" / "values.md").read_text(encoding="utf-8")
+    md = (workdir / "values.md").read_text(encoding="utf-8")
     assert "``` {.python .cell-code}\nshown = 1 + 1\nprint(\"printed\", shown)\n```" in md
     assert "printed 2" in md
     assert "never in the output" not in md.replace('print("also never in the output")', "")
@@ -67,7 +67,7 @@ def test_cell_options_echo_include_output_and_figures(cli, workdir: Path) -> Non
     # Quarto's default for markdown is a PNG at fig-dpi, which carries no display size
     assert ('![A straight line](values_files/fig-line-1.png)'
             '{#fig-line fig-alt="A line rising from left to right"}') in md
-    png = (workdir / "_book" / "values_files" / "fig-line-1.png").read_bytes()
+    png = (workdir / "values_files" / "fig-line-1.png").read_bytes()
     assert png.startswith(b"\x89PNG")
 
 

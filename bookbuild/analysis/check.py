@@ -42,12 +42,20 @@ def unresolved_cross_references(proj, checked: dict[Path, Document],
     appendices, parts = proj.appendices(), frozenset(proj.part_files())
     docs = [(checked.get(p) or parse_file(p), p in appendices)
             for p in (c.resolve() for c in proj.chapters()) if p.is_file()]
+    if not proj.is_book:  # documents: each resolves its references on its own
+        return [line for d in docs if Path(d[0].path).resolve() in checked
+                for line in _unresolved_lines(proj, [d], parts, checked, severity)]
+    return _unresolved_lines(proj, docs, parts, checked, severity)
+
+
+def _unresolved_lines(proj, docs: list[tuple[Document, bool]], parts: frozenset[Path],
+                      checked: dict[Path, Document], severity: str) -> list[str]:
     indexes = crossref.format_indexes(docs, {}, proj.config, proj.formats, parts)
     unresolved = crossref.unresolved_explained(indexes, docs, {}, proj.config,
                                                proj.option("external-refs") or {},
                                                proj.formats, parts)
-    return [crossref.unresolved_line(ref, why, severity) for ref, why in unresolved
-            if ref.source in checked]
+    return [crossref.unresolved_line(ref, why if proj.is_book else crossref.in_document(why),
+                                     severity) for ref, why in unresolved if ref.source in checked]
 
 
 def duplicates_per_file(docs: list[tuple[Document, bool]],

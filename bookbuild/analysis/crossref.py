@@ -495,12 +495,17 @@ class _ChapterWalk:
     """Numbers one chapter's events the way crossref.lua walks the chapter's blocks."""
 
     def __init__(self, doc: Document, appendix: bool, options: Options, book: _Numbering,
-                 labels: dict[str, Label], part: bool = False) -> None:
+                 labels: dict[str, Label], part: bool = False, document: bool = False) -> None:
         self.source = Path(doc.path).resolve()
         self.appendix, self.options, self.book, self.labels = appendix, options, book, labels
+        # a document (no book): its title is the title block, its headings plain sections
+        self.document = document
         self.lines = LineIndex(doc.text)
-        self.info = ChapterInfo(self.source, depth=options.depth, title_heading=title_heading(doc),
+        self.info = ChapterInfo(self.source, depth=options.depth,
+                                title_heading="" if document else title_heading(doc),
                                 part=part, appendix=appendix)
+        if document and (doc.front_matter or {}).get("title"):
+            self.info.title = str(doc.front_matter["title"])
         self.number = ""
         self.counters = [0] * 7
         self.counts: dict[str, int] = {}
@@ -562,6 +567,9 @@ class _ChapterWalk:
     def heading(self, m: re.Match) -> None:
         level, title = len(m.group(1)), m.group(2).strip()
         ident, classes = _attrs(m.group(3))
+        if self.document:
+            self.document_heading(m, level, title, ident, classes)
+            return
         if level == 1 and not self.info.title_heading:
             self.restart(self.book.next(self.appendix, "unnumbered" in classes or self.info.part
                                         or not self.options.numbered))
@@ -579,6 +587,18 @@ class _ChapterWalk:
             if level == 1 and self.options.chapters:  # Quarto names the whole chapter
                 self.labels[ident] = replace(self.labels[ident],
                                              ref="apx" if self.appendix else "ch")
+
+    def document_heading(self, m: re.Match, level: int, title: str, ident: str,
+                         classes: set[str]) -> None:
+        """A document's section: "1", "1.2" from level 1 (as pandoc's --number-sections), and
+        only with `number-sections: true`; floats take no section prefix."""
+        if "unnumbered" in classes or not self.options.numbered or level > (self.options.depth or 6):
+            return
+        self.counters[level] += 1
+        self.counters[level + 1:] = [0] * (6 - level)
+        number = ".".join(str(self.counters[lv]) for lv in range(1, level + 1))
+        if ident:
+            self.add(ident, "sec", number, m.start(), title)
 
     def cell_panel(self, label: str, count: int, offset: int) -> None:
         saved, self.parent = self.parent, self.float("fig", label, offset)
@@ -599,7 +619,8 @@ class _ChapterWalk:
 
 
 def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | None = None,
-                output: Output | None = None, parts: frozenset[Path] = frozenset()) -> BookIndex:
+                output: Output | None = None, parts: frozenset[Path] = frozenset(),
+                document: bool = False) -> BookIndex:
     """Index a book; `docs` are its chapters in order, each flagged True if an appendix.
 
     `settings` holds the book's `crossref`, `number-depth` and `number-sections`; a chapter's
@@ -618,7 +639,7 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
         options = Options.read(merged)
         prose = _prose(doc)
         walk = _ChapterWalk(doc, appendix, options, book, labels,
-                            Path(doc.path).resolve() in parts)
+                            Path(doc.path).resolve() in parts, document)
         walk.info.crossref = merged.get("crossref") if isinstance(merged.get("crossref"), dict) else {}
         front = doc.front_matter or {}
         walk.info.layout = {k: str(front[k]) for k in LAYOUT_KEYS if isinstance(front.get(k), str)}
@@ -637,14 +658,20 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
 
 def format_indexes(docs: list[tuple[Document, bool]], settings: dict[str, Any],
                    config: dict[str, Any], formats: list[str] | None = None,
-                   parts: frozenset[Path] = frozenset()) -> dict[str, BookIndex]:
+                   parts: frozenset[Path] = frozenset(), document: bool = False
+                   ) -> dict[str, BookIndex]:
     """One index per output format (html, pdf; or those of `formats`), each numbering what
-    that format shows."""
-    return {fmt: build_index(docs, settings, Output(fmt, config), parts) for fmt in FORMAT_NAMES
-            if formats is None or fmt in formats}
+    that format shows; `document`: one document numbered on its own, not a book's chapter."""
+    return {fmt: build_index(docs, settings, Output(fmt, config), parts, document)
+            for fmt in FORMAT_NAMES if formats is None or fmt in formats}
 
 
 UNKNOWN = "not in this book; map it under bookbuild.external-refs in _quarto.yml"
+
+
+def in_document(why: str) -> str:
+    """Why a reference is unresolved, said of a document rather than a book."""
+    return "not in this document" if why == UNKNOWN else why
 
 
 def unresolved_explained(indexes: dict[str, BookIndex], docs: list[tuple[Document, bool]],

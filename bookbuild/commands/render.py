@@ -18,7 +18,7 @@ from bookbuild.source.parsecache import ParseCache
 from bookbuild.source.project import Project
 from bookbuild.system import cachesweep
 from bookbuild.system.errors import BuildError, display_path
-from bookbuild.system.output import check_safe, staged
+from bookbuild.system.output import check_placeable, check_safe, document_outputs, placed, staged
 
 
 def build(proj: Project, files: list[Path], formats: list[str] | None = None,
@@ -33,6 +33,17 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     chapter, what it includes, and what its kernel read (preview's watcher asks it).
     `adopt_output`: write into a non-empty output folder bookbuild did not make.
     """
+    if not proj.is_book:  # documents: each on its own, written beside its source
+        return build_documents(proj, files, formats, output_dir, use_cache, strict, extra_body)
+    return _build_book(proj, files, formats, output_dir, use_cache, strict, whole_book,
+                       extra_body, inputs, adopt_output)
+
+
+def _build_book(proj: Project, files: list[Path], formats: list[str] | None,
+                output_dir: Path | None, use_cache: bool, strict: bool, whole_book: bool,
+                extra_body: str, inputs: set[Path] | None, adopt_output: bool) -> int:
+    """The book's chapters into its output folder, swapped in whole (see `build`)."""
+    _note_other_kind(proj)
     started = cachesweep.build_started()  # entries used from here on are this build's
     formats = formats or proj.formats
     out = (output_dir or proj.output_dir).resolve()
@@ -87,6 +98,77 @@ def _made_from(chapters: list[Chapter]) -> set[Path]:
     read = [p for ch in chapters
             for p in (*ch.doc.sources, *(ch.result.dependencies if ch.result else []))]
     return {Path(p).resolve() for p in read}
+
+
+def _note_other_kind(proj: Project) -> None:
+    """One note when `project.type` names a kind bookbuild does not make (website): a book."""
+    kind = (proj.config.get("project") or {}).get("type")
+    if kind in (None, "book") or proj.config_file is None:
+        return
+    lines = proj.config_file.read_text(encoding="utf-8").splitlines()
+    line = next((i for i, t in enumerate(lines, 1) if t.strip().startswith("type:")), 0)
+    print(f"note: {display_path(proj.config_file)}:{line}: project type '{kind}' is not "
+          "supported by bookbuild yet; rendered as a book", file=sys.stderr)
+
+
+def build_documents(proj: Project, files: list[Path], formats: list[str] | None,
+                    output_dir: Path | None, use_cache: bool, strict: bool,
+                    extra_body: str = "") -> int:
+    """Render documents as Quarto renders a lone `doc.qmd` or a `type: default` project: each
+    numbered on its own, `doc.html` and `doc_files/` (`doc.pdf`, `doc.md`) beside its source or
+    in the output folder, never over a file bookbuild did not write."""
+    formats = formats or proj.formats
+    folders = {f: _document_folder(proj, f, output_dir) for f in files}
+    for f, folder in folders.items():  # before any kernel starts
+        check_placeable(folder, document_outputs(f.stem, formats))
+    parsed = ParseCache(proj.cache_entries, use_cache)
+    chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
+    docs = {ch.source: ch.doc for ch in chapters}
+    # each document alone: a label may be defined in two documents, as Quarto allows
+    with Executions(proj, use_cache, formats) as runs:
+        runs.start(chapters)  # kernels start up while the check runs
+        problems = [*{line: None for f in files for line in static_check(
+            [f], proj.root, "render", docs, proj.cache_entries, use_cache, proj.config)}]
+        if problems:
+            raise BuildError("\n".join(problems))
+        results = runs.finish()
+    errors = errors_of(results)
+    if errors:
+        raise BuildError("\n".join(errors) + f"\nrender failed: {len(errors)} document(s) with "
+                         "errors; previous output left as it was")
+    chapters = executed(chapters, results)
+    parsed.flush()
+    _compare_with_lock(proj, chapters, strict, whole_book=False)
+    for ch in chapters:
+        publisher = _publisher(proj, [ch], formats, strict, extra_body, use_cache, parsed)
+        if publisher is None:
+            _check_cross_references(proj, [ch], strict)
+        with placed(folders[ch.source], ch.source.stem) as stage:
+            if "md" in formats:
+                write_markdown(proj, [ch], stage.path, beside=True)
+                stage.wrote("md")
+            if publisher is not None:
+                publisher.prepare([ch])
+                for fmt, write in (("html", publisher.write_html), ("pdf", publisher.write_pdf)):
+                    if fmt in formats:
+                        write(stage.path)
+                        stage.wrote(fmt)
+        written = ", ".join(display_path(folders[ch.source] / n)
+                            for n in document_outputs(ch.source.stem, formats) if "_files" not in n)
+        print(f"wrote {written}", file=sys.stderr)
+    return 0
+
+
+def _document_folder(proj: Project, source: Path, output_dir: Path | None) -> Path:
+    """Where a document's outputs go: `--output-dir` or `project.output-dir` (mirroring its
+    place in the project), else its own folder."""
+    base = output_dir or proj.documents_output
+    if base is None:
+        return source.resolve().parent
+    here = source.resolve().parent
+    if proj.root is not None and here.is_relative_to(proj.root):
+        return (base / here.relative_to(proj.root)).resolve()
+    return base.resolve()
 
 
 def _publisher(proj: Project, chapters: list[Chapter], formats: list[str], strict: bool,
@@ -144,11 +226,13 @@ def _check_cross_references(proj: Project, chapters: list[Chapter], strict: bool
                          "output left as it was")
 
 
-def write_markdown(proj: Project, chapters: list[Chapter], stage: Path) -> None:
+def write_markdown(proj: Project, chapters: list[Chapter], stage: Path,
+                   beside: bool = False) -> None:
+    """Each chapter as markdown (`beside`: a document's, named after it alone)."""
     from bookbuild.publish.substitute import substitute
 
     for ch in chapters:
-        rel = relative_output(proj.root, ch.source, ".md")
+        rel = relative_output(None if beside else proj.root, ch.source, ".md")
         assets_name = f"{rel.stem}_files"
         md = substitute(ch.doc, ch.result, stage / rel.parent / assets_name, assets_name,
                         fmt="md", config=proj.config)

@@ -49,8 +49,12 @@ class PageWriter:
     """Writes one page per chapter, the index when the book has no index chapter, and the CSS."""
 
     def __init__(self, book: Book, lang: str = "en", extra_body: str = "",
-                 code_copy: str = "false", site: Site | None = None) -> None:
+                 code_copy: str = "false", site: Site | None = None, title_block: str | None = None,
+                 assets: str = "assets") -> None:
         self.book = book
+        # a document's page: its title block instead of the book's sidebar and previous/next
+        self.title_block = title_block
+        self.assets = assets  # the stylesheet's folder, relative to the output root
         self.site = site or Site(lang=lang)
         self.lang = self.site.lang
         self.extra_body = extra_body  # preview injects its reload script here, render never
@@ -80,6 +84,9 @@ class PageWriter:
             "toc": Markup(toc),
             "prev": self.book.chapters[i - 1] if i > 0 else None,
             "next": self.book.chapters[i + 1] if 0 <= i < len(hrefs) - 1 else None,
+            "document": self.title_block is not None,
+            "title_block": Markup(self.title_block or ""),
+            "book_css": f"{root}{self.assets}/book.css",
         }
         text = self.template.render(book=self.book, page=page, root=root, lang=self.lang,
                                     footer=Markup(self.site.footer),
@@ -102,8 +109,43 @@ class PageWriter:
 
     def write_assets(self, out: Path, code_css: str = "") -> None:
         """The stylesheet, with `code_css` (the highlight style's token colours) after ours."""
-        (out / "assets").mkdir(parents=True, exist_ok=True)
+        (out / self.assets).mkdir(parents=True, exist_ok=True)
         css = (TEMPLATES / "book.css").read_text(encoding="utf-8")
-        (out / "assets" / "book.css").write_text(css + ("\n" + code_css if code_css else ""),
+        (out / self.assets / "book.css").write_text(css + ("\n" + code_css if code_css else ""),
                                                  encoding="utf-8")
 
+
+
+def title_block(front: dict, config: dict) -> str:
+    """Quarto's title block of a document: title, subtitle, then its author(s) and date."""
+    from bookbuild.source.shapes import author_names
+
+    def text(value: object) -> str:
+        return html.escape(plain_title(str(value)))
+
+    title = front.get("title") or config.get("title")
+    if not title:
+        return ""
+    parts = ['<header id="title-block-header" class="quarto-title-block default">',
+             f'<div class="quarto-title">\n<h1 class="title">{text(title)}</h1>']
+    if front.get("subtitle"):
+        parts.append(f'<p class="subtitle lead">{text(front["subtitle"])}</p>')
+    parts.append("</div>")
+    meta = []
+    authors = author_names(front["author"]) if front.get("author") else []
+    if authors:
+        names = "".join(f"<p>{text(a)}</p>" for a in
+                        (authors if isinstance(authors, list) else [authors]))
+        heading = "Authors" if isinstance(authors, list) and len(authors) > 1 else "Author"
+        meta.append(_meta_item(heading, names))
+    if front.get("date"):
+        meta.append(_meta_item("Published", f'<p class="date">{text(front["date"])}</p>'))
+    if meta:
+        parts.append('<div class="quarto-title-meta">\n' + "\n".join(meta) + "\n</div>")
+    parts.append("</header>")
+    return "\n".join(parts)
+
+
+def _meta_item(heading: str, contents: str) -> str:
+    return (f'<div>\n<div class="quarto-title-meta-heading">{heading}</div>\n'
+            f'<div class="quarto-title-meta-contents">\n{contents}\n</div>\n</div>')

@@ -180,8 +180,9 @@ def _by_worker(markdown: str, meta: dict, cwd: Path, what: str, user: UserFilter
 
 
 def latex_book(markdown: str, meta: dict, cwd: Path, pdf: Path, resource_path: str,
-               user: UserFilters | None = None) -> list[str]:
-    """The whole book to PDF through LaTeX (lualatex); returns pandoc's warnings."""
+               user: UserFilters | None = None, division: str = "chapter") -> list[str]:
+    """The whole book to PDF through LaTeX (lualatex); returns pandoc's warnings. `division`
+    "section": a document (an article: level-1 headings are sections, contents with `toc`)."""
     import shutil
 
     if shutil.which("lualatex") is None:
@@ -194,8 +195,9 @@ def latex_book(markdown: str, meta: dict, cwd: Path, pdf: Path, resource_path: s
     meta = dict(meta, **{"header-includes": [f"```{{=latex}}\n{header}\n```\n",
                                              *meta.get("header-includes", [])]})
     with tempfile.TemporaryDirectory(prefix="bookbuild-pandoc-") as tmp:
-        args = ["-f", MARKDOWN, "-t", "latex", "--standalone", "--toc", "--preserve-tabs",
-                "--top-level-division=chapter", "--pdf-engine=lualatex",
+        toc = ["--toc"] if division == "chapter" or meta.get("toc") is True else []
+        args = ["-f", MARKDOWN, "-t", "latex", "--standalone", *toc, "--preserve-tabs",
+                f"--top-level-division={division}", "--pdf-engine=lualatex",
                 "--resource-path", resource_path,
                 *write_metadata(meta, Path(tmp)), *filter_args(user), "-o", str(pdf)]
         r = run(args, markdown, cwd, "the PDF book")

@@ -29,7 +29,7 @@ from bookbuild.publish import (
     tikz,
     userfilters,
 )
-from bookbuild.publish.pages import Book, NavEntry, PageWriter, plain_title
+from bookbuild.publish.pages import Book, NavEntry, PageWriter, plain_title, title_block
 from bookbuild.publish.pandoc_run import FILTERS, Literal, PandocError, html_fragment, latex_book
 from bookbuild.publish.substitute import provenance_html, substitute
 from bookbuild.source import includes, shapes, shortcodes
@@ -55,6 +55,8 @@ class Publisher:
                  parse: Callable[[Path], Document] = parse_file,
                  formats: list[str] | None = None) -> None:
         self.proj = proj
+        # one document numbered on its own, beside its source: no chapters, no book navigation
+        self.document = not proj.is_book
         self.formats = formats  # those being written (None: every one); others are not checked
         self.parse = parse  # the build's parse cache: unchanged chapters are not parsed again
         # --no-cache renders every page afresh (and stores the results)
@@ -84,6 +86,8 @@ class Publisher:
         """Every chapter of the book in order (flagged if an appendix), so that numbers and
         references stay right when only some chapters are rendered."""
         rendered = {ch.source.resolve(): ch.doc for ch in self.chapters}
+        if self.document:
+            return [(doc, False) for doc in rendered.values()]
         book = [p.resolve() for p in self.proj.chapters() if p.is_file()]
         order = book if set(rendered) <= set(book) else list(rendered)
         appendices = self.proj.appendices()
@@ -99,7 +103,8 @@ class Publisher:
         shown = self.formats or list(crossref.FORMAT_NAMES)  # the formats being written
         # HTML's index always (the pages read it), the PDF's only when the PDF is written
         parts = frozenset(self.proj.part_files())
-        indexes = crossref.format_indexes(self.docs, settings, config, ["html", *shown], parts)
+        indexes = crossref.format_indexes(self.docs, settings, config, ["html", *shown], parts,
+                                          self.document)
         repeated = [d for fmt in indexes if fmt in shown for d in indexes[fmt].duplicates]
         if repeated:
             raise BuildError("\n".join(dict.fromkeys(repeated)))
@@ -107,6 +112,7 @@ class Publisher:
                                                    self.external, self.formats, parts)
         self.index, self.pdf_index = indexes["html"], indexes.get("pdf")
         for ref, why in unresolved:
+            why = crossref.in_document(why) if self.document else why
             print(crossref.unresolved_line(ref, why, "error" if self.strict else "warning"),
                   file=sys.stderr)
         if unresolved and self.strict:
@@ -123,6 +129,8 @@ class Publisher:
         found = {k: config[k] for k in ("crossref", "number-depth", "number-sections") if k in config}
         if isinstance(html, dict):
             found.update({k: html[k] for k in ("crossref", "number-depth", "number-sections") if k in html})
+        if self.document:  # a document's sections are numbered only when it asks (Quarto)
+            found.setdefault("number-sections", False)
         return found
 
     def _filters(self, holder: dict, base: Path, source: Path,
@@ -220,6 +228,8 @@ class Publisher:
             meta["tikz-engine"] = Literal(tikz.engine_id())
         if index_file is not None:
             meta["crossref-index"] = Literal(index_file)
+        if self.document:
+            meta["crossref-document"] = True
         bib = self.pdf_bibliography if pdf else self.bibliography
         if bib:
             # (link-citations without a bibliography leaves \citeproc undefined in LaTeX)
@@ -228,15 +238,13 @@ class Publisher:
         elif pdf:  # the author's own `link-citations: true` would do the same
             meta.pop("link-citations", None)
         if pdf:
-            book = self.proj.config.get("book") or {}
-            meta.update({k: book[k] for k in ("title", "subtitle", "author", "date") if k in book})
-            meta.setdefault("title", self.proj.book_title)
+            self._pdf_meta(meta)
             pdf_format = (self.proj.config.get("format") or {}).get("pdf") or {}
             if isinstance(pdf_format, dict):
                 meta.update({k: v for k, v in pdf_format.items() if k in (
                     "documentclass", "papersize", "fontsize", "geometry", "mainfont", "sansfont", "monofont",
                     "classoption")})
-            meta.setdefault("documentclass", "scrreprt")
+            meta.setdefault("documentclass", "scrartcl" if self.document else "scrreprt")
             # Latin Modern lacks ≈, μ, ≪ and arrows that the prose uses; DejaVu has them.
             meta.setdefault("mainfont", "DejaVu Serif")
             meta.setdefault("sansfont", "DejaVu Sans")
@@ -248,10 +256,25 @@ class Publisher:
             meta.setdefault(key, value)
         return meta
 
+    def _pdf_meta(self, meta: dict) -> None:
+        """The title page's title, subtitle, author and date: the book's, or a document's own
+        front matter with its PDF options (the PDF is written from its body alone)."""
+        if not self.document:
+            book = self.proj.config.get("book") or {}
+            meta.update({k: book[k] for k in ("title", "subtitle", "author", "date") if k in book})
+            meta.setdefault("title", self.proj.book_title)
+            return
+        front = self.chapters[0].doc.front_matter or {}
+        own = {**front, **format_options(front, "pdf")}
+        meta.update({k: v for k, v in own.items() if k in (
+            "title", "subtitle", "author", "date", "toc", "documentclass", "papersize", "fontsize",
+            "geometry", "mainfont", "sansfont", "monofont", "classoption")})
+
     # --- HTML -----------------------------------------------------------------------------
     def pages(self) -> dict[Path, Path]:
         """Output page of every chapter of the book, keyed by its resolved source path."""
-        return {Path(doc.path).resolve(): relative_output(self.proj.root, Path(doc.path), ".html")
+        root = None if self.document else self.proj.root  # a document's page: beside it
+        return {Path(doc.path).resolve(): relative_output(root, Path(doc.path), ".html")
                 for doc, _ in self.docs}
 
     def write_html(self, stage: Path) -> None:
@@ -264,10 +287,7 @@ class Publisher:
                                                   fronts.get(info.source, {}), "html"))),
                         info.number, part_titles.get(info.source, ""), info.part)
                for info in self.index.chapters]
-        writer = PageWriter(Book(self.proj.book_title,
-                                 str((self.proj.config.get("book") or {}).get("subtitle") or ""), nav),
-                            extra_body=self.extra_body,
-                            code_copy=codecopy.mode(self.proj.config), site=self._site(stage))
+        writer = self._writer(stage, nav)
         work = Path(tempfile.mkdtemp(prefix="bookbuild-html-"))
         # Traced here, before the threads: CPython 3.11's ast.parse is not safe to run in
         # several threads at once ("AST constructor recursion depth mismatch").
@@ -289,7 +309,8 @@ class Publisher:
             assets = stage / page.parent / assets_name
             md = substitute(ch.doc, ch.result, assets, assets_name, fmt="html",
                             config=self.proj.config, provenance=notes[id(ch)])
-            md = crossref.with_title(ch.doc, md)
+            if not self.document:  # a document's title is its page's title block
+                md = crossref.with_title(ch.doc, md)
             md = self._expand(md, ch, "html")
             md = shapes.without_nulls(md, front_matter_end(md))
             # Only the entries this page uses: its key then changes only when they do.
@@ -332,8 +353,7 @@ class Publisher:
                           f"image '{src}' not found beside the chapter" for src in missing])
             body = provenance_html(frag.body, notes[id(ch)]) if notes[id(ch)] else frag.body
             inc = self._includes("html", ch)
-            toc = frag.toc if document_metadata(self.proj.config, "html", ch.doc.front_matter).get(
-                "toc") is not False else ""  # a book's pages have one unless `toc: false`
+            toc = frag.toc if self._wants_toc(ch) else ""
             writer.write(stage, page.as_posix(), body, toc,
                          head=inc.text("include-in-header"),
                          before_body=inc.text("include-before-body"),
@@ -356,17 +376,37 @@ class Publisher:
         print(f"html: pandoc rendered {len(rendered)} page(s), "
               f"{len(self.chapters) - len(rendered)} from the page cache", file=sys.stderr)
         self._report(self._includes("html", *self.chapters).problems)
-        if self.proj.root is not None:
+        if self.proj.root is not None and (self.proj.root / "_quarto.yml").is_file():
             globs = resources.resource_globs(self.proj.config)
             config_text = (self.proj.root / "_quarto.yml").read_text(encoding="utf-8")
             config_name = display_path(self.proj.root / "_quarto.yml")
             self._report([f"{config_name}:{resources.line_of(config_text, g)}: resources '{g}' "
                           "matches no file" for g in
                           resources.copy_resources(globs, self.proj.root, stage)])
-        if "index.html" not in {p.as_posix() for p in pages.values()}:
+        if not self.document and "index.html" not in {p.as_posix() for p in pages.values()}:
             writer.write_index(stage)
         writer.write_assets(stage, highlight.highlight_css(
             highlight.style_of(self.proj.config, self.proj.root)))
+
+    def _wants_toc(self, ch: Chapter) -> bool:
+        """A book's pages have contents unless `toc: false`; a document only with `toc: true`."""
+        toc = document_metadata(self.proj.config, "html", ch.doc.front_matter).get("toc")
+        return toc is True if self.document else toc is not False
+
+    def _writer(self, stage: Path, nav: list[NavEntry]) -> PageWriter:
+        """The page shell: the book's (sidebar, previous/next), or a document's (title block)."""
+        site = self._site(stage)
+        code_copy = codecopy.mode(self.proj.config)
+        if self.document:
+            front = self.chapters[0].doc.front_matter or {}
+            stem = Path(self.chapters[0].source).stem
+            title = plain_title(str(front.get("title") or stem))
+            return PageWriter(Book(title, "", []), extra_body=self.extra_body, code_copy=code_copy,
+                              site=site, title_block=title_block(front, self.proj.config),
+                              assets=f"{stem}_files/libs/bookbuild")
+        return PageWriter(Book(self.proj.book_title,
+                               str((self.proj.config.get("book") or {}).get("subtitle") or ""), nav),
+                          extra_body=self.extra_body, code_copy=code_copy, site=site)
 
     def _site(self, stage: Path) -> siteopts.Site:
         """The book's css, favicon, footer and language for every page (files copied into
@@ -446,6 +486,8 @@ class Publisher:
         return found
 
     def pdf_name(self) -> str:
+        if self.document:
+            return f"{Path(self.chapters[0].source).stem}.pdf"
         book = self.proj.config.get("book") or {}
         name = book.get("output-file") or "book"
         return f"{name}.pdf"
@@ -463,7 +505,8 @@ class Publisher:
                 link = (rel.parent / assets_name).as_posix()
                 md = substitute(ch.doc, ch.result, assets, link, fmt="pdf",
                                 config=self.proj.config)
-                md = self._expand(crossref.with_title(ch.doc, md), ch, "latex")
+                md = self._expand(md if self.document else crossref.with_title(ch.doc, md), ch,
+                                  "latex")
                 part = part_titles.get(ch.source.resolve())
                 if part:  # a part given by its title alone opens before its first chapter
                     parts.append(f"```{{=latex}}\n\\part{{{_latex_text(part)}}}\n```\n")
@@ -492,7 +535,8 @@ class Publisher:
                 for ch in self.chapters:
                     user = user + self._chapter_filters(ch, "pdf")
                 warnings = latex_book("\n\n".join(parts), meta, work, pdf,
-                                      resource_path=env_path, user=user)
+                                      resource_path=env_path, user=user,
+                                      division="section" if self.document else "chapter")
             except PandocError as exc:
                 raise BuildError(texerrors.locate(str(exc), self._tex_sources(inc)) or str(exc)) from None
             self._report(self._missing_in_pdf(warnings))

@@ -79,11 +79,22 @@ class Settings:
     warm_kernels: bool = True  # fork chapter kernels from a warm template (bookbuild.execution.warm)
 
 
+BOOK, DEFAULT, DOCUMENT = "book", "default", "document"  # what a folder is (project.type)
+
+
 @dataclass(frozen=True)
 class Project:
+    """A book, a `type: default` project of separate documents, or one document alone."""
+
     root: Path | None
     config: dict[str, Any]
     settings: Settings
+    kind: str = BOOK
+    documents: tuple[Path, ...] = ()  # a lone document's project: that file
+
+    @property
+    def is_book(self) -> bool:
+        return self.kind == BOOK
 
     @property
     def config_file(self) -> Path | None:
@@ -91,13 +102,24 @@ class Project:
 
     @property
     def output_dir(self) -> Path:
+        """The book's output folder (`_book` unless `project.output-dir` says otherwise)."""
         base = self.root or Path.cwd()
         out = (self.config.get("project") or {}).get("output-dir", "_book")
         return base / out
 
     @property
+    def documents_output(self) -> Path | None:
+        """Where a document project's outputs go: `project.output-dir`, or None (beside each
+        source, as Quarto writes `doc.html` next to `doc.qmd`)."""
+        out = (self.config.get("project") or {}).get("output-dir")
+        return (self.root or Path.cwd()) / out if out else None
+
+    @property
     def cache_dir(self) -> Path:
-        return (self.root or Path.cwd()) / ".bookbuild"
+        """`.bookbuild` at the project's root; for a lone document, where bookbuild runs (as
+        before: rendering it `--output-dir` elsewhere writes nothing into its folder)."""
+        base = Path.cwd() if self.kind == DOCUMENT or self.root is None else self.root
+        return base / ".bookbuild"
 
     @property
     def cache_entries(self) -> Path:
@@ -108,6 +130,10 @@ class Project:
         """Chapters in book order: `book.chapters` then `book.appendices` (parts flattened)."""
         if self.root is None:
             return []
+        if self.kind == DOCUMENT:
+            return list(self.documents)
+        if self.kind == DEFAULT:
+            return _project_documents(self.root, self.config)
         return [self.root / f for f in _chapter_entries(self.config)]
 
     def sources(self) -> list[Path]:
@@ -159,6 +185,42 @@ class Project:
     def kernel_cwd(self, chapter: Path) -> Path:
         """Cells run at the project root, or beside the file when it lies outside a project."""
         return self.root if self.root is not None else chapter.resolve().parent
+
+
+def _project_documents(root: Path, config: dict) -> list[Path]:
+    """A `type: default` project's documents: `project.render`, else every `.qmd` under the
+    root whose name and folders start with neither `_` nor `.` (Quarto's rule), sorted."""
+    listed = (config.get("project") or {}).get("render")
+    if listed:
+        return [root / f for f in listed if f.endswith(".qmd")]
+    out = (config.get("project") or {}).get("output-dir")
+    skip = (root / out).resolve() if out else None
+    found = []
+    for path in sorted(root.rglob("*.qmd")):
+        parts = path.relative_to(root).parts
+        if any(p.startswith(("_", ".")) for p in parts):
+            continue
+        if skip is not None and skip in path.resolve().parents:
+            continue
+        found.append(path)
+    return found
+
+
+def project_kind(config: dict) -> str:
+    """`project.type`: `default` is a set of documents; anything else renders as a book."""
+    kind = (config.get("project") or {}).get("type")
+    return DEFAULT if kind == DEFAULT else BOOK
+
+
+def for_documents(files: list[Path], front: dict[str, Any]) -> Project:
+    """The project of documents outside any project (one folder): their formats are those of
+    `front` (the first one's front matter), their outputs go beside them."""
+    folders = {f.resolve().parent for f in files}
+    if len(folders) > 1:
+        raise UsageError("bookbuild: documents outside a project must lie in one folder; "
+                         "render each folder's documents on their own")
+    config = {"format": front["format"]} if front.get("format") else {}
+    return Project(folders.pop(), shapes.normalize(config), Settings(), DOCUMENT, tuple(files))
 
 
 def _chapter_entries(config: dict) -> list[str]:
@@ -242,7 +304,7 @@ def load(start: Path | None = None) -> Project:
         jobs=int(ours.get("jobs", os.cpu_count() or 1)),
         warm_kernels=bool(ours.get("warm-kernels", True)),
     )
-    return Project(root, config, settings)
+    return Project(root, config, settings, project_kind(config))
 
 
 def _fail(path: Path, line: int, message: str, hint: str = "") -> UsageError:

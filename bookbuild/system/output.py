@@ -340,3 +340,101 @@ def _exchange(a: Path, b: Path) -> bool:
     at_fdcwd, rename_exchange = -100, 2
     rc = fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
     return rc == 0
+
+
+# --- a document's outputs, written beside it (Quarto's `doc.html` and `doc_files/`) -----------
+def document_outputs(stem: str, formats: list[str]) -> list[str]:
+    """The names a document's render writes in its folder, for `formats`."""
+    names = {"html": [f"{stem}.html", f"{stem}_files"], "pdf": [f"{stem}.pdf"],
+             "md": [f"{stem}.md", f"{stem}_files"]}
+    return list(dict.fromkeys(n for fmt in formats for n in names.get(fmt, [])))
+
+
+def check_placeable(folder: Path, names: list[str]) -> None:
+    """Refuse (OUT001) to write `names` in `folder` where one is a file or folder bookbuild did
+    not write there (the manifest names what it did): an author's own `doc.html` stays."""
+    folder = folder.resolve()
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(diagnostics=[Diagnostic(
+            "", 0, 0, "OUT001", f"refusing output folder {folder}: it is a file, not a folder",
+            "choose a folder for the output with --output-dir")])
+    owned = {PurePosixPath(rel).parts[0] for files in read_manifest(folder).values()
+             for rel in files}
+    for name in names:
+        path = folder / name
+        if os.path.lexists(path) and name not in owned:
+            raise UsageError(diagnostics=[Diagnostic(
+                "", 0, 0, "OUT001", f"refusing to write {display_path(path)}: bookbuild did not "
+                "write it (it is not in " + MANIFEST + ")",
+                f"move or rename {name}, or render into another folder with --output-dir")])
+
+
+@contextmanager
+def placed(folder: Path, stem: str) -> Iterator[Stage]:
+    """Yield a Stage for one document's outputs; on success each one it holds replaces its
+    namesake in `folder` atomically (a file by rename, a folder by exchange), on error nothing
+    in `folder` changes. The manifest names them before they land, so a build killed midway
+    leaves only files a later build may replace."""
+    folder = folder.resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    # one lock for the folder: its manifest is shared by every document written there
+    with _locked(folder / "bookbuild-outputs"):
+        _remove_stale_staging(folder / stem)
+        for half in folder.glob(f".{MANIFEST}.*.tmp"):  # a killed build's; none is live: locked
+            half.unlink(missing_ok=True)
+        tmp = folder / f".{stem}{_STAGING}{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            tmp.mkdir()
+            fault_point("staged")
+            stage = Stage(tmp, {})
+            yield stage
+            # identical files are left as they are: a stylesheet beside its page is its source
+            names = sorted(p.name for p in tmp.iterdir() if not _same_bytes(p, folder / p.name))
+            check_placeable(folder, names)
+            owned = read_manifest(folder)
+            for fmt, files in stage.owned.items():
+                owned[fmt] = sorted(set(owned.get(fmt, [])) | {f for f in files
+                                                                if PurePosixPath(f).parts[0] in names})
+            write_text(folder / MANIFEST, json.dumps({"files": owned}, indent=1, sort_keys=True))
+            fault_point("manifest")
+            for name in names:
+                _place(tmp / name, folder / name)
+                fault_point("placed")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _same_bytes(new: Path, old: Path) -> bool:
+    """Whether `new` is a file with exactly the bytes of the regular file `old`."""
+    try:
+        return (new.is_file() and old.is_file() and not old.is_symlink()
+                and new.stat().st_size == old.stat().st_size
+                and new.read_bytes() == old.read_bytes())
+    except OSError:
+        return False
+
+
+def _place(src: Path, dst: Path) -> None:
+    """Put the staged `src` where `dst` is, in one step; a folder keeps what the old one held
+    and this build did not write (the HTML's figures when only the markdown is rendered)."""
+    if src.is_dir() and dst.is_dir() and not dst.is_symlink():
+        for old in dst.rglob("*"):
+            rel = old.relative_to(dst)
+            new = src / rel
+            if old.is_dir() and not old.is_symlink():
+                new.mkdir(exist_ok=True)
+            elif not os.path.lexists(new) and new.parent.is_dir():
+                shutil.copy2(old, new, follow_symlinks=False)
+        if _exchange(src, dst):
+            shutil.rmtree(src, ignore_errors=True)
+            return
+        aside = dst.parent / f".{dst.name}{_STAGING}old-{os.getpid()}"
+        dst.rename(aside)
+        src.rename(dst)
+        shutil.rmtree(aside, ignore_errors=True)
+        return
+    if src.is_dir() and os.path.lexists(dst):
+        # a link (or file) of ours where the folder goes: the link goes, not what it points to
+        dst.unlink()
+    os.replace(src, dst)

@@ -139,3 +139,32 @@ def test_the_output_folder_and_the_authors_files_keep_their_modes_and_owners(boo
         st = path.stat()
         assert stat.S_IMODE(st.st_mode) == mode, (path, oct(st.st_mode))
         assert (st.st_uid, st.st_gid) == owner, path
+
+
+# Our own words: a one-page note outside any project, its page and markdown beside it.
+NOTE = "---\ntitle: Tide table\n---\n\n## Morning\n\nHigh water at {when}.\n"
+
+
+def test_a_document_killed_at_any_file_operation_keeps_whole_files_beside_it(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    note = folder / "tides.qmd"
+    note.write_text(NOTE.format(when="six"))
+    args = ("render", "tides.qmd", "--to", "html", "--to", "md")
+    assert bb(*args, cwd=folder).returncode == 0
+    note.write_text(NOTE.format(when="seven"))
+    seen = []
+    for n in range(1, 30):
+        r = bb(*args, cwd=folder, env={"BOOKBUILD_FAULT_AT": str(n)})
+        page, md = (folder / "tides.html").read_text(), (folder / "tides.md").read_text()
+        assert page.rstrip().endswith("</html>") and "High water at" in md  # never half-written
+        seen.append(("seven" in page, "seven" in md))
+        if r.returncode == 0:
+            break
+        assert r.returncode == -9, r.stderr
+    else:
+        pytest.fail("the render never finished")
+    assert seen[0] == (False, False) and seen[-1] == (True, True) and len(seen) >= 4
+    assert sorted(p.name for p in folder.iterdir()) == [
+        ".bookbuild", ".bookbuild-manifest.json", "tides.html", "tides.md", "tides.qmd",
+        "tides_files"]  # no staging folder or lock file left behind
