@@ -16,7 +16,8 @@ from bookbuild.system.errors import BuildError, display_path
 
 
 def run(proj: Project, files: list[Path], action: str, expr: str | None = None,
-        whole_book: bool = True, where: tuple[str | None, str | None] = (None, None)) -> int:
+        whole_book: bool = True, where: tuple[str | None, str | None] = (None, None),
+        strict: bool = False) -> int:
     """Execute (cached) and check, accept or explain; returns the exit code."""
     parsed = ParseCache(proj.cache_entries)
     chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
@@ -29,6 +30,10 @@ def run(proj: Project, files: list[Path], action: str, expr: str | None = None,
         raise BuildError("\n".join(errors))
     parsed.flush()  # the check passed: remember the parsed chapters
     path = (proj.root or Path.cwd()) / lockfile.LOCK
+    if strict and not path.is_file():  # CI: a lock nobody committed is a failure, said where
+        raise BuildError(f"{display_path(path)}:1: no numbers lock: every number would pass "
+                         "unchecked [LCK002]\nhelp: render, review the numbers, run `bookbuild "
+                         "numbers accept` and commit numbers.lock")
     if action == "why":
         cells = output_cells(proj.root, chapters, expr or "")
         if cells is not None or any(where):

@@ -1,0 +1,89 @@
+"""`bookbuild numbers whatif NAME=VALUE …`: what would move if constants had other values.
+
+The book runs as usual first (cached) to learn where each constant is defined and which
+chapters reach it; only those chapters run again, in fresh kernels with the overrides
+installed before their first cell. Nothing is written: not the lock, not the cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bookbuild.commands.numbersdiff import executed
+from bookbuild.execution.execute import ChapterExecutor, ExecutionError, Plan
+from bookbuild.execution.runner import _run
+from bookbuild.kernel.whatif import setup_code
+from bookbuild.model import Chapter
+from bookbuild.numbers import difftable
+from bookbuild.numbers import whatif as overrides_mod
+from bookbuild.numbers.drift import compare_with_causes, current
+from bookbuild.numbers.provenance import constants_of
+from bookbuild.source.project import Project
+from bookbuild.system.errors import UsageError
+
+
+def run(proj: Project, files: list[Path], args: list[str]) -> int:
+    """Print the numbers that would move and the guards that would fail; 1 if one fails."""
+    overrides = overrides_mod.parse(args)
+    chapters = executed(proj, files)
+    details = constants_of(chapters)
+    records = {n: overrides_mod.locate(n, details) for n in overrides}
+    for name, value in overrides.items():
+        overrides_mod.check_units(name, value, records[name])
+    used = [ch for ch in chapters
+            if any(ch in overrides_mod.users(n, chapters) for n in overrides)]
+    code = setup_code(overrides_mod.by_module(overrides, records))
+    after, failed = _rerun(proj, used, code)
+    before = current(proj.root, used, proj.config, inputs=True)[0]
+    now, now_details = current(proj.root, after, proj.config, inputs=True)
+    drift, causes = compare_with_causes(before, now, proj.root, after, now_details)
+    table = [r for r in difftable.rows(drift, causes) if r["change"] == "moved"]
+    changed = [c for c in difftable.inputs(drift) if c["kind"] == "constant"]
+    title = (f"numbers whatif {' '.join(f'{n}={v!r}' for n, v in overrides.items())}: "
+             f"{len(used)} chapter(s) use {'them' if len(overrides) > 1 else 'it'}"
+             + (f" ({', '.join(ch.name for ch in used)})" if used else ""))
+    print(difftable.plain(table, changed, title, "whatif"))
+    for message in failed:
+        print(f"guard: {message}")
+    print(f"whatif: {len(failed)} guard(s) would fail; nothing was written")
+    return 1 if failed else 0
+
+
+def _rerun(proj: Project, chapters: list[Chapter], code: str) -> tuple[list[Chapter], list[str]]:
+    """The chapters executed afresh with `code` after the setup; never cached. A chapter whose
+    cell raises (a `check(...)` guard or any exception) keeps its old numbers and is listed."""
+    failed: list[str] = []
+    out: list[Chapter] = []
+    gate = asyncio.Semaphore(max(1, proj.settings.jobs))
+
+    async def one(ch: Chapter) -> None:
+        ex = ChapterExecutor(ch.doc, proj.kernel_cwd(ch.source), timeout=proj.settings.timeout,
+                             plan=Plan.of(ch.doc, proj.config, proj.formats))
+        ex.extra_setup = code  # a fresh kernel (no warm template: it may hold the module)
+        async with gate:
+            try:
+                result = await ex.run()
+            except ExecutionError as exc:
+                text = str(exc)
+                if "WhatifError" in text:
+                    raise UsageError(_whatif_line(text)) from None
+                failed.append(text.splitlines()[0])
+                result = ch.result
+            out.append(Chapter(ch.source, ch.doc, result=result))
+
+    async def run_all() -> list[str]:
+        await asyncio.gather(*(one(ch) for ch in chapters))
+        return []
+
+    _run(run_all, warm=False)
+    order = {ch.source: i for i, ch in enumerate(chapters)}
+    return sorted(out, key=lambda ch: order[ch.source]), failed
+
+
+def _whatif_line(text: str) -> str:
+    """The kernel's WhatifError as one line (the constant, both units)."""
+    for line in text.splitlines():
+        if "WhatifError:" in line:
+            return "bookbuild: " + line.split("WhatifError:", 1)[1].strip() + " [WIF001]"
+    return text.splitlines()[0]
