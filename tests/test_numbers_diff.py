@@ -17,27 +17,32 @@ CONSTS = '''import pint
 ureg = pint.UnitRegistry()
 BW = ureg.Quantity(2.0, "TB/s")
 SIZE = ureg.Quantity(80, "GB")
+GPUS = 8
+HALF_BW = BW / 2  # derived in the defining module: an override must come before this line
 '''
 # `from consts import BW` binds the name in another module: an override must reach it too.
-DERIVED = '''from consts import BW, SIZE
+DERIVED = '''from consts import BW, GPUS, SIZE
 FILL_MS = (SIZE / BW).m_as("ms")
+TOTAL_TBS = GPUS * BW.m_as("TB/s")
 '''
 CSV = "orchard,tonnes\nAshby,12.5\nBrill,9.75\n"
 CHAPTER = '''# Memory
 
 ```{python}
 #| label: fill
-from derived import FILL_MS
-from consts import BW
+from derived import FILL_MS, TOTAL_TBS
+from consts import BW, HALF_BW
 
 class Fill:
     ms = f"{FILL_MS:.1f}"
     bw = f"{BW.m_as('TB/s'):.2f}"
+    half, total = f"{HALF_BW.m_as('TB/s'):.2f}", f"{TOTAL_TBS:.0f}"
     if FILL_MS < 30:
         raise ValueError("fill time must stay above 30 ms")
 ```
 
 Filling memory takes `{python} Fill.ms` ms at `{python} Fill.bw` TB/s.
+Half is `{python} Fill.half` TB/s; all GPUs move `{python} Fill.total` TB/s.
 
 ```{python}
 #| label: tbl-harvest
@@ -120,7 +125,7 @@ def test_diff_formats_json_with_stable_keys_and_markdown(book: Path) -> None:
     assert r.returncode == 1, r.stderr
     data = json.loads(r.stdout)
     assert set(data) == {"from", "to", "summary", "chapters", "inputs"}
-    assert data["summary"] == {"moved": 3, "new": 0, "removed": 0, "inputs": 3}
+    assert data["summary"] == {"moved": 5, "new": 0, "removed": 0, "inputs": 5}
     [chapter] = data["chapters"]
     assert chapter["chapter"] == "ch.qmd"
     ms = next(n for n in chapter["numbers"] if n["what"] == "Fill.ms")
@@ -132,7 +137,7 @@ def test_diff_formats_json_with_stable_keys_and_markdown(book: Path) -> None:
     assert (cell["row"], cell["column"], cell["causes"]) == ("Brill", "tonnes", ["data/harvest.csv"])
     md = run_cli("numbers", "diff", "HEAD~1", "HEAD", "--format", "md", cwd=book).stdout
     assert "| where | what | old → new | change | cause |" in md
-    assert "| `ch.qmd:15` | `Fill.ms` | 40.0 → 50.0 | +25.0% | BW, FILL_MS |" in md
+    assert "| `ch.qmd:17` | `Fill.ms` | 40.0 → 50.0 | +25.0% | BW, FILL_MS |" in md
 
 
 def test_diff_default_compares_the_committed_lock_with_the_working_tree(book: Path) -> None:
@@ -167,7 +172,11 @@ def test_whatif_moves_the_numbers_and_guards_and_writes_nothing(book: Path) -> N
     r = run_cli("numbers", "whatif", "BW=1600 GB/s", cwd=book)
     assert r.returncode == 0, r.stdout + r.stderr
     # derived.py bound BW with `from consts import BW`: its FILL_MS moved too
-    assert "Fill.ms  40.0 → 50.0" in r.stdout and "Fill.bw  2.00 → 1.60" in r.stdout
+    assert "Fill.ms     40.0 → 50.0" in r.stdout and "Fill.bw     2.00 → 1.60" in r.stdout
+    assert "Fill.half   1.00 → 0.80" in r.stdout  # consts.py derived it after BW
+    assert "Fill.total  16 → 13" in r.stdout
+    r = run_cli("numbers", "whatif", "GPUS=4", cwd=book)  # a plain number, bound by from-import
+    assert r.returncode == 0 and "Fill.total  16 → 8" in r.stdout, r.stdout + r.stderr
     assert "1 chapter(s) use it (ch.qmd)" in r.stdout  # other.qmd did not re-execute
     assert (book / "numbers.lock").read_bytes() == lock
     assert entries(book) == cache  # the whatif results were not cached
