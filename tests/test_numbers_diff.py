@@ -217,3 +217,26 @@ def test_whatif_on_our_book_moves_the_ridge_points_only(tmp_path: Path) -> None:
     r = run_cli("numbers", "whatif", "H100_MEM_BW=3.9 s", cwd=ROOT)
     assert r.returncode == 2 and len(errors(r)) == 1, r.stderr
     assert errors(r)[0].startswith("mlsysim/core/constants.py:41: whatif H100_MEM_BW")
+
+
+def test_ctrl_c_removes_the_worktrees(book: Path) -> None:
+    import signal
+    import time
+
+    from tests.conftest import bookbuild_exe
+
+    (book / "other.qmd").write_text(OTHER.replace("x = 3", "import time\ntime.sleep(60)\nx = 3"))
+    git(book, "commit", "-qam", "slow")
+    proc = subprocess.Popen([bookbuild_exe(), "numbers", "diff", "HEAD~1", "HEAD"], cwd=book,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    new = book / ".bookbuild" / "diff" / "new"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (new / "other.qmd").exists():
+        time.sleep(0.2)  # the first revision is done once the second's worktree exists
+    time.sleep(1)  # the slow chapter's kernel is running in the worktree
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert not new.exists() and not (book / ".bookbuild" / "diff" / "old").exists()
+    assert len(git(book, "worktree", "list").splitlines()) == 1
+
