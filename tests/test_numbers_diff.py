@@ -240,3 +240,33 @@ def test_ctrl_c_removes_the_worktrees(book: Path) -> None:
     assert not new.exists() and not (book / ".bookbuild" / "diff" / "old").exists()
     assert len(git(book, "worktree", "list").splitlines()) == 1
 
+
+
+def _step(step_id: str) -> str:
+    """The shell script of one step of our CI recipe."""
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "numbers.yml").read_text())
+    [step] = [s for s in workflow["jobs"]["numbers"]["steps"] if s.get("id") == step_id]
+    return step["run"]
+
+
+def test_the_ci_recipe_posts_the_diff_and_fails_on_drift(book: Path) -> None:
+    import os
+    import sys
+
+    second_commit(book)
+    git(book, "update-ref", "refs/remotes/origin/main", "HEAD~1")  # the pull request's base
+    env = dict(os.environ, BASE="main", PATH=f"{Path(sys.executable).parent}:/usr/bin:/bin")
+    diff = subprocess.run(["bash", "-e", "-c", _step("diff")], cwd=book, env=env,
+                          capture_output=True, text=True)
+    assert diff.returncode == 0, diff.stderr  # numbers moved: news for the comment, no failure
+    comment = (book / "numbers-diff.md").read_text()
+    assert comment.startswith("### numbers diff origin/main") and "| 40.0 → 50.0 | +25.0% |" in comment
+    check = subprocess.run(["bash", "-e", "-c", _step("check")], cwd=book, env=env,
+                           capture_output=True, text=True)
+    assert check.returncode == 1 and "drift: ch.qmd:16 Fill.ms: 40.0 → 50.0" in check.stdout
+    env["BASE"] = "nope"  # a base that does not exist fails the step
+    diff = subprocess.run(["bash", "-e", "-c", _step("diff")], cwd=book, env=env,
+                          capture_output=True, text=True)
+    assert diff.returncode != 0 and "unknown revision 'origin/nope'" in diff.stderr
