@@ -270,3 +270,12 @@ def test_the_ci_recipe_posts_the_diff_and_fails_on_drift(book: Path) -> None:
     diff = subprocess.run(["bash", "-e", "-c", _step("diff")], cwd=book, env=env,
                           capture_output=True, text=True)
     assert diff.returncode != 0 and "unknown revision 'origin/nope'" in diff.stderr
+
+
+def test_a_diff_reuses_the_results_of_the_users_checkout(book: Path) -> None:
+    """The fixture's `numbers accept` executed every chapter in the checkout: a first diff of
+    revisions with the same inputs starts no kernel (their worktrees lie elsewhere)."""
+    r = run_cli("numbers", "diff", "HEAD", "HEAD", cwd=book)
+    assert r.returncode == 0, r.stdout + r.stderr
+    progress = [line for line in r.stderr.splitlines() if line.startswith("[")]
+    assert len(progress) == 4 and all("cached, no kernel started" in p for p in progress), progress

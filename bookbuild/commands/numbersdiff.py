@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bookbuild.analysis.checkcache import static_check
+from bookbuild.execution import cache
+from bookbuild.execution.execute import Plan
 from bookbuild.execution.runner import execute_all
 from bookbuild.model import Chapter
 from bookbuild.numbers import difftable
@@ -35,11 +37,15 @@ class _Borrowing(Project):
         return self.cache_home or super().cache_dir
 
 
-def executed(proj: Project, files: list[Path] | None = None) -> list[Chapter]:
-    """The project's chapters, checked and executed (cached); BuildError when one fails."""
+def executed(proj: Project, files: list[Path] | None = None,
+             home: Project | None = None) -> list[Chapter]:
+    """The project's chapters, checked and executed (cached); BuildError when one fails.
+    With `home` (the user's checkout of a worktree's project), its cached results seed ours."""
     files = files or proj.chapters()
     parsed = ParseCache(proj.cache_entries)
     chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
+    if home is not None and home.root is not None and proj.root is not None:
+        _seed(home, proj, chapters)
     errors = execute_all(proj, chapters, use_cache=True,
                          before_execution=lambda: static_check(
                              files, proj.root, "numbers", {ch.source: ch.doc for ch in chapters},
@@ -49,6 +55,18 @@ def executed(proj: Project, files: list[Path] | None = None) -> list[Chapter]:
         raise BuildError("\n".join(errors))
     parsed.flush()
     return chapters
+
+
+def _seed(home: Project, proj: Project, chapters: list[Chapter]) -> None:
+    """Offer each chapter the entry the user's checkout has for the same cells: the cache's
+    keys hold the kernel's folder, which differs in a worktree, and its dependencies are
+    verified against the worktree's files when read."""
+    for ch in chapters:
+        plan = Plan.of(ch.doc, proj.config, proj.formats).fingerprint()
+        here = proj.kernel_cwd(ch.source)
+        there = home.root / here.relative_to(proj.root)
+        cache.seed(proj.cache_dir, cache.key(ch.doc, there, plan), cache.key(ch.doc, here, plan),
+                   home.root, proj.root)
 
 
 def _checked_out(stack: contextlib.ExitStack, home: Project, top: Path, prefix: str,
@@ -72,10 +90,10 @@ def run(home: Project, rev1: str | None, rev2: str | None, fmt: str) -> int:
                 lockfile.Lock(shown=[], files={}, packages={})
         else:
             then = _checked_out(stack, home, top, prefix, old_commit, "old")
-            old = current(then.root, executed(then), then.config, inputs=True)[0]
+            old = current(then.root, executed(then, home=home), then.config, inputs=True)[0]
         proj = home if new_commit is None else _checked_out(stack, home, top, prefix,
                                                              new_commit, "new")
-        chapters = executed(proj)
+        chapters = executed(proj, home=None if proj is home else home)
         now, details = current(proj.root, chapters, proj.config, inputs=True)
         drift, causes = compare_with_causes(old, now, proj.root, chapters, details)
     if not drift.files and not drift.packages:  # compare_with_causes skips them when no drift
