@@ -279,3 +279,13 @@ def test_a_diff_reuses_the_results_of_the_users_checkout(book: Path) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     progress = [line for line in r.stderr.splitlines() if line.startswith("[")]
     assert len(progress) == 4 and all("cached, no kernel started" in p for p in progress), progress
+
+
+def test_whatif_unit_only_the_books_registry_knows_is_checked_in_the_kernel() -> None:
+    """pint's default registry has no TFLOP: the kernel checks the units, and says it as one
+    line at the constant's definition all the same."""
+    r = run_cli("numbers", "whatif", "H100_FLOPS_FP16_TENSOR=1000 s", cwd=ROOT)
+    assert r.returncode == 2 and len(errors(r)) == 1, r.stderr
+    assert errors(r)[0].startswith("mlsysim/core/constants.py:52: whatif H100_FLOPS_FP16_TENSOR: "
+                                   "'1000 s' is in s, the constant is in TFLOP/s")
+    assert errors(r)[0].endswith("[WIF001]")

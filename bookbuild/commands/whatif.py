@@ -8,6 +8,7 @@ installed before their first cell. Nothing is written: not the lock, not the cac
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 from bookbuild.commands.numbersdiff import executed
@@ -34,7 +35,7 @@ def run(proj: Project, files: list[Path], args: list[str]) -> int:
     used = [ch for ch in chapters
             if any(ch in overrides_mod.users(n, chapters) for n in overrides)]
     code = setup_code(overrides_mod.by_module(overrides, records))
-    after, failed = _rerun(proj, used, code)
+    after, failed = _rerun(proj, used, code, {n: r["defined"] for n, r in records.items()})
     before = current(proj.root, used, proj.config, inputs=True)[0]
     now, now_details = current(proj.root, after, proj.config, inputs=True)
     drift, causes = compare_with_causes(before, now, proj.root, after, now_details)
@@ -50,7 +51,8 @@ def run(proj: Project, files: list[Path], args: list[str]) -> int:
     return 1 if failed else 0
 
 
-def _rerun(proj: Project, chapters: list[Chapter], code: str) -> tuple[list[Chapter], list[str]]:
+def _rerun(proj: Project, chapters: list[Chapter], code: str,
+           defined: dict[str, str]) -> tuple[list[Chapter], list[str]]:
     """The chapters executed afresh with `code` after the setup; never cached. A chapter whose
     cell raises (a `check(...)` guard or any exception) keeps its old numbers and is listed."""
     failed: list[str] = []
@@ -67,7 +69,7 @@ def _rerun(proj: Project, chapters: list[Chapter], code: str) -> tuple[list[Chap
             except ExecutionError as exc:
                 text = str(exc)
                 if "WhatifError" in text:
-                    raise UsageError(_whatif_line(text)) from None
+                    raise UsageError(_whatif_line(text, defined)) from None
                 failed.append(text.splitlines()[0])
                 result = ch.result
             out.append(Chapter(ch.source, ch.doc, result=result))
@@ -81,9 +83,10 @@ def _rerun(proj: Project, chapters: list[Chapter], code: str) -> tuple[list[Chap
     return sorted(out, key=lambda ch: order[ch.source]), failed
 
 
-def _whatif_line(text: str) -> str:
-    """The kernel's WhatifError as one line (the constant, both units)."""
-    for line in text.splitlines():
-        if "WhatifError:" in line:
-            return "bookbuild: " + line.split("WhatifError:", 1)[1].strip() + " [WIF001]"
-    return text.splitlines()[0]
+def _whatif_line(text: str, defined: dict[str, str]) -> str:
+    """The kernel's WhatifError (a unit only the book's registry knows) as one line, located
+    at the constant's definition like the check made before any kernel starts."""
+    found = re.search(r"whatif (\w+): (.*)", text)
+    if found is None or found.group(1) not in defined:
+        return text.splitlines()[0]
+    return f"{defined[found.group(1)]}: whatif {found.group(1)}: {found.group(2).strip()} [WIF001]"
