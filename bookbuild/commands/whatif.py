@@ -56,6 +56,7 @@ def _rerun(proj: Project, chapters: list[Chapter], code: str,
     """The chapters executed afresh with `code` after the setup; never cached. A chapter whose
     cell raises (a `check(...)` guard or any exception) keeps its old numbers and is listed."""
     failed: list[str] = []
+    misfit: list[str] = []
     out: list[Chapter] = []
     gate = asyncio.Semaphore(max(1, proj.settings.jobs))
 
@@ -68,8 +69,8 @@ def _rerun(proj: Project, chapters: list[Chapter], code: str,
                 result = await ex.run()
             except ExecutionError as exc:
                 text = str(exc)
-                if "WhatifError" in text:
-                    raise UsageError(_whatif_line(text, defined)) from None
+                if "WhatifError" in text:  # raised once every kernel is done and stopped
+                    misfit.append(_whatif_line(text, defined))
                 failed.append(text.splitlines()[0])
                 result = ch.result
             out.append(Chapter(ch.source, ch.doc, result=result))
@@ -79,6 +80,8 @@ def _rerun(proj: Project, chapters: list[Chapter], code: str,
         return []
 
     _run(run_all, warm=False)
+    if misfit:
+        raise UsageError(misfit[0])
     order = {ch.source: i for i, ch in enumerate(chapters)}
     return sorted(out, key=lambda ch: order[ch.source]), failed
 
