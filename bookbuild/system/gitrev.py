@@ -60,7 +60,8 @@ def worktree(top: Path, commit: str, where: Path) -> Iterator[Path]:
 
 def remove(top: Path, where: Path) -> None:
     """Remove a worktree of ours and git's record of it (nothing when there is none)."""
-    if where.exists():
-        _git(["worktree", "remove", "--force", "--force", str(where)], top, check=False)
+    # Deleting the folder and pruning git's record of it is what `git worktree remove --force`
+    # does, without first comparing every file with the index (0.3-0.4 s each).
+    if where.exists() or where.is_symlink():
         shutil.rmtree(where, ignore_errors=True)
     _git(["worktree", "prune"], top, check=False)
