@@ -289,3 +289,24 @@ def test_whatif_unit_only_the_books_registry_knows_is_checked_in_the_kernel() ->
     assert errors(r)[0].startswith("mlsysim/core/constants.py:52: whatif H100_FLOPS_FP16_TENSOR: "
                                    "'1000 s' is in s, the constant is in TFLOP/s")
     assert errors(r)[0].endswith("[WIF001]")
+
+
+def test_diff_on_our_book_after_a_constant_edit(tmp_path: Path) -> None:
+    """A clone of this repository with H100_MEM_BW edited in a second commit."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    constants = clone / "mlsysim" / "core" / "constants.py"
+    constants.write_text(constants.read_text().replace('_c(3.35,  "TB/s"', '_c(3.9,   "TB/s"'))
+    git(clone, "commit", "-qam", "H100 bandwidth")
+    r = run_cli("numbers", "diff", "HEAD~1", "HEAD", "--format", "json", cwd=clone)
+    assert r.returncode == 1, r.stderr
+    data = json.loads(r.stdout)
+    moved = {(n["where"], n["what"]): n for c in data["chapters"] for n in c["numbers"]}
+    ridge = moved["appendix/models.qmd:96", "Roofline.h100_ridge"]
+    assert (ridge["old"], ridge["new"], ridge["relative"], ridge["causes"]) == (
+        "295", "254", "-13.9%", ["H100_MEM_BW"])
+    assert {c["chapter"] for c in data["chapters"]} == {
+        "index.qmd", "appendix/numbers.qmd", "appendix/models.qmd", "appendix/measured.qmd",
+        "appendix/sources.qmd"}
+    assert data["inputs"] == [{"kind": "constant", "name": "H100_MEM_BW", "old": "3.35 TB/s",
+                               "new": "3.9 TB/s"}]
