@@ -60,10 +60,15 @@ def _rerun(proj: Project, chapters: list[Chapter], code: str,
     out: list[Chapter] = []
     gate = asyncio.Semaphore(max(1, proj.settings.jobs))
 
+    executors = {ch.source: ChapterExecutor(ch.doc, proj.kernel_cwd(ch.source),
+                                            timeout=proj.settings.timeout,
+                                            plan=Plan.of(ch.doc, proj.config, proj.formats))
+                 for ch in chapters}
+    warm = proj.settings.warm_kernels and _attach(list(executors.values()))
+
     async def one(ch: Chapter) -> None:
-        ex = ChapterExecutor(ch.doc, proj.kernel_cwd(ch.source), timeout=proj.settings.timeout,
-                             plan=Plan.of(ch.doc, proj.config, proj.formats))
-        ex.extra_setup = code  # a fresh kernel (no warm template: it may hold the module)
+        ex = executors[ch.source]
+        ex.extra_setup = code
         async with gate:
             try:
                 result = await ex.run()
@@ -79,11 +84,29 @@ def _rerun(proj: Project, chapters: list[Chapter], code: str,
         await asyncio.gather(*(one(ch) for ch in chapters))
         return []
 
-    _run(run_all, warm=False)
+    _run(run_all, warm=warm)
     if misfit:
         raise UsageError(misfit[0])
     order = {ch.source: i for i, ch in enumerate(chapters)}
     return sorted(out, key=lambda ch: order[ch.source]), failed
+
+
+def _attach(executors: list[ChapterExecutor]) -> bool:
+    """Kernels forked from a template that imported the heavy installed packages only: one
+    that imported the book's modules would hold the constants before the override."""
+    from bookbuild.execution.execute import kernel_env
+    from bookbuild.execution.warm.discover import installed_only
+    from bookbuild.execution.warm.template import template_for
+
+    try:
+        for ex in executors:
+            ex.template = template_for(Path(ex.cwd), kernel_env(),
+                                       installed_only([c.source for c in ex.doc.cells]))
+    except OSError:
+        for ex in executors:
+            ex.template = None  # plain kernels
+        return False
+    return True
 
 
 def _whatif_line(text: str, defined: dict[str, str]) -> str:
