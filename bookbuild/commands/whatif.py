@@ -30,8 +30,6 @@ def run(proj: Project, files: list[Path], args: list[str]) -> int:
     chapters = executed(proj, files)
     details = constants_of(chapters)
     records = {n: overrides_mod.locate(n, details) for n in overrides}
-    for name, value in overrides.items():
-        overrides_mod.check_units(name, value, records[name])
     used = [ch for ch in chapters
             if any(ch in overrides_mod.users(n, chapters) for n in overrides)]
     code = setup_code(overrides_mod.by_module(overrides, records))
@@ -98,10 +96,15 @@ def _attach(executors: list[ChapterExecutor]) -> bool:
     from bookbuild.execution.warm.discover import installed_only
     from bookbuild.execution.warm.template import template_for
 
-    try:
-        for ex in executors:
-            ex.template = template_for(Path(ex.cwd), kernel_env(),
-                                       installed_only([c.source for c in ex.doc.cells]))
+    by_cwd: dict[Path, list[ChapterExecutor]] = {}
+    for ex in executors:
+        by_cwd.setdefault(Path(ex.cwd), []).append(ex)
+    try:  # one template per folder, importing what all its chapters need (as `attach` does)
+        for cwd, group in by_cwd.items():
+            template = template_for(cwd, kernel_env(), installed_only(
+                [c.source for ex in group for c in ex.doc.cells]))
+            for ex in group:
+                ex.template = template
     except OSError:
         for ex in executors:
             ex.template = None  # plain kernels
