@@ -61,7 +61,20 @@ def parser() -> argparse.ArgumentParser:
     q = nsub.add_parser("check", help="exit 1 if any rendered number or constant drifted from numbers.lock")
     q.add_argument("paths", nargs="*", type=Path,
                    help="a document outside any project (default: the project's documents)")
+    q.add_argument("--strict", action="store_true",
+                   help="also fail, with a located line, on a missing or malformed numbers.lock (CI)")
     q.set_defaults(func=cmd_numbers)
+    q = nsub.add_parser("diff", help="the numbers that moved between two git revisions (default: "
+                                     "the lock committed at HEAD against the working tree)")
+    q.add_argument("revs", nargs="*", metavar="REV", help="up to two git revisions")
+    q.add_argument("--format", choices=["plain", "md", "json"], default="plain",
+                   help="plain text (default), a markdown table for a pull request, or JSON")
+    q.set_defaults(func=cmd_numbers_diff)
+    q = nsub.add_parser("whatif", help="the numbers and guards that would move if constants had "
+                                       "other values (nothing is written)")
+    q.add_argument("overrides", nargs="+", metavar="NAME=VALUE",
+                   help='a constant and its value for this run, with units: H100_MEM_BW="3.9 TB/s"')
+    q.set_defaults(func=cmd_numbers_whatif)
     q = nsub.add_parser("accept", help="rewrite numbers.lock with the current numbers")
     q.add_argument("paths", nargs="*", type=Path,
                    help="a document outside any project (default: the project's documents)")
@@ -232,7 +245,25 @@ def cmd_numbers(args: argparse.Namespace) -> int:
         raise UsageError("bookbuild: numbers check and accept work on the whole book; give "
                          "files only for documents outside a project")
     return run(proj, files, args.action, getattr(args, "expr", None),
+               strict=getattr(args, "strict", False),
                where=(getattr(args, "row", None), getattr(args, "column", None)))
+
+
+def cmd_numbers_diff(args: argparse.Namespace) -> int:
+    if len(args.revs) > 2:
+        raise UsageError("bookbuild: numbers diff takes at most two revisions")
+    from bookbuild.commands.numbersdiff import run
+    from bookbuild.source import project
+
+    revs = [*args.revs, None, None]
+    return run(project.load(Path.cwd()), revs[0], revs[1], args.format)
+
+
+def cmd_numbers_whatif(args: argparse.Namespace) -> int:
+    from bookbuild.commands.whatif import run
+
+    proj, files = _targets([])
+    return run(proj, files, args.overrides)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,14 @@ from bookbuild.system.errors import BuildError, display_path
 
 
 def run(proj: Project, files: list[Path], action: str, expr: str | None = None,
-        whole_book: bool = True, where: tuple[str | None, str | None] = (None, None)) -> int:
+        whole_book: bool = True, where: tuple[str | None, str | None] = (None, None),
+        strict: bool = False) -> int:
     """Execute (cached) and check, accept or explain; returns the exit code."""
+    path = (proj.root or Path.cwd()) / lockfile.LOCK
+    if strict and not path.is_file():  # CI: a lock nobody committed is a failure, said where
+        raise BuildError(f"{display_path(path)}:1: no numbers lock: every number would pass "
+                         "unchecked [LCK002]\nhelp: render, review the numbers, run `bookbuild "
+                         "numbers accept` and commit numbers.lock")
     parsed = ParseCache(proj.cache_entries)
     chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
     with Executions(proj, values_only=True) as runs:

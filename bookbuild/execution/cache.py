@@ -414,6 +414,27 @@ class Cache:
         return []
 
 
+def seed(cache_dir: Path, k_from: str, k_to: str, old_root: Path, new_root: Path) -> bool:
+    """Copy the entry stored for a chapter run in `old_root` to its key in `new_root` (a
+    worktree of another revision), with the paths of what it read moved there too. `get`
+    then hashes the worktree's own files, so a revision whose inputs differ still misses."""
+    source, target = cache_dir / CACHE_ENTRIES / f"{k_from}.json", cache_dir / CACHE_ENTRIES / f"{k_to}.json"
+    if target.exists():
+        return False
+    try:
+        raw = json.loads(source.read_text(encoding="utf-8"))
+        if raw["sha256"] != checksum(raw["entry"]):
+            return False
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    # Paths are JSON strings: moving the quoted prefix moves exactly the paths under old_root.
+    text = json.dumps(raw["entry"]).replace(json.dumps(str(old_root) + os.sep)[:-1],
+                                            json.dumps(str(new_root) + os.sep)[:-1])
+    entry = json.loads(text)
+    write_text(target, json.dumps({"sha256": checksum(entry), "entry": entry}))
+    return True
+
+
 # An mtime is taken from a clock that ticks every few milliseconds: a file whose mtime is this
 # close to the moment it was opened may have been written again within the same tick, unseen.
 RACY_OPEN_NS = 50_000_000

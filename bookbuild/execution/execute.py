@@ -278,7 +278,8 @@ class ChapterExecutor:
         if getattr(self, "km", None) is None:
             await self.start()
         nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_code_cell(SETUP_CODE)]
+        # `numbers whatif` appends its overrides to the setup: they must precede every import
+        nb.cells = [nbformat.v4.new_code_cell(SETUP_CODE + getattr(self, "extra_setup", ""))]
         nb.cells += [nbformat.v4.new_code_cell(c.source) for c in self.doc.cells]
         for cell, allowed in zip(nb.cells[1:], self.plan.allow_errors, strict=True):
             if allowed:  # nbclient's own marker for a cell whose exception belongs in the page

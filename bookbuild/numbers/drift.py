@@ -100,6 +100,18 @@ def report(drift: Drift, causes: dict[tuple, set[str]], severity: str) -> list[s
     return out
 
 
+def cause_names(drift: Drift, causes: dict[tuple, set[str]]) -> dict[tuple, list[str]]:
+    """Per moved number's key, the short names of the changed inputs that moved it."""
+    names = {cause: name for cause, name, _ in _inputs(drift)}
+    return {now.key: sorted(names[c] for c in _named(causes.get(now.key, set()), names))
+            for _, now in drift.moved}
+
+
+def input_changes(drift: Drift) -> list[tuple[str, str, str]]:
+    """(cause id, short name, how it changed) of each changed constant, file and package."""
+    return _inputs(drift)
+
+
 def _named(causes: set[str], changed: dict[str, str]) -> set[str]:
     """The changed causes a report names for one number: the constants its trace reaches when
     any changed (precise), else what its chapter used that changed (chapter-wide): the

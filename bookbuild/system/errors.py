@@ -30,6 +30,8 @@ CODES = {
     "PY001": "unreadable Python module",
     "CFG001": "invalid project configuration",
     "LCK001": "malformed numbers.lock",
+    "LCK002": "no numbers.lock (numbers check --strict)",
+    "WIF001": "whatif value that does not fit its constant",
     "OUT001": "unsafe output folder",
     "EXE001": "cell or inline expression failed",
     "PUB001": "publishing failed",
