@@ -278,7 +278,10 @@ def _kept(path: str, used: set[str] | None) -> list[str] | None:
     tree = _tree(path) if used is not None and EVERYTHING not in used else None
     if tree is None:
         return None
-    kept = [row for row in _statements(tree) if not row[0] or row[0] & used]
+    rows = _statements(tree)
+    if any("__getattr__" in names for names, _, _ in rows):
+        return None  # a module __getattr__ (PEP 562) answers any name from anything in the file
+    kept = [row for row in rows if not row[0] or row[0] & used]
     return None if any(dynamic for _, dynamic, _ in kept) else [dump for _, _, dump in kept]
 
 
