@@ -419,7 +419,9 @@ def _bibliography_problems(config: dict, path: str, text: str) -> list[Diagnosti
     device or a missing file stopped pandoc with a backtrace, and /dev/zero never ended."""
     import stat
 
-    holders = [config, *(v for v in (config.get("format") or {}).values() if isinstance(v, dict))]
+    formats = config.get("format")  # raw here: `format: html` and `[html, pdf]` hold no options
+    holders = [config, *(v for v in (formats.values() if isinstance(formats, dict) else [])
+                         if isinstance(v, dict))]
     out = []
     for holder in holders:
         value = holder.get("bibliography")
