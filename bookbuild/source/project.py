@@ -12,6 +12,7 @@ import difflib
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,22 @@ class Settings:
 BOOK, DEFAULT, DOCUMENT = "book", "default", "document"  # what a folder is (project.type)
 
 
+@lru_cache(maxsize=16)
+def writable_cache(folder: Path) -> Path:
+    """`folder` when bookbuild may write there, else a folder of this user's under the system's
+    temporary folder, named after it: `check` and `numbers check` work on a read-only checkout
+    (a CI mount, a shared copy), caching where they can."""
+    import hashlib
+    import tempfile
+
+    if os.path.lexists(folder) and not folder.is_dir():
+        return folder  # a file in its place: the write that needs it says so, with advice
+    if os.access(folder if folder.is_dir() else folder.parent, os.W_OK):
+        return folder  # (not created here: `check` leaves no .bookbuild behind)
+    tag = hashlib.sha256(str(folder).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"bookbuild-{os.getuid()}-{tag}"
+
+
 @dataclass(frozen=True)
 class Project:
     """A book, a `type: default` project of separate documents, or one document alone."""
@@ -119,7 +136,7 @@ class Project:
         """`.bookbuild` at the project's root; for a lone document, where bookbuild runs (as
         before: rendering it `--output-dir` elsewhere writes nothing into its folder)."""
         base = Path.cwd() if self.kind == DOCUMENT or self.root is None else self.root
-        return base / ".bookbuild"
+        return writable_cache(base / ".bookbuild")
 
     @property
     def cache_entries(self) -> Path:

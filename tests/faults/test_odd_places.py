@@ -121,3 +121,24 @@ def test_a_cell_printing_hundreds_of_megabytes_does_not_stall_the_lock(book: Pat
     assert r.returncode == 0, r.stderr[-2000:]
     r = bb("numbers", "accept", cwd=book, timeout=240)
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_check_and_numbers_check_work_on_a_read_only_checkout(book: Path) -> None:
+    import shutil
+    import subprocess
+
+    from tests.conftest import bookbuild_exe
+
+    assert bb("numbers", "accept", cwd=book).returncode == 0
+    shutil.rmtree(book / ".bookbuild", ignore_errors=True)
+    before = tree(book)
+    if shutil.which("unshare") is None:
+        pytest.fail("the read-only test needs unshare (apt-get install util-linux)")
+    # The book mounted read-only in a mount namespace of its own, as a CI checkout may be.
+    script = (f"mount --bind -o ro '{book}' '{book}' && cd '{book}' && "
+              f"'{bookbuild_exe()}' check && '{bookbuild_exe()}' numbers check")
+    r = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "numbers.lock matches" in r.stdout and "Read-only" not in r.stderr
+    assert tree(book) == before and not (book / ".bookbuild").exists()
