@@ -133,7 +133,7 @@ def run_build(root: Path, out: Path, changed: list[str] | None) -> Result:
     try:
         with contextlib.redirect_stderr(tee):
             read: set[Path] = set()
-            code = engine.build_html(proj, chosen, out, read)
+            code = engine.build_html(proj, chosen, out, read, whole=whole)
             _remember_inputs(read, whole)
     except (Exception, SystemExit) as exc:  # a bug in a build must not end preview
         log = out.parent / "preview-crash.log"

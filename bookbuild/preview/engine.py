@@ -59,13 +59,15 @@ def extra_watch_dirs(proj) -> list[Path]:
     return dirs
 
 
-def build_html(proj, targets: list[Path], out: Path, inputs: set[Path] | None = None) -> int:
-    """Render `targets` as HTML into `out`, keeping other chapters' pages; the exit code.
-    `inputs` receives the files the built chapters were made from."""
+def build_html(proj, targets: list[Path], out: Path, inputs: set[Path] | None = None,
+               whole: bool = False) -> int:
+    """Render `targets` as HTML into `out`, keeping other chapters' pages unless `whole` (the
+    whole book: pages of chapters renamed or removed go); the exit code. `inputs` receives the
+    files the built chapters were made from."""
     from bookbuild.commands.render import build
 
     try:
-        return build(proj, targets, formats=["html"], output_dir=out, whole_book=False,
+        return build(proj, targets, formats=["html"], output_dir=out, whole_book=whole,
                      inputs=inputs)
     except BookbuildError as exc:  # located lines, ready to print: the overlay shows them
         print(str(exc), file=sys.stderr)

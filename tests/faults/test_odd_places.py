@@ -142,3 +142,34 @@ def test_check_and_numbers_check_work_on_a_read_only_checkout(book: Path) -> Non
     assert r.returncode == 0, r.stdout + r.stderr
     assert "numbers.lock matches" in r.stdout and "Read-only" not in r.stderr
     assert tree(book) == before and not (book / ".bookbuild").exists()
+
+
+PREVIEW_BUILD = """
+import sys
+from pathlib import Path
+from bookbuild.preview.builder import run_build
+root = Path.cwd()
+changed = sys.argv[1:] or None
+result = run_build(root, root / ".bookbuild" / "preview", changed)
+print("ok" if result.ok else result.message)
+"""
+
+
+def test_preview_drops_the_pages_of_removed_or_renamed_chapters(book: Path) -> None:
+    import subprocess
+    import sys
+
+    def preview_build(*changed: str) -> None:
+        r = subprocess.run([sys.executable, "-c", PREVIEW_BUILD, *changed], cwd=book,
+                           capture_output=True, text=True, timeout=300)
+        assert r.stdout.strip().endswith("ok"), r.stdout + r.stderr
+
+    pages = book / ".bookbuild" / "preview"
+    preview_build()
+    assert (pages / "part" / "speed.html").is_file()
+    (book / "part" / "speed.qmd").rename(book / "part" / "pace.qmd")  # renamed, as an author does
+    config = book / "_quarto.yml"
+    config.write_text(config.read_text().replace("part/speed.qmd", "part/pace.qmd"))
+    preview_build(str(config))
+    assert (pages / "part" / "pace.html").is_file()
+    assert not (pages / "part" / "speed.html").exists()  # no page of a chapter no longer there
