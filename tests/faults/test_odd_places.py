@@ -173,3 +173,20 @@ def test_preview_drops_the_pages_of_removed_or_renamed_chapters(book: Path) -> N
     preview_build(str(config))
     assert (pages / "part" / "pace.html").is_file()
     assert not (pages / "part" / "speed.html").exists()  # no page of a chapter no longer there
+
+
+def test_a_mount_point_is_never_the_output_folder(book: Path) -> None:
+    import shutil
+    import subprocess
+
+    from tests.conftest import bookbuild_exe
+
+    if shutil.which("unshare") is None:
+        pytest.fail("the mount test needs unshare (apt-get install util-linux)")
+    (book / "site").mkdir()
+    script = (f"mount -t tmpfs none '{book}/site' && cd '{book}' && "
+              f"'{bookbuild_exe()}' render --to md --output-dir site --adopt-output")
+    r = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "it is a mount point" in r.stderr and "[OUT001]" in r.stderr
