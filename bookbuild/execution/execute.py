@@ -33,11 +33,34 @@ def kill_live_kernels() -> int:
     n = 0
     for process in list(LIVE_KERNELS):
         if process.poll() is None:
+            left = _descendants(process.pid)
             process.kill()
             process.wait()
+            _kill_all(left)
             n += 1
         LIVE_KERNELS.discard(process)
     return n
+
+
+def _descendants(pid: int) -> list:
+    """Every process a kernel started, also those in a session of their own (a cell's
+    `Popen(..., start_new_session=True)`), which killing the kernel's group would not reach."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _kill_all(processes: list) -> None:
+    import psutil
+
+    for proc in processes:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass  # gone already
 
 
 session.on_stop(kill_live_kernels)  # a failed or interrupted command leaves none behind
@@ -267,8 +290,10 @@ class ChapterExecutor:
         if process is not None:
             import asyncio
 
+            left = _descendants(process.pid)
             await provisioner.kill()
             await asyncio.to_thread(process.wait)
+            _kill_all(left)
             LIVE_KERNELS.discard(process)
 
     async def run(self) -> ExecutionResult:

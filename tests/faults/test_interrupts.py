@@ -108,3 +108,21 @@ def test_an_interrupt_while_pandoc_converts_ends_at_once_and_kills_it(book: Path
     assert "interrupted" in err.splitlines()[-1] and "Traceback" not in err
     time.sleep(0.3)
     assert [w for w in workers if Path(f"/proc/{w}").exists()] == []
+
+
+def test_a_program_a_cell_starts_in_a_session_of_its_own_is_stopped_too(book: Path) -> None:
+    (book / "part" / "speed.qmd").write_text(
+        "# Speed\n\n```{python}\nimport subprocess\n"
+        "daemon = subprocess.Popen(['sleep', '4317'], start_new_session=True)\n```\n")
+    # (it also held the build's output pipes open: `bookbuild render | cat` waited for it)
+    assert bb("render", "--to", "md", cwd=book, timeout=120).returncode == 0
+    time.sleep(0.5)
+
+    def running(pid_dir: Path) -> bool:
+        try:
+            return "4317" in (pid_dir / "cmdline").read_text(errors="replace")
+        except OSError:
+            return False  # gone meanwhile
+
+    left = [p for p in Path("/proc").iterdir() if p.name.isdigit() and running(p)]
+    assert left == [], "a program the cell started outlived the build"
