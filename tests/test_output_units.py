@@ -221,8 +221,8 @@ def test_staging_left_by_a_killed_build_is_removed_and_a_live_one_kept(
 
 
 def test_alive_tells_running_from_gone_processes(live_pid: int) -> None:
-    assert output._alive(live_pid)
-    assert not output._alive(dead_pid())
+    assert atomic.alive(live_pid)
+    assert not atomic.alive(dead_pid())
 
 
 def test_without_an_atomic_exchange_the_swap_still_replaces_the_output(

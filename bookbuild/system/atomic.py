@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from glob import escape as glob_escape
 from pathlib import Path
 
 # Tests: SIGKILL this process at the N-th file operation, or at the first whose name contains
@@ -81,8 +82,10 @@ def _open_temp(target: Path) -> tuple[int, str]:
     """A new temp file beside `target`, created with mode 0o666 so that the umask (and a
     default ACL) apply as they do to `open(target, "w")`; mkstemp's 0o600 ignores them."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    _remove_orphans(target)
     for _ in range(100):
-        tmp = str(target.parent / f".{target.name}.{os.urandom(4).hex()}.tmp")
+        # the writer's pid in the name: a temp file whose writer was killed is known as such
+        tmp = str(target.parent / f".{target.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
@@ -90,6 +93,26 @@ def _open_temp(target: Path) -> tuple[int, str]:
         except OSError as exc:  # a folder we cannot write: name the file, not a temp name
             raise OSError(exc.errno, exc.strerror, str(target)) from None
     raise FileExistsError(errno.EEXIST, "no unused temporary name", str(target.parent))
+
+
+def _remove_orphans(target: Path) -> None:
+    """Remove temp files of `target` left by a writer that was killed (its pid is gone)."""
+    for left in target.parent.glob(f".{glob_escape(target.name)}.*-*.tmp"):
+        pid = left.name[len(target.name) + 2:].split("-", 1)[0]
+        if pid.isdigit() and not alive(int(pid)):
+            with _quiet():
+                left.unlink()
+
+
+def alive(pid: int) -> bool:
+    """Whether a process `pid` exists (one of another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_text(path: Path, text: str) -> None:

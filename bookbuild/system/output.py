@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
-from bookbuild.system.atomic import fault_point, write_text
+from bookbuild.system.atomic import alive, fault_point, write_text
 from bookbuild.system.errors import Diagnostic, UsageError, display_path
 
 MANIFEST = ".bookbuild-manifest.json"
@@ -117,18 +117,8 @@ def _remove_stale_staging(out: Path) -> None:
     """Staging folders left by a killed build (their process is gone) are ours to remove."""
     for p in out.parent.glob(f".{out.name}{_STAGING}*"):
         pid = p.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not alive(int(pid)):
             shutil.rmtree(p, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @contextmanager

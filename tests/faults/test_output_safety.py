@@ -98,6 +98,8 @@ def test_numbers_accept_killed_mid_write_keeps_the_old_lock(book: Path) -> None:
     assert lock.read_bytes() == before
     r = bb("numbers", "accept", cwd=book)
     assert r.returncode == 0 and "9.63" not in before.decode() and "10.38" in lock.read_text()
+    # the killed writer's temp file is gone too: no .numbers.lock.*.tmp stays beside the lock
+    assert [p.name for p in book.iterdir() if p.name.endswith(".tmp")] == []
 
 
 def test_a_folder_bookbuild_did_not_make_is_refused_unless_adopted(book: Path) -> None:
