@@ -494,7 +494,8 @@ def _chapter_file_problems(config: dict, path: str, text: str, node) -> list[Dia
             continue
         file = Path(path).parent / entry
         if not file.is_file():
-            problem(entry, f"chapter {entry} does not exist",
+            what = "is a folder, not a chapter file" if file.is_dir() else "does not exist"
+            problem(entry, f"chapter {entry} {what}",
                     "fix the path or remove it from the book's chapters")
             continue
         real = file.resolve()

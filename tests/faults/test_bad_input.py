@@ -128,3 +128,13 @@ def test_one_page_per_chapter_one_chapter_per_page(book: Path, listing: str, mes
         line = [x for x in r.stderr.splitlines() if "CFG001" in x]
         assert len(line) == 1 and line[0].startswith("_quarto.yml:8:") and message in line[0], r.stderr
     assert tree(book) == before
+
+
+def test_a_chapter_that_is_a_folder_is_named_as_one(book: Path) -> None:
+    (book / "extra.qmd").mkdir()
+    config = book / "_quarto.yml"
+    config.write_text(config.read_text().replace("    - part/speed.qmd\n",
+                                                 "    - part/speed.qmd\n    - extra.qmd\n"))
+    r = bb("check", cwd=book)
+    assert r.returncode == 2
+    assert "_quarto.yml:8: chapter extra.qmd is a folder, not a chapter file [CFG001]" in r.stderr
