@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from bookbuild.analysis.checkcache import static_check
-from bookbuild.execution.service import Executions, errors_of, executed
+from bookbuild.commands.steps import start_check_finish
+from bookbuild.execution.service import errors_of, executed
 from bookbuild.model import Chapter, chapter_key
 from bookbuild.numbers import drift as drift_mod
 from bookbuild.numbers import lock as lockfile
@@ -27,13 +28,9 @@ def run(proj: Project, files: list[Path], action: str, expr: str | None = None,
                          "numbers accept` and commit numbers.lock")
     parsed = ParseCache(proj.cache_entries)
     chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
-    with Executions(proj, values_only=True) as runs:
-        runs.start(chapters)  # kernels start up while the check runs
-        problems = static_check(files, proj.root, "numbers", {ch.source: ch.doc for ch in chapters},
-                                proj.cache_entries, config=proj.config)
-        if problems:
-            raise BuildError("\n".join(problems))
-        results = runs.finish()
+    results = start_check_finish(proj, chapters, lambda: static_check(
+        files, proj.root, "numbers", {ch.source: ch.doc for ch in chapters}, proj.cache_entries,
+        config=proj.config), values_only=True)
     errors = errors_of(results)
     if errors:
         raise BuildError("\n".join(errors))

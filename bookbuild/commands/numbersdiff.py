@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bookbuild.analysis.checkcache import static_check
+from bookbuild.commands.steps import start_check_finish
 from bookbuild.execution import cache
 from bookbuild.execution.execute import Plan
-from bookbuild.execution.service import Executions, errors_of
+from bookbuild.execution.service import errors_of
 from bookbuild.execution.service import executed as with_results
 from bookbuild.model import Chapter
 from bookbuild.numbers import difftable
@@ -47,13 +48,9 @@ def executed(proj: Project, files: list[Path] | None = None,
     chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
     if home is not None and home.root is not None and proj.root is not None:
         _seed(home, proj, chapters)
-    with Executions(proj, values_only=True) as runs:
-        runs.start(chapters)  # kernels start up while the check runs
-        problems = static_check(files, proj.root, "numbers", {ch.source: ch.doc for ch in chapters},
-                                proj.cache_entries, config=proj.config)
-        if problems:
-            raise BuildError("\n".join(problems))
-        results = runs.finish()
+    results = start_check_finish(proj, chapters, lambda: static_check(
+        files, proj.root, "numbers", {ch.source: ch.doc for ch in chapters}, proj.cache_entries,
+        config=proj.config), values_only=True)
     errors = errors_of(results)
     if errors:
         raise BuildError("\n".join(errors))

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from bookbuild.analysis.checkcache import static_check
-from bookbuild.execution.service import Executions, errors_of, executed
+from bookbuild.commands.steps import start_check_finish
+from bookbuild.execution.service import errors_of, executed
 from bookbuild.model import Chapter, relative_output
 from bookbuild.numbers import drift as drift_mod
 from bookbuild.numbers.lock import LockError
@@ -54,13 +55,9 @@ def _build_book(proj: Project, files: list[Path], formats: list[str] | None,
     parsed = ParseCache(proj.cache_entries, use_cache)
     chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
     publisher = _publisher(proj, chapters, formats, strict, extra_body, use_cache, parsed)
-    with Executions(proj, use_cache, formats) as runs:
-        runs.start(chapters)  # kernels start up while the check runs
-        problems = static_check(files, proj.root, "render", {ch.source: ch.doc for ch in chapters},
-                                proj.cache_entries, use_cache, proj.config)
-        if problems:
-            raise BuildError("\n".join(problems))
-        results = runs.finish()
+    results = start_check_finish(proj, chapters, lambda: static_check(
+        files, proj.root, "render", {ch.source: ch.doc for ch in chapters}, proj.cache_entries,
+        use_cache, proj.config), use_cache, formats)
     errors = errors_of(results)
     if errors:
         raise BuildError("\n".join(errors) + f"\nrender failed: {len(errors)} chapter(s) with "
@@ -124,14 +121,10 @@ def build_documents(proj: Project, files: list[Path], formats: list[str] | None,
     parsed = ParseCache(proj.cache_entries, use_cache)
     chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
     docs = {ch.source: ch.doc for ch in chapters}
-    # each document alone: a label may be defined in two documents, as Quarto allows
-    with Executions(proj, use_cache, formats) as runs:
-        runs.start(chapters)  # kernels start up while the check runs
-        problems = [*{line: None for f in files for line in static_check(
-            [f], proj.root, "render", docs, proj.cache_entries, use_cache, proj.config)}]
-        if problems:
-            raise BuildError("\n".join(problems))
-        results = runs.finish()
+    # each document checked alone: a label may be defined in two documents, as Quarto allows
+    results = start_check_finish(proj, chapters, lambda: [*{line: None for f in files for line in (
+        static_check([f], proj.root, "render", docs, proj.cache_entries, use_cache, proj.config))}],
+        use_cache, formats)
     errors = errors_of(results)
     if errors:
         raise BuildError("\n".join(errors) + f"\nrender failed: {len(errors)} document(s) with "

@@ -1,0 +1,25 @@
+"""The steps every command takes in the same order: start the kernels, check while they start,
+then wait for the results (each command decides what its check is and what a failure says)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from bookbuild.execution.service import Executions, Outcome
+from bookbuild.model import Chapter
+from bookbuild.source.project import Project
+from bookbuild.system.errors import BuildError
+
+
+def start_check_finish(proj: Project, chapters: list[Chapter], check: Callable[[], list[str]],
+                       use_cache: bool = True, formats: list[str] | None = None,
+                       values_only: bool = False) -> dict[Path, Outcome]:
+    """Start `chapters`' kernels, run `check` meanwhile (its problems stop everything, kernels
+    included) and return each chapter's result or error."""
+    with Executions(proj, use_cache, formats, values_only=values_only) as runs:
+        runs.start(chapters)  # kernels start up while the check runs
+        problems = check()
+        if problems:
+            raise BuildError("\n".join(problems))
+        return runs.finish()
