@@ -11,8 +11,10 @@ if bash -c "$check" >/dev/null 2>&1; then
 fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "Installing $what from Debian: $*"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  # Wait for another apt/dpkg run (a second `make setup`, unattended upgrades) instead of failing.
+  lock=(-o DPkg::Lock::Timeout=900)
+  apt-get "${lock[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get "${lock[@]}" install -y -qq "$@" >/dev/null
   bash -c "$check" >/dev/null 2>&1 || { echo "$what still missing after apt-get install $*" >&2; exit 1; }
 else
   echo "$what is missing. Install it with:" >&2
