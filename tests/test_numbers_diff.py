@@ -219,7 +219,9 @@ def test_whatif_on_our_book_moves_the_ridge_points_only(tmp_path: Path) -> None:
     assert errors(r)[0].startswith("mlsysim/core/constants.py:41: whatif H100_MEM_BW")
 
 
-def test_ctrl_c_removes_the_worktrees(book: Path) -> None:
+def test_ctrl_c_then_a_tampered_checkout_still_diffs_the_revisions_as_committed(book: Path) -> None:
+    """The revisions' checkouts under .bookbuild/diff/ are kept between runs and updated in
+    place; whatever a killed run or a cell left there, the next diff sees each revision's files."""
     import signal
     import time
 
@@ -232,14 +234,22 @@ def test_ctrl_c_removes_the_worktrees(book: Path) -> None:
     new = book / ".bookbuild" / "diff" / "new"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (new / "other.qmd").exists():
-        time.sleep(0.2)  # the first revision is done once the second's worktree exists
-    time.sleep(1)  # the slow chapter's kernel is running in the worktree
+        time.sleep(0.2)  # the first revision is done once the second's checkout exists
+    time.sleep(1)  # the slow chapter's kernel is running in the checkout
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert not new.exists() and not (book / ".bookbuild" / "diff" / "old").exists()
-    assert len(git(book, "worktree", "list").splitlines()) == 1
+    assert len(git(book, "worktree", "list").splitlines()) == 1  # nothing registered with git
 
+    (book / "other.qmd").write_text(OTHER)
+    git(book, "commit", "-qa", "--amend", "--allow-empty", "-m", "not slow after all")
+    (new / "ch.qmd").write_text("---\ntitle: edited by hand\n---\n\n`{python} 1/0`\n")
+    (new / "stray.qmd").write_text("A chapter no revision has.\n")
+    r = run_cli("numbers", "diff", "HEAD~1", "HEAD", cwd=book)
+    assert r.returncode == 0, r.stdout + r.stderr  # the amended commit moves no number
+    assert (new / "ch.qmd").read_text() == (book / "ch.qmd").read_text()
+    assert not (new / "stray.qmd").exists()
+    assert git(book, "status", "--porcelain") == ""
 
 
 def _step(step_id: str) -> str:

@@ -1,8 +1,8 @@
 """`bookbuild numbers diff [REV1] [REV2]`: the numbers of two git revisions side by side.
 
-Each revision is executed in a temporary `git worktree` (the user's checkout is never touched)
-with the project's own execution cache; without revisions, the lock committed at HEAD is
-compared with the working tree's numbers.
+Each revision is executed in a checkout of its own under `.bookbuild/diff/` (the user's checkout
+is never touched) with the project's own execution cache; without revisions, the lock committed
+at HEAD is compared with the working tree's numbers.
 """
 
 from __future__ import annotations
@@ -72,8 +72,8 @@ def _seed(home: Project, proj: Project, chapters: list[Chapter]) -> None:
 
 def _checked_out(stack: contextlib.ExitStack, home: Project, top: Path, prefix: str,
                  commit: str, slot: str) -> Project:
-    """The project as it is at `commit`, in a worktree removed when `stack` closes."""
-    where = stack.enter_context(gitrev.worktree(top, commit, home.cache_dir / "diff" / slot))
+    """The project as it is at `commit`, in its slot's checkout under the cache."""
+    where = stack.enter_context(gitrev.checkout(top, commit, home.cache_dir / "diff" / slot))
     proj = project_mod.load(where / prefix)
     return _Borrowing(proj.root, proj.config, proj.settings, cache_home=home.cache_dir)
 

@@ -1,9 +1,10 @@
 """Git revisions for `numbers diff`: resolve one, read a file at one, check one out beside the
-user's checkout in a temporary `git worktree` that is removed afterwards (also on Ctrl-C)."""
+user's checkout in a folder of the cache, updated in place from run to run."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -44,24 +45,40 @@ def show(top: Path, commit: str, path: str) -> str | None:
 
 
 @contextlib.contextmanager
-def worktree(top: Path, commit: str, where: Path) -> Iterator[Path]:
-    """`commit` checked out (detached) at `where`; removed on the way out, whatever happens.
+def checkout(top: Path, commit: str, where: Path) -> Iterator[Path]:
+    """`commit`'s files at `where`, a folder kept between runs and brought up to date in place.
 
     `where` is a fixed place per slot, so the execution cache, whose keys hold the kernel's
-    folder, finds the entries of the last diff there."""
-    remove(top, where)  # left over by a run that was killed outright
-    where.parent.mkdir(parents=True, exist_ok=True)
-    _git(["worktree", "add", "--detach", "--force", str(where), commit], top)
+    folder, finds the entries of the last diff there. The folder is no registered worktree (the
+    user's `git worktree list` never shows it): a private index beside it lets git rewrite only
+    the files that differ from the last revision checked out there, and drop what cells wrote."""
+    index = where.parent / f".{where.name}.index"
     try:
-        yield where
-    finally:
+        _update(top, commit, where, index)
+    except subprocess.CalledProcessError:  # a run killed mid-update left a lock or a torn index
         remove(top, where)
+        _update(top, commit, where, index)
+    yield where
+
+
+def _update(top: Path, commit: str, where: Path, index: Path) -> None:
+    where.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, GIT_INDEX_FILE=str(index))
+    tree = ["--git-dir", _git_dir(top), "--work-tree", str(where)]
+    # --reset -u: files that differ from `commit` (changed revisions, or edited by a cell) are
+    # rewritten, the rest only stat'ed; clean removes what is in no revision (cell outputs).
+    for args in (["read-tree", "--reset", "-u", commit], ["clean", "-f", "-d", "-x", "-q"]):
+        subprocess.run(["git", *tree, *args], cwd=where, capture_output=True, text=True,
+                       check=True, env=env)
+
+
+def _git_dir(top: Path) -> str:
+    return _git(["rev-parse", "--absolute-git-dir"], top).stdout.strip()
 
 
 def remove(top: Path, where: Path) -> None:
-    """Remove a worktree of ours and git's record of it (nothing when there is none)."""
-    # Deleting the folder and pruning git's record of it is what `git worktree remove --force`
-    # does, without first comparing every file with the index (0.3-0.4 s each).
+    """Remove a checkout of ours and its private index (nothing when there is none)."""
     if where.exists() or where.is_symlink():
         shutil.rmtree(where, ignore_errors=True)
-    _git(["worktree", "prune"], top, check=False)
+    for leftover in (where.parent / f".{where.name}.index", where.parent / f".{where.name}.index.lock"):
+        leftover.unlink(missing_ok=True)
