@@ -199,6 +199,9 @@ def _decode(data: bytes, where: str, problems: list[Diagnostic]) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+Spans = list[tuple[int, int]]  # [start, end) offsets into the expanded text
+
+
 def parse_file(path: str | Path, project_root: Path | None = None) -> Document:
     path = Path(path)
     problems: list[Diagnostic] = []
@@ -226,6 +229,19 @@ def parse(text: str, path: str = "<string>", project_root: Path | None = None,
     index = LineIndex(text)
     where = _Locator(path, index, origins)
 
+    cells, fences, dead = _fenced_blocks(text, body_start, where, index, problems)
+    refs = _live_refs(text, body_start, dead, cells, where, index, problems)
+    doc = Document(path, text, front, tuple(cells), tuple(fences), tuple(refs), (), body_start,
+                   tuple(files), tuple(origins), files)
+    located = tuple(sorted({doc.annotate(p) for p in problems}))
+    return Document(path, text, front, doc.cells, doc.fences, doc.refs, located, body_start,
+                    doc.sources, doc.origins, files)
+
+
+def _fenced_blocks(text: str, body_start: int, where: _Locator, index: LineIndex,
+                   problems: list[Diagnostic]) -> tuple[list[CodeCell], list[Fence], Spans]:
+    """The code cells, the other fenced blocks, and the spans (front matter, code, raw HTML)
+    that hold no live inline references."""
     cells: list[CodeCell] = []
     fences: list[Fence] = []
     dead: list[tuple[int, int]] = [(0, body_start)]  # spans that hold no live references
@@ -260,7 +276,13 @@ def parse(text: str, path: str = "<string>", project_root: Path | None = None,
                                   indent))
         else:
             fences.append(Fence(fpath, fline, info, body, start, end))
+    return cells, fences, dead
 
+
+def _live_refs(text: str, body_start: int, dead: Spans, cells: list[CodeCell], where: _Locator,
+                index: LineIndex, problems: list[Diagnostic]) -> list[InlineRef]:
+    """The inline references in prose; those that are never evaluated (in code spans Quarto
+    leaves alone, in div attributes) are problems instead."""
     refs: list[InlineRef] = []
     for a, b in _complement(dead, len(text)):
         refs.extend(_inline_refs(text, a, b, where, problems))
@@ -275,11 +297,7 @@ def parse(text: str, path: str = "<string>", project_root: Path | None = None,
         problems.append(Diagnostic(r.path, r.line, r.col, "REF005", "inline reference in a div "
                                    "attribute (such as fig-cap) is never evaluated; compute the "
                                    "text in a cell instead" + included_note(r.included_from)))
-    doc = Document(path, text, front, tuple(cells), tuple(fences), tuple(refs), (), body_start,
-                   tuple(files), tuple(origins), files)
-    located = tuple(sorted({doc.annotate(p) for p in problems}))
-    return Document(path, text, front, doc.cells, doc.fences, doc.refs, located, body_start,
-                    doc.sources, doc.origins, files)
+    return refs
 
 
 class _Locator:
