@@ -226,3 +226,39 @@ def test_the_books_execute_options_hold_as_in_render(tmp_path: Path) -> None:
     assert r.stdout.splitlines()[-1].startswith("ok: literals: 0 LIT001 stale"), r.stdout
     assert "against 2 computed values" in r.stdout  # Link.gbps and the inline value
     assert r.returncode == 0
+
+
+@pytest.fixture(scope="module")
+def restated(book: Path):
+    r = run_cli("check", "--literals", "restated.qmd", cwd=book)
+    return r, r.stdout.splitlines()
+
+
+def test_a_ratio_of_two_quoted_values_written_by_hand_could_be_computed(restated) -> None:
+    _, lines = restated
+    line = _finding(lines, "restated.qmd:14:")
+    assert line.endswith("'7×' could be computed: it equals Node.hbm_gbs / Node.link_gbs = 7.44 "
+                         "[LIT002]")
+    assert "value: Node.hbm_gbs / Node.link_gbs = 3350 / 450" in lines[lines.index(line) + 1]
+
+
+def test_a_hand_typed_ratio_that_disagrees_with_the_quoted_values_is_stale(restated) -> None:
+    _, lines = restated
+    line = _finding(lines, "restated.qmd:17:")
+    assert line.endswith("'25×' contradicts the ratio of the values quoted just before it, "
+                         "32.1 [LIT001]")
+    assert "Node.link_gbs / Node.disk_gbs = 450 / 14 = 32.1" in lines[lines.index(line) + 1]
+
+
+def test_a_hedged_or_bare_restatement_a_sentence_later_could_be_computed(restated) -> None:
+    _, lines = restated
+    assert _finding(lines, "restated.qmd:19:").endswith(
+        "'~300' could be computed: it equals Node.nodes = 296 [LIT002]")
+    assert _finding(lines, "restated.qmd:21:").endswith(
+        "'296' could be computed: it equals Node.nodes = 296 [LIT002]")
+
+
+def test_other_multiples_and_questions_are_not_findings(restated) -> None:
+    r, lines = restated
+    assert not [x for x in lines if x.startswith(("restated.qmd:23:", "restated.qmd:25:"))]
+    assert r.returncode == 1

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from bookbuild.literals.cells import CellSpot
 from bookbuild.literals.precision import agrees, distance, plausible
-from bookbuild.literals.prose import Spot, Table
+from bookbuild.literals.prose import Spot, Table, sentence_before
 from bookbuild.literals.scan import Literal
 from bookbuild.literals.values import Value
 from bookbuild.literals.words import STOP, UNITS, NameWords, Words, normal, text_words
@@ -116,6 +116,10 @@ class Judge:
         found = self._sentence_refs(sp, sentence, line, col, may_suggest)
         if found is not False:
             return found
+        if sp.paragraph is not None and may_suggest:
+            found = self._restated(sp, sentence, line, col)
+            if found is not False:
+                return found
         return self._name_words(sp, sentence, line, col, may_suggest)
 
     def _text(self, sp: Spot) -> str:
@@ -289,6 +293,54 @@ class Judge:
         return self._stale(line, col, lit, v, f"the same sentence quotes {v.key} "
                            f"(words: {', '.join(words)}, unit {lit.unit})")
 
+    def _quoted_near(self, sp: Spot) -> list[tuple[Value, str]]:
+        """(value, unit written after it) of the inline references in the literal's sentence
+        and the sentence before it, in the same paragraph."""
+        before = sentence_before(self.view, sp.paragraph, sp.sentence[0])
+        a = before[0] if before else sp.sentence[0]
+        out = []
+        for ref in self._refs(a, sp.sentence[1]):
+            v = self.by_key.get(ref.expr)
+            if v is not None and v.number is not None:
+                out.append((v, _unit_after(self.doc.text, ref.end)))
+        return out
+
+    def _restated(self, sp: Spot, sentence: str, line: int, col: int):
+        """A number that restates values quoted just before it in other words: their ratio
+        ("7× what the link offers") or one of them ("about 40" a sentence later)."""
+        lit = sp.lit
+        quoted = self._quoted_near(sp)
+        if lit.unit == "×":
+            pairs = [(v1.number / v2.number, v1, v2) for v1, u1 in quoted for v2, u2 in quoted
+                     if v1.key != v2.key and v2.number > 0 and v1.number >= v2.number
+                     and u1 not in ("×", "%") and _same_unit(u1, u2)]
+            for ratio, v1, v2 in pairs:
+                if agrees(lit, ratio):
+                    return Finding(line, col, "LIT002", f"'{lit.shown}' could be computed: it "
+                                   f"equals {v1.key} / {v2.key} = {ratio:.3g}", [
+                                       f"value: {v1.key} / {v2.key} = {v1.text} / {v2.text}",
+                                       "evidence: both are quoted inline just before it",
+                                       "help: compute the ratio in a cell and quote it inline"])
+            hypothetical = sentence.rstrip().endswith("?") or _HYPOTHETICAL.match(sentence)
+            if len(pairs) == 1 and plausible(lit, pairs[0][0]) and not hypothetical:
+                ratio, v1, v2 = pairs[0]
+                return Finding(line, col, "LIT001", f"'{lit.shown}' contradicts the ratio of the "
+                               f"values quoted just before it, {ratio:.3g}", [
+                                   f"value: {v1.key} / {v2.key} = {v1.text} / {v2.text} = "
+                                   f"{ratio:.3g}",
+                                   "evidence: the only two values in that unit quoted inline in "
+                                   "this sentence and the one before",
+                                   "help: compute the ratio in a cell and quote it inline"])
+        # A small bare number equals too much by chance ("2 of them", "10 steps").
+        significant = len(lit.digits.replace(",", "").replace(".", "").strip("0"))
+        if not lit.unit and lit.number < 20 and significant < 2:
+            return False
+        for v, unit in quoted:
+            if _fits(lit.unit, unit) and agrees(lit, v.number):
+                return self._could(line, col, lit, v, f"{v.key} is quoted inline just before it, "
+                                   "in the same unit")
+        return False
+
     def _named(self, lit: Literal, context: list[str], need: int):
         """The value all of whose distinctive name words appear in `context`, with at least
         `need` of them alphabetic, and whose unit (if any) is the literal's (strongest first)."""
@@ -385,6 +437,14 @@ def _unit_after(text: str, offset: int) -> str:
     if u in ("×", "x") or "times" in u:
         return "×"
     return "%" if u in ("%", "\\%") else u
+
+
+def _fits(lit_unit: str, unit: str) -> bool:
+    """A literal's unit against the word after a quoted value: the same unit, or for a bare
+    number, a value followed by no unit (a count of things: "296 nodes", "296 of them")."""
+    if lit_unit:
+        return _same_unit(lit_unit, unit)
+    return not unit or not (unit in ("×", "%") or "/" in unit or normal(unit) in UNITS)
 
 
 def _same_unit(a: str, b: str) -> bool:

@@ -44,6 +44,7 @@ class Spot:
     column: int | None = None
     row: int | None = None
     in_attribute: bool = False  # inside a div attribute: inline references never render there
+    paragraph: tuple[int, int] | None = None  # offsets of the prose paragraph holding it
 
 
 def _parser():
@@ -178,7 +179,8 @@ class _Walker:
                 described = self.pending = Table(label=_label(tok.content))
         for lit, alt in _in_inline_with_alt(tok, self.source, self.view, a, b):
             sentence = _sentence(self.view, a, b, lit.start)
-            self.spots.append(Spot("alt" if alt else kind, lit, sentence, described))
+            self.spots.append(Spot("alt" if alt else kind, lit, sentence, described,
+                                   paragraph=(a, b)))
 
 
 def _label(caption: str) -> str:
@@ -238,6 +240,14 @@ def _flatten(children):
             if child.meta is None:
                 child.meta = {}
             yield child
+
+
+def sentence_before(view: str, paragraph: tuple[int, int], start: int) -> tuple[int, int] | None:
+    """The sentence of `paragraph` that ends where the sentence starting at `start` begins."""
+    a, _ = paragraph
+    if start <= a or not view[a:start].strip():
+        return None
+    return _sentence(view, a, start, start - 1)
 
 
 def _sentence(view: str, a: int, b: int, offset: int) -> tuple[int, int]:
