@@ -157,3 +157,28 @@ def test_links_to_a_place_in_a_source_stay_inside_the_pdf() -> None:
     assert r"\href{intro.qmd}{intro}" in r.stdout  # a whole file: no place to point at
     assert r"\url{https://example.org/page.qmd}" in r.stdout or \
         r"\href{https://example.org/page.qmd}{site}" in r.stdout
+
+
+def test_conditional_format_aliases_html_js_and_pdf(tmp_path: Path) -> None:
+    """`html:js` is a page that runs scripts (html, not epub); `pdf` and `latex` are one."""
+    import zipfile
+
+    text = ("::: {.content-visible when-format=\"html:js\"}\nScripted only.\n:::\n\n"
+            "::: {.content-hidden unless-format=\"pdf\"}\nPrinted only.\n:::\n\n"
+            "[Web words]{.content-visible when-format=\"html\"}\n")
+    shown = {}
+    for to in ("html", "epub", "latex"):
+        out = tmp_path / f"out.{to}"
+        r = pandoc(text, "-t", to, "-o", str(out), "--metadata", "title=T",
+                   "--lua-filter", str(FILTERS / "conditional.lua"))
+        assert r.returncode == 0, r.stderr
+        if to == "epub":
+            with zipfile.ZipFile(out) as z:
+                shown[to] = " ".join(z.read(n).decode() for n in z.namelist()
+                                     if n.endswith(".xhtml"))
+        else:
+            shown[to] = out.read_text()
+    assert "Scripted only." in shown["html"] and "Web words" in shown["html"]
+    assert "Printed only." not in shown["html"]
+    assert "Scripted only." not in shown["epub"] and "Web words" in shown["epub"]
+    assert "Printed only." in shown["latex"] and "Scripted only." not in shown["latex"]
