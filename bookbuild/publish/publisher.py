@@ -308,10 +308,11 @@ class Publisher:
             page = pages[source]
             assets_name = f"{page.stem}_files"
             assets = stage / page.parent / assets_name
-            libs_link = posixpath.relpath(LIBS, page.parent.as_posix() or ".")
+            # a book's pages share site_libs/; a document keeps to its own doc_files/ (Quarto)
+            libs = (assets / "libs", f"{assets_name}/libs") if self.document else (
+                stage / LIBS, posixpath.relpath(LIBS, page.parent.as_posix() or "."))
             md = substitute(ch.doc, ch.result, assets, assets_name, fmt="html",
-                            config=self.proj.config, provenance=notes[id(ch)],
-                            libs=(stage / LIBS, libs_link))
+                            config=self.proj.config, provenance=notes[id(ch)], libs=libs)
             if not self.document:  # a document's title is its page's title block
                 md = crossref.with_title(ch.doc, md)
             md = self._expand(md, ch, "html")
