@@ -190,12 +190,28 @@ def provenance_html(body: str, notes: list[dict | None]) -> str:
     return NUM_SPAN.sub(full, body)
 
 
+# Scripts written for a notebook's require.js (AMD): `require([...], ...)`, `define('name', ...)`.
+AMD = re.compile(r"\brequire(?:js)?\s*\(\s*\[|\brequire(?:js)?\.config\s*\(|\bdefine\s*\(\s*['\"]")
+REQUIRE_SCRIPTS = (
+    '<script src="https://cdn.jsdelivr.net/npm/requirejs@2.3.6/require.min.js"></script>\n'
+    '<script src="https://cdn.jsdelivr.net/npm/jquery@3.5.1/dist/jquery.min.js"></script>\n'
+    "<script>define('jquery', [], function () { return window.jQuery; });</script>\n")
+
+
 class PageScripts:
     """Scripts a page loads once, before the first output that needs them (plotly.js)."""
 
     def __init__(self, folder: Path, link: str) -> None:
         self.folder, self.link = folder, link
-        self.plotly = False
+        self.plotly = self.require = False
+
+    def require_tag(self, payload: str) -> str:
+        """require.js and jQuery, which Quarto puts in a page whose outputs carry scripts,
+        before the first output that calls them (plotly before 6, older widgets)."""
+        if self.require or not AMD.search(payload):
+            return ""
+        self.require = True
+        return REQUIRE_SCRIPTS
 
     def plotly_tag(self) -> str:
         """plotly.js's `<script>` the first time a page asks, then nothing."""
@@ -369,10 +385,12 @@ class CellWriter:
                 self.tables += 1
                 self.html_tables += 1
                 return md if (asis or table_cell) else _output_div("cell-output-display", md)
-            raw = _raw_block("html", payload)  # as Quarto keeps it: scripts and all
+            # as Quarto keeps it: scripts and all
+            raw = _raw_block("html", self.page.require_tag(payload) + payload)
             return raw if asis else _output_div("cell-output-display", raw)
         if mime == "application/javascript":
-            raw = _raw_block("html", f'<script type="{mime}">\n{payload}\n</script>')
+            raw = _raw_block("html", self.page.require_tag(payload)
+                             + f'<script type="{mime}">\n{payload}\n</script>')
             return raw if asis else _output_div("cell-output-display", raw)
         if mime == "text/latex":
             raw = f"```{{=latex}}\n{payload.strip()}\n```"
