@@ -78,6 +78,9 @@ def test_plotly_json_becomes_a_drawn_figure(html_run, page: Elements, source: st
     assert re.search(r'Plotly\.newPlot\("' + ids[0] + r'", \[\{"type":"bar","x":\["north","south"\],'
                      r'"y":\[3,5\]\}\], \{"title":\{"text":"Two regions"\},"height":360\}', source)
     assert '"name":"<\\/script>trace"' in source  # data cannot close its script early
+    # Quarto's kernel gives every plotly template narrow margins
+    assert '{"template":{"layout":{"font":{"size":13},"margin":{"t":30,"r":0,"b":0,"l":0}}}}' \
+        in source
     assert plots[0]["ancestors"][-1]["attrs"]["style"].startswith("height:360px")
     # the labelled one is a numbered figure with its caption
     assert "Figure 1.1: Bars drawn by plotly" in re.sub(r"<[^>]+>|\s+", " ", source)

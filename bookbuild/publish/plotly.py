@@ -15,6 +15,7 @@ from pathlib import Path
 MIME = "application/vnd.plotly.v1+json"
 CDN = "https://cdn.plot.ly/plotly-3.0.1.min.js"  # when plotly is not installed beside us
 LIBRARY = "plotly.min.js"
+QUARTO_MARGIN = {"t": 30, "r": 0, "b": 0, "l": 0}
 DEFAULT_HEIGHT = 525  # plotly's notebook renderer: a figure without a layout height
 # What marks plotly's own HTML: a figure, or the library it loads (as Quarto recognises it).
 FIGURE_HTML = re.compile(r'class="plotly-graph-div"|Plotly\.newPlot')
@@ -51,7 +52,7 @@ def library_tag(libs: Path, link: str) -> str:
 
 def figure_html(spec: dict, div_id: str) -> str:
     """The figure as plotly's notebook renderer writes it: a sized div and a newPlot call."""
-    layout = spec.get("layout") if isinstance(spec.get("layout"), dict) else {}
+    layout = _quarto_margins(spec.get("layout") if isinstance(spec.get("layout"), dict) else {})
     config = {"responsive": True, **(spec.get("config") or {})}
     height = layout.get("height") if isinstance(layout.get("height"), (int, float)) else None
     width = layout.get("width") if isinstance(layout.get("width"), (int, float)) else None
@@ -63,6 +64,16 @@ def figure_html(spec: dict, div_id: str) -> str:
             "window.PLOTLYENV = window.PLOTLYENV || {};\n"
             f'if (document.getElementById("{div_id}")) {{ Plotly.newPlot("{div_id}", {args}); }}\n'
             "</script></div>")
+
+
+def _quarto_margins(layout: dict) -> dict:
+    """The layout with Quarto's narrow template margins (its kernel setup gives every plotly
+    template t=30, r=b=l=0); a margin the figure sets itself still wins."""
+    template = layout.get("template")
+    if not isinstance(template, dict):
+        return layout
+    inner = template.get("layout") if isinstance(template.get("layout"), dict) else {}
+    return {**layout, "template": {**template, "layout": {**inner, "margin": QUARTO_MARGIN}}}
 
 
 def _script_json(value: object) -> str:
