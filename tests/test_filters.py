@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -182,3 +183,24 @@ def test_conditional_format_aliases_html_js_and_pdf(tmp_path: Path) -> None:
     assert "Printed only." not in shown["html"]
     assert "Scripted only." not in shown["epub"] and "Web words" in shown["epub"]
     assert "Printed only." in shown["latex"] and "Scripted only." not in shown["latex"]
+
+
+def test_tbl_colwidths_values_and_document_default() -> None:
+    """A list (the last repeats, a sum over 100 scaled), `false`/`auto` as Quarto reads them."""
+    def cols(text: str, *meta: str) -> list[str]:
+        r = pandoc(text, "-t", "html", *meta, "--lua-filter", str(FILTERS / "tables.lua"))
+        assert r.returncode == 0, r.stderr
+        assert "tbl-colwidths" not in r.stdout
+        return re.findall(r'<col style="([^"]+)"', r.stdout)
+
+    table = "| a | b | c |\n|---|---|---|\n| 1 | [l](https://e.org) | 3 |\n\n: T"
+    assert cols(table + ' {tbl-colwidths="[50,100]"}') == [
+        "width: 20%", "width: 40%", "width: 40%"]
+    assert cols(table + ' {tbl-colwidths="20,30"}') == ["width: 20%", "width: 30%", "width: 30%"]
+    long_table = "| a | b |\n|---|---|\n| " + "x " * 60 + "| y |\n\n: T"
+    assert len(cols(long_table)) == 2  # pandoc's own relative widths for a long row
+    assert cols(long_table, "-M", "tbl-colwidths=false") == []
+    assert cols(long_table + ' {tbl-colwidths="auto"}') == cols(long_table)  # no link: pandoc's
+    assert cols(table + ' {tbl-colwidths="auto"}', "-M", "tbl-colwidths=[10,10,80]") == []
+    assert cols(table, "-M", "tbl-colwidths=[10,10,80]") == [
+        "width: 10%", "width: 10%", "width: 80%"]  # the document's own default

@@ -174,3 +174,17 @@ def test_require_js_comes_before_the_first_output_that_calls_it(html_run, page: 
     assert source.index("measure_17") < source.index(loaders[0])
     root, _ = html_run
     assert "requirejs" not in (root / "_book" / "index.html").read_text(encoding="utf-8")
+
+
+def test_tbl_colwidths_on_a_caption_and_a_cell_set_the_columns(page: Elements,
+                                                               source: str) -> None:
+    """Quarto's `tbl-colwidths`: applied as the columns' widths, never printed."""
+    widths = {}
+    for table in page.find("table"):
+        cols = [c["attrs"].get("style") for c in page.within(table, "col")]
+        heads = [h["text"].strip() for h in page.within(table, "th")]
+        widths[heads[0]] = cols
+    assert widths["region"] == ["width: 75%", "width: 25%"]
+    assert widths["kind"] == ["width: 30%", "width: 70%"]
+    assert "tbl-colwidths" not in source
+    assert "Table 1.1: Shares by region" in re.sub(r"<[^>]+>|\s+", " ", source)

@@ -291,8 +291,12 @@ class CellWriter:
         whose sub-tables are lettered (a), (b), ... by the cross-reference filter."""
         subcaps = _as_list(self.o.get("tbl-subcap")) if self.o.get("tbl-subcap") is not True else []
         tables = [t for t in tables if t]
+        widths = self.o.get("tbl-colwidths")
+        # the cell's tbl-colwidths goes on its table (tables.lua); one read from HTML keeps its own
+        attrs = f"#{label}" + (f' tbl-colwidths="{_colwidths(widths)}"'
+                               if widths is not None and not self.html_tables else "")
         if not self.o.get("tbl-subcap") or len(tables) < 2:
-            return [*tables, f": {_one_line(caption)} {{#{label}}}"]
+            return [*tables, f": {_one_line(caption)} {{{attrs}}}"]
         out = [f'::: {{#{label} tbl-cap="{_one_line(caption).replace(chr(34), chr(39))}"}}']
         for i, table in enumerate(tables, start=1):
             sub = _one_line(subcaps[i - 1]) if i <= len(subcaps) else ""
@@ -468,6 +472,15 @@ class CellWriter:
         attrs = [a for a in (ident, *size, _attr("fig-alt", alt)) if a]
         suffix = "{" + " ".join(attrs) + "}" if attrs else ""
         return _aligned_output(f"![{_one_line(caption)}]({src}){suffix}", align)
+
+
+def _colwidths(value: Any) -> str:
+    """`tbl-colwidths` as a caption attribute: `[60,40]`, `true`, `false` or `auto`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ",".join(str(v) for v in value) + "]"
+    return str(value).replace('"', "")
 
 
 def _with_markdown_math(data: dict) -> dict:
