@@ -60,3 +60,16 @@ def test_print_links_to_the_source_and_a_missing_source_is_reported() -> None:
     assert out.startswith("[https://youtu.be/x](https://youtu.be/x)")
     assert problems == ["3: {{< video >}} needs a source, e.g. {{< video https://youtu.be/ID >}} "
                         "or {{< video media/clip.mp4 >}}"]
+
+
+def test_a_player_in_a_list_item_stays_in_it() -> None:
+    import subprocess
+
+    from bookbuild.publish.pandoc import pandoc_path
+
+    out, _ = expand("- first\n\n    {{< video https://youtu.be/x >}}\n\n- second\n")
+    page = subprocess.run([str(pandoc_path()), "-f", "markdown", "-t", "html"], input=out,
+                          capture_output=True, text=True, timeout=60).stdout
+    first = page.split("<li>")[1]
+    assert "youtube.com/embed/x" in first and "second" not in first
+    assert page.count("<ul>") == 1

@@ -117,14 +117,16 @@ def _expand_one(name: str, args: list[str], ctx: Context,
     return None  # include, or unknown (reported)
 
 
-def _alone_on_line(text: str, start: int, end: int) -> bool:
-    """Whether nothing but blanks shares the shortcode's line (it is then a block of its own)."""
+def _alone_on_line(text: str, start: int, end: int) -> str | None:
+    """The indent before the shortcode when nothing else shares its line (it is then a block
+    of its own, inside a list item if indented), else None."""
     before = text[text.rfind("\n", 0, start) + 1:start]
     after_end = text.find("\n", end)
-    return not before.strip() and not text[end:after_end if after_end >= 0 else len(text)].strip()
+    alone = not before.strip() and not text[end:after_end if after_end >= 0 else len(text)].strip()
+    return before if alone else None
 
 
-def _video(args: list[str], ctx: Context, block: bool, report: Callable[[str], None],
+def _video(args: list[str], ctx: Context, block: str | None, report: Callable[[str], None],
            written: str) -> str:
     from bookbuild.source.video import Video, video_markdown
 

@@ -113,14 +113,14 @@ def video_html(v: Video, next_id: Callable[[], int]) -> str:
     return f'<div class="{classes}">{player_tag}</div>'
 
 
-def video_markdown(v: Video, fmt: str, block: bool, next_id: Callable[[], int]) -> str:
-    """The shortcode's replacement: raw HTML for pages (a block when it stands alone on its
-    line), a link to the source elsewhere (Quarto's fallback for print)."""
+def video_markdown(v: Video, fmt: str, block: str | None, next_id: Callable[[], int]) -> str:
+    """The shortcode's replacement: raw HTML for pages (a block, at the indent `block`, when
+    it stands alone on its line), a link to the source elsewhere (Quarto's print fallback)."""
     if fmt != "html":
         target = v.src.replace(" ", "%20").replace(")", "%29")
         text = re.sub(r"([\\`*_\[\]<>])", r"\\\1", v.src)
         return f"[{text}]({target})"
     markup = video_html(v, next_id)
-    if block:
-        return f"\n```{{=html}}\n{markup}\n```\n"
+    if block is not None:
+        return f"\n{block}```{{=html}}\n{block}{markup}\n{block}```\n"
     return f"`{markup}`{{=html}}"
