@@ -20,12 +20,15 @@ local meta = {}
 -- Quarto's format aliases: a name in when-format matches these pandoc writers.
 local ALIASES = {
   html = { 'html', 'html4', 'html5', 'revealjs', 'epub', 'epub2', 'epub3', 'chunkedhtml' },
+  ['html:js'] = { 'html', 'html4', 'html5', 'revealjs', 'chunkedhtml' },  -- pages with scripts: not epub
   latex = { 'latex', 'beamer' },
   pdf = { 'latex', 'beamer' },
   markdown = { 'markdown', 'gfm', 'commonmark', 'commonmark_x', 'markdown_strict', 'markdown_mmd',
-               'markdown_phpextra', 'markdown_github' },
+               'markdown_phpextra', 'markdown_github', 'markua' },
   epub = { 'epub', 'epub2', 'epub3' },
   docx = { 'docx' },
+  odt = { 'odt', 'opendocument' },
+  opendocument = { 'odt', 'opendocument' },
   typst = { 'typst' },
   revealjs = { 'revealjs' },
 }

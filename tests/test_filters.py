@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -157,3 +158,49 @@ def test_links_to_a_place_in_a_source_stay_inside_the_pdf() -> None:
     assert r"\href{intro.qmd}{intro}" in r.stdout  # a whole file: no place to point at
     assert r"\url{https://example.org/page.qmd}" in r.stdout or \
         r"\href{https://example.org/page.qmd}{site}" in r.stdout
+
+
+def test_conditional_format_aliases_html_js_and_pdf(tmp_path: Path) -> None:
+    """`html:js` is a page that runs scripts (html, not epub); `pdf` and `latex` are one."""
+    import zipfile
+
+    text = ("::: {.content-visible when-format=\"html:js\"}\nScripted only.\n:::\n\n"
+            "::: {.content-hidden unless-format=\"pdf\"}\nPrinted only.\n:::\n\n"
+            "[Web words]{.content-visible when-format=\"html\"}\n")
+    shown = {}
+    for to in ("html", "epub", "latex"):
+        out = tmp_path / f"out.{to}"
+        r = pandoc(text, "-t", to, "-o", str(out), "--metadata", "title=T",
+                   "--lua-filter", str(FILTERS / "conditional.lua"))
+        assert r.returncode == 0, r.stderr
+        if to == "epub":
+            with zipfile.ZipFile(out) as z:
+                shown[to] = " ".join(z.read(n).decode() for n in z.namelist()
+                                     if n.endswith(".xhtml"))
+        else:
+            shown[to] = out.read_text()
+    assert "Scripted only." in shown["html"] and "Web words" in shown["html"]
+    assert "Printed only." not in shown["html"]
+    assert "Scripted only." not in shown["epub"] and "Web words" in shown["epub"]
+    assert "Printed only." in shown["latex"] and "Scripted only." not in shown["latex"]
+
+
+def test_tbl_colwidths_values_and_document_default() -> None:
+    """A list (the last repeats, a sum over 100 scaled), `false`/`auto` as Quarto reads them."""
+    def cols(text: str, *meta: str) -> list[str]:
+        r = pandoc(text, "-t", "html", *meta, "--lua-filter", str(FILTERS / "tables.lua"))
+        assert r.returncode == 0, r.stderr
+        assert "tbl-colwidths" not in r.stdout
+        return re.findall(r'<col style="([^"]+)"', r.stdout)
+
+    table = "| a | b | c |\n|---|---|---|\n| 1 | [l](https://e.org) | 3 |\n\n: T"
+    assert cols(table + ' {tbl-colwidths="[50,100]"}') == [
+        "width: 20%", "width: 40%", "width: 40%"]
+    assert cols(table + ' {tbl-colwidths="20,30"}') == ["width: 20%", "width: 30%", "width: 30%"]
+    long_table = "| a | b |\n|---|---|\n| " + "x " * 60 + "| y |\n\n: T"
+    assert len(cols(long_table)) == 2  # pandoc's own relative widths for a long row
+    assert cols(long_table, "-M", "tbl-colwidths=false") == []
+    assert cols(long_table + ' {tbl-colwidths="auto"}') == cols(long_table)  # no link: pandoc's
+    assert cols(table + ' {tbl-colwidths="auto"}', "-M", "tbl-colwidths=[10,10,80]") == []
+    assert cols(table, "-M", "tbl-colwidths=[10,10,80]") == [
+        "width: 10%", "width: 10%", "width: 80%"]  # the document's own default

@@ -269,7 +269,8 @@ def _markdown(text: str) -> tuple[list[_Table], list[str]]:
 
 
 # --- outputs of a cell -------------------------------------------------------------------
-_TEXT_TYPES = ("text/html", "text/markdown", "text/plain")  # Quarto's HTML order, images aside
+_TEXT_TYPES = ("text/html", "text/markdown", "text/plain")  # Quarto's HTML order (markdown
+# before images, display-data.ts), images aside
 
 
 def _shown_payload(out: dict) -> tuple[str, str] | None:
@@ -281,7 +282,8 @@ def _shown_payload(out: dict) -> tuple[str, str] | None:
     if kind not in ("display_data", "execute_result"):
         return None
     data = out.get("data", {})
-    for mime in ("text/html", "image/svg+xml", "image/png", "image/jpeg", *_TEXT_TYPES[1:]):
+    for mime in ("text/html", "text/markdown", "image/svg+xml", "image/png", "image/jpeg",
+                 "text/plain"):
         if mime in data:
             return (mime, _joined(data[mime])) if mime in _TEXT_TYPES else None
     return None

@@ -18,7 +18,8 @@ from bookbuild.system.shipped import FILTERS, LUA, TEMPLATES  # noqa: F401  (one
 # Conditional content first (what is not shown is not numbered); layout leaves float divs to
 # crossref; crossref before callouts: it numbers callouts (and skips their title headings)
 # while they are still divs; links last, over every link the others made.
-FILTER_ORDER = ["conditional.lua", "inline-refs.lua", "layout.lua", "tikz.lua", "crossref.lua",
+FILTER_ORDER = ["conditional.lua", "inline-refs.lua", "layout.lua", "tables.lua", "tikz.lua",
+                "crossref.lua",
                 "callouts.lua", "links.lua"]
 # After citeproc: on a page whose citations are listed on the references page (the metadata
 # names it), links them there and drops the list citeproc made; otherwise does nothing.

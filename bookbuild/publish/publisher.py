@@ -42,6 +42,7 @@ DEFAULT_PREAMBLE = FILTERS / "tikz-preamble.tex"
 # What only citeproc reads: dropped from a page that does not need it (and from its cache key).
 CITEPROC_META = ("bibliography", "csl", "citation-style", "link-citations", "nocite",
                  "suppress-bibliography", "reference-section-title", "link-bibliography")
+LIBS = "site_libs"  # scripts pages share (plotly.js), as Quarto names the folder
 CALLOUT_TYPES = {"note", "tip", "warning", "caution", "important"}
 # `::: {.callout-TYPE ...}` on a fence line (the appearance/title classes are not types)
 CALLOUT_CLASS = re.compile(r"^:{3,}\s*\{[^}\n]*?\.callout-([A-Za-z][\w-]*)", re.M)
@@ -307,8 +308,11 @@ class Publisher:
             page = pages[source]
             assets_name = f"{page.stem}_files"
             assets = stage / page.parent / assets_name
+            # a book's pages share site_libs/; a document keeps to its own doc_files/ (Quarto)
+            libs = (assets / "libs", f"{assets_name}/libs") if self.document else (
+                stage / LIBS, posixpath.relpath(LIBS, page.parent.as_posix() or "."))
             md = substitute(ch.doc, ch.result, assets, assets_name, fmt="html",
-                            config=self.proj.config, provenance=notes[id(ch)])
+                            config=self.proj.config, provenance=notes[id(ch)], libs=libs)
             if not self.document:  # a document's title is its page's title block
                 md = crossref.with_title(ch.doc, md)
             md = self._expand(md, ch, "html")

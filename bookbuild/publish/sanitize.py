@@ -41,6 +41,9 @@ def clean_html(html: str) -> str:
 TABLE = re.compile(r"<table\b.*?</table\s*>(?:(?:(?!<table\b).)*?</table\s*>)*", re.S | re.I)
 
 
+GRID_COLUMNS = 100_000  # room for any data frame's widest row
+
+
 def html_table_markdown(html: str, timeout: int = 60) -> str | None:
     """The tables of `html` as pandoc grid tables, the rest of it left out (so a table can
     carry a caption and go to print), or None when there is no table."""
@@ -53,7 +56,9 @@ def html_table_markdown(html: str, timeout: int = 60) -> str | None:
         r = subprocess.run([str(pandoc_path()), "-f", "html", "-t",
                             "markdown-raw_html-native_divs-native_spans-fenced_divs-bracketed_spans"
                             "-simple_tables-multiline_tables-pipe_tables",
-                            "--wrap=none"], input=clean_html("\n".join(tables)),
+                            # a grid table wider than --columns comes out as "[TABLE]"
+                            "--wrap=none", f"--columns={GRID_COLUMNS}"],
+                           input=clean_html("\n".join(tables)),
                            capture_output=True, text=True, timeout=timeout)
     except (OSError, subprocess.TimeoutExpired):
         return None

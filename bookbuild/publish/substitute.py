@@ -15,6 +15,7 @@ from typing import Any
 
 from bookbuild.execution.execute import ANSI
 from bookbuild.model import ExecutionResult
+from bookbuild.publish import plotly
 from bookbuild.source import options as opts
 from bookbuild.source.qmd import CodeCell, Document, LineIndex, front_matter_end, is_option_line
 
@@ -23,11 +24,12 @@ IMAGE_TYPES = {"image/svg+xml": "svg", "image/png": "png", "image/jpeg": "jpg",
 IMAGES = {"html": ("image/svg+xml", "image/png", "image/jpeg"),
           "md": ("image/svg+xml", "image/png", "image/jpeg"),
           "pdf": ("application/pdf", "image/png", "image/jpeg")}
-# Quarto's choice among an output's MIME types, most wanted first, per output format.
+# Quarto's choice among an output's MIME types, most wanted first, per output format
+# (display-data.ts: markdown before images). A bare plotly bundle is drawn as plotly's HTML.
 PRECEDENCE = {
-    "html": ("application/javascript", "text/html", "image/svg+xml", "image/png", "image/jpeg",
-             "text/markdown", "text/plain"),
-    "pdf": ("text/latex", "application/pdf", "image/png", "image/jpeg", "text/markdown",
+    "html": ("application/javascript", "text/html", plotly.MIME, "text/markdown",
+             "image/svg+xml", "image/png", "image/jpeg", "text/plain"),
+    "pdf": ("text/latex", "application/pdf", "text/markdown", "image/png", "image/jpeg",
             "text/html", "text/plain"),  # text/html only for tables, rebuilt as markdown
     "md": ("text/markdown", "image/svg+xml", "image/png", "image/jpeg", "text/html",
            "text/plain"),
@@ -39,9 +41,11 @@ FOR_PRINT = IMAGES["pdf"]
 
 def substitute(doc: Document, result: ExecutionResult, assets: Path, assets_link: str,
                fmt: str = "html", config: dict | None = None,
-               provenance: list[dict | None] | None = None) -> str:
+               provenance: list[dict | None] | None = None,
+               libs: tuple[Path, str] | None = None) -> str:
     """The chapter as markdown for output format `fmt` (html, pdf or md); images from cell
-    outputs are written into `assets`. `config` is `_quarto.yml` (its execute/format options)."""
+    outputs are written into `assets`. `config` is `_quarto.yml` (its execute/format options);
+    `libs`: the folder (and its link from the page) for scripts pages share, such as plotly.js."""
     edits: list[tuple[int, int, str]] = []
     narrow = _kept_narrow(doc, result.inline) if provenance else set()
     for i, (ref, text) in enumerate(zip(doc.refs, result.inline, strict=True)):
@@ -51,9 +55,10 @@ def substitute(doc: Document, result: ExecutionResult, assets: Path, assets_link
             text = _with_provenance(text, note)
         edits.append((ref.start, ref.end, text))
     document = opts.document_options(config, doc.front_matter, fmt)
+    page = PageScripts(*(libs or (assets, assets_link)))
     for cell, outputs in zip(doc.cells, result.outputs, strict=True):
         o = opts.cell_options(document, cell.options)
-        md = CellWriter(cell, o, fmt, assets, assets_link).markdown(outputs)
+        md = CellWriter(cell, o, fmt, assets, assets_link, page).markdown(outputs)
         if cell.indent and md:  # a cell inside a list item stays inside it
             md = "\n".join(cell.indent + line if line else line for line in md.split("\n"))
         edits.append((cell.start, cell.end, _set_apart(doc.text, cell.start, cell.end, md)))
@@ -185,12 +190,45 @@ def provenance_html(body: str, notes: list[dict | None]) -> str:
     return NUM_SPAN.sub(full, body)
 
 
+# Scripts written for a notebook's require.js (AMD): `require([...], ...)`, `define('name', ...)`.
+AMD = re.compile(r"\brequire(?:js)?\s*\(\s*\[|\brequire(?:js)?\.config\s*\(|\bdefine\s*\(\s*['\"]")
+REQUIRE_SCRIPTS = (
+    '<script src="https://cdn.jsdelivr.net/npm/requirejs@2.3.6/require.min.js"></script>\n'
+    '<script src="https://cdn.jsdelivr.net/npm/jquery@3.5.1/dist/jquery.min.js"></script>\n'
+    "<script>define('jquery', [], function () { return window.jQuery; });</script>\n")
+
+
+class PageScripts:
+    """Scripts a page loads once, before the first output that needs them (plotly.js)."""
+
+    def __init__(self, folder: Path, link: str) -> None:
+        self.folder, self.link = folder, link
+        self.plotly = self.require = False
+
+    def require_tag(self, payload: str) -> str:
+        """require.js and jQuery, which Quarto puts in a page whose outputs carry scripts,
+        before the first output that calls them (plotly before 6, older widgets)."""
+        if self.require or not AMD.search(payload):
+            return ""
+        self.require = True
+        return REQUIRE_SCRIPTS
+
+    def plotly_tag(self) -> str:
+        """plotly.js's `<script>` the first time a page asks, then nothing."""
+        if self.plotly:
+            return ""
+        self.plotly = True
+        return plotly.library_tag(self.folder, self.link) + "\n"
+
+
 class CellWriter:
     """One cell's markdown for one output format."""
 
     def __init__(self, cell: CodeCell, o: dict[str, Any], fmt: str, assets: Path,
-                 link: str) -> None:
+                 link: str, page: PageScripts | None = None) -> None:
         self.cell, self.o, self.fmt, self.assets, self.link = cell, o, fmt, assets, link
+        self.page = page or PageScripts(assets, link)
+        self.plots = 0  # plotly figures drawn from their JSON
         self.figures: list[tuple[str, str, list[str]]] = []  # (src, alt, size) of each image
         self.tables = 0  # outputs written as pandoc tables, which can carry a caption line
         self.html_tables = 0  # of which rebuilt from an HTML table
@@ -253,8 +291,12 @@ class CellWriter:
         whose sub-tables are lettered (a), (b), ... by the cross-reference filter."""
         subcaps = _as_list(self.o.get("tbl-subcap")) if self.o.get("tbl-subcap") is not True else []
         tables = [t for t in tables if t]
+        widths = self.o.get("tbl-colwidths")
+        # the cell's tbl-colwidths goes on its table (tables.lua); one read from HTML keeps its own
+        attrs = f"#{label}" + (f' tbl-colwidths="{_colwidths(widths)}"'
+                               if widths is not None and not self.html_tables else "")
         if not self.o.get("tbl-subcap") or len(tables) < 2:
-            return [*tables, f": {_one_line(caption)} {{#{label}}}"]
+            return [*tables, f": {_one_line(caption)} {{{attrs}}}"]
         out = [f'::: {{#{label} tbl-cap="{_one_line(caption).replace(chr(34), chr(39))}"}}']
         for i, table in enumerate(tables, start=1):
             sub = _one_line(subcaps[i - 1]) if i <= len(subcaps) else ""
@@ -311,7 +353,12 @@ class CellWriter:
             return _output_div("cell-output cell-output-error", _code_block(traceback))
         if kind not in ("display_data", "execute_result"):
             return ""
-        data = out.get("data", {})
+        data = _with_markdown_math(out.get("data", {}))
+        if self.fmt != "html" and plotly.is_figure(data) and not any(
+                m in data for m in ("text/latex", "text/markdown", *IMAGES.get(self.fmt, ()))):
+            # an interactive figure with no static image: a note, never broken LaTeX
+            return plotly.PRINT_NOTE if asis else _output_div("cell-output-display",
+                                                              plotly.PRINT_NOTE)
         for mime in PRECEDENCE.get(self.fmt, PRECEDENCE["html"]):
             if mime not in data:
                 continue
@@ -326,6 +373,8 @@ class CellWriter:
         """Markdown for one chosen MIME type, or None to try the next one. `meta`: the output's
         metadata for that type (an image's display width and height)."""
         table_cell = (self.cell.label or "").startswith("tbl-") and self.o.get("tbl-cap")
+        if mime == plotly.MIME:
+            return self.plotly_figure(payload, asis)
         if mime in IMAGE_TYPES:
             self.save_image(mime, payload, meta or {})
             return _FIGURE
@@ -340,10 +389,12 @@ class CellWriter:
                 self.tables += 1
                 self.html_tables += 1
                 return md if (asis or table_cell) else _output_div("cell-output-display", md)
-            raw = _raw_block("html", payload)  # as Quarto keeps it: scripts and all
+            # as Quarto keeps it: scripts and all
+            raw = _raw_block("html", self.page.require_tag(payload) + payload)
             return raw if asis else _output_div("cell-output-display", raw)
         if mime == "application/javascript":
-            raw = _raw_block("html", f'<script type="{mime}">\n{payload}\n</script>')
+            raw = _raw_block("html", self.page.require_tag(payload)
+                             + f'<script type="{mime}">\n{payload}\n</script>')
             return raw if asis else _output_div("cell-output-display", raw)
         if mime == "text/latex":
             raw = f"```{{=latex}}\n{payload.strip()}\n```"
@@ -357,6 +408,23 @@ class CellWriter:
                 return payload
             return _output_div("cell-output cell-output-stdout", _code_block(payload))
         return None
+
+    def plotly_figure(self, spec: Any, asis: bool) -> str | None:
+        """A plotly figure drawn from its JSON, as plotly's notebook renderer draws it."""
+        if isinstance(spec, str):
+            import json
+
+            try:
+                spec = json.loads(spec)
+            except ValueError:
+                return None
+        if not isinstance(spec, dict):
+            return None
+        self.plots += 1
+        stem = re.sub(r"[^\w-]", "-", self.cell.label or f"cell-{self.cell.index + 1}")
+        raw = _raw_block("html", self.page.plotly_tag()
+                         + plotly.figure_html(spec, f"plotly-{stem}-{self.plots}"))
+        return raw if asis else _output_div("cell-output-display", raw)
 
     def save_image(self, mime: str, payload: str, meta: dict | None = None) -> None:
         n = len(self.figures) + 1
@@ -404,6 +472,29 @@ class CellWriter:
         attrs = [a for a in (ident, *size, _attr("fig-alt", alt)) if a]
         suffix = "{" + " ".join(attrs) + "}" if attrs else ""
         return _aligned_output(f"![{_one_line(caption)}]({src}){suffix}", align)
+
+
+def _colwidths(value: Any) -> str:
+    """`tbl-colwidths` as a caption attribute: `[60,40]`, `true`, `false` or `auto`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ",".join(str(v) for v in value) + "]"
+    return str(value).replace('"', "")
+
+
+def _with_markdown_math(data: dict) -> dict:
+    """A `text/latex` output that is math (`$...$`, an environment) and has no markdown also
+    serves as markdown, as in Quarto: sympy's expressions show as math on pages too."""
+    latex = data.get("text/latex")
+    latex = "".join(latex) if isinstance(latex, list) else latex
+    if not isinstance(latex, str) or "text/markdown" in data:
+        return data
+    body = latex.strip()
+    if (body.startswith("$") and body.endswith("$")) or (
+            body.startswith("\\begin{") and "\\end{" in body):
+        return {**data, "text/markdown": latex}
+    return data
 
 
 def _aligned_output(md: str, align: str) -> str:

@@ -1,4 +1,4 @@
-"""Quarto's built-in shortcodes (`{{< meta k >}}`, `var`, `env`, `pagebreak`, `kbd`) expanded in
+"""Quarto's built-in shortcodes (`{{< meta k >}}`, `var`, `env`, `pagebreak`, `kbd`, `video`) expanded in
 the chapter's markdown before pandoc, so they work in text, link targets, attributes, headings
 and math alike. `include` is left to the include step; an unknown name is reported."""
 
@@ -16,7 +16,7 @@ from typing import Any
 # `{{< name args >}}`; `{{{< ... >}}}` and `{{</* ... */>}}` are Quarto's escapes for a literal.
 SHORTCODE = re.compile(r"\{\{\{<\s*(?P<esc1>.*?)\s*>\}\}\}|\{\{</\*\s*(?P<esc2>.*?)\s*\*/>\}\}"
                        r"|\{\{<\s*(?P<body>.*?)\s*>\}\}", re.S)
-KNOWN = {"meta", "var", "env", "pagebreak", "kbd", "include"}
+KNOWN = {"meta", "var", "env", "pagebreak", "kbd", "include", "video"}
 VARIABLES = "_variables.yml"
 
 
@@ -34,6 +34,11 @@ class Context:
     variables: dict[str, Any]
     fmt: str  # "html" or "latex"
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    videos: int = 0  # local-file players so far: each gets its own id, as in Quarto
+
+    def next_video(self) -> int:
+        self.videos += 1
+        return self.videos
 
 
 def load_variables(root: Path | None) -> dict[str, Any]:
@@ -112,6 +117,27 @@ def _expand_one(name: str, args: list[str], ctx: Context,
     return None  # include, or unknown (reported)
 
 
+def _alone_on_line(text: str, start: int, end: int) -> str | None:
+    """The indent before the shortcode when nothing else shares its line (it is then a block
+    of its own, inside a list item if indented), else None."""
+    before = text[text.rfind("\n", 0, start) + 1:start]
+    after_end = text.find("\n", end)
+    alone = not before.strip() and not text[end:after_end if after_end >= 0 else len(text)].strip()
+    return before if alone else None
+
+
+def _video(args: list[str], ctx: Context, block: str | None, report: Callable[[str], None],
+           written: str) -> str:
+    from bookbuild.source.video import Video, video_markdown
+
+    v = Video.of(args)
+    if v is None:
+        report("{{< video >}} needs a source, e.g. {{< video https://youtu.be/ID >}} "
+               "or {{< video media/clip.mp4 >}}")
+        return written
+    return video_markdown(v, ctx.fmt, block, ctx.next_video)
+
+
 def expand(text: str, ctx: Context,
            on_problem: Callable[[Problem], None] | None = None) -> str:
     """`text` with every shortcode replaced; problems go to `on_problem` with their line."""
@@ -134,6 +160,8 @@ def expand(text: str, ctx: Context,
             report("empty shortcode {{< >}}")
             return m.group(0)
         name, args = parts[0], parts[1:]
+        if name == "video":
+            return _video(args, ctx, _alone_on_line(text, m.start(), m.end()), report, m.group(0))
         if name not in KNOWN:
             report(f"unknown shortcode '{name}' (known: {', '.join(sorted(KNOWN))}); "
                    "write {{{< " + name + " >}}} for a literal")

@@ -1,0 +1,1 @@
+../../filters/tables.lua
