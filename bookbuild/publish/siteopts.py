@@ -29,7 +29,9 @@ UNSUPPORTED_OPTIONS = (
 # What bookbuild reads under `book:` and `website:`; every other key there is a site option it
 # does not do yet (repo-url, navbar, search, ...).
 SITE_KEYS = {"title", "subtitle", "author", "date", "chapters", "appendices", "output-file",
-             "favicon", "page-footer", "abstract", "description"}
+             "favicon", "page-footer", "abstract", "description",
+             # a website's navigation (bookbuild.publish.site_nav)
+             "navbar", "sidebar", "site-url", "page-navigation"}
 SITE = ("book", "website")
 # Formats bookbuild writes (under Quarto's names for them); `docx`, `revealjs`... it does not.
 WRITTEN = {"html", "pdf", "latex", "md", "markdown", "gfm", "commonmark"}
