@@ -195,3 +195,26 @@ def test_a_page_shows_the_sidebar_that_lists_it(tmp_path: Path) -> None:
     assert site_nav.page_nav(site, tmp_path, "index.qmd", {"sidebar": "b"})["sidebar"][
         "title"] == "Part B"
     assert site_nav.page_nav(site, tmp_path, "index.qmd", {})["sidebar"] is None
+
+
+def test_a_malformed_website_key_is_one_located_line(tmp_path: Path) -> None:
+    _write(tmp_path, {"_quarto.yml": "project:\n  type: website\nwebsite:\n  navbar:\n"
+                                     "    left: Home\n", "index.qmd": "# Home\n"})
+    r = render(tmp_path)
+    assert r.returncode == 2
+    assert r.stderr.strip() == ("_quarto.yml:5: website.navbar.left: expected a list, got 'Home' "
+                                "[CFG001]")
+    assert not (tmp_path / "_site").exists()
+
+
+def test_navigation_to_a_page_the_site_lacks_is_named_where_it_is_listed(tmp_path: Path) -> None:
+    _write(tmp_path, {"_quarto.yml": "project:\n  type: website\nwebsite:\n  sidebar:\n"
+                                     "    contents:\n      - index.qmd\n      - gone.qmd\n",
+                      "index.qmd": "# Home\n"})
+    r = render(tmp_path)
+    assert r.returncode == 0, r.stderr
+    line = ("_quarto.yml:7: warning: website navigation links 'gone.qmd', which is not a page of "
+            "the site (fix the path, or remove the entry)")
+    assert r.stderr.count(line) == 1
+    r = render(tmp_path, "--strict")
+    assert r.returncode != 0 and "_quarto.yml:7: error: website navigation links 'gone.qmd'" in r.stderr

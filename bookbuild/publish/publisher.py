@@ -426,6 +426,13 @@ class Publisher:
         source = self.chapters[0].source.resolve().relative_to(self.proj.root).as_posix()
         nav = site_nav.page_nav(site, self.proj.root, source, front)
         nav["title_text"] = plain_title(site.title) if site.title else ""
+        config = self.proj.root / "_quarto.yml"
+        text = config.read_text(encoding="utf-8") if config.is_file() else ""
+        problems = [f"{display_path(config)}:{resources.line_of(text, target)}: website navigation "
+                    f"links '{target}', which is not a page of the site (fix the path, or remove "
+                    "the entry)" for target in nav["missing"]]
+        self._report([p for p in problems if p not in self.notes_seen])
+        self.notes_seen.update(problems)
         return nav
 
     def _site(self, stage: Path) -> siteopts.Site:

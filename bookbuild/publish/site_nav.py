@@ -43,6 +43,7 @@ class _Page:
         self.site, self.root, self.source = site, root, source
         self.here = PurePosixPath(output_of(source)).parent.as_posix()
         self.sections = 0
+        self.missing: list[str] = []  # entries naming a page the site does not have
 
     def href(self, target: str) -> str:
         """`target` as written in `_quarto.yml`, relative to this page; a page's source
@@ -58,6 +59,8 @@ class _Page:
     def item(self, link: Link) -> NavItem:
         page = link.target.lstrip("/").removeprefix("./")
         is_page = page in self.site.pages
+        if not is_page and page.endswith(website.PAGE_SUFFIXES) and not _EXTERNAL.match(page):
+            self.missing.append(link.target)
         text = link.text or (website.page_title(self.root, page) if is_page else "")
         if not text and not link.icon and link.target:
             text = link.target
@@ -93,6 +96,7 @@ def page_nav(site: Website, root: Path, source: str, front: dict) -> dict:
         out["sidebar"] = {"title": _inline(title) if title else "", "entries": items}
         if site.page_navigation:
             out["prev"], out["next"] = _neighbours(items)
+    out["missing"] = list(dict.fromkeys(page.missing))
     return out
 
 

@@ -54,7 +54,7 @@ SCHEMA: dict[str, Any] = {
                              {"type": "object"}, _NULL]},
         "execute": {"type": ["object", "null"]},
         "bibliography": _STR_LIST, "resources": _STR_LIST,
-        "website": {"type": ["object", "null"]},  # its navigation: bookbuild.source.website
+        "website": _website.SCHEMA,  # its navigation: bookbuild.source.website
         "bookbuild": {"type": ["object", "null"], "additionalProperties": False, "properties": {
             "timeout": _POSITIVE, "jobs": _POSITIVE, "echo": {"type": "boolean"},
             "warm-kernels": {"type": "boolean"},

@@ -20,6 +20,19 @@ _NOT_PAGES = ("README.md", "README.qmd", "README.rmd", "README.Rmd", "CLAUDE.md"
               "CLAUDE.local.md", "AGENTS.md", "AGENTS.local.md")
 
 
+_ITEMS = {"type": "array", "items": {"type": ["string", "object"]}}
+_SIDEBAR = {"type": "object", "properties": {"id": {"type": "string"}, "title": {"type": "string"},
+                                             "contents": {"type": ["string", "array", "object"]}}}
+SCHEMA = {"type": ["object", "null"], "properties": {  # the keys read here (Quarto's shapes)
+    "title": {"type": "string"}, "site-url": {"type": "string"},
+    "page-navigation": {"type": "boolean"},
+    "navbar": {"oneOf": [{"type": "boolean"}, {"type": "object", "properties": {
+        "title": {"type": ["string", "boolean"]}, "left": _ITEMS, "right": _ITEMS}}]},
+    "sidebar": {"oneOf": [{"type": "boolean"}, _SIDEBAR, {"type": "array", "items": _SIDEBAR}]},
+    "page-footer": {"type": ["string", "object"]},
+}}
+
+
 @dataclass(frozen=True)
 class Link:
     """A navigation entry: a page (`target` is its source below the root), a URL, a section
