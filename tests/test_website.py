@@ -218,3 +218,24 @@ def test_navigation_to_a_page_the_site_lacks_is_named_where_it_is_listed(tmp_pat
     assert r.stderr.count(line) == 1
     r = render(tmp_path, "--strict")
     assert r.returncode != 0 and "_quarto.yml:7: error: website navigation links 'gone.qmd'" in r.stderr
+
+
+def test_preview_serves_the_site_and_rebuilds_an_edited_page(tmp_path: Path) -> None:
+    from tests.test_preview import Preview, edit
+
+    root = book("website", tmp_path)
+    p = Preview(root, port=4790)
+    try:
+        status, html = p.get("/guide/crabs.html")
+        assert status == 200
+        page = Elements(html)
+        assert _links(page, "a", "sidebar-link", "active") == [("Shore crabs", "crabs.html")]
+        assert p.get("/site_libs/bookbuild/book.css")[0] == 200
+        edit(root / "guide" / "crabs.md", "only one out", "only crab out")
+        p.next_event(("reload",))
+        page = Elements(p.get("/guide/crabs.html")[1])
+        assert "was the only crab out in daylight" in text(page.find("main")[0]["text"])
+        assert _links(page, "a", "pagination-link")[0] == ("Anemones", "anemones.html")
+        assert "preview: building guide/crabs.md" in "".join(p.log)
+    finally:
+        p.stop()
