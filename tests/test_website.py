@@ -119,6 +119,14 @@ def test_a_reference_to_another_page_s_label_is_unresolved_as_in_quarto(site) ->
     assert "?@fig-beadlet" in text(_page(root, "guide/crabs.html").find("main")[0]["text"])
 
 
+def test_links_in_the_text_to_page_sources_go_to_the_pages(site) -> None:
+    page = _page(site[0], "index.html")
+    links = [(text(a["text"]), a["attrs"]["href"]) for a in page.within(page.find("main")[0], "a")
+             if "pagination-link" not in a["classes"]]
+    assert links == [("anemones", "guide/anemones.html"),
+                     ("crabs", "guide/crabs.html#green-shore-crab")]
+
+
 def test_title_navbar_footer_and_site_url(site) -> None:
     root, _ = site
     page = _page(root, "guide/anemones.html")

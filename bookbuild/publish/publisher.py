@@ -233,6 +233,8 @@ class Publisher:
             meta["crossref-index"] = Literal(index_file)
         if self.document:
             meta["crossref-document"] = True
+        if self.website:  # links.lua: a link to `notes.md` goes to the page it became
+            meta["bookbuild-md-pages"] = True
         bib = self.pdf_bibliography if pdf else self.bibliography
         if bib:
             # (link-citations without a bibliography leaves \citeproc undefined in LaTeX)
