@@ -5,6 +5,7 @@ links (tests/fixtures/quarto/website: four pages, a sidebar section, a navbar me
 from __future__ import annotations
 
 import posixpath
+import re
 import subprocess
 from pathlib import Path
 
@@ -142,6 +143,9 @@ def test_title_navbar_footer_and_site_url(site) -> None:
     canonical = [e["attrs"]["href"] for e in page.find("link") if e["attrs"].get("rel") == "canonical"]
     assert canonical == ["https://tidepools.example.org/guide/anemones.html"]
     assert (root / "_site" / "site_libs" / "bookbuild" / "book.css").is_file()
+    sitemap = (root / "_site" / "sitemap.xml").read_text(encoding="utf-8")
+    assert re.findall(r"<loc>(.*?)</loc>", sitemap) == [
+        f"https://tidepools.example.org/{p}" for p in PAGES]
 
 
 def test_check_and_numbers_work_on_a_website(site) -> None:
@@ -215,12 +219,16 @@ def test_a_malformed_website_key_is_one_located_line(tmp_path: Path) -> None:
     assert not (tmp_path / "_site").exists()
 
 
-def test_navigation_to_a_page_the_site_lacks_is_named_where_it_is_listed(tmp_path: Path) -> None:
+def test_navigation_the_site_cannot_draw_is_named_where_it_is_written(tmp_path: Path) -> None:
     _write(tmp_path, {"_quarto.yml": "project:\n  type: website\nwebsite:\n  sidebar:\n"
-                                     "    contents:\n      - index.qmd\n      - gone.qmd\n",
+                                     "    contents:\n      - index.qmd\n      - gone.qmd\n"
+                                     "    style: docked\n",
                       "index.qmd": "# Home\n"})
     r = render(tmp_path)
     assert r.returncode == 0, r.stderr
+    assert r.stderr.count("note: _quarto.yml:8: 'sidebar.style' is not supported by bookbuild "
+                          "yet; ignored") == 1
+    assert not (tmp_path / "_site" / "sitemap.xml").exists()  # no site-url
     line = ("_quarto.yml:7: warning: website navigation links 'gone.qmd', which is not a page of "
             "the site (fix the path, or remove the entry)")
     assert r.stderr.count(line) == 1

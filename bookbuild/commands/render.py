@@ -193,10 +193,21 @@ def build_website(proj: Project, files: list[Path], formats: list[str] | None,
                 publisher.notes_seen = notes
                 publisher.prepare([ch])
                 publisher.write_html(stage.path)
+            _write_sitemap(proj, stage.path)
             stage.wrote("html")
     print(f"wrote {', '.join(formats)} for {len(chapters)} page(s) to {display_path(out)}",
           file=sys.stderr)
     return 0
+
+
+def _write_sitemap(proj: Project, stage: Path) -> None:
+    """A website with `site-url` gets Quarto's `sitemap.xml` at its root."""
+    from bookbuild.publish import site_nav
+    from bookbuild.source import website
+
+    site = website.read(proj.root, proj.config)
+    if site.site_url:
+        (stage / "sitemap.xml").write_text(site_nav.sitemap(site, proj.root), encoding="utf-8")
 
 
 def _document_folder(proj: Project, source: Path, output_dir: Path | None) -> Path:

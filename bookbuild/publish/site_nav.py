@@ -146,3 +146,23 @@ def _inline(text: str) -> str:
     from markdown_it import MarkdownIt
 
     return MarkdownIt("commonmark").renderInline(text) if text else html.escape(text)
+
+
+def sitemap(site: Website, root: Path) -> str:
+    """`sitemap.xml` of a site with a `site-url`: each page's address and its source's last
+    change (Quarto writes one beside the pages)."""
+    import datetime
+
+    base = site.site_url.rstrip("/")
+    urls = []
+    for source in site.pages:
+        try:
+            stamp = (root / source).stat().st_mtime
+        except OSError:
+            continue
+        when = datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc)
+        urls.append(f"  <url>\n    <loc>{html.escape(base + '/' + output_of(source))}</loc>\n"
+                    f"    <lastmod>{when.strftime('%Y-%m-%dT%H:%M:%S.000Z')}</lastmod>\n  </url>")
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            + "\n".join(urls) + "\n</urlset>\n")

@@ -33,6 +33,8 @@ SITE_KEYS = {"title", "subtitle", "author", "date", "chapters", "appendices", "o
              # a website's navigation (bookbuild.publish.site_nav)
              "navbar", "sidebar", "site-url", "page-navigation"}
 SITE = ("book", "website")
+# What bookbuild draws of a website's navbar and sidebar(s); other keys there get a note.
+NAV_KEYS = {"navbar": {"title", "left", "right"}, "sidebar": {"id", "title", "contents"}}
 # Formats bookbuild writes (under Quarto's names for them); `docx`, `revealjs`... it does not.
 WRITTEN = {"html", "pdf", "latex", "md", "markdown", "gfm", "commonmark"}
 
@@ -130,7 +132,7 @@ def unsupported(holders: list[tuple[str, str, dict]]) -> list[str]:
             if key not in seen:
                 name = key.partition("format: ")[2]
                 what = f"the format '{name}'" if name else f"'{key}'"
-                needle = (name or key.partition(":")[0]) + ":"
+                needle = (name or key.partition(":")[0].rsplit(".", 1)[-1]) + ":"
                 seen[key] = (f"note: {shown}:{line_of(text, needle)}: {what} is "
                              "not supported by bookbuild yet; ignored")
     return list(seen.values())
@@ -145,4 +147,10 @@ def _ignored_keys(data: dict) -> list[str]:
     found += [k for k in UNSUPPORTED_OPTIONS if k in format_options(data, "html")]
     for holder in SITE:
         found += [k for k in (data.get(holder) or {}) if k not in SITE_KEYS]
+    site = data.get("website") or {}
+    for part, known in NAV_KEYS.items():
+        value = site.get(part) if isinstance(site, dict) else None
+        for holder in value if isinstance(value, list) else [value]:
+            if isinstance(holder, dict):
+                found += [f"{part}.{k}" for k in holder if k not in known]
     return list(dict.fromkeys(found))
