@@ -255,3 +255,20 @@ def test_preview_serves_the_site_and_rebuilds_an_edited_page(tmp_path: Path) -> 
         assert "preview: building guide/crabs.md" in "".join(p.log)
     finally:
         p.stop()
+
+
+def test_a_website_asked_for_pdf_alone_says_what_it_writes(tmp_path: Path) -> None:
+    _write(tmp_path, {"_quarto.yml": "project:\n  type: website\n", "index.qmd": "# Home\n"})
+    r = render(tmp_path, "--to", "pdf")
+    assert r.returncode == 2
+    assert r.stderr.strip() == ("bookbuild: a website's pages are written as html or md, not pdf; "
+                                "use --to html")
+    assert not (tmp_path / "_site").exists()
+
+
+def test_a_page_whose_name_has_a_space_is_linked_by_its_encoded_name(tmp_path: Path) -> None:
+    _write(tmp_path, {"index.qmd": "# Home\n", "notes/tide times.qmd": "# Tide times\n"})
+    site = website.read(tmp_path, {"website": {"navbar": {"left": ["notes/tide times.qmd"]}}})
+    nav = site_nav.page_nav(site, tmp_path, "index.qmd", {})
+    assert [(i.text, i.href) for i in nav["navbar"]["left"]] == [
+        ("Tide times", "notes/tide%20times.html")]

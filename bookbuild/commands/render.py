@@ -18,7 +18,7 @@ from bookbuild.numbers.lock import LockError
 from bookbuild.source.parsecache import ParseCache
 from bookbuild.source.project import WEBSITE, Project
 from bookbuild.system import cachesweep
-from bookbuild.system.errors import BuildError, display_path
+from bookbuild.system.errors import BuildError, UsageError, display_path
 from bookbuild.system.output import check_placeable, check_safe, document_outputs, placed, staged
 
 
@@ -163,7 +163,16 @@ def build_website(proj: Project, files: list[Path], formats: list[str] | None,
                   extra_body: str = "", adopt_output: bool = False) -> int:
     """Render a website's pages as Quarto does: each checked and numbered on its own, all
     written into one output folder (`_site/`) swapped in whole, with the site's navigation."""
-    formats = [f for f in (formats or proj.formats) if f in WEBSITE_FORMATS] or ["html"]
+    asked = formats or proj.formats
+    formats = [f for f in asked if f in WEBSITE_FORMATS]
+    others = [f for f in asked if f not in WEBSITE_FORMATS]
+    if not formats and asked is not proj.formats:  # `--to pdf` alone: nothing it can write
+        raise UsageError(f"bookbuild: a website's pages are written as html or md, not "
+                         f"{', '.join(others)}; use --to html")
+    if others:
+        print(f"note: {', '.join(others)} of a website's pages is not supported by bookbuild yet; "
+              f"writing {', '.join(formats or ['html'])}", file=sys.stderr)
+    formats = formats or ["html"]
     out = (output_dir or proj.output_dir).resolve()
     where = None if output_dir is not None else proj.config_file
     parsed = ParseCache(proj.cache_entries, use_cache)

@@ -8,6 +8,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
 from bookbuild.source import website
 from bookbuild.source.website import Link, Website
@@ -54,7 +55,7 @@ class _Page:
         path, rest = target[:cut].lstrip("/").removeprefix("./"), target[cut:]
         if path.endswith(website.PAGE_SUFFIXES):
             path = output_of(path)
-        return posixpath.relpath(path or ".", self.here or ".") + rest
+        return quote(posixpath.relpath(path or ".", self.here or ".")) + rest
 
     def item(self, link: Link) -> NavItem:
         page = link.target.lstrip("/").removeprefix("./")
