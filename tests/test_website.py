@@ -222,12 +222,13 @@ def test_a_malformed_website_key_is_one_located_line(tmp_path: Path) -> None:
 def test_navigation_the_site_cannot_draw_is_named_where_it_is_written(tmp_path: Path) -> None:
     _write(tmp_path, {"_quarto.yml": "project:\n  type: website\nwebsite:\n  sidebar:\n"
                                      "    contents:\n      - index.qmd\n      - gone.qmd\n"
-                                     "    style: docked\n",
+                                     "    style: docked\n  navbar:\n    type: dark\n",
                       "index.qmd": "# Home\n"})
     r = render(tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stderr.count("note: _quarto.yml:8: 'sidebar.style' is not supported by bookbuild "
                           "yet; ignored") == 1
+    assert "note: _quarto.yml:10: 'navbar.type' is not supported" in r.stderr  # not project's type
     assert not (tmp_path / "_site" / "sitemap.xml").exists()  # no site-url
     line = ("_quarto.yml:7: warning: website navigation links 'gone.qmd', which is not a page of "
             "the site (fix the path, or remove the entry)")

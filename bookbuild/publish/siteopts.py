@@ -132,8 +132,11 @@ def unsupported(holders: list[tuple[str, str, dict]]) -> list[str]:
             if key not in seen:
                 name = key.partition("format: ")[2]
                 what = f"the format '{name}'" if name else f"'{key}'"
-                needle = (name or key.partition(":")[0].rsplit(".", 1)[-1]) + ":"
-                seen[key] = (f"note: {shown}:{line_of(text, needle)}: {what} is "
+                parent, _, child = key.rpartition(".")  # `navbar.logo`: the logo under navbar
+                needle = (name or child.partition(":")[0]) + ":"
+                start = text.find(parent + ":") if parent else 0
+                line = line_of(text[max(start, 0):], needle) + text.count("\n", 0, max(start, 0))
+                seen[key] = (f"note: {shown}:{line}: {what} is "
                              "not supported by bookbuild yet; ignored")
     return list(seen.values())
 
