@@ -15,6 +15,7 @@ from bookbuild.execution.service import errors_of, executed
 from bookbuild.model import Chapter, relative_output
 from bookbuild.numbers import drift as drift_mod
 from bookbuild.numbers.lock import LockError
+from bookbuild.source import website
 from bookbuild.source.parsecache import ParseCache
 from bookbuild.source.project import WEBSITE, Project
 from bookbuild.system import cachesweep
@@ -190,6 +191,7 @@ def build_website(proj: Project, files: list[Path], formats: list[str] | None,
     parsed.flush()
     _compare_with_lock(proj, chapters, strict, whole_book=whole_site)
     notes: set[str] = set()
+    site = website.read(proj.root, proj.config)  # every page's navigation: the site's pages
     with staged(out, proj.root, formats=formats, whole_book=whole_site, chapters=proj.sources(),
                 config_file=where, adopt=adopt_output) as stage:
         if "md" in formats:
@@ -197,26 +199,19 @@ def build_website(proj: Project, files: list[Path], formats: list[str] | None,
             stage.wrote("md")
         if "html" in formats:
             for ch in chapters:
-                publisher = _publisher(proj, [ch], ["html"], strict, extra_body, use_cache,
-                                              parsed)
-                publisher.notes_seen = notes
+                publisher = _publisher(proj, [ch], ["html"], strict, extra_body, use_cache, parsed)
+                publisher.notes_seen, publisher.site_map = notes, site
                 publisher.prepare([ch])
                 publisher.write_html(stage.path)
-            _write_sitemap(proj, stage.path)
+            if site.site_url:  # Quarto's sitemap.xml at the site's root
+                from bookbuild.publish import site_nav
+
+                (stage.path / "sitemap.xml").write_text(site_nav.sitemap(site, proj.root),
+                                                        encoding="utf-8")
             stage.wrote("html")
     print(f"wrote {', '.join(formats)} for {len(chapters)} page(s) to {display_path(out)}",
           file=sys.stderr)
     return 0
-
-
-def _write_sitemap(proj: Project, stage: Path) -> None:
-    """A website with `site-url` gets Quarto's `sitemap.xml` at its root."""
-    from bookbuild.publish import site_nav
-    from bookbuild.source import website
-
-    site = website.read(proj.root, proj.config)
-    if site.site_url:
-        (stage / "sitemap.xml").write_text(site_nav.sitemap(site, proj.root), encoding="utf-8")
 
 
 def _document_folder(proj: Project, source: Path, output_dir: Path | None) -> Path:

@@ -60,6 +60,7 @@ class Publisher:
         # a website's page: numbered as a document, written at its place under the site
         self.website = proj.kind == WEBSITE
         self.notes_seen: set[str] = set()  # a website's pages share one set: each note once
+        self.site_map = None  # a website's pages share its navigation, read once per build
         self.formats = formats  # those being written (None: every one); others are not checked
         self.parse = parse  # the build's parse cache: unchanged chapters are not parsed again
         # --no-cache renders every page afresh (and stores the results)
@@ -424,7 +425,7 @@ class Publisher:
         from bookbuild.publish import site_nav
         from bookbuild.source import website
 
-        site = website.read(self.proj.root, self.proj.config)
+        site = self.site_map = self.site_map or website.read(self.proj.root, self.proj.config)
         source = self.chapters[0].source.resolve().relative_to(self.proj.root).as_posix()
         nav = site_nav.page_nav(site, self.proj.root, source, front)
         nav["title_text"] = plain_title(site.title) if site.title else ""
