@@ -154,6 +154,9 @@ def test_check_and_numbers_work_on_a_website(site) -> None:
 
     r = run_cli("check", cwd=root)
     assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.splitlines() == [
+        "ok: 1 inline references resolve in 4 files",
+        "guide/crabs.md:11: warning: unresolved cross-reference 'fig-beadlet' (not in this document)"]
     r = run_cli("numbers", "accept", cwd=root)
     assert r.returncode == 0, r.stderr
     lock = (root / "numbers.lock").read_text(encoding="utf-8")
