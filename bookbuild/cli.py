@@ -180,7 +180,8 @@ def _targets(paths: list[Path]):
     missing = [f for f in files if not f.is_file()]
     if missing:
         raise UsageError("\n".join(f"bookbuild: no such file: {f}" for f in missing))
-    other = [f for f in files if f.suffix != ".qmd"]
+    pages = (".qmd", ".md") if proj.kind == project.WEBSITE else (".qmd",)
+    other = [f for f in files if f.suffix not in pages]
     if other:  # `render _quarto.yml` made a page of the config
         raise UsageError("\n".join(f"bookbuild: {f} is not a .qmd chapter; give .qmd files, "
                                     "or none for the whole book" for f in other))

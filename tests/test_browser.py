@@ -141,3 +141,40 @@ def test_our_book_in_a_browser(browser, our_book: Path, page: str, tikz_count: i
                                math: bool) -> None:
     view = read_page(browser, our_book / page, "ours-" + page.replace("/", "-") + ".png")
     assert_reader_view(view, tikz_count, callouts_in(ROOT / page.replace(".html", ".qmd")), math)
+
+
+def test_website_navbar_and_sidebar_links_in_a_browser(browser, tmp_path: Path) -> None:
+    """A reader clicks through the fixture website: navbar, sidebar, then the next-page link."""
+    from tests.conftest import FIXTURES
+
+    root = tmp_path / "site"
+    shutil.copytree(FIXTURES / "quarto" / "website", root)
+    r = run_cli("render", cwd=root)
+    assert r.returncode == 0, r.stderr
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    try:
+        page.goto((root / "_site" / "index.html").as_uri())
+        page.click("nav.navbar a.nav-link:has-text('About')")
+        page.wait_for_load_state("load")
+        assert page.url.endswith("/_site/about.html")
+        assert page.inner_text("h1.title") == "About"
+        assert page.inner_text("nav.navbar a.nav-link.active") == "About"
+        page.click("#quarto-sidebar a.sidebar-link:has-text('Shore crabs')")
+        page.wait_for_load_state("load")
+        assert page.url.endswith("/_site/guide/crabs.html")
+        assert page.inner_text("#quarto-sidebar a.sidebar-link.active") == "Shore crabs"
+        # the sidebar sits left of the text, the navbar above both
+        side, main = page.locator("#quarto-sidebar").bounding_box(), page.locator("main").bounding_box()
+        bar = page.locator("nav.navbar").bounding_box()
+        assert side["x"] + side["width"] <= main["x"] and bar["y"] + bar["height"] <= main["y"]
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "website-crabs.png"))
+        page.click(".nav-page-previous a.pagination-link")
+        page.wait_for_load_state("load")
+        assert page.url.endswith("/_site/guide/anemones.html")
+        # the site's stylesheet reached the page in guide/: the current entry stands out
+        weight = page.evaluate("getComputedStyle(document.querySelector("
+                               "'#quarto-sidebar a.sidebar-link.active')).fontWeight")
+        assert weight == "700"
+    finally:
+        page.close()

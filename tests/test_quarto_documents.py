@@ -181,12 +181,11 @@ def test_rendered_elsewhere_a_document_s_folder_is_left_as_it_was(cli, note: Pat
     assert sorted(p.name for p in note.parent.iterdir()) == before  # no cache, no manifest
 
 
-def test_a_website_is_rendered_as_a_book_and_says_so(cli, workdir: Path) -> None:
-    (workdir / "_quarto.yml").write_text("project:\n  type: website\nbook:\n  chapters:\n"
-                                         "    - index.qmd\n")
+def test_a_website_is_no_longer_rendered_as_a_book(cli, workdir: Path) -> None:
+    (workdir / "_quarto.yml").write_text("project:\n  type: website\n")
     (workdir / "index.qmd").write_text("# Welcome\n\nA page.\n")
     r = cli("render", "--to", "md", cwd=workdir)
     assert r.returncode == 0, r.stderr
-    assert ("_quarto.yml:2: project type 'website' is not supported by bookbuild yet; "
-            "rendered as a book") in r.stderr
-    assert (workdir / "_book" / "index.md").is_file()
+    assert "not supported" not in r.stderr
+    assert (workdir / "_site" / "index.md").is_file()
+    assert not (workdir / "_book").exists()

@@ -15,10 +15,11 @@ from bookbuild.execution.service import errors_of, executed
 from bookbuild.model import Chapter, relative_output
 from bookbuild.numbers import drift as drift_mod
 from bookbuild.numbers.lock import LockError
+from bookbuild.source import website
 from bookbuild.source.parsecache import ParseCache
-from bookbuild.source.project import Project
+from bookbuild.source.project import WEBSITE, Project
 from bookbuild.system import cachesweep
-from bookbuild.system.errors import BuildError, display_path
+from bookbuild.system.errors import BuildError, UsageError, display_path
 from bookbuild.system.output import check_placeable, check_safe, document_outputs, placed, staged
 
 
@@ -34,6 +35,9 @@ def build(proj: Project, files: list[Path], formats: list[str] | None = None,
     chapter, what it includes, and what its kernel read (preview's watcher asks it).
     `adopt_output`: write into a non-empty output folder bookbuild did not make.
     """
+    if proj.kind == WEBSITE:  # pages numbered each on its own, into one site folder
+        return build_website(proj, files, formats, output_dir, use_cache, strict, whole_book,
+                             extra_body, adopt_output)
     if not proj.is_book:  # documents: each on its own, written beside its source
         return build_documents(proj, files, formats, output_dir, use_cache, strict, extra_body)
     return _build_book(proj, files, formats, output_dir, use_cache, strict, whole_book,
@@ -98,7 +102,7 @@ def _made_from(chapters: list[Chapter]) -> set[Path]:
 
 
 def _note_other_kind(proj: Project) -> None:
-    """One note when `project.type` names a kind bookbuild does not make (website): a book."""
+    """One note when `project.type` names a kind bookbuild does not make: a book."""
     kind = (proj.config.get("project") or {}).get("type")
     if kind in (None, "book") or proj.config_file is None:
         return
@@ -149,6 +153,64 @@ def build_documents(proj: Project, files: list[Path], formats: list[str] | None,
         written = ", ".join(display_path(folders[ch.source] / n)
                             for n in document_outputs(ch.source.stem, formats) if "_files" not in n)
         print(f"wrote {written}", file=sys.stderr)
+    return 0
+
+
+WEBSITE_FORMATS = ("html", "md")  # what a website's pages are written as
+
+
+def build_website(proj: Project, files: list[Path], formats: list[str] | None,
+                  output_dir: Path | None, use_cache: bool, strict: bool, whole_site: bool,
+                  extra_body: str = "", adopt_output: bool = False) -> int:
+    """Render a website's pages as Quarto does: each checked and numbered on its own, all
+    written into one output folder (`_site/`) swapped in whole, with the site's navigation."""
+    asked = formats or proj.formats
+    formats = [f for f in asked if f in WEBSITE_FORMATS]
+    others = [f for f in asked if f not in WEBSITE_FORMATS]
+    if not formats and asked is not proj.formats:  # `--to pdf` alone: nothing it can write
+        raise UsageError(f"bookbuild: a website's pages are written as html or md, not "
+                         f"{', '.join(others)}; use --to html")
+    if others:
+        print(f"note: {', '.join(others)} of a website's pages is not supported by bookbuild yet; "
+              f"writing {', '.join(formats or ['html'])}", file=sys.stderr)
+    formats = formats or ["html"]
+    out = (output_dir or proj.output_dir).resolve()
+    where = None if output_dir is not None else proj.config_file
+    parsed = ParseCache(proj.cache_entries, use_cache)
+    chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
+    docs = {ch.source: ch.doc for ch in chapters}
+    # each page checked alone: a label may be defined on two pages, as Quarto allows
+    results = start_check_finish(proj, chapters, lambda: [*{line: None for f in files for line in (
+        static_check([f], proj.root, "render", docs, proj.cache_entries, use_cache, proj.config))}],
+        use_cache, formats)
+    errors = errors_of(results)
+    if errors:
+        raise BuildError("\n".join(errors) + f"\nrender failed: {len(errors)} page(s) with "
+                         "errors; previous output left as it was")
+    chapters = executed(chapters, results)
+    parsed.flush()
+    _compare_with_lock(proj, chapters, strict, whole_book=whole_site)
+    notes: set[str] = set()
+    site = website.read(proj.root, proj.config)  # every page's navigation: the site's pages
+    with staged(out, proj.root, formats=formats, whole_book=whole_site, chapters=proj.sources(),
+                config_file=where, adopt=adopt_output) as stage:
+        if "md" in formats:
+            write_markdown(proj, chapters, stage.path)
+            stage.wrote("md")
+        if "html" in formats:
+            for ch in chapters:
+                publisher = _publisher(proj, [ch], ["html"], strict, extra_body, use_cache, parsed)
+                publisher.notes_seen, publisher.site_map = notes, site
+                publisher.prepare([ch])
+                publisher.write_html(stage.path)
+            if site.site_url:  # Quarto's sitemap.xml at the site's root
+                from bookbuild.publish import site_nav
+
+                (stage.path / "sitemap.xml").write_text(site_nav.sitemap(site, proj.root),
+                                                        encoding="utf-8")
+            stage.wrote("html")
+    print(f"wrote {', '.join(formats)} for {len(chapters)} page(s) to {display_path(out)}",
+          file=sys.stderr)
     return 0
 
 

@@ -50,8 +50,11 @@ class PageWriter:
 
     def __init__(self, book: Book, lang: str = "en", extra_body: str = "",
                  code_copy: str = "false", site: Site | None = None, title_block: str | None = None,
-                 assets: str = "assets") -> None:
+                 assets: str = "assets", nav: dict | None = None, page_title: str = "") -> None:
         self.book = book
+        # a website's page: its navbar, sidebar, previous/next and footer (publish.site_nav)
+        self.nav = nav
+        self.page_title = page_title
         # a document's page: its title block instead of the book's sidebar and previous/next
         self.title_block = title_block
         self.assets = assets  # the stylesheet's folder, relative to the output root
@@ -79,7 +82,7 @@ class PageWriter:
             "stylesheets": [root + c for c in self.site.stylesheets] + list(stylesheets),
             "favicon": root + self.site.favicon if self.site.favicon else "",
             "href": href,
-            "title_text": entry.title,
+            "title_text": self.page_title or entry.title,
             "body": Markup(body),
             "toc": Markup(toc),
             "prev": self.book.chapters[i - 1] if i > 0 else None,
@@ -93,7 +96,8 @@ class PageWriter:
                                     version=__version__, extra_body=Markup(self.extra_body),
                                     head=Markup(head), before_body=Markup(before_body),
                                     after_body=Markup(after_body),
-                                    code_copy=Markup(codecopy.SCRIPT if buttons else ""))
+                                    code_copy=Markup(codecopy.SCRIPT if buttons else ""),
+                                    nav=self.nav)
         target = out / href
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
@@ -111,6 +115,8 @@ class PageWriter:
         """The stylesheet, with `code_css` (the highlight style's token colours) after ours."""
         (out / self.assets).mkdir(parents=True, exist_ok=True)
         css = (TEMPLATES / "book.css").read_text(encoding="utf-8")
+        if self.nav is not None:  # a website's navbar, sidebar and footer
+            css += "\n" + (TEMPLATES / "website.css").read_text(encoding="utf-8")
         (out / self.assets / "book.css").write_text(css + ("\n" + code_css if code_css else ""),
                                                  encoding="utf-8")
 

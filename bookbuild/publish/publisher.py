@@ -34,7 +34,7 @@ from bookbuild.publish.pandoc_run import FILTERS, Literal, PandocError, html_fra
 from bookbuild.publish.substitute import provenance_html, substitute
 from bookbuild.source import includes, shapes, shortcodes
 from bookbuild.source.metadata import bibliography, document_metadata, format_options
-from bookbuild.source.project import Project
+from bookbuild.source.project import WEBSITE, Project
 from bookbuild.source.qmd import Document, front_matter_end, parse_file
 from bookbuild.system.errors import BuildError, display_path
 
@@ -58,6 +58,10 @@ class Publisher:
         self.proj = proj
         # one document numbered on its own, beside its source: no chapters, no book navigation
         self.document = not proj.is_book
+        # a website's page: numbered as a document, written at its place under the site
+        self.website = proj.kind == WEBSITE
+        self.notes_seen: set[str] = set()  # a website's pages share one set: each note once
+        self.site_map = None  # a website's pages share its navigation, read once per build
         self.formats = formats  # those being written (None: every one); others are not checked
         self.parse = parse  # the build's parse cache: unchanged chapters are not parsed again
         # --no-cache renders every page afresh (and stores the results)
@@ -231,6 +235,8 @@ class Publisher:
             meta["crossref-index"] = Literal(index_file)
         if self.document:
             meta["crossref-document"] = True
+        if self.website:  # links.lua: a link to `notes.md` goes to the page it became
+            meta["bookbuild-md-pages"] = True
         bib = self.pdf_bibliography if pdf else self.bibliography
         if bib:
             # (link-citations without a bibliography leaves \citeproc undefined in LaTeX)
@@ -274,7 +280,8 @@ class Publisher:
     # --- HTML -----------------------------------------------------------------------------
     def pages(self) -> dict[Path, Path]:
         """Output page of every chapter of the book, keyed by its resolved source path."""
-        root = None if self.document else self.proj.root  # a document's page: beside it
+        # a document's page: beside it; a website's: at its place below the root
+        root = self.proj.root if self.website or not self.document else None
         return {Path(doc.path).resolve(): relative_output(root, Path(doc.path), ".html")
                 for doc, _ in self.docs}
 
@@ -405,12 +412,35 @@ class Publisher:
             front = self.chapters[0].doc.front_matter or {}
             stem = Path(self.chapters[0].source).stem
             title = plain_title(str(front.get("title") or stem))
-            return PageWriter(Book(title, "", []), extra_body=self.extra_body, code_copy=code_copy,
+            nav = self._site_nav(front)
+            return PageWriter(Book((nav or {}).get("title_text") or title, "", []),
+                              extra_body=self.extra_body, code_copy=code_copy,
                               site=site, title_block=title_block(front, self.proj.config),
-                              assets=f"{stem}_files/libs/bookbuild")
+                              assets="site_libs/bookbuild" if nav else f"{stem}_files/libs/bookbuild",
+                              nav=nav, page_title=title)
         return PageWriter(Book(self.proj.book_title,
                                str((self.proj.config.get("book") or {}).get("subtitle") or ""), nav),
                           extra_body=self.extra_body, code_copy=code_copy, site=site)
+
+    def _site_nav(self, front: dict) -> dict | None:
+        """A website page's navigation (None for a document or a book)."""
+        if self.proj.kind != WEBSITE or self.proj.root is None:
+            return None
+        from bookbuild.publish import site_nav
+        from bookbuild.source import website
+
+        site = self.site_map = self.site_map or website.read(self.proj.root, self.proj.config)
+        source = self.chapters[0].source.resolve().relative_to(self.proj.root).as_posix()
+        nav = site_nav.page_nav(site, self.proj.root, source, front)
+        nav["title_text"] = plain_title(site.title) if site.title else ""
+        config = self.proj.root / "_quarto.yml"
+        text = config.read_text(encoding="utf-8") if config.is_file() else ""
+        problems = [f"{display_path(config)}:{resources.line_of(text, target)}: website navigation "
+                    f"links '{target}', which is not a page of the site (fix the path, or remove "
+                    "the entry)" for target in nav["missing"]]
+        self._report([p for p in problems if p not in self.notes_seen])
+        self.notes_seen.update(problems)
+        return nav
 
     def _site(self, stage: Path) -> siteopts.Site:
         """The book's css, favicon, footer and language for every page (files copied into
@@ -420,7 +450,9 @@ class Publisher:
         holders = [(display_path(config_file), config_text, self.proj.config)]
         holders += [(display_path(Path(d.path)), d.text, d.front_matter) for d, _ in self.docs]
         for note in siteopts.unsupported(holders):
-            print(note, file=sys.stderr)
+            if note not in self.notes_seen:
+                self.notes_seen.add(note)
+                print(note, file=sys.stderr)
         lang = document_metadata(self.proj.config, "html").get("lang")
         site, missing = siteopts.site(self.proj.config, lang, self.base, stage)
         self._report([f"{display_path(config_file)}:{resources.line_of(config_text, name)}: "

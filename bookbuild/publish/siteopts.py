@@ -29,8 +29,12 @@ UNSUPPORTED_OPTIONS = (
 # What bookbuild reads under `book:` and `website:`; every other key there is a site option it
 # does not do yet (repo-url, navbar, search, ...).
 SITE_KEYS = {"title", "subtitle", "author", "date", "chapters", "appendices", "output-file",
-             "favicon", "page-footer", "abstract", "description"}
+             "favicon", "page-footer", "abstract", "description",
+             # a website's navigation (bookbuild.publish.site_nav)
+             "navbar", "sidebar", "site-url", "page-navigation"}
 SITE = ("book", "website")
+# What bookbuild draws of a website's navbar and sidebar(s); other keys there get a note.
+NAV_KEYS = {"navbar": {"title", "left", "right"}, "sidebar": {"id", "title", "contents"}}
 # Formats bookbuild writes (under Quarto's names for them); `docx`, `revealjs`... it does not.
 WRITTEN = {"html", "pdf", "latex", "md", "markdown", "gfm", "commonmark"}
 
@@ -128,8 +132,11 @@ def unsupported(holders: list[tuple[str, str, dict]]) -> list[str]:
             if key not in seen:
                 name = key.partition("format: ")[2]
                 what = f"the format '{name}'" if name else f"'{key}'"
-                needle = (name or key.partition(":")[0]) + ":"
-                seen[key] = (f"note: {shown}:{line_of(text, needle)}: {what} is "
+                parent, _, child = key.rpartition(".")  # `navbar.logo`: the logo under navbar
+                needle = (name or child.partition(":")[0]) + ":"
+                start = text.find(parent + ":") if parent else 0
+                line = line_of(text[max(start, 0):], needle) + text.count("\n", 0, max(start, 0))
+                seen[key] = (f"note: {shown}:{line}: {what} is "
                              "not supported by bookbuild yet; ignored")
     return list(seen.values())
 
@@ -143,4 +150,10 @@ def _ignored_keys(data: dict) -> list[str]:
     found += [k for k in UNSUPPORTED_OPTIONS if k in format_options(data, "html")]
     for holder in SITE:
         found += [k for k in (data.get(holder) or {}) if k not in SITE_KEYS]
+    site = data.get("website") or {}
+    for part, known in NAV_KEYS.items():
+        value = site.get(part) if isinstance(site, dict) else None
+        for holder in value if isinstance(value, list) else [value]:
+            if isinstance(holder, dict):
+                found += [f"{part}.{k}" for k in holder if k not in known]
     return list(dict.fromkeys(found))

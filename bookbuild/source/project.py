@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bookbuild.source import shapes
+from bookbuild.source import website as _website
 from bookbuild.source.yamlmarks import expanded_size, yaml_position
 from bookbuild.system.errors import Diagnostic, UsageError
 
@@ -53,6 +54,7 @@ SCHEMA: dict[str, Any] = {
                              {"type": "object"}, _NULL]},
         "execute": {"type": ["object", "null"]},
         "bibliography": _STR_LIST, "resources": _STR_LIST,
+        "website": _website.SCHEMA,  # its navigation: bookbuild.source.website
         "bookbuild": {"type": ["object", "null"], "additionalProperties": False, "properties": {
             "timeout": _POSITIVE, "jobs": _POSITIVE, "echo": {"type": "boolean"},
             "warm-kernels": {"type": "boolean"},
@@ -81,6 +83,7 @@ class Settings:
 
 
 BOOK, DEFAULT, DOCUMENT = "book", "default", "document"  # what a folder is (project.type)
+WEBSITE = "website"  # pages numbered each on its own, with the site's navigation (source/website)
 
 
 @lru_cache(maxsize=16)
@@ -121,7 +124,8 @@ class Project:
     def output_dir(self) -> Path:
         """The book's output folder (`_book` unless `project.output-dir` says otherwise)."""
         base = self.root or Path.cwd()
-        out = (self.config.get("project") or {}).get("output-dir", "_book")
+        default = _website.OUTPUT_DIR if self.kind == WEBSITE else "_book"
+        out = (self.config.get("project") or {}).get("output-dir", default)
         return base / out
 
     @property
@@ -129,6 +133,8 @@ class Project:
         """Where a document project's outputs go: `project.output-dir`, or None (beside each
         source, as Quarto writes `doc.html` next to `doc.qmd`)."""
         out = (self.config.get("project") or {}).get("output-dir")
+        if self.kind == WEBSITE:  # a website's pages go under _site/, as Quarto's
+            return self.output_dir
         return (self.root or Path.cwd()) / out if out else None
 
     @property
@@ -151,6 +157,8 @@ class Project:
             return list(self.documents)
         if self.kind == DEFAULT:
             return _project_documents(self.root, self.config)
+        if self.kind == WEBSITE:
+            return _website.pages(self.root, self.config)
         return [self.root / f for f in _chapter_entries(self.config)]
 
     def sources(self) -> list[Path]:
@@ -224,9 +232,10 @@ def _project_documents(root: Path, config: dict) -> list[Path]:
 
 
 def project_kind(config: dict) -> str:
-    """`project.type`: `default` is a set of documents; anything else renders as a book."""
+    """`project.type`: `default` is a set of documents, `website` a site of pages; anything
+    else renders as a book."""
     kind = (config.get("project") or {}).get("type")
-    return DEFAULT if kind == DEFAULT else BOOK
+    return kind if kind in (DEFAULT, WEBSITE) else BOOK
 
 
 def for_documents(files: list[Path], front: dict[str, Any]) -> Project:
@@ -488,6 +497,8 @@ def _chapter_file_problems(config: dict, path: str, text: str, node) -> list[Dia
         problems.append(Diagnostic(path, _find_line(node, entry, nth), 0, "CFG001", message, hint))
 
     for entry in _chapter_entries(config):
+        if entry.startswith("!") or any(c in entry for c in "*?["):
+            continue  # a glob of `project.render`, or one it leaves out: no file of its own
         seen[entry] = seen.get(entry, 0) + 1
         if seen[entry] > 1:
             problem(entry, f"chapter {entry} is listed twice", "list each chapter once", seen[entry])

@@ -17,6 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 SHOWCASE = ROOT / "tests" / "fixtures" / "quarto" / "showcase"
+WEBSITE = ROOT / "tests" / "fixtures" / "quarto" / "website"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 VIEWPORT = {"width": 1300, "height": 900}
@@ -34,6 +35,7 @@ SHOTS = [
      "document.querySelector('.panel-tabset label[for$=\"-2\"]').click()"),
     ("showcase-subfigures.png", "showcase", "tour.html", "#sec-subfigures", None),
     ("showcase-margins.png", "showcase", "tour.html", "#sec-margins", None),
+    ("website.png", "website", "guide/anemones.html", None, None),
 ]
 
 
@@ -75,15 +77,21 @@ def main() -> int:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         sys.exit("shoot.py: chromium is missing (apt-get install chromium)")
+    wanted = set(sys.argv[1:])  # png names; none: every shot
+    shots = [s for s in SHOTS if not wanted or s[0] in wanted]
     with tempfile.TemporaryDirectory(prefix="bookbuild-shots-") as tmp:
-        showcase = Path(tmp) / "showcase"
-        shutil.copytree(SHOWCASE, showcase)
-        books = {"ours": render(ROOT, Path(tmp) / "ours"),
-                 "showcase": render(showcase, Path(tmp) / "showcase-out")}
+        books = {}
+        for which in dict.fromkeys(s[1] for s in shots):
+            if which == "ours":
+                books[which] = render(ROOT, Path(tmp) / "ours")
+            else:  # a fixture project, rendered in a copy
+                copy = Path(tmp) / which
+                shutil.copytree(SHOWCASE if which == "showcase" else WEBSITE, copy)
+                books[which] = render(copy, Path(tmp) / f"{which}-out")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             try:
-                for name, which, path, selector, script in SHOTS:
+                for name, which, path, selector, script in shots:
                     page = browser.new_page(viewport=VIEWPORT)
                     page.goto((books[which] / path).as_uri())
                     page.wait_for_load_state("load")
