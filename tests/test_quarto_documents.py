@@ -181,6 +181,25 @@ def test_rendered_elsewhere_a_document_s_folder_is_left_as_it_was(cli, note: Pat
     assert sorted(p.name for p in note.parent.iterdir()) == before  # no cache, no manifest
 
 
+def test_pictures_in_a_folder_beside_the_document_are_shown_where_they_are(cli, workdir: Path,
+                                                                        tmp_path: Path) -> None:
+    """`quarto render doc.qmd` leaves `pics/` alone: the page points at it. Rendered elsewhere,
+    the picture is copied beside the page."""
+    (workdir / "pics").mkdir()
+    (workdir / "pics" / "dot.png").write_bytes(DOT)
+    (workdir / "walk.qmd").write_text("---\ntitle: Walk\n---\n\n![A stile](pics/dot.png)\n")
+    r = cli("render", "walk.qmd", cwd=workdir)
+    assert r.returncode == 0, r.stderr
+    assert '<img src="pics/dot.png"' in (workdir / "walk.html").read_text(encoding="utf-8")
+    assert (workdir / "pics" / "dot.png").read_bytes() == DOT
+    assert "pics" not in (workdir / ".bookbuild-manifest.json").read_text()  # the author's
+    r = cli("render", "walk.qmd", cwd=workdir)  # and again, over its own output
+    assert r.returncode == 0, r.stderr
+    r = cli("render", "walk.qmd", "--output-dir", str(tmp_path / "out"), cwd=workdir)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out" / "pics" / "dot.png").read_bytes() == DOT
+
+
 def test_a_website_is_no_longer_rendered_as_a_book(cli, workdir: Path) -> None:
     (workdir / "_quarto.yml").write_text("project:\n  type: website\n")
     (workdir / "index.qmd").write_text("# Welcome\n\nA page.\n")

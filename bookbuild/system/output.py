@@ -379,8 +379,10 @@ def placed(folder: Path, stem: str) -> Iterator[Stage]:
             fault_point("staged")
             stage = Stage(tmp, {})
             yield stage
-            # identical files are left as they are: a stylesheet beside its page is its source
-            names = sorted(p.name for p in tmp.iterdir() if not _same_bytes(p, folder / p.name))
+            # identical files are left as they are: a stylesheet or an image beside its page is
+            # its source (a document rendered beside itself shows img/x.png from where it is)
+            _drop_sources(tmp, folder)
+            names = sorted(p.name for p in tmp.iterdir())
             check_placeable(folder, names)
             owned = read_manifest(folder)
             for fmt, files in stage.owned.items():
@@ -393,6 +395,28 @@ def placed(folder: Path, stem: str) -> Iterator[Stage]:
                 fault_point("placed")
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _drop_sources(stage: Path, folder: Path) -> None:
+    """Remove from `stage` the files `folder` already holds with the same bytes in a place
+    bookbuild did not write, and the folders that leaves empty."""
+    owned = {PurePosixPath(rel).parts[0] for files in read_manifest(folder).values()
+             for rel in files}
+    for top in list(stage.iterdir()):
+        if top.name in owned:
+            continue  # ours: placed as usual
+        if top.is_file() and not top.is_symlink():
+            if _same_bytes(top, folder / top.name):
+                top.unlink()
+            continue
+        for f in sorted(top.rglob("*"), reverse=True):  # children before their folders
+            there = folder / f.relative_to(stage)
+            if f.is_file() and not f.is_symlink() and _same_bytes(f, there):
+                f.unlink()
+            elif f.is_dir() and not f.is_symlink() and not any(f.iterdir()):
+                f.rmdir()
+        if top.is_dir() and not top.is_symlink() and not any(top.iterdir()):
+            top.rmdir()
 
 
 def _same_bytes(new: Path, old: Path) -> bool:
