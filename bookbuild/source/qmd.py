@@ -207,7 +207,22 @@ def parse_file(path: str | Path, project_root: Path | None = None) -> Document:
         from bookbuild.source.project import find_root
 
         project_root = find_root(path.parent)
-    return parse(text, str(path), project_root=project_root, problems=problems)
+    doc = parse(text, str(path), project_root=project_root, problems=problems)
+    return _with_metadata(doc, path, project_root)
+
+
+def _with_metadata(doc: Document, path: Path, root: Path | None) -> Document:
+    """`doc` whose front matter is its whole metadata: folders' `_metadata.yml` below it and
+    its `metadata-files` over it, as Quarto merges them (the files read join `sources`)."""
+    from dataclasses import replace
+
+    from bookbuild.source.docmeta import assemble
+
+    meta, files, problems = assemble(path, root, doc.front_matter, doc.files.get(doc.path, ""))
+    if meta is doc.front_matter and not problems:
+        return doc
+    return replace(doc, front_matter=meta, sources=(*doc.sources, *files),
+                   problems=(*doc.problems, *problems))
 
 
 def parse(text: str, path: str = "<string>", project_root: Path | None = None,
