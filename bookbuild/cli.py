@@ -231,6 +231,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
         for line in unresolved_cross_references(proj, checked):
             print(line, file=sys.stdout)
+        from bookbuild.analysis.check import shortcode_warnings
+
+        for line in shortcode_warnings(proj, checked):
+            print(line, file=sys.stdout)
     if code or not args.literals:
         return code
     from bookbuild.literals.run import lint

@@ -20,6 +20,7 @@ from typing import Any
 
 from bookbuild.source import layers, shapes
 from bookbuild.source.merge import Mark, marks_of, merge
+from bookbuild.source.metadata import PROFILE_KEY
 from bookbuild.system.errors import Diagnostic, UsageError
 
 CACHE_ENTRIES = "cache"  # under .bookbuild: the entries of the execution, parse and page caches
@@ -363,6 +364,8 @@ def load(start: Path | None = None, profile: str | None = None,
 def _project(root: Path, raw: dict, mark: Mark, active: tuple[str, ...],
              files: tuple[Path, ...]) -> Project:
     config = shapes.normalize(raw)  # the one shape per key every reader expects
+    if active:
+        config[PROFILE_KEY] = list(active)
     ours = config.get("bookbuild") or {}
     execute = config.get("execute") or {}
     settings = Settings(
