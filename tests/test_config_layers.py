@@ -202,3 +202,18 @@ def test_merge_follows_quartos_rules():
                      "bibliography": ["a.bib", "b.bib"]}
     assert mark.at("title").file == Path("b.yml")
     assert mark.at("format", "html", "toc").file == Path("a.yml")
+
+
+def test_cells_see_the_active_profile_and_never_reuse_another_profiles_result(tmp_path):
+    root = tmp_path / "b"
+    root.mkdir()
+    (root / "_quarto.yml").write_text("project:\n  type: book\nbook:\n  title: T\n"
+                                      "  chapters: [index.qmd]\nprofile:\n  default: pocket\n",
+                                      encoding="utf-8")
+    (root / "index.qmd").write_text(
+        "---\ntitle: T\n---\n\n```{python}\nimport os\nedition = os.environ['QUARTO_PROFILE']\n"
+        "```\n\nEdition `{python} edition`.\n", encoding="utf-8")
+    for args, shown in (([], "pocket"), (["--profile", "atlas"], "atlas"), ([], "pocket")):
+        result = run(root, "render", "--to", "md", *args)
+        assert result.returncode == 0, result.stderr
+        assert f"Edition {shown}." in (root / "_book" / "index.md").read_text(encoding="utf-8")
