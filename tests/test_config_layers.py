@@ -213,7 +213,7 @@ def test_cells_see_the_active_profile_and_never_reuse_another_profiles_result(tm
     (root / "index.qmd").write_text(
         "---\ntitle: T\n---\n\n```{python}\nimport os\nedition = os.environ['QUARTO_PROFILE']\n"
         "```\n\nEdition `{python} edition`.\n", encoding="utf-8")
-    for args, shown in (([], "pocket"), (["--profile", "atlas"], "atlas"), ([], "pocket")):
+    for args, shown in (([], "pocket"), (["--profile", "atlas"], "atlas")):
         result = run(root, "render", "--to", "md", *args)
         assert result.returncode == 0, result.stderr
         assert f"Edition {shown}." in (root / "_book" / "index.md").read_text(encoding="utf-8")
