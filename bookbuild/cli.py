@@ -116,14 +116,17 @@ def _select_profile(args: argparse.Namespace) -> None:
 
 
 def _publish_profiles(proj) -> None:
-    """QUARTO_PROFILE set to the profiles active once `profile.default` and groups are applied
-    (as Quarto sets it), for code in the chapters and scripts that read it."""
+    """QUARTO_PROFILE set to the profiles active once `profile.default` and groups are applied,
+    and the project's `_environment` variables (as Quarto sets them), for code in the chapters
+    and the scripts that read them."""
     import os
 
     from bookbuild.source.layers import PROFILE_ENV
 
     if proj.root is not None:
         os.environ[PROFILE_ENV] = ",".join(proj.profiles)
+        for key, value in proj.environment.items():  # _environment files: never over the caller's
+            os.environ.setdefault(key, value)
 
 
 def run_command(func, args: argparse.Namespace) -> int:

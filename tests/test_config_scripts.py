@@ -14,7 +14,7 @@ from tests.test_config_layers import run
 
 DUMP = """\
 import json, os, sys
-keys = [k for k in os.environ if k.startswith("QUARTO_")]
+keys = [k for k in os.environ if k.startswith(("QUARTO_", "TIDE_"))]
 with open(sys.argv[1], "w") as f:
     json.dump({k: os.environ[k] for k in keys} | {"cwd": os.getcwd(), "args": sys.argv[2:]}, f)
 """
@@ -122,3 +122,18 @@ def _running(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state not in ("Z", "X")
+
+
+def test_environment_files_of_the_project_and_its_profile(tmp_path):
+    root = make_book(tmp_path / "b", "  pre-render: dump.py _pre.json\n")
+    (root / "_environment").write_text("# shared\nTIDE_UNITS=metres\nTIDE_PORT=\"Leith\"\n",
+                                       encoding="utf-8")
+    (root / "_environment-neap").write_text("export TIDE_UNITS=fathoms\n", encoding="utf-8")
+    (root / "_environment.local").write_text("QUARTO_PROFILE=neap\n", encoding="utf-8")
+    assert run(root, "render", "--to", "md", TIDE_PORT="Dover").returncode == 0
+    env = read(root, "_pre.json")
+    assert env["QUARTO_PROFILE"] == "neap"  # from _environment.local, no --profile given
+    assert env["TIDE_UNITS"] == "fathoms"  # the profile's file over the project's
+    assert env["TIDE_PORT"] == "Dover"  # never over the caller's own environment
+    assert run(root, "render", "--to", "md", "--profile", "spring").returncode == 0
+    assert read(root, "_pre.json")["TIDE_UNITS"] == "metres"

@@ -161,3 +161,50 @@ def directory_files(root: Path | None, folder: Path) -> list[Path]:
         if path is not None:
             out.append(path)
     return out
+
+
+ENVIRONMENT = "_environment"  # Quarto's project environment files (dotenv syntax)
+_DOTENV = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+def dotenv(path: Path) -> dict[str, str]:
+    """`KEY=value` lines of a dotenv file (`#` comments, optional quotes; {} if unreadable)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    out = {}
+    for line in lines:
+        m = _DOTENV.match(line)
+        if not m or line.lstrip().startswith("#"):
+            continue
+        value = m.group(2)
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1].replace("\\n", "\n") if value[0] == '"' else value[1:-1]
+        else:
+            value = value.split(" #", 1)[0].rstrip()
+        out[m.group(1)] = value
+    return out
+
+
+def dotenv_profile(root: Path) -> str:
+    """QUARTO_PROFILE as `_environment.local` or `_environment` gives it ("" when neither)."""
+    for name in (f"{ENVIRONMENT}.local", ENVIRONMENT):
+        value = dotenv(root / name).get(PROFILE_ENV)
+        if value:
+            return value
+    return ""
+
+
+def environment(root: Path, active: list[str]) -> tuple[dict[str, str], list[Path]]:
+    """The variables `_environment.local`, each active profile's `_environment-NAME` (the
+    first-listed first) and `_environment` define, the first to define a name winning, and the
+    files read. Quarto sets each one the environment does not already have."""
+    files = [root / f"{ENVIRONMENT}.local", *(root / f"{ENVIRONMENT}-{p}" for p in active),
+             root / ENVIRONMENT]
+    found = [f for f in files if f.is_file()]
+    values: dict[str, str] = {}
+    for file in found:
+        for key, value in dotenv(file).items():
+            values.setdefault(key, value)
+    return values, found

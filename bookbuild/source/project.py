@@ -10,6 +10,7 @@ located line in the file that wrote it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import os
 import re
@@ -126,6 +127,8 @@ class Project:
     profiles: tuple[str, ...] = ()  # the active profiles, as Quarto sets QUARTO_PROFILE
     config_files: tuple[Path, ...] = ()  # every file merged into `config`, in order
     variables: dict[str, Any] = field(default_factory=dict, compare=False)  # _variables.yml
+    # _environment files' variables the environment lacks (Quarto sets them for the render)
+    environment: dict[str, str] = field(default_factory=dict, compare=False)
 
     def where(self, *keys: str | int) -> tuple[Path, int]:
         """The file and line that wrote the value at `keys` of the raw configuration (the
@@ -348,8 +351,9 @@ def load(start: Path | None = None, profile: str | None = None,
         config, mark = merge(config, mark, extra.data, extra.mark)
         files.append(file)
     config = {k: v for k, v in config.items() if k not in ("metadata-file", "metadata-files")}
-    active = layers.active_profiles(
-        layers.requested_profiles(profile, os.environ if environ is None else environ), config)
+    environ = os.environ if environ is None else environ
+    asked = layers.requested_profiles(profile, environ) or layers.dotenv_profile(root)
+    active = layers.active_profiles(asked, config)
     config = {k: v for k, v in config.items() if k != "profile"}
     for file in layers.profile_files(root, active):
         extra = _checked(layers.read(file), remembered)
@@ -358,7 +362,10 @@ def load(start: Path | None = None, profile: str | None = None,
     problems = merged_problems(config, mark, root)
     if problems:
         raise UsageError(diagnostics=problems)
-    return _project(root, config, mark, tuple(active), tuple(files))
+    variables, env_files = layers.environment(root, active)
+    proj = _project(root, config, mark, tuple(active), (*files, *env_files))
+    return dataclasses.replace(proj, environment={k: v for k, v in variables.items()
+                                                  if k not in environ})
 
 
 def _project(root: Path, raw: dict, mark: Mark, active: tuple[str, ...],
