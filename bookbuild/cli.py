@@ -115,20 +115,6 @@ def _select_profile(args: argparse.Namespace) -> None:
         os.environ[PROFILE_ENV] = args.profile
 
 
-def _publish_profiles(proj) -> None:
-    """QUARTO_PROFILE set to the profiles active once `profile.default` and groups are applied,
-    and the project's `_environment` variables (as Quarto sets them), for code in the chapters
-    and the scripts that read them."""
-    import os
-
-    from bookbuild.source.layers import PROFILE_ENV
-
-    if proj.root is not None:
-        os.environ[PROFILE_ENV] = ",".join(proj.profiles)
-        for key, value in proj.environment.items():  # _environment files: never over the caller's
-            os.environ.setdefault(key, value)
-
-
 def run_command(func, args: argparse.Namespace) -> int:
     """Run one command in its session (signals, children); every failure becomes located lines
     on stderr and an exit code. Children are stopped before the message says so."""
@@ -199,7 +185,7 @@ def _targets(paths: list[Path]):
 
     start = paths[0].resolve().parent if paths else Path.cwd()
     proj = project.load(start)
-    _publish_profiles(proj)
+    project.publish_environment(proj)
     if proj.root is None and paths:  # documents outside any project: each renders on its own
         from bookbuild.source.qmd import parse_file
 
@@ -298,7 +284,9 @@ def cmd_numbers_diff(args: argparse.Namespace) -> int:
     from bookbuild.source import project
 
     revs = [*args.revs, None, None]
-    return run(project.load(Path.cwd()), revs[0], revs[1], args.format)
+    proj = project.load(Path.cwd())
+    project.publish_environment(proj)
+    return run(proj, revs[0], revs[1], args.format)
 
 
 def cmd_numbers_whatif(args: argparse.Namespace) -> int:

@@ -368,6 +368,17 @@ def load(start: Path | None = None, profile: str | None = None,
                                                   if k not in environ})
 
 
+def publish_environment(proj: Project) -> None:
+    """Set QUARTO_PROFILE to the active profiles (with `profile.default` and groups applied)
+    and the project's `_environment` variables the environment lacks, as Quarto does for a
+    render: chapters' kernels and project scripts read them. Called by the commands."""
+    if proj.root is None:
+        return
+    os.environ[layers.PROFILE_ENV] = ",".join(proj.profiles)
+    for key, value in proj.environment.items():  # never over the caller's own
+        os.environ.setdefault(key, value)
+
+
 def _project(root: Path, raw: dict, mark: Mark, active: tuple[str, ...],
              files: tuple[Path, ...]) -> Project:
     config = shapes.normalize(raw)  # the one shape per key every reader expects
