@@ -217,3 +217,20 @@ def test_cells_see_the_active_profile_and_never_reuse_another_profiles_result(tm
         result = run(root, "render", "--to", "md", *args)
         assert result.returncode == 0, result.stderr
         assert f"Edition {shown}." in (root / "_book" / "index.md").read_text(encoding="utf-8")
+
+
+def test_every_shape_of_the_profile_and_metadata_keys(tmp_path):
+    from bookbuild.source import project
+
+    root = make_project(tmp_path / "b")
+    text = (root / "_quarto.yml").read_text(encoding="utf-8")
+    text = text.replace("  default: pocket\n", "  default: [atlas, proof]\n").replace(
+        "  group:\n    - [pocket, atlas]\n", "  group: [pocket, atlas]\n").replace(
+        "metadata-files:\n  - common.yml\n", "metadata-file: common.yml\n")
+    (root / "_quarto.yml").write_text(text, encoding="utf-8")
+    (root / "_quarto.yml.local").write_text("book:\n  title: My Local Copy\n", encoding="utf-8")
+    proj = project.load(root, environ={})
+    assert proj.profiles == ("atlas", "proof")
+    assert proj.config["series"] == "Naturalist Library"
+    assert proj.config["book"]["title"] == "My Local Copy"  # .local over the profile's title
+    assert proj.where("book", "title") == (root / "_quarto.yml.local", 2)

@@ -49,6 +49,8 @@ def _key(doc: qmd.Document, root: Path | None, merged: dict | None) -> str:
     config = json.dumps(merged, sort_keys=True, default=str) if root is not None else None
     material = {"format": FORMAT, "engine": _engine(), "path": doc.path, "root": str(root),
                 "config": config, "text": doc.text,
+                # its metadata may come from a folder's _metadata.yml, not its text
+                "front": json.dumps(doc.front_matter, sort_keys=True, default=str),
                 "problems": [repr(p) for p in doc.problems]}
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
