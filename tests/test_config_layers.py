@@ -234,3 +234,4 @@ def test_every_shape_of_the_profile_and_metadata_keys(tmp_path):
     assert proj.config["series"] == "Naturalist Library"
     assert proj.config["book"]["title"] == "My Local Copy"  # .local over the profile's title
     assert proj.where("book", "title") == (root / "_quarto.yml.local", 2)
+    assert proj.locate("maps/regions.qmd") == (root / "_quarto-atlas.yml", 4)

@@ -138,6 +138,14 @@ class Project:
         mark = self.marks.at(*keys)
         return mark.file, mark.line
 
+    def locate(self, scalar: str, nth: int = 1) -> tuple[Path, int]:
+        """The file and line of the `nth` value `scalar` anywhere in the configuration (a
+        resource, a css file...): `_quarto.yml`, a metadata file or a profile's."""
+        found = self.marks.find(self.config, scalar, nth) if self.marks is not None else None
+        if found is None:
+            return (self.config_file or Path(CONFIG), 0)
+        return found.file, found.line
+
     @property
     def is_book(self) -> bool:
         return self.kind == BOOK
