@@ -35,7 +35,7 @@ book:
 """
 INDEX = """\
 ---
-title: Welcome
+title: Welcome from {{< var press.name >}}
 ---
 
 Printed by {{< var press.name >}} in {{< var press.city >}}.
@@ -69,6 +69,7 @@ def make_project(root: Path) -> Path:
         "_quarto-atlas.yml": ATLAS,
         "common.yml": "series: Naturalist Library\n",
         "_variables.yml": "press:\n  name: Heron Press\n  city: Leith\n",
+        "_metadata.yml": "keywords: [field, notes]\n",
         "index.qmd": INDEX,
         "maps/_metadata.yml": "colour: ochre\nshade: from-folder\ntitle: Regions\n",
         "maps/regions.qmd": REGIONS,
@@ -123,6 +124,8 @@ def test_profile_merges_its_file_over_the_base(rendered):
 def test_variables_and_an_unknown_one_as_quarto_prints_it(rendered):
     html = page(rendered, "pocket", "index.html")
     assert "Printed by Heron Press in Leith." in html
+    # a folder's _metadata.yml beside it leaves the front matter's expanded shortcodes alone
+    assert "Welcome from Heron Press" in html and "{{&lt;" not in html
     assert "Unknown: ?var:press.phone." in html
 
 

@@ -121,6 +121,9 @@ class Document:
     sources: tuple[str, ...] = ()  # the chapter, then every file it includes (for cache, preview)
     origins: tuple[Origin, ...] = field(default=(), repr=False, compare=False)
     files: dict[str, str] = field(default_factory=dict, repr=False, compare=False, hash=False)
+    # front_matter's keys whose values came from other files (a folder's _metadata.yml, its
+    # metadata-files): pandoc reads the text's front matter, so they are written into it
+    inherited: dict[str, Any] = field(default_factory=dict, repr=False, compare=False, hash=False)
 
     def origin(self, offset: int) -> tuple[str, int, int, Chain]:
         """File, line, column and include chain of an offset in `text`."""
@@ -221,8 +224,10 @@ def _with_metadata(doc: Document, path: Path, root: Path | None) -> Document:
     meta, files, problems = assemble(path, root, doc.front_matter, doc.files.get(doc.path, ""))
     if meta is doc.front_matter and not problems:
         return doc
+    own = doc.front_matter
+    inherited = {k: v for k, v in meta.items() if k not in own or own[k] != v}
     return replace(doc, front_matter=meta, sources=(*doc.sources, *files),
-                   problems=(*doc.problems, *problems))
+                   problems=(*doc.problems, *problems), inherited=inherited)
 
 
 def parse(text: str, path: str = "<string>", project_root: Path | None = None,

@@ -102,8 +102,8 @@ def _date(value: object) -> object:
 def without_nulls(markdown: str, end: int, metadata: dict[str, Any] | None = None) -> str:
     """`markdown` whose front matter (its first `end` characters) keeps no key left empty:
     pandoc would read `bibliography:` as a file named "" where Quarto reads nothing. With
-    `metadata` (the document's whole metadata: folders' `_metadata.yml`, its `metadata-files`),
-    the keys it sets otherwise than the front matter are written into it, so pandoc sees them."""
+    `metadata` (keys a folder's `_metadata.yml` or the document's `metadata-files` set), those
+    keys are written into it, so pandoc sees them."""
     import yaml
 
     head = markdown[:end]
@@ -113,8 +113,7 @@ def without_nulls(markdown: str, end: int, metadata: dict[str, Any] | None = Non
         return markdown  # the parser has reported it, located
     if not isinstance(data, dict):
         return markdown
-    own = normalize(data)
-    extra = {k: v for k, v in (metadata or {}).items() if k not in own or own[k] != v}
+    extra = dict(metadata or {})
     if all(v is not None for v in data.values()) and not extra:
         return markdown
     kept = {k: v for k, v in data.items() if v is not None} | extra
