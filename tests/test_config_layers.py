@@ -234,6 +234,11 @@ def test_every_shape_of_the_profile_and_metadata_keys(tmp_path):
     (root / "_quarto.yml.local").write_text("book:\n  title: My Local Copy\n", encoding="utf-8")
     proj = project.load(root, environ={})
     assert proj.profiles == ("atlas", "proof")
+    (root / "_quarto.yml.local").write_text("book:\n  title: My Local Copy\nprofile:\n"
+                                            "  default: [atlas]\n", encoding="utf-8")
+    proj = project.load(root, environ={})
+    assert proj.profiles == ("atlas",)  # the machine's own default over the project's
+    assert "profile" not in proj.config
     assert proj.config["series"] == "Naturalist Library"
     assert proj.config["book"]["title"] == "My Local Copy"  # .local over the profile's title
     assert proj.where("book", "title") == (root / "_quarto.yml.local", 2)

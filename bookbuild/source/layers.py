@@ -132,6 +132,14 @@ def groups(value: Any) -> list[list[str]]:
     return []
 
 
+def local_profile(root: Path) -> str:
+    """`profile.default` of `_quarto.yml.local` ("" when none): a machine's own default."""
+    local = next((root / n for n in LOCAL if (root / n).is_file()), None)
+    profile = read(local).data.get("profile") if local is not None else None
+    default = profile.get("default") if isinstance(profile, dict) else None
+    return ",".join(map(str, default)) if isinstance(default, list) else str(default or "")
+
+
 def profile_files(root: Path, active: list[str]) -> list[Path]:
     """`_quarto-NAME.yml` of each active profile that has one, the last-listed first (each
     merged over the one before, so the first-listed wins), then `_quarto.yml.local`."""

@@ -360,12 +360,14 @@ def load(start: Path | None = None, profile: str | None = None,
         files.append(file)
     config = {k: v for k, v in config.items() if k not in ("metadata-file", "metadata-files")}
     environ = os.environ if environ is None else environ
-    asked = layers.requested_profiles(profile, environ) or layers.dotenv_profile(root)
+    asked = (layers.requested_profiles(profile, environ) or layers.dotenv_profile(root)
+             or layers.local_profile(root))
     active = layers.active_profiles(asked, config)
     config = {k: v for k, v in config.items() if k != "profile"}
     for file in layers.profile_files(root, active):
         extra = _checked(layers.read(file), remembered)
-        config, mark = merge(config, mark, extra.data, extra.mark)
+        data = {k: v for k, v in extra.data.items() if k != "profile"}  # read above
+        config, mark = merge(config, mark, data, extra.mark)
         files.append(file)
     problems = merged_problems(config, mark, root)
     if problems:
