@@ -30,14 +30,19 @@ def parser() -> argparse.ArgumentParser:
     p0.add_argument("--debug", action="store_true",
                     help="show Python tracebacks for internal errors (for bug reports)")
     sub = p0.add_subparsers(dest="command", metavar="COMMAND")
+    # Quarto's --profile: every command that reads the project takes it (QUARTO_PROFILE else)
+    profile = argparse.ArgumentParser(add_help=False)
+    profile.add_argument("--profile", metavar="NAME[,NAME]",
+                         help="active project profile(s): merge _quarto-NAME.yml over "
+                              "_quarto.yml (default: $QUARTO_PROFILE, else profile.default)")
 
-    p = sub.add_parser("check", help="statically check every inline reference (runs nothing)")
+    p = sub.add_parser("check", parents=[profile], help="statically check every inline reference (runs nothing)")
     p.add_argument("paths", nargs="*", type=Path, help=".qmd files (default: the book's chapters)")
     p.add_argument("--literals", action="store_true",
                    help="also lint hand-typed numbers against the computed ones (executes, cached)")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("render", help="execute cells, substitute values and write the output")
+    p = sub.add_parser("render", parents=[profile], help="execute cells, substitute values and write the output")
     p.add_argument("paths", nargs="*", type=Path, help=".qmd files (default: the book's chapters)")
     p.add_argument("--to", choices=["html", "pdf", "md"], action="append",
                    help="output format; repeatable (default: the formats in _quarto.yml)")
@@ -51,35 +56,35 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="execute even when the cache is valid")
     p.set_defaults(func=cmd_render)
 
-    p = sub.add_parser("preview", help="serve the book locally, rebuild on change, reload the page")
+    p = sub.add_parser("preview", parents=[profile], help="serve the book locally, rebuild on change, reload the page")
     p.add_argument("--port", type=_port, default=4200, help="first port to try (default 4200)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.set_defaults(func=cmd_preview)
 
     p = sub.add_parser("numbers", help="the numbers lock: check drift, accept it, explain a number")
     nsub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    q = nsub.add_parser("check", help="exit 1 if any rendered number or constant drifted from numbers.lock")
+    q = nsub.add_parser("check", parents=[profile], help="exit 1 if any rendered number or constant drifted from numbers.lock")
     q.add_argument("paths", nargs="*", type=Path,
                    help="a document outside any project (default: the project's documents)")
     q.add_argument("--strict", action="store_true",
                    help="also fail, with a located line, on a missing or malformed numbers.lock (CI)")
     q.set_defaults(func=cmd_numbers)
-    q = nsub.add_parser("diff", help="the numbers that moved between two git revisions (default: "
+    q = nsub.add_parser("diff", parents=[profile], help="the numbers that moved between two git revisions (default: "
                                      "the lock committed at HEAD against the working tree)")
     q.add_argument("revs", nargs="*", metavar="REV", help="up to two git revisions")
     q.add_argument("--format", choices=["plain", "md", "json"], default="plain",
                    help="plain text (default), a markdown table for a pull request, or JSON")
     q.set_defaults(func=cmd_numbers_diff)
-    q = nsub.add_parser("whatif", help="the numbers and guards that would move if constants had "
+    q = nsub.add_parser("whatif", parents=[profile], help="the numbers and guards that would move if constants had "
                                        "other values (nothing is written)")
     q.add_argument("overrides", nargs="+", metavar="NAME=VALUE",
                    help='a constant and its value for this run, with units: H100_MEM_BW="3.9 TB/s"')
     q.set_defaults(func=cmd_numbers_whatif)
-    q = nsub.add_parser("accept", help="rewrite numbers.lock with the current numbers")
+    q = nsub.add_parser("accept", parents=[profile], help="rewrite numbers.lock with the current numbers")
     q.add_argument("paths", nargs="*", type=Path,
                    help="a document outside any project (default: the project's documents)")
     q.set_defaults(func=cmd_numbers)
-    q = nsub.add_parser("why", help="the chain from an inline expression, or a number a cell "
+    q = nsub.add_parser("why", parents=[profile], help="the chain from an inline expression, or a number a cell "
                                     "shows, down to its constants, data files and packages")
     q.add_argument("expr", help="an inline expression (Roofline.h100_ridge), a cell's place "
                                 "(chapter.qmd:120) or a cell's label")
@@ -99,6 +104,17 @@ def main(argv: list[str] | None = None) -> int:
     return run_command(args.func, args)
 
 
+def _select_profile(args: argparse.Namespace) -> None:
+    """`--profile` as Quarto applies it: it becomes QUARTO_PROFILE, which the project's loader,
+    the chapters' kernels and the pre-/post-render scripts all read."""
+    import os
+
+    from bookbuild.source.layers import PROFILE_ENV
+
+    if getattr(args, "profile", None):
+        os.environ[PROFILE_ENV] = args.profile
+
+
 def run_command(func, args: argparse.Namespace) -> int:
     """Run one command in its session (signals, children); every failure becomes located lines
     on stderr and an exit code. Children are stopped before the message says so."""
@@ -106,6 +122,7 @@ def run_command(func, args: argparse.Namespace) -> int:
 
     with Session() as session:
         try:
+            _select_profile(args)
             return func(args)
         except KeyboardInterrupt:
             session.stop_children()
@@ -168,6 +185,7 @@ def _targets(paths: list[Path]):
 
     start = paths[0].resolve().parent if paths else Path.cwd()
     proj = project.load(start)
+    project.publish_environment(proj)
     if proj.root is None and paths:  # documents outside any project: each renders on its own
         from bookbuild.source.qmd import parse_file
 
@@ -203,6 +221,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
         for line in unresolved_cross_references(proj, checked):
             print(line, file=sys.stdout)
+        from bookbuild.analysis.check import shortcode_warnings
+
+        for line in shortcode_warnings(proj, checked):
+            print(line, file=sys.stdout)
     if code or not args.literals:
         return code
     from bookbuild.literals.run import lint
@@ -211,7 +233,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from bookbuild.commands import scripts
+
     proj, files = _targets(args.paths)
+    if scripts.pre_render(proj, files, args.output_dir, whole=not args.paths):
+        proj, files = _targets(args.paths)  # a script may write chapters or configuration
     from bookbuild.execution.prestart import prestart_if_cold
 
     # Before the build's own imports and parsing: the template's imports overlap them.
@@ -223,9 +249,11 @@ def cmd_render(args: argparse.Namespace) -> int:
         import_kernel_client()
     from bookbuild.commands.render import build
 
-    return build(proj, files, formats=args.to, output_dir=args.output_dir,
+    code = build(proj, files, formats=args.to, output_dir=args.output_dir,
                  use_cache=not args.no_cache, strict=args.strict, whole_book=not args.paths,
                  adopt_output=args.adopt_output)
+    scripts.post_render(proj, files, args.to, args.output_dir, whole=not args.paths)
+    return code
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
@@ -257,7 +285,9 @@ def cmd_numbers_diff(args: argparse.Namespace) -> int:
     from bookbuild.source import project
 
     revs = [*args.revs, None, None]
-    return run(project.load(Path.cwd()), revs[0], revs[1], args.format)
+    proj = project.load(Path.cwd())
+    project.publish_environment(proj)
+    return run(proj, revs[0], revs[1], args.format)
 
 
 def cmd_numbers_whatif(args: argparse.Namespace) -> int:

@@ -6,7 +6,9 @@ conditional.lua: Quarto's conditional content on divs and spans.
   [text]{.content-visible when-meta="draft"}  shown when metadata `draft` is true
 
 Conditions (all must hold): when-format / unless-format (html, pdf or latex, markdown, docx,
-…), when-meta / unless-meta (a dotted metadata key whose value is true). `.content-visible`
+…), when-meta / unless-meta (a dotted metadata key whose value is true), when-profile /
+unless-profile (an active project profile: metadata `quarto-profile`, which bookbuild sets,
+else QUARTO_PROFILE, as Quarto reads it). `.content-visible`
 without conditions always shows; `.content-hidden` without conditions always hides. The kept
 element loses the classes and attributes; its content stays in place.
 ]]
@@ -58,15 +60,39 @@ local function meta_true(key)
   return text == 'true' or text == 'yes'
 end
 
+local CONDITIONS = { 'when-format', 'unless-format', 'when-meta', 'unless-meta',
+                     'when-profile', 'unless-profile' }
+
+-- Whether `name` is an active project profile.
+local function profile_active(name)
+  local active = meta['quarto-profile']
+  if active == nil then
+    active = {}
+    for p in (os.getenv('QUARTO_PROFILE') or ''):gmatch('[^%s,]+') do active[#active + 1] = p end
+  elseif type(active) ~= 'table' then
+    active = { active }
+  end
+  for _, p in ipairs(active) do
+    if stringify(p) == name then return true end
+  end
+  return false
+end
+
+local function matches(name, item)
+  if name:match('format$') then return format_matches(item) end
+  if name:match('profile$') then return profile_active(item) end
+  return meta_true(item)
+end
+
 -- Whether every condition on the element holds (true when there are none).
 local function conditions_hold(el)
   local a = el.attributes
-  for _, name in ipairs({ 'when-format', 'unless-format', 'when-meta', 'unless-meta' }) do
+  for _, name in ipairs(CONDITIONS) do
     local value = a[name]
     if value then
       local any = false
       for item in value:gmatch('[^%s,]+') do
-        if name:match('format$') then any = any or format_matches(item) else any = any or meta_true(item) end
+        any = any or matches(name, item)
       end
       if name:match('^when') and not any then return false end
       if name:match('^unless') and any then return false end
@@ -77,7 +103,7 @@ end
 
 local function strip(el)
   el.classes = el.classes:filter(function(c) return c ~= 'content-visible' and c ~= 'content-hidden' end)
-  for _, name in ipairs({ 'when-format', 'unless-format', 'when-meta', 'unless-meta' }) do
+  for _, name in ipairs(CONDITIONS) do
     el.attributes[name] = nil
   end
   return el

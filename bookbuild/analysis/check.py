@@ -48,6 +48,21 @@ def unresolved_cross_references(proj, checked: dict[Path, Document],
     return _unresolved_lines(proj, docs, parts, checked, severity)
 
 
+def shortcode_warnings(proj, checked: dict[Path, Document]) -> list[str]:
+    """`file:line: warning: ...` for each shortcode render would warn of (a `{{< var >}}` that
+    `_variables.yml` lacks, a `meta` key no metadata holds, an unknown shortcode)."""
+    from bookbuild.source import shortcodes
+    from bookbuild.system.errors import display_path
+
+    out = []
+    for path, doc in checked.items():
+        ctx = shortcodes.context(proj.config, proj.root, doc.front_matter, "html",
+                                 proj.variables)
+        for p in shortcodes.problems(doc.text, ctx):
+            out.append(f"{display_path(path)}:{p.line}: warning: {p.message}")
+    return out
+
+
 def _unresolved_lines(proj, docs: list[tuple[Document, bool]], parts: frozenset[Path],
                       checked: dict[Path, Document], severity: str) -> list[str]:
     indexes = crossref.format_indexes(docs, {}, proj.config, proj.formats, parts)

@@ -1,6 +1,6 @@
 """The static check a build runs first, remembering clean chapters under `.bookbuild/cache/check/`.
 
-A chapter's verdict depends on its expanded text, its path, `_quarto.yml` (which cells run),
+A chapter's verdict depends on its expanded text, its path, the merged configuration (which cells run),
 the checker's own code, and the modules whose names `from M import *` brought in. A clean
 verdict is stored with each such module's location and content hash; it is reused only while
 the chapter and settings are byte for byte the same and every module is still found at the
@@ -44,10 +44,13 @@ def _engine() -> list[str | None]:
             if m.__file__]
 
 
-def _key(doc: qmd.Document, root: Path | None) -> str:
-    config = file_digest(root / "_quarto.yml") if root is not None else None
+def _key(doc: qmd.Document, root: Path | None, merged: dict | None) -> str:
+    # the merged configuration, not _quarto.yml's bytes: a profile or a metadata file changes it
+    config = json.dumps(merged, sort_keys=True, default=str) if root is not None else None
     material = {"format": FORMAT, "engine": _engine(), "path": doc.path, "root": str(root),
                 "config": config, "text": doc.text,
+                # its metadata may come from a folder's _metadata.yml, not its text
+                "front": json.dumps(doc.front_matter, sort_keys=True, default=str),
                 "problems": [repr(p) for p in doc.problems]}
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
@@ -77,7 +80,7 @@ def check_files(files: list[Path], root: Path | None, docs: dict[Path, qmd.Docum
         doc = docs.get(f) or qmd.parse_file(f)
         parsed.append((doc, False))
         roots = search_roots(str(f), root)
-        key = _key(doc, root)
+        key = _key(doc, root, config)
         entry = _read(folder / f"{key}.json") if read else None
         if entry is not None and _modules_unchanged(entry["modules"], roots):
             touch(folder / f"{key}.json")  # used: the last to be swept (cachesweep)

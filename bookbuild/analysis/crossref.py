@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from bookbuild.source.metadata import document_metadata, format_options
+from bookbuild.source.metadata import PROFILE_KEY, document_metadata, format_options
 from bookbuild.source.qmd import Document, LineIndex
 from bookbuild.system.errors import Diagnostic, display_path
 
@@ -197,7 +197,8 @@ def _attributes(raw: str) -> dict[str, str]:
 # filters/conditional.lua matches pandoc's writer (html5, latex) against Quarto's aliases
 # (quarto.org/docs/authoring/conditional.html, "Format Matching").
 FORMAT_NAMES = {"html": frozenset({"html", "html5"}), "pdf": frozenset({"pdf", "latex"})}
-CONDITIONS = ("when-format", "unless-format", "when-meta", "unless-meta")
+CONDITIONS = ("when-format", "unless-format", "when-meta", "unless-meta", "when-profile",
+              "unless-profile")
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,9 @@ class Output:
             items = [i for i in re.split(r"[\s,]+", attributes[name]) if i]
             if name.endswith("format"):
                 any_ = any(i in FORMAT_NAMES.get(self.fmt, {self.fmt}) for i in items)
+            elif name.endswith("profile"):  # the active profiles, as the project set them
+                active = self.config.get(PROFILE_KEY) or []
+                any_ = any(i in active for i in items)
             else:
                 any_ = any(self.meta_true(i, front) for i in items)
             if any_ != name.startswith("when"):

@@ -106,9 +106,8 @@ def _note_other_kind(proj: Project) -> None:
     kind = (proj.config.get("project") or {}).get("type")
     if kind in (None, "book") or proj.config_file is None:
         return
-    lines = proj.config_file.read_text(encoding="utf-8").splitlines()
-    line = next((i for i, t in enumerate(lines, 1) if t.strip().startswith("type:")), 0)
-    print(f"note: {display_path(proj.config_file)}:{line}: project type '{kind}' is not "
+    file, line = proj.where("project", "type")  # a profile may set it
+    print(f"note: {display_path(file)}:{line}: project type '{kind}' is not "
           "supported by bookbuild yet; rendered as a book", file=sys.stderr)
 
 

@@ -80,6 +80,8 @@ def key(doc: Document, cwd: Path, plan: str = "") -> str:
         "inline": [r.expr for r in doc.refs],
         "cwd": str(cwd),
         "versions": _versions(),
+        # the kernel sees QUARTO_PROFILE (Quarto sets it): a cell may compute by edition
+        "profile": os.environ.get("QUARTO_PROFILE", ""),
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -27,8 +27,11 @@ def preview_dir(root: Path) -> Path:
 
 
 def load(root: Path):
-    """The parsed project; raises on a broken `_quarto.yml` (a located `BookbuildError`)."""
-    return project_mod.load(root)
+    """The parsed project; raises on a broken `_quarto.yml` (a located `BookbuildError`).
+    Its profiles and `_environment` variables are set for the kernels, as render sets them."""
+    proj = project_mod.load(root)
+    project_mod.publish_environment(proj)
+    return proj
 
 
 def is_located(exc: BaseException) -> bool:

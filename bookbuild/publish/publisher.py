@@ -323,7 +323,7 @@ class Publisher:
             if not self.document:  # a document's title is its page's title block
                 md = crossref.with_title(ch.doc, md)
             md = self._expand(md, ch, "html")
-            md = shapes.without_nulls(md, front_matter_end(md))
+            md = shapes.without_nulls(md, front_matter_end(md), ch.doc.inherited)
             # Only the entries this page uses: its key then changes only when they do.
             used = pagecache.used_labels(self.index.labels, own.get(source, set()), md)
             entries = crossref.index_for_page(dataclasses.replace(

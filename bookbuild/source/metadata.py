@@ -9,6 +9,9 @@ from typing import Any
 NOT_METADATA = {"project", "book", "format", "bookbuild", "engine", "execute", "jupyter",
                 "filters", "bibliography", "resources", "include-in-header",
                 "include-before-body", "include-after-body", "header-includes", "website"}
+# The active project profiles, as a list in the metadata (filters/conditional.lua's
+# `when-profile` reads it; a page cached under one profile is not reused under another).
+PROFILE_KEY = "quarto-profile"
 # Quarto's format names that select the same writer as ours.
 FORMAT_KEYS = {"html": ("html",), "pdf": ("pdf", "latex")}
 

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from bookbuild.source import qmd
+from bookbuild.source.docmeta import watched
 from bookbuild.system.cachesweep import touch
 from bookbuild.system.store import file_digest, store_bytes
 
@@ -47,7 +48,10 @@ class ParseCache:
         own = file_digest(path)
         if own is None:  # unreadable: the parser says so, located
             return qmd.parse_file(path, root)
-        key = hashlib.sha256(json.dumps([FORMAT, _engine(), str(path), str(root), own]).encode())
+        # a `_metadata.yml` added above the chapter changes its metadata: part of the key
+        folders = watched(root, Path(path).parent)
+        key = hashlib.sha256(json.dumps([FORMAT, _engine(), str(path), str(root), own,
+                                         folders]).encode())
         entry = self.folder / f"{key.hexdigest()}.pickle"
         doc = _read(entry) if self.read else None
         if doc is not None:

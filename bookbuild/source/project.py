@@ -1,13 +1,16 @@
-"""The book project: `_quarto.yml`, validated against a schema, its chapters and our settings.
+"""The project: its configuration, validated against a schema, its chapters and our settings.
 
+The one reader of `_quarto.yml` and the files Quarto merges into it (`metadata-files`, profiles,
+`_quarto.yml.local`; bookbuild.source.layers finds them, bookbuild.source.merge merges them).
 Quarto has hundreds of keys and we pass most of them through, so the schema checks the types
 of the keys we read and every key under our own `bookbuild:` namespace; each problem is a
-located line in `_quarto.yml`.
+located line in the file that wrote it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import os
 import re
@@ -16,14 +19,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bookbuild.source import shapes
+from bookbuild.source import layers, shapes
 from bookbuild.source import website as _website
-from bookbuild.source.yamlmarks import expanded_size, yaml_position
+from bookbuild.source.merge import Mark, marks_of, merge
+from bookbuild.source.metadata import PROFILE_KEY
 from bookbuild.system.errors import Diagnostic, UsageError
 
 CACHE_ENTRIES = "cache"  # under .bookbuild: the entries of the execution, parse and page caches
 
 CONFIG = "_quarto.yml"
+VARIABLES = ("_variables.yml", "_variables.yaml")
 ProjectError = UsageError  # the configuration is missing or malformed (exit 2)
 
 _NULL = {"type": "null"}  # a key left empty: as if it were absent (Quarto)
@@ -43,7 +48,17 @@ SCHEMA: dict[str, Any] = {
             "output-dir": {"oneOf": [{"type": "string", "minLength": 1}, _NULL]},
             "render": {"oneOf": [{"type": "array", "items": {"type": "string"}}, _NULL]},
             "resources": _STR_LIST,
+            "pre-render": _STR_LIST, "post-render": _STR_LIST,
         }},
+        "profile": {"type": ["object", "null"], "additionalProperties": False, "properties": {
+            "default": _STR_LIST,
+            "group": {"oneOf": [{"type": "array", "items": {"type": "string"}},
+                                {"type": "array", "items": {"type": "array",
+                                                            "items": {"type": "string"}}},
+                                _NULL]},
+        }},
+        "metadata-file": {"oneOf": [{"type": "string"}, _NULL]},
+        "metadata-files": {"oneOf": [{"type": "array", "items": {"type": "string"}}, _NULL]},
         "book": {"type": ["object", "null"], "properties": {
             "title": {"type": "string"}, "subtitle": {"type": "string"},
             "output-file": {"type": "string", "minLength": 1},
@@ -111,6 +126,28 @@ class Project:
     settings: Settings
     kind: str = BOOK
     documents: tuple[Path, ...] = ()  # a lone document's project: that file
+    marks: Mark | None = field(default=None, compare=False, repr=False)  # where values came from
+    profiles: tuple[str, ...] = ()  # the active profiles, as Quarto sets QUARTO_PROFILE
+    config_files: tuple[Path, ...] = ()  # every file merged into `config`, in order
+    variables: dict[str, Any] = field(default_factory=dict, compare=False)  # _variables.yml
+    # _environment files' variables the environment lacks (Quarto sets them for the render)
+    environment: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def where(self, *keys: str | int) -> tuple[Path, int]:
+        """The file and line that wrote the value at `keys` of the raw configuration (the
+        nearest enclosing value when that one is not written; line 0 when unknown)."""
+        if self.marks is None:
+            return (self.config_file or Path(CONFIG), 0)
+        mark = self.marks.at(*keys)
+        return mark.file, mark.line
+
+    def locate(self, scalar: str, nth: int = 1) -> tuple[Path, int]:
+        """The file and line of the `nth` value `scalar` anywhere in the configuration (a
+        resource, a css file...): `_quarto.yml`, a metadata file or a profile's."""
+        found = self.marks.find(self.config, scalar, nth) if self.marks is not None else None
+        if found is None:
+            return (self.config_file or Path(CONFIG), 0)
+        return found.file, found.line
 
     @property
     def is_book(self) -> bool:
@@ -307,21 +344,65 @@ def find_root(start: Path) -> Path | None:
     return None
 
 
-def load(start: Path | None = None) -> Project:
-    """The project containing `start` (default: the working directory), or a bare one.
+def load(start: Path | None = None, profile: str | None = None,
+         environ: dict[str, str] | None = None) -> Project:
+    """The project containing `start` (default: the working directory), or a bare one, with
+    its configuration merged from every file Quarto reads: `_quarto.yml`, its `metadata-files`,
+    the active profiles' `_quarto-NAME.yml` (`profile`, else `QUARTO_PROFILE` in `environ`,
+    else `profile.default`) and `_quarto.yml.local`.
 
-    Raises UsageError with located problems when `_quarto.yml` is unreadable or invalid.
+    Raises UsageError with located problems when a file is unreadable or invalid.
     """
     root = find_root(start or Path.cwd())
     if root is None:
         return Project(None, {}, Settings())
-    path = root / CONFIG
-    text = _text(path)
-    config = _parse(text, path)
-    problems = validate(config, text, str(path), root / ".bookbuild" / "cache" / VALID)
+    remembered = root / ".bookbuild" / "cache" / VALID
+    base = _checked(layers.read(root / CONFIG), remembered)
+    config, mark = base.data, base.mark
+    files = [base.path]
+    for name, file, line in layers.included(base):
+        if not file.is_file():
+            raise layers.fail(base.path, line, f"metadata file {name} does not exist",
+                              "fix the path, or remove it from metadata-files:")
+        extra = _checked(layers.read(file), remembered)
+        config, mark = merge(config, mark, extra.data, extra.mark)
+        files.append(file)
+    config = {k: v for k, v in config.items() if k not in ("metadata-file", "metadata-files")}
+    environ = os.environ if environ is None else environ
+    asked = (layers.requested_profiles(profile, environ) or layers.dotenv_profile(root)
+             or layers.local_profile(root))
+    active = layers.active_profiles(asked, config)
+    config = {k: v for k, v in config.items() if k != "profile"}
+    for file in layers.profile_files(root, active):
+        extra = _checked(layers.read(file), remembered)
+        data = {k: v for k, v in extra.data.items() if k != "profile"}  # read above
+        config, mark = merge(config, mark, data, extra.mark)
+        files.append(file)
+    problems = merged_problems(config, mark, root)
     if problems:
         raise UsageError(diagnostics=problems)
-    config = shapes.normalize(config)  # the one shape per key every reader expects
+    variables, env_files = layers.environment(root, active)
+    proj = _project(root, config, mark, tuple(active), (*files, *env_files))
+    return dataclasses.replace(proj, environment={k: v for k, v in variables.items()
+                                                  if k not in environ})
+
+
+def publish_environment(proj: Project) -> None:
+    """Set QUARTO_PROFILE to the active profiles (with `profile.default` and groups applied)
+    and the project's `_environment` variables the environment lacks, as Quarto does for a
+    render: chapters' kernels and project scripts read them. Called by the commands."""
+    if proj.root is None:
+        return
+    os.environ[layers.PROFILE_ENV] = ",".join(proj.profiles)
+    for key, value in proj.environment.items():  # never over the caller's own
+        os.environ.setdefault(key, value)
+
+
+def _project(root: Path, raw: dict, mark: Mark, active: tuple[str, ...],
+             files: tuple[Path, ...]) -> Project:
+    config = shapes.normalize(raw)  # the one shape per key every reader expects
+    if active:
+        config[PROFILE_KEY] = list(active)
     ours = config.get("bookbuild") or {}
     execute = config.get("execute") or {}
     settings = Settings(
@@ -330,117 +411,84 @@ def load(start: Path | None = None) -> Project:
         jobs=int(ours.get("jobs", os.cpu_count() or 1)),
         warm_kernels=bool(ours.get("warm-kernels", True)),
     )
-    return Project(root, config, settings, project_kind(config))
+    return Project(root, config, settings, project_kind(config), marks=mark, profiles=active,
+                   config_files=files, variables=load_variables(root))
 
 
-def _fail(path: Path, line: int, message: str, hint: str = "") -> UsageError:
-    return UsageError(diagnostics=[Diagnostic(str(path), line, 0, "CFG001", message, hint)])
+def load_variables(root: Path) -> dict[str, Any]:
+    """`_variables.yml` beside `_quarto.yml` (what `{{< var >}}` reads; {} when absent)."""
+    path = next((root / n for n in VARIABLES if (root / n).is_file()), None)
+    return layers.read(path).data if path is not None else {}
 
 
-def _text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[:exc.start].count(b"\n") + 1
-        raise _fail(path, line, f"not UTF-8 text (byte 0x{path.read_bytes()[exc.start]:02x})",
-                    "save the file as UTF-8") from None
-    except OSError as exc:
-        raise _fail(path, 0, f"cannot read the project configuration: {exc.strerror}") from None
-
-
-def _loader():
-    import yaml
-
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _parse(text: str, path: Path) -> dict:
-    """The parsed config ({} for an empty file); UsageError at the line YAML stumbles on."""
-    import yaml
-
-    try:
-        config = yaml.load(text, Loader=_loader())
-    except yaml.YAMLError as exc:
-        where = yaml_position(exc, text)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        if context and start is not None:
-            problem += f" ({context} at line {start.line + 1})"
-        raise _fail(path, where[0] + 1 if where else 0, f"invalid YAML: {problem}") from None
-    if config is None:
-        return {}
-    if not isinstance(config, dict):
-        raise _fail(path, 1, "the project configuration must be a mapping of keys, "
-                             f"not a {type(config).__name__}")
-    if expanded_size(config, MAX_CONFIG_VALUES) > MAX_CONFIG_VALUES:
-        # YAML aliases share values; checking the config walks each use (a "billion laughs")
-        raise _fail(path, 0, f"more than {MAX_CONFIG_VALUES:,} values once its aliases are "
-                             "expanded", "use fewer nested aliases (*name)")
-    return config
-
-
-MAX_CONFIG_VALUES = 1_000_000  # a real _quarto.yml holds hundreds
-
-
-def _nodes(text: str):
-    """The YAML node tree of a config that parsed (for line numbers); None when empty."""
-    import yaml
-
-    return yaml.compose(text, Loader=_loader())
+def _checked(layer: layers.Layer, remembered: Path) -> layers.Layer:
+    """`layer`, once its keys have the types the schema gives (UsageError, located, if not)."""
+    problems = validate(layer.data, layer.text, str(layer.path), remembered)
+    if problems:
+        raise UsageError(diagnostics=problems)
+    return layer
 
 
 VALID = "config"  # under .bookbuild/cache: one empty file per config text that passed the schema
 
 
 def validate(config: dict, text: str, path: str, remembered: Path | None = None) -> list[Diagnostic]:
-    """Every schema violation and chapter problem, located in `_quarto.yml`.
+    """Every schema violation of one configuration file, located in it.
 
-    A config text that passed the schema before (a file in `remembered`) skips it: importing
+    A text that passed the schema before (a file in `remembered`) skips it: importing
     jsonschema and validating costs more than the rest of a no-op `numbers check`.
     """
-    node = None
-    problems = []
     mark = remembered / f"{_digest(text)}.ok" if remembered is not None else None
     if mark is not None and mark.is_file():
         from bookbuild.system.cachesweep import touch
 
         touch(mark)
-    else:
-        import jsonschema
+        return []
+    import jsonschema
 
-        validator = jsonschema.Draft202012Validator(SCHEMA)
-        errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-        if errors:
-            node = _nodes(text)
-        for err in errors:
-            # {part: P1, chapters: 5} fails as a whole; name the value that is wrong in it
-            err = jsonschema.exceptions.best_match([err])
-            keys = list(err.absolute_path)
-            where = ".".join(map(str, keys)) or "(top level)"
-            problems.append(Diagnostic(path, _line_of(node, keys), 0, "CFG001",
-                                       f"{where}: {_explain(err)}", _hint(err)))
-        if not errors and mark is not None and mark.parent.parent.is_dir():
-            # only in a project that has built before: `check` leaves no .bookbuild behind
-            with contextlib.suppress(OSError):
-                mark.parent.mkdir(exist_ok=True)
-                mark.touch()  # empty: its existence is the whole record
-    if problems:
-        return problems  # the chapter checks read the config as the schema describes it
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    where_in = marks_of(layers.compose(text), Path(path)) if errors else None
+    problems = []
+    for err in errors:
+        # {part: P1, chapters: 5} fails as a whole; name the value that is wrong in it
+        err = jsonschema.exceptions.best_match([err])
+        keys = list(err.absolute_path)
+        where = ".".join(map(str, keys)) or "(top level)"
+        problems.append(Diagnostic(path, where_in.at(*keys).line, 0, "CFG001",
+                                   f"{where}: {_explain(err)}", _hint(err)))
+    if not errors and mark is not None and mark.parent.parent.is_dir():
+        # only in a project that has built before: `check` leaves no .bookbuild behind
+        with contextlib.suppress(OSError):
+            mark.parent.mkdir(exist_ok=True)
+            mark.touch()  # empty: its existence is the whole record
+    return problems
+
+
+def merged_problems(config: dict, mark: Mark, root: Path) -> list[Diagnostic]:
+    """Chapters, resources and bibliographies of the merged configuration that cannot work,
+    each located where it is written (in `_quarto.yml`, a metadata file or a profile's)."""
+    problems = []
     for entry in _listed_files(config):
         if not entry.endswith(".qmd"):
-            node = node or _nodes(text)
-            problems.append(Diagnostic(
-                path, _find_line(node, entry), 0, "CFG001",
-                f"chapter {entry or '(empty)'} is not a .qmd file and would be left out",
-                "bookbuild renders .qmd chapters: rename it to .qmd, or remove it"))
-    return problems + _chapter_file_problems(config, path, text, node) + \
-        _resource_problems(config, path, text) + _bibliography_problems(config, path, text)
+            problems.append(_at(mark, config, entry,
+                                f"chapter {entry or '(empty)'} is not a .qmd file and would be left out",
+                                "bookbuild renders .qmd chapters: rename it to .qmd, or remove it"))
+    return problems + _chapter_file_problems(config, mark, root) + \
+        _resource_problems(config, mark) + _bibliography_problems(config, mark, root)
+
+
+def _at(mark: Mark, config: dict, scalar: str, message: str, hint: str, nth: int = 1) -> Diagnostic:
+    """A problem with the `nth` value `scalar` of the merged configuration, where it is written."""
+    found = mark.find(config, scalar, nth) or mark
+    line = found.line if found is not mark else 0
+    return Diagnostic(str(found.file), line, 0, "CFG001", message, hint)
 
 
 MAX_BIBLIOGRAPHY = 64 * 2**20  # a bibliography past this is no bibliography (a link to /dev/zero?)
 
 
-def _bibliography_problems(config: dict, path: str, text: str) -> list[Diagnostic]:
+def _bibliography_problems(config: dict, mark: Mark, root: Path) -> list[Diagnostic]:
     """Bibliography files that pandoc could not read, said where they are listed: a folder, a
     device or a missing file stopped pandoc with a backtrace, and /dev/zero never ended."""
     import stat
@@ -452,7 +500,7 @@ def _bibliography_problems(config: dict, path: str, text: str) -> list[Diagnosti
     for holder in holders:
         value = holder.get("bibliography")
         for entry in [value] if isinstance(value, str) else list(value or []):
-            file = Path(path).parent / str(entry)
+            file = root / str(entry)
             try:
                 st = file.stat()
                 why = None if stat.S_ISREG(st.st_mode) else "is not a file"
@@ -460,13 +508,12 @@ def _bibliography_problems(config: dict, path: str, text: str) -> list[Diagnosti
             except OSError:
                 why = "does not exist"
             if why:
-                out.append(Diagnostic(path, _find_line(_nodes(text), str(entry)), 0, "CFG001",
-                                      f"bibliography {entry} {why}",
-                                      "fix the path, or remove it from bibliography:"))
+                out.append(_at(mark, config, str(entry), f"bibliography {entry} {why}",
+                               "fix the path, or remove it from bibliography:"))
     return out
 
 
-def _resource_problems(config: dict, path: str, text: str) -> list[Diagnostic]:
+def _resource_problems(config: dict, mark: Mark) -> list[Diagnostic]:
     """`resources:` entries that name a place outside the project: each is copied to the same
     place under the output folder, so `../x` or `/etc/x` would be written outside it."""
     from pathlib import PurePosixPath
@@ -476,25 +523,23 @@ def _resource_problems(config: dict, path: str, text: str) -> list[Diagnostic]:
         for entry in [value] if isinstance(value, str) else list(value or []):
             name = PurePosixPath(str(entry).lstrip("!"))
             if name.is_absolute() or ".." in name.parts:
-                out.append(Diagnostic(path, _find_line(_nodes(text), str(entry)), 0, "CFG001",
-                                      f"resources entry {entry} lies outside the project: it would "
-                                      "be copied outside the output folder",
-                                      "copy the file into the project and list it from there"))
+                out.append(_at(mark, config, str(entry),
+                               f"resources entry {entry} lies outside the project: it would "
+                               "be copied outside the output folder",
+                               "copy the file into the project and list it from there"))
     return out
 
 
-def _chapter_file_problems(config: dict, path: str, text: str, node) -> list[Diagnostic]:
+def _chapter_file_problems(config: dict, mark: Mark, root: Path) -> list[Diagnostic]:
     """Chapters that are missing, outside the project, or the same file as another (by
     another spelling, `./x.qmd`, or through a link): one page per chapter, one chapter per page."""
     problems: list[Diagnostic] = []
     seen: dict[str, int] = {}
     files: dict[Path, str] = {}  # each chapter file, by its real path: the first entry naming it
-    root = Path(path).parent.resolve()
+    real_root = root.resolve()
 
     def problem(entry: str, message: str, hint: str, nth: int = 1) -> None:
-        nonlocal node
-        node = node or _nodes(text)
-        problems.append(Diagnostic(path, _find_line(node, entry, nth), 0, "CFG001", message, hint))
+        problems.append(_at(mark, config, entry, message, hint, nth))
 
     for entry in _chapter_entries(config):
         if entry.startswith("!") or any(c in entry for c in "*?["):
@@ -503,14 +548,14 @@ def _chapter_file_problems(config: dict, path: str, text: str, node) -> list[Dia
         if seen[entry] > 1:
             problem(entry, f"chapter {entry} is listed twice", "list each chapter once", seen[entry])
             continue
-        file = Path(path).parent / entry
+        file = root / entry
         if not file.is_file():
             what = "is a folder, not a chapter file" if file.is_dir() else "does not exist"
             problem(entry, f"chapter {entry} {what}",
                     "fix the path or remove it from the book's chapters")
             continue
         real = file.resolve()
-        if not real.is_relative_to(root):
+        if not real.is_relative_to(real_root):
             problem(entry, f"chapter {entry} lies outside the project folder",
                     "move or copy it into the project: its page and lock entry are named after "
                     "its place in the project")
@@ -559,40 +604,3 @@ def _hint(err) -> str:
         close = difflib.get_close_matches(extra[0], known, n=1) if extra else []
         return f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
     return ""
-
-
-def _line_of(node, keys: list) -> int:
-    """1-based line of the value at `keys` in the YAML node tree (its parent's if missing)."""
-    line = node.start_mark.line + 1 if node is not None else 0
-    for k in keys:
-        child = None
-        if node is not None and node.id == "mapping":
-            child = next((v for kn, v in node.value if kn.value == str(k)), None)
-            key_node = next((kn for kn, v in node.value if kn.value == str(k)), None)
-            if key_node is not None:
-                line = key_node.start_mark.line + 1
-        elif node is not None and node.id == "sequence" and isinstance(k, int) and k < len(node.value):
-            child = node.value[k]
-            line = child.start_mark.line + 1
-        node = child
-    return line
-
-
-def _find_line(node, scalar: str, nth: int = 1) -> int:
-    """Line of the `nth` scalar equal to `scalar` anywhere in the tree (0 when not found)."""
-    found = []
-
-    def walk(n) -> None:
-        if n is None:
-            return
-        if n.id == "scalar" and n.value == scalar:
-            found.append(n.start_mark.line + 1)
-        elif n.id == "mapping":
-            for _key, v in n.value:
-                walk(v)
-        elif n.id == "sequence":
-            for v in n.value:
-                walk(v)
-
-    walk(node)
-    return found[nth - 1] if len(found) >= nth else (found[0] if found else 0)

@@ -121,6 +121,9 @@ class Document:
     sources: tuple[str, ...] = ()  # the chapter, then every file it includes (for cache, preview)
     origins: tuple[Origin, ...] = field(default=(), repr=False, compare=False)
     files: dict[str, str] = field(default_factory=dict, repr=False, compare=False, hash=False)
+    # front_matter's keys whose values came from other files (a folder's _metadata.yml, its
+    # metadata-files): pandoc reads the text's front matter, so they are written into it
+    inherited: dict[str, Any] = field(default_factory=dict, repr=False, compare=False, hash=False)
 
     def origin(self, offset: int) -> tuple[str, int, int, Chain]:
         """File, line, column and include chain of an offset in `text`."""
@@ -210,7 +213,24 @@ def parse_file(path: str | Path, project_root: Path | None = None) -> Document:
         from bookbuild.source.project import find_root
 
         project_root = find_root(path.parent)
-    return parse(text, str(path), project_root=project_root, problems=problems)
+    doc = parse(text, str(path), project_root=project_root, problems=problems)
+    return _with_metadata(doc, path, project_root)
+
+
+def _with_metadata(doc: Document, path: Path, root: Path | None) -> Document:
+    """`doc` whose front matter is its whole metadata: folders' `_metadata.yml` below it and
+    its `metadata-files` over it, as Quarto merges them (the files read join `sources`)."""
+    from dataclasses import replace
+
+    from bookbuild.source.docmeta import assemble
+
+    meta, files, problems = assemble(path, root, doc.front_matter, doc.files.get(doc.path, ""))
+    if meta is doc.front_matter and not problems:
+        return doc
+    own = doc.front_matter
+    inherited = {k: v for k, v in meta.items() if k not in own or own[k] != v}
+    return replace(doc, front_matter=meta, sources=(*doc.sources, *files),
+                   problems=(*doc.problems, *problems), inherited=inherited)
 
 
 def parse(text: str, path: str = "<string>", project_root: Path | None = None,

@@ -99,9 +99,11 @@ def _date(value: object) -> object:
     return value
 
 
-def without_nulls(markdown: str, end: int) -> str:
+def without_nulls(markdown: str, end: int, metadata: dict[str, Any] | None = None) -> str:
     """`markdown` whose front matter (its first `end` characters) keeps no key left empty:
-    pandoc would read `bibliography:` as a file named "" where Quarto reads nothing."""
+    pandoc would read `bibliography:` as a file named "" where Quarto reads nothing. With
+    `metadata` (keys a folder's `_metadata.yml` or the document's `metadata-files` set), those
+    keys are written into it, so pandoc sees them."""
     import yaml
 
     head = markdown[:end]
@@ -109,11 +111,14 @@ def without_nulls(markdown: str, end: int) -> str:
         data = yaml.safe_load(head.strip().strip("-.").strip() or "{}")
     except yaml.YAMLError:
         return markdown  # the parser has reported it, located
-    if not isinstance(data, dict) or all(v is not None for v in data.values()):
+    if not isinstance(data, dict):
         return markdown
-    kept = {k: v for k, v in data.items() if v is not None}
+    extra = dict(metadata or {})
+    if all(v is not None for v in data.values()) and not extra:
+        return markdown
+    kept = {k: v for k, v in data.items() if v is not None} | extra
     dumped = yaml.safe_dump(kept, sort_keys=False, allow_unicode=True) if kept else ""
-    return f"---\n{dumped}---\n" + markdown[end:]
+    return f"---\n{dumped}---\n" + ("\n" if not end else "") + markdown[end:]
 
 
 def author_names(value: object) -> object:

@@ -17,7 +17,7 @@ from typing import Any
 SHORTCODE = re.compile(r"\{\{\{<\s*(?P<esc1>.*?)\s*>\}\}\}|\{\{</\*\s*(?P<esc2>.*?)\s*\*/>\}\}"
                        r"|\{\{<\s*(?P<body>.*?)\s*>\}\}", re.S)
 KNOWN = {"meta", "var", "env", "pagebreak", "kbd", "include", "video"}
-VARIABLES = "_variables.yml"
+VARIABLES = "_variables.yml"  # named in messages
 
 
 @dataclass
@@ -42,14 +42,10 @@ class Context:
 
 
 def load_variables(root: Path | None) -> dict[str, Any]:
-    """`_variables.yml` beside `_quarto.yml` ({} when absent)."""
-    import yaml
+    """`_variables.yml` beside `_quarto.yml` ({} when absent; the project reads it)."""
+    from bookbuild.source.project import load_variables as read
 
-    path = (root or Path.cwd()) / VARIABLES
-    if not path.is_file():
-        return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return data if isinstance(data, dict) else {}
+    return read(root or Path.cwd())
 
 
 def _lookup(data: dict[str, Any], key: str) -> Any:
@@ -179,14 +175,16 @@ def problems(text: str, ctx: Context) -> list[Problem]:
     return found
 
 
-def context(config: dict, root: Path | None, front_matter: dict, fmt: str) -> Context:
-    """The shortcode context of one chapter: `_quarto.yml` (all of it, so `book.title` works),
-    the format's options and the chapter's front matter; `_variables.yml`."""
+def context(config: dict, root: Path | None, front_matter: dict, fmt: str,
+            variables: dict[str, Any] | None = None) -> Context:
+    """The shortcode context of one chapter: the project's configuration (all of it, so
+    `book.title` works), the format's options and the chapter's front matter; the project's
+    variables (`_variables.yml`, read again when not given)."""
     from bookbuild.source.metadata import document_metadata
 
     meta = dict(config)
     meta.update(document_metadata(config, "pdf" if fmt == "latex" else "html", front_matter))
-    return Context(meta, load_variables(root), fmt)
+    return Context(meta, load_variables(root) if variables is None else variables, fmt)
 
 
 def located(path: str, text: str, ctx: Context) -> list[str]:

@@ -29,6 +29,7 @@ CODES = {
     "QMD006": "cell option of the wrong type",
     "PY001": "unreadable Python module",
     "CFG001": "invalid project configuration",
+    "CFG002": "project script (pre-render, post-render) failed",
     "LCK001": "malformed numbers.lock",
     "LCK002": "no numbers.lock (numbers check --strict)",
     "WIF001": "whatif value that does not fit its constant",
