@@ -100,7 +100,9 @@ def test_the_chapter_list_for_the_filters_follows_the_format() -> None:
     text = "# One\n\n::: {.content-visible unless-format=\"pdf\"}\n# Web appendix\n:::\n"
     html = crossref.build_index(docs(text, "# Two\n"), None, HTML)
     pdf = crossref.build_index(docs(text, "# Two\n"), None, PDF)
-    assert [c.filter_chapters() for c in html.chapters] == [["1", "2"], ["3"]]
+    # an HTML page numbers a second `#` after its own chapter (Quarto's number-offset), and the
+    # next page is still chapter 2; the PDF does not show it
+    assert [c.filter_chapters() for c in html.chapters] == [["1", "2"], ["2"]]
     assert [c.filter_chapters() for c in pdf.chapters] == [["1"], ["2"]]
 
 
@@ -143,9 +145,9 @@ def test_metadata_conditions_read_the_chapter_then_the_format() -> None:
         assert indexes["pdf"].labels["sec-next"].number == pdf_number
 
 
-@pytest.mark.parametrize("aside", ["{.callout-note}", "{.panel-tabset}", "{.column-margin}", "{.aside}",
+@pytest.mark.parametrize("aside", ["{.panel-tabset}", "{.column-margin}", "{.aside}",
                                    "{#thm-little}", "{#lem-x}", "{.proof}", "{.remark}", "{.solution}",
-                                   "{#rem-x}", "{#sol-x}", "{.callout-tip #fig-not-a-float}"])
+                                   "{#rem-x}", "{#sol-x}"])
 def test_a_heading_inside_an_aside_is_no_section_and_opens_no_chapter(aside: str) -> None:
     body = f"::: {aside}\n# Its title\n\n## Inside {{#sec-inside}}\n:::\n\n## After {{#sec-after}}\n"
     got = numbers("---\ntitle: Queues\n---\n\n" + body, "# Next {#sec-next}\n")
@@ -154,14 +156,39 @@ def test_a_heading_inside_an_aside_is_no_section_and_opens_no_chapter(aside: str
     assert crossref.title_heading(doc) == "# Queues\n\n"
 
 
+@pytest.mark.parametrize("box", ["{.callout-note}", "{.callout-tip #fig-not-a-float}", "callout-warning"])
+def test_a_callouts_first_heading_is_its_title_and_a_later_one_a_section(box: str) -> None:
+    """As in Quarto: a callout with no `title` takes its first heading as title; the others are
+    the chapter's sections, and a level-1 title opens no chapter."""
+    body = f"::: {box}\n# Its title\n\n## Inside {{#sec-inside}}\n:::\n\n## After {{#sec-after}}\n"
+    got = numbers("---\ntitle: Queues\n---\n\n" + body, "# Next {#sec-next}\n")
+    assert (got["sec-inside"], got["sec-after"], got["sec-next"]) == ("1.1", "1.2", "2")
+    titled = '::: {.callout-tip title="Practice"}\n## Question {#sec-q}\n:::\n\n## After {#sec-after}\n'
+    got = numbers("# One\n\n" + titled)
+    assert (got["sec-q"], got["sec-after"]) == ("1.1", "1.2")
+
+
+def test_an_unknown_callout_class_is_a_plain_div_unless_declared() -> None:
+    body = "# One\n\n::: {.callout-practice}\n## Question {#sec-q}\n:::\n\n## After {#sec-after}\n"
+    got = numbers(body)
+    assert (got["sec-q"], got["sec-after"]) == ("1.1", "1.2")  # no title taken: a plain div
+    declared = crossref.Output("html", {"bookbuild": {"callouts": {"practice": {}}}})
+    got = numbers(body, output=declared)
+    assert "sec-q" not in got and got["sec-after"] == "1.1"  # a declared type's title
+
+
 def test_a_heading_inside_a_float_div_or_a_plain_div_is_a_section() -> None:
     for div in ("{#fig-box .column-margin}", "{.note}", "{#tbl-t}"):
         body = f"# One\n\n::: {div}\n## Inside {{#sec-inside}}\n:::\n\n## After {{#sec-after}}\n"
         got = numbers(body)
         assert (got["sec-inside"], got["sec-after"]) == ("1.1", "1.2"), div
+    # the front matter's title is the chapter's title, whatever `#` headings the text has;
+    # only a first `#` that repeats it is the title itself
     doc = parse("---\ntitle: Queues\n---\n\n::: {.note}\n# Real chapter\n:::\n", "q.qmd")
-    assert crossref.title_heading(doc) == ""
-    assert crossref.title_heading(parse("---\ntitle: Queues\n---\n\n# Real chapter\n", "q.qmd")) == ""
+    assert crossref.title_heading(doc) == "# Queues\n\n"
+    assert crossref.title_heading(parse("---\ntitle: Queues\n---\n\n# Real chapter\n", "q.qmd")) \
+        == "# Queues\n\n"
+    assert crossref.title_heading(parse("---\ntitle: Queues\n---\n\n# Queues {#sec-q}\n", "q.qmd")) == ""
 
 
 def test_a_crossref_setting_that_is_no_mapping_falls_back_to_quartos_defaults() -> None:
@@ -181,8 +208,9 @@ def test_a_hidden_div_leaves_out_its_own_fences_and_label() -> None:
     text = ("# One\n\n::: {#fig-web .content-visible when-format=\"html\"}\n![Web](w.png)\n:::\n\n"
             "::: {.callout-note}\n## Note title\n\n::: {.content-visible when-format=\"html\"}\nWeb.\n:::\n\n"
             "## Still in the note {#sec-in-note}\n:::\n\n## After {#sec-after}\n\n![Both](b.png){#fig-both}\n")
-    assert numbers(text, output=HTML) == {"fig-web": "1.1", "sec-after": "1.1", "fig-both": "1.2"}
-    assert numbers(text, output=PDF) == {"sec-after": "1.1", "fig-both": "1.1"}
+    assert numbers(text, output=HTML) == {"fig-web": "1.1", "sec-in-note": "1.1", "sec-after": "1.2",
+                                          "fig-both": "1.2"}
+    assert numbers(text, output=PDF) == {"sec-in-note": "1.1", "sec-after": "1.2", "fig-both": "1.1"}
 
 
 def test_references_after_hidden_ones_are_still_collected_in_text_order() -> None:

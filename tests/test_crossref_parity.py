@@ -74,12 +74,14 @@ def test_filter_and_index_give_every_label_the_same_number(name: str, to: str, t
 
 
 @pytest.mark.parametrize("to", ["html", "latex"])
-def test_headings_in_callouts_tabsets_and_margins_are_not_sections_anywhere(to: str, tmp_path: Path) -> None:
-    """The page (every filter, in the order bookbuild runs them) and the index skip them alike."""
+def test_headings_in_tabsets_margins_and_theorems_are_no_sections_but_a_callouts_are(to: str, tmp_path: Path) -> None:
+    """The page (every filter, in the order bookbuild runs them) and the index number them alike:
+    a callout's headings are sections (but for a first one that titles it), as in Quarto."""
     docs = [(parse_file(ASIDES / f), False) for f in ("opening.qmd", "asides.qmd")]
     index = crossref.build_index(docs, {})
     numbers = {k: v.number for k, v in index.labels.items()}
-    assert numbers["sec-between"] == "2.2" and numbers["sec-after"] == "2.3"
+    assert numbers["sec-in-note"] == "2.1.1" and numbers["sec-in-tip"] == "2.2"
+    assert numbers["sec-between"] == "2.3" and numbers["sec-after"] == "2.4"
     assert numbers["tip-labelled"] == "2.1" and numbers["fig-in-callout"] == "2.1"
     assert numbers["eq-inside-tip"] == "2.1" and numbers["lem-inside"] == "2.1"
     doc, info = docs[1][0], index.chapters[1]
@@ -91,8 +93,8 @@ def test_headings_in_callouts_tabsets_and_margins_are_not_sections_anywhere(to: 
     assert got == {k: f"{crossref.KINDS[v.kind]} {v.number}" for k, v in mine.items()}
     page = run_filters(markdown, meta, to, tmp_path, list(FILTER_ORDER))
     # what a reader sees: the asides' headings carry no number, the chapter's sections do
-    for heading in ("A heading in the body of a note", "Still inside the tip",
-                    "Installing the package", "A margin heading", "A heading inside a lemma"):
+    for heading in ("Installing the package", "A margin heading", "A heading inside a lemma"):
         assert heading in page and not re.search(r"2\.\d+(\.\d+)?\}?</span>\s*" + heading, page)
         assert not re.search(r"\{2\.\d[\d.]*\} " + heading, page)
-    assert re.search(r"2\.3\}?(</span>)? After the asides", page)
+    assert re.search(r"2\.4\}?(</span>)? After the asides", page)
+    assert re.search(r"2\.1\.1\}?(</span>)? A heading in the body of a note", page)

@@ -4,6 +4,7 @@ crossref.lua agree on which labels exist and on every number (hypothesis)."""
 from __future__ import annotations
 
 import html
+import json
 import re
 import subprocess
 
@@ -56,10 +57,9 @@ KINDS = ["h", "fig", "tbl", "eq", "lst", "panel", "tbldiv", "callout", "boxed", 
 chapters = st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 9)), min_size=1, max_size=14)
 
 
-def lua_references(markdown: str, chapter_numbers: list[str]) -> dict[str, str]:
+def lua_references(markdown: str, chapter_numbers: list) -> dict[str, str]:
     """Reference text per label, from crossref.lua given the index's chapter numbers."""
-    listed = "\n".join(f'  - "{c}"' for c in chapter_numbers)
-    doc = f"---\ncrossref-chapters:\n{listed}\n---\n\n{markdown}"
+    doc = f"---\ncrossref-chapters: {json.dumps(chapter_numbers)}\n---\n\n{markdown}"
     r = subprocess.run([str(pandoc_path()), "-f", "markdown", "-t", "html", "--wrap=none",
                         "--lua-filter", str(FILTERS / "crossref.lua")],
                        input=doc, capture_output=True, text=True, timeout=60)
@@ -79,6 +79,6 @@ def test_index_and_filter_agree_on_random_chapters(parts: list[tuple[str, int]])
     text = "\n\n".join(body) + "\n\nAll: " + " ".join(f"@{x}" for x in labels) + "\n"
     index = crossref.build_index([(parse(text, "random.qmd"), False)])
     assert index.duplicates == []
-    got = lua_references(text, index.chapters[0].chapter_numbers or [""])
+    got = lua_references(text, index.chapters[0].filter_chapters())
     want = {k: f"{crossref.KINDS[v.kind]} {v.number}" for k, v in index.labels.items()}
     assert got == want  # the same labels, and the same number for each

@@ -106,10 +106,10 @@ def test_callouts_number_per_type_and_a_float_id_on_a_callout_is_not_a_float() -
                                       "fig-x": "1.1"}
 
 
-def test_a_callout_heading_right_after_other_text_is_not_a_section_either() -> None:
+def test_a_callout_heading_after_other_text_is_a_section_and_a_first_one_its_title() -> None:
     text = ("# C\n\n::: {.callout-tip}\nFirst a line.\n\n## Heading {#sec-h}\n:::\n\n"
             "::: {.callout-tip}\n\n## Title {#sec-t}\nBody\n:::\n\n## After {#sec-after}\n")
-    assert numbers((text, False)) == {"sec-after": "1.1"}
+    assert numbers((text, False)) == {"sec-h": "1.1", "sec-after": "1.2"}
 
 
 def test_a_chapter_titled_in_front_matter_counts_its_headings_as_sections() -> None:
