@@ -1,9 +1,11 @@
-"""Heading numbers as Quarto gives them, where real books differ from the simple case.
+"""Heading numbers and page contents as Quarto gives them, where real books differ from the
+simple case.
 
 The fixture book `tests/fixtures/quarto/numbering/`: "Lessons" (titled in its front matter)
 holds a titled callout with a heading inside, an untitled callout opened by a heading, and a
 `.callout-practice` div (no Quarto callout type); "Two Parts" has a front-matter title and `#`
-headings in its text; "Closing Words" follows and refers back to both.
+headings in its text; "Closing Words" follows and refers back to both. The book sets
+`toc-depth: 2` for HTML; "Closing Words" sets 3 for itself.
 """
 
 from __future__ import annotations
@@ -62,6 +64,15 @@ def test_callout_headings_stay_out_of_the_page_contents(rendered) -> None:
         "1.1 Getting ready", "1.2 Practice question", "1.3 Wrapping up"]
 
 
+def test_toc_depth_of_the_book_and_of_a_chapter_limit_the_page_contents(rendered) -> None:
+    """`format: html: toc-depth: 2` in `_quarto.yml`; closing.qmd sets `toc-depth: 3`."""
+    assert "1.3.1 Loose ends" in headings(rendered[0] / "lessons.html")
+    assert "1.3.1 Loose ends" not in contents(rendered[0] / "lessons.html")
+    assert contents(rendered[0] / "closing.html") == [
+        "3 Closing Words", "3.1 Last section", "3.1.1 Final detail"]
+    assert "toc-depth" not in rendered[1]  # honoured, so no "not supported" note
+
+
 def test_an_unknown_callout_class_is_a_plain_div_and_its_heading_a_section(rendered) -> None:
     page, stderr = rendered
     found = Elements((page / "lessons.html").read_text(encoding="utf-8"))
@@ -80,7 +91,7 @@ def test_a_front_matter_title_is_the_chapter_and_body_chapters_count_on_in_html(
     assert "See Chapter 3, Section 3.1 and Figure 3.1." in shown(two)
     assert "Figure 3.1: A figure in the first part" in shown(two)
     closing = rendered[0] / "closing.html"
-    assert headings(closing) == ["3 Closing Words", "3.1 Last section"]
+    assert headings(closing) == ["3 Closing Words", "3.1 Last section", "3.1.1 Final detail"]
     assert "Back in Section 1.1.1, and see Section 3.1." in shown(closing)
     sidebar = Elements((rendered[0] / "closing.html").read_text(encoding="utf-8")).find("nav", "sidebar")
     assert "2 Two Parts 3 Closing Words" in text(sidebar[0]["text"])

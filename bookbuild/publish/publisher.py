@@ -333,6 +333,7 @@ class Publisher:
             index_file.write_text(json.dumps(entries), encoding="utf-8")
             info = infos[source]
             meta = self._meta(info.filter_chapters(), index_file, assets_name)
+            meta |= self._toc_depth(ch)
             if refs is not None and source == refs:
                 meta["nocite"] = cited
             elif refs is not None:  # citeproc links each work; the list it adds here goes
@@ -399,6 +400,12 @@ class Publisher:
             writer.write_index(stage)
         writer.write_assets(stage, highlight.highlight_css(
             highlight.style_of(self.proj.config, self.proj.root)))
+
+    def _toc_depth(self, ch: Chapter) -> dict:
+        """The page's `toc-depth`: the chapter's own (front matter, its format.html) over the
+        book's; pandoc_run.toc_depth reads it from the page's metadata."""
+        depth = document_metadata(self.proj.config, "html", ch.doc.front_matter).get("toc-depth")
+        return {} if depth is None else {"toc-depth": depth}
 
     def _wants_toc(self, ch: Chapter) -> bool:
         """A book's pages have contents unless `toc: false`; a document only with `toc: true`."""
