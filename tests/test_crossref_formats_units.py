@@ -255,3 +255,14 @@ def test_metadata_conditions_on_a_repeated_label_read_the_books_config() -> None
     assert crossref.duplicate_labels(book, config={}) == []
     [d] = crossref.duplicate_labels(book, config={"draft": True})
     assert d.path == "c1.qmd" and d.line == 4
+
+
+def test_a_formats_own_number_depth_numbers_that_format_alone() -> None:
+    """`format: pdf: number-depth: 2` in `_quarto.yml` cuts the PDF's numbers, not the pages'."""
+    config = {"number-depth": 3, "format": {"pdf": {"number-depth": 2}, "html": {}}}
+    text = "# One\n\n## Two {#sec-two}\n\n### Three {#sec-three}\n"
+    indexes = crossref.format_indexes(docs(text), {"number-depth": 3}, config)
+    assert {k: v.number for k, v in indexes["html"].labels.items()} == {"sec-two": "1.1",
+                                                                       "sec-three": "1.1.1"}
+    assert {k: v.number for k, v in indexes["pdf"].labels.items()} == {"sec-two": "1.1"}
+    assert indexes["pdf"].chapters[0].filter_chapters() == [{"number": "1", "depth": 2}]

@@ -716,10 +716,12 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
     labels: dict[str, Label] = {}
     references: list[Reference] = []
     book = _Numbering()
+    fmt = output.fmt if output is not None else "html"
+    # the book's format options (`format: pdf: number-depth: 2`) over its top level
+    settings = _merged(settings or {}, format_options(output.config, fmt) if output else {})
     for doc, appendix in docs:
         own = doc.front_matter or {}  # the chapter's format options over its top level
-        merged = _merged(settings or {}, {**own, **format_options(
-            own, output.fmt if output is not None else "html")})
+        merged = _merged(settings, {**own, **format_options(own, fmt)})
         options = Options.read(merged)
         prose = _prose(doc)
         walk = _ChapterWalk(doc, appendix, options, book, labels,

@@ -125,12 +125,10 @@ class Publisher:
             raise BuildError("\n".join(errors))
 
     def _crossref_settings(self) -> dict:
-        """`crossref`, `number-depth`, `number-sections` of the book (top level or format.html)."""
+        """`crossref`, `number-depth`, `number-sections` at the book's top level (each format's
+        own, `format: pdf: number-depth: 2`, crossref.build_index lays over them)."""
         config = self.proj.config
-        html = (config.get("format") or {}).get("html")
         found = {k: config[k] for k in ("crossref", "number-depth", "number-sections") if k in config}
-        if isinstance(html, dict):
-            found.update({k: html[k] for k in ("crossref", "number-depth", "number-sections") if k in html})
         if self.document:  # a document's sections are numbered only when it asks (Quarto)
             found.setdefault("number-sections", False)
         return found
