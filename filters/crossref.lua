@@ -638,6 +638,23 @@ local function header(h)
   return h
 end
 
+-- The label of `{#eq-x}` at inlines[j], or of `{#eq-x alt="..."}` which pandoc splits over
+-- several inlines up to the closing brace (Quarto reads both), and the index of its last inline.
+local function equation_label(inlines, j)
+  local first = inlines[j]
+  if not (first and first.t == 'Str') then return nil end
+  local id = first.text:match('^{#(eq%-[%w%-_:.]+)}$')
+  if id then return id, j end
+  id = first.text:match('^{#(eq%-[%w%-_:.]+)$')
+  if not id then return nil end
+  for k = j + 1, #inlines do
+    local el = inlines[k]
+    if el.t == 'SoftBreak' or el.t == 'LineBreak' then return nil end
+    if el.t == 'Str' and el.text:match('}$') then return id, k end
+  end
+  return nil
+end
+
 -- `$$ ... $$ {#eq-x}`: pandoc leaves the attribute as text after the math.
 local function equations(inlines)
   local any = false
@@ -651,8 +668,9 @@ local function equations(inlines)
     if el.t == 'Math' and el.mathtype == 'DisplayMath' then
       local j = i + 1
       if inlines[j] and (inlines[j].t == 'Space' or inlines[j].t == 'SoftBreak') then j = j + 1 end
-      local id = inlines[j] and inlines[j].t == 'Str' and inlines[j].text:match('^{#(eq%-[%w%-_:.]+)}$')
+      local id, last = equation_label(inlines, j)
       if id then
+        j = last
         local number = next_number('eq')
         register(id, 'eq', number)
         if latex then

@@ -29,8 +29,10 @@ def block(kind: str, n: int, extra: int) -> tuple[str, list[str]]:
         return f"![Figure {n}](x.png){{#fig-f{n}}}", [f"fig-f{n}"]
     if kind == "tbl":
         return f"{TABLE}\n\n: Table {n} {{#tbl-t{n}}}", [f"tbl-t{n}"]
-    if kind == "eq":
-        return f"$$ x_{{{n}}} = {extra} $$ {{#eq-e{n}}}", [f"eq-e{n}"]
+    if kind == "eq":  # the label forms Quarto reads: after the math, on its own line, with attributes
+        math = f"$$\nx_{{{n}}} = {extra}\n$$" if extra % 3 == 1 else f"$$ x_{{{n}}} = {extra} $$"
+        label = f'{{#eq-e{n} alt="Equation {n}"}}' if extra % 3 == 2 else f"{{#eq-e{n}}}"
+        return f"{math} {label}", [f"eq-e{n}"]
     if kind == "lst":
         return f'```{{#lst-l{n} .python lst-cap="Code {n}"}}\nx = {n}\n```', [f"lst-l{n}"]
     if kind == "panel":
@@ -79,6 +81,7 @@ def test_index_and_filter_agree_on_random_chapters(parts: list[tuple[str, int]])
     text = "\n\n".join(body) + "\n\nAll: " + " ".join(f"@{x}" for x in labels) + "\n"
     index = crossref.build_index([(parse(text, "random.qmd"), False)])
     assert index.duplicates == []
+    assert {x for x in labels if x.startswith("eq-")} <= set(index.labels)  # every label form read
     got = lua_references(text, index.chapters[0].filter_chapters())
     want = {k: f"{crossref.KINDS[v.kind]} {v.number}" for k, v in index.labels.items()}
     assert got == want  # the same labels, and the same number for each

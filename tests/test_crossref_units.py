@@ -194,3 +194,10 @@ def test_a_chapters_own_layout_options_reach_the_filters() -> None:
 def test_an_at_sign_inside_a_word_is_no_reference() -> None:
     index = index_of("# C\n\nWrite to user@fig-a.org, e.g. @fig-b or (@Fig-c) or x_@fig-d.\n")
     assert [r.label for r in index.references] == ["fig-b", "Fig-c"]
+
+
+def test_an_equation_label_with_attributes_after_it_is_a_label() -> None:
+    """Quarto reads `{#eq-x alt="..."}` (and classes) after the math as the equation's label."""
+    text = ('# C\n\n$$ a = b $$ {#eq-alt alt="A sum"}\n\n$$\nc = d\n$$   {#eq-spaced}\n\n'
+            "$$ e = f $$ {#eq-classed .big}\n")
+    assert numbers((text, False)) == {"eq-alt": "1.1", "eq-spaced": "1.2", "eq-classed": "1.3"}

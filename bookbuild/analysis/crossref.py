@@ -46,7 +46,9 @@ DIV_CLOSE = re.compile(r"^:{3,}[ \t]*$", re.M)
 # `![caption](src){#fig-x}` (or `{#tbl-x}`) opening a paragraph, alone or inside a link, as
 # pandoc makes it a figure; captions may hold one level of brackets
 IMAGE = re.compile(r"^[ \t]*\[?!\[(?:[^\[\]]|\[[^\]]*\])*\]\([^)]*\)\{[^}]*#((?:fig|tbl)-[\w-]+)", re.M)
-EQUATION = re.compile(r"\$\$(?:[^$]|\$(?!\$))*?\$\$[ \t]*\n?[ \t]*\{#(eq-[\w:.-]+)\}")
+# `$$ ... $$ {#eq-x}`, the label on the closing line or the next, with attributes after it
+# (`{#eq-x alt="..."}`) as Quarto's equations.lua reads them
+EQUATION = re.compile(r"\$\$(?:[^$]|\$(?!\$))*?\$\$[ \t]*\n?[ \t]*\{#(eq-[\w:.-]+)(?:[ \t]+[^}\n]*)?\}")
 # Literal first (`@`, `\ref{`), so the regex engine jumps between candidates; the character
 # before an `@` is checked apart (an e-mail address is no reference).
 # A key ends as pandoc ends a citation key: punctuation belongs to it only when a letter, digit
