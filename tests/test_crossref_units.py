@@ -201,3 +201,11 @@ def test_an_equation_label_with_attributes_after_it_is_a_label() -> None:
     text = ('# C\n\n$$ a = b $$ {#eq-alt alt="A sum"}\n\n$$\nc = d\n$$   {#eq-spaced}\n\n'
             "$$ e = f $$ {#eq-classed .big}\n")
     assert numbers((text, False)) == {"eq-alt": "1.1", "eq-spaced": "1.2", "eq-classed": "1.3"}
+
+
+def test_a_callout_heading_after_a_cell_or_a_comment_is_no_title() -> None:
+    """Only a heading that is the callout's first block titles it; a cell or an HTML comment
+    before it is a block of its own, so the heading is a section (as crossref.lua sees it)."""
+    text = ("# C\n\n::: {.callout-note}\n```{python}\nx = 1\n```\n\n## After a cell {#sec-a}\n:::\n\n"
+            "::: {.callout-note}\n<!-- aside -->\n## After a comment {#sec-b}\n:::\n")
+    assert numbers((text, False)) == {"sec-a": "1.1", "sec-b": "1.2"}

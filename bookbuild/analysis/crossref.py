@@ -343,7 +343,7 @@ def _first_chapter_heading(doc: Document, prose: str, declared: frozenset[str] =
                            ) -> re.Match | None:
     """The chapter's first level-1 heading that is a section (none inside a tabset, the margin,
     a theorem or a proof; no callout's title)."""
-    divs = _Divs(prose, declared)
+    divs = _Divs(doc.text, declared)
     for _, kind, payload in _events(doc, prose):
         if kind != "heading":
             divs.event(kind, payload)
@@ -501,10 +501,11 @@ def _is_aside(classes: set[str]) -> bool:
     return bool(classes & ASIDES)
 
 
-def _callout_title(m: re.Match, prose: str, heading: re.Match) -> bool:
+def _callout_title(m: re.Match, text: str, heading: re.Match) -> bool:
     """Whether `heading` is the title of the callout opened by fence `m`: Quarto takes a
-    callout's first block as its title when it is a heading and no `title=` is given."""
-    return "title" not in _attributes(_div_attrs(m)[2]) and not prose[m.end():heading.start()].strip()
+    callout's first block as its title when it is a heading and no `title=` is given. `text`
+    is the chapter as written: a cell or a comment before the heading is a block of its own."""
+    return "title" not in _attributes(_div_attrs(m)[2]) and not text[m.end():heading.start()].strip()
 
 
 def _div_attrs(m: re.Match) -> tuple[str, set[str], str]:
@@ -528,8 +529,8 @@ def _hides_sections(ident: str, classes: set[str], declared: frozenset[str] = fr
 class _Divs:
     """The open divs while a chapter's events are walked: which headings are sections."""
 
-    def __init__(self, prose: str, declared: frozenset[str]) -> None:
-        self.prose, self.declared = prose, declared
+    def __init__(self, text: str, declared: frozenset[str]) -> None:
+        self.text, self.declared = text, declared  # the chapter as written
         self.hiding: list[bool] = []  # per open div: does it hide the sections inside it?
         self.callout: re.Match | None = None  # the callout fence just opened, if untitled yet
 
@@ -546,7 +547,7 @@ class _Divs:
     def is_section(self, heading: re.Match) -> bool:
         """Whether `heading` (the next event) is a section: not in an aside, no callout's title."""
         opened, self.callout = self.callout, None
-        if opened is not None and _callout_title(opened, self.prose, heading):
+        if opened is not None and _callout_title(opened, self.text, heading):
             return False
         return not any(self.hiding)
 
@@ -561,7 +562,7 @@ class _ChapterWalk:
         self.appendix, self.options, self.book, self.labels = appendix, options, book, labels
         # a document (no book): its title is the title block, its headings plain sections
         self.document, self.fmt, self.declared = document, fmt, declared
-        self.lines = LineIndex(doc.text)
+        self.lines, self.text = LineIndex(doc.text), doc.text
         self.info = ChapterInfo(self.source, depth=options.depth,
                                 title_heading="" if document else title_heading(doc, declared),
                                 part=part, appendix=appendix)
@@ -591,7 +592,7 @@ class _ChapterWalk:
         self.labels[ident] = Label(ident, kind, number, title, self.source, self.lines.position(offset)[0])
 
     def walk(self, prose: str, events: list[tuple[int, str, Any]]) -> ChapterInfo:
-        divs = _Divs(prose, self.declared)
+        divs = _Divs(self.text, self.declared)
         for offset, kind, payload in events:
             if kind == "heading":
                 if divs.is_section(payload):  # not in a tabset or the margin, no callout's title
