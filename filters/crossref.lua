@@ -35,7 +35,8 @@ Options, read once from the metadata and then removed:
   crossref-chapters  the number of each chapter, in the order of the level-1 headings ("1",
                      "A", or "" for an unnumbered one), or maps {number, depth, continue};
                      `continue`: an unnumbered heading inside a chapter, whose numbering goes
-                     on across it; a single string for a one-chapter document
+                     on across it; `bare`: a title shown without its number (a book's index
+                     page: sections 0.1, 0.2); a single string for a one-chapter document
   crossref-index     path of a JSON file {label: {kind, number, href}} for the whole book, so
                      references across chapters resolve; labels not in it are looked up here
   crossref-external  map label -> {url, title} for labels that live outside this book
@@ -163,7 +164,7 @@ local function read_options(meta)
                                 depth = tonumber(stringify(c.depth or '')),
                                 crossref = c.crossref and crossref_options(c.crossref),
                                 part = c.part == true, appendix = c.appendix == true,
-                                continues = c['continue'] == true }
+                                continues = c['continue'] == true, bare = c.bare == true }
       else
         options.chapters[i] = { number = stringify(c) }
       end
@@ -611,6 +612,9 @@ local function header(h)
     end
   end
   local depth = options.chapter_depth or options.depth
+  -- a book's index page (Quarto): its title reads bare, its sections count from its "0"
+  local current = h.level == 1 and options.chapters[options.chapter_index or 0]
+  if current and current.bare then return h end
   if h.classes:includes('unnumbered') or options.chapter == '' or h.level > depth then
     return h
   end

@@ -266,3 +266,19 @@ def test_a_formats_own_number_depth_numbers_that_format_alone() -> None:
                                                                        "sec-three": "1.1.1"}
     assert {k: v.number for k, v in indexes["pdf"].labels.items()} == {"sec-two": "1.1"}
     assert indexes["pdf"].chapters[0].filter_chapters() == [{"number": "1", "depth": 2}]
+
+
+def test_a_book_index_page_titled_in_front_matter_numbers_its_sections_from_zero() -> None:
+    """Quarto's index page has no chapter number of its own on the page (no number-offset):
+    its title reads bare and its sections 0.1, 0.2, while the sidebar and the PDF call it
+    chapter 1 and the next chapter is 2."""
+    index = parse("---\ntitle: Welcome\n---\n\n## About {#sec-about}\n\n# Extra {#sec-extra}\n",
+                  "index.qmd")
+    book = [(index, False), (parse("# Next {#sec-next}\n", "next.qmd"), False)]
+    html, pdf = (crossref.build_index(book, None, out) for out in (HTML, PDF))
+    assert {k: v.number for k, v in html.labels.items()} == {
+        "sec-about": "0.1", "sec-extra": "1", "sec-next": "2"}
+    assert html.chapters[0].number == "1" and html.chapters[0].filter_chapters()[0] == {
+        "number": "0", "bare": True}
+    assert {k: v.number for k, v in pdf.labels.items()} == {
+        "sec-about": "1.1", "sec-extra": "2", "sec-next": "3"}

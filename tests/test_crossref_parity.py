@@ -18,7 +18,7 @@ import pytest
 from bookbuild.analysis import crossref
 from bookbuild.publish.pandoc import pandoc_path
 from bookbuild.publish.pandoc_run import FILTER_ORDER, FILTERS, write_metadata
-from bookbuild.source.qmd import parse_file
+from bookbuild.source.qmd import parse, parse_file
 from tests.conftest import FIXTURES
 
 BOOK = FIXTURES / "crossref" / "book"
@@ -98,3 +98,16 @@ def test_headings_in_tabsets_margins_and_theorems_are_no_sections_but_a_callouts
         assert not re.search(r"\{2\.\d[\d.]*\} " + heading, page)
     assert re.search(r"2\.4\}?(</span>)? After the asides", page)
     assert re.search(r"2\.1\.1\}?(</span>)? A heading in the body of a note", page)
+
+
+def test_a_book_index_page_shows_a_bare_title_and_sections_from_zero(tmp_path: Path) -> None:
+    """The index's HTML page as crossref.lua writes it from the index's chapter list."""
+    doc = parse("---\ntitle: Welcome\n---\n\n## About {#sec-about}\n\n# Extra {#sec-extra}\n\n"
+                "See @sec-about and @sec-extra.\n", "index.qmd")
+    info = crossref.build_index([(doc, False)], None, crossref.Output("html")).chapters[0]
+    markdown = crossref.with_title(doc, doc.text)
+    page = run_filters(markdown, {"crossref-chapters": info.filter_chapters()}, "html", tmp_path,
+                       ["crossref.lua"])
+    shown = re.sub(r"<[^>]+>", "", page)
+    assert re.search(r"^Welcome$", shown, re.M) and "0.1 About" in shown and "1 Extra" in shown
+    assert "See Section 0.1 and" in html.unescape(shown).replace("\xa0", " ")

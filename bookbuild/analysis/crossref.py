@@ -101,12 +101,13 @@ class ChapterInfo:
     # indexes in chapter_numbers of unnumbered level-1 headings after the title: the
     # chapter's numbering goes on across them (no reset)
     continued: set[int] = field(default_factory=set)
+    bare: bool = False  # the title heading shows no number, but its sections count from it
 
     def filter_chapters(self) -> list:
         """The chapter list as `crossref.lua` (and `layout.lua`) read it (`crossref-chapters`)."""
         numbers = self.chapter_numbers or [""]
         if self.depth is None and not self.crossref and not self.layout and not self.part \
-                and not self.appendix and not self.continued:
+                and not self.appendix and not self.continued and not self.bare:
             return list(numbers)
         extra: dict[str, Any] = {"depth": self.depth} if self.depth is not None else {}
         if self.part:  # its heading is the part's title (a \part in the PDF)
@@ -117,8 +118,8 @@ class ChapterInfo:
             extra["layout"] = self.layout
         if self.crossref:  # in the PDF the chapter's front matter is gone; in HTML it would
             extra["crossref"] = self.crossref  # replace the book's options, not merge with them
-        return [{"number": n, **extra, **({"continue": True} if i in self.continued else {})}
-                for i, n in enumerate(numbers)]
+        return [{"number": n, **extra, **({"continue": True} if i in self.continued else {}),
+                 **({"bare": True} if self.bare and not i else {})} for i, n in enumerate(numbers)]
 
 
 @dataclass
@@ -557,7 +558,8 @@ class _ChapterWalk:
 
     def __init__(self, doc: Document, appendix: bool, options: Options, book: _Numbering,
                  labels: dict[str, Label], part: bool = False, document: bool = False,
-                 fmt: str = "html", declared: frozenset[str] = frozenset()) -> None:
+                 fmt: str = "html", declared: frozenset[str] = frozenset(),
+                 index_page: bool = False) -> None:
         self.source = Path(doc.path).resolve()
         self.appendix, self.options, self.book, self.labels = appendix, options, book, labels
         # a document (no book): its title is the title block, its headings plain sections
@@ -578,6 +580,11 @@ class _ChapterWalk:
         if self.info.title_heading:
             self.restart(self.book.next(appendix, part or not options.numbered))
             self.info.title, self.info.number = str(doc.front_matter["title"]), self.number
+            if index_page and fmt == "html" and self.number:
+                # Quarto's book index page gets no chapter number (no number-offset): its
+                # title reads bare and its sections 0.1, 0.2; the sidebar still says 1
+                self.info.chapter_numbers[-1] = self.number = "0"
+                self.info.bare = True
 
     def restart(self, number: str) -> None:
         self.number, self.counters, self.counts = number, [0] * 7, {}
@@ -672,6 +679,7 @@ class _ChapterWalk:
         else:
             self.extra += 1
             base = self.book.appendices if self.appendix else self.book.chapters
+            base = 0 if self.info.bare else base  # the index page counts from 0
             self.restart(_letters(base + self.extra) if self.appendix else str(base + self.extra))
         return self.number
 
@@ -728,9 +736,9 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
         options = Options.read(merged)
         prose = _prose(doc)
         walk = _ChapterWalk(doc, appendix, options, book, labels,
-                            Path(doc.path).resolve() in parts, document,
-                            output.fmt if output is not None else "html",
-                            declared_callouts(output.config if output is not None else None))
+                            Path(doc.path).resolve() in parts, document, fmt,
+                            declared_callouts(output.config if output is not None else None),
+                            index_page=not chapters and Path(doc.path).stem == "index")
         walk.info.crossref = merged.get("crossref") if isinstance(merged.get("crossref"), dict) else {}
         front = doc.front_matter or {}
         walk.info.layout = {k: str(front[k]) for k in LAYOUT_KEYS if isinstance(front.get(k), str)}
