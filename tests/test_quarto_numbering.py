@@ -107,3 +107,17 @@ def test_in_the_pdf_each_body_chapter_is_a_chapter_of_the_book() -> None:
     numbers = {k: v.number for k, v in pdf.labels.items()}
     assert (numbers["sec-first-part"], numbers["sec-inside-first"], numbers["fig-first"],
             numbers["sec-closing"], numbers["sec-last"]) == ("3", "3.1", "3.1", "5", "5.1")
+
+
+def test_toc_depth_in_the_pdf_counts_levels_as_quarto(tmp_path: Path) -> None:
+    """`toc-depth: 2` in the PDF lists chapters and sections (LaTeX's tocdepth 1), not also
+    subsections: pandoc shifts the option for a book's chapters, never the metadata field."""
+    import subprocess
+
+    from bookbuild.publish.pandoc import pandoc_path
+    from bookbuild.publish.pandoc_run import latex_args
+
+    latex = subprocess.run([str(pandoc_path()), *latex_args({"toc-depth": 2}, tmp_path)],
+                           input="# A\n\n## B\n\n### C\n", capture_output=True, text=True, timeout=60)
+    assert latex.returncode == 0, latex.stderr
+    assert "\\setcounter{tocdepth}{1}" in latex.stdout

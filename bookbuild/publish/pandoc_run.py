@@ -206,10 +206,19 @@ def latex_book(markdown: str, meta: dict, cwd: Path, pdf: Path, resource_path: s
     meta = dict(meta, **{"header-includes": [f"```{{=latex}}\n{header}\n```\n",
                                              *meta.get("header-includes", [])]})
     with tempfile.TemporaryDirectory(prefix="bookbuild-pandoc-") as tmp:
-        toc = ["--toc"] if division == "chapter" or meta.get("toc") is True else []
-        args = ["-f", MARKDOWN, "-t", "latex", "--standalone", *toc, "--preserve-tabs",
-                f"--top-level-division={division}", "--pdf-engine=lualatex",
-                "--resource-path", resource_path,
-                *write_metadata(meta, Path(tmp)), *filter_args(user), "-o", str(pdf)]
+        args = [*latex_args(meta, Path(tmp), division), "--pdf-engine=lualatex",
+                "--resource-path", resource_path, *filter_args(user), "-o", str(pdf)]
         r = run(args, markdown, cwd, "the PDF book")
     return _warnings(r.stderr)
+
+
+def latex_args(meta: dict, tmp: Path, division: str = "chapter") -> list[str]:
+    """pandoc's arguments for the book's LaTeX, its metadata written into `tmp`. `toc-depth`
+    goes as the option, not as metadata: only the option is shifted for chapters, so
+    `toc-depth: 2` lists chapters and sections, as in Quarto."""
+    toc = ["--toc"] if division == "chapter" or meta.get("toc") is True else []
+    if "toc-depth" in meta:
+        toc.append(f"--toc-depth={toc_depth(meta)}")
+        meta = {k: v for k, v in meta.items() if k != "toc-depth"}
+    return ["-f", MARKDOWN, "-t", "latex", "--standalone", *toc, "--preserve-tabs",
+            f"--top-level-division={division}", *write_metadata(meta, tmp)]
