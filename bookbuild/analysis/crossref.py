@@ -506,7 +506,7 @@ def _callout_title(m: re.Match, text: str, heading: re.Match) -> bool:
     """Whether `heading` is the title of the callout opened by fence `m`: Quarto takes a
     callout's first block as its title when it is a heading and no `title=` is given. `text`
     is the chapter as written: a cell or a comment before the heading is a block of its own."""
-    return "title" not in _attributes(_div_attrs(m)[2]) and not text[m.end():heading.start()].strip()
+    return not _attributes(_div_attrs(m)[2]).get("title") and not text[m.end():heading.start()].strip()
 
 
 def _div_attrs(m: re.Match) -> tuple[str, set[str], str]:
