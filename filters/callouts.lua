@@ -7,7 +7,8 @@ type's name), `appearance` (default | simple | minimal), `icon` (true | false),
 `::: {.callout}` is untyped (simple, no icon). Document options: `callout-appearance`,
 `callout-icon`, and `language: {callout-TYPE-title: ...}` for the default titles.
 
-Quarto's five types are built in; more are declared in the metadata, read once and removed:
+Quarto's five types are built in; more are declared in the metadata, read once and removed
+(any other `.callout-x` class leaves its div a plain div, as in Quarto):
 
   callout-types:
     takeaways: {label: "Takeaways", color: "#6f42c1"}
@@ -62,20 +63,13 @@ local function read_options(meta)
   return meta
 end
 
+-- The callout's type: Quarto's five, a declared one, 'none' for a plain `.callout`; nil for
+-- any other div. As in Quarto, an undeclared `.callout-x` is no callout but a plain div.
 local function callout_type(div)
   for _, class in ipairs(div.classes) do
     if class == 'callout' then return 'none' end
     local name = class:match('^callout%-(.+)$')
     if name and TYPES[name] then return name end
-  end
-  -- an undeclared type is still a callout, reported once
-  for _, class in ipairs(div.classes) do
-    local name = class:match('^callout%-(.+)$')
-    if name and not name:match('^style%-') and name ~= 'titled' then
-      io.stderr:write(('callouts.lua: unknown callout type "%s"; declare it under callout-types\n'):format(name))
-      TYPES[name] = { label = name:sub(1, 1):upper() .. name:sub(2), color = '#555555' }
-      return name
-    end
   end
 end
 

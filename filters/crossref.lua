@@ -16,8 +16,11 @@ What it numbers (in document order; counters restart at every chapter):
                `.solution`, numbered when labelled `#rem-x` / `#sol-x`. HTML: Quarto's
                `div.theorem.<env>` with `span.theorem-title`, `div.proof` with
                `span.proof-title`; LaTeX: amsthm environments (the filter declares them)
-  Headings inside callouts, tabsets, margin content, theorems and proofs are not sections
-  (a level-1 one opens no chapter; LaTeX leaves them out of the contents).
+  Headings inside tabsets, margin content, theorems and proofs are not sections (a level-1
+  one opens no chapter; LaTeX leaves them out of the contents). A callout's headings are
+  sections, as in Quarto (left out of an HTML page's contents), but for a first heading that
+  titles a callout given no `title`. Only Quarto's callout classes (and `callout-types`) are
+  callouts: another `.callout-x` is a plain div.
 
 References: `@fig-x` reads "Figure 1.2", `@Fig-x` capitalises the prefix, `-@fig-x` is the
 number alone, and a sub-float reads "Figure 1.2 (a)". HTML gets Quarto's structure and classes
@@ -30,8 +33,10 @@ Options, read once from the metadata and then removed:
                      subref-labels, ref-hyperlink, chapters
   number-depth       deepest heading level that gets a number (default 6)
   crossref-chapters  the number of each chapter, in the order of the level-1 headings ("1",
-                     "A", or "" for an unnumbered one), or maps {number, depth}; a single string
-                     for a one-chapter document
+                     "A", or "" for an unnumbered one), or maps {number, depth, continue};
+                     `continue`: an unnumbered heading inside a chapter, whose numbering goes
+                     on across it; `bare`: a title shown without its number (a book's index
+                     page: sections 0.1, 0.2); a single string for a one-chapter document
   crossref-index     path of a JSON file {label: {kind, number, href}} for the whole book, so
                      references across chapters resolve; labels not in it are looked up here
   crossref-external  map label -> {url, title} for labels that live outside this book
@@ -78,6 +83,12 @@ local NBSP = '\u{a0}'
 
 local html = FORMAT:match('html') ~= nil
 local latex = FORMAT:match('latex') ~= nil or FORMAT:match('beamer') ~= nil
+
+-- The classes Quarto makes a callout of; any other `.callout-x` is a plain div. Types the
+-- book declares (`callout-types`, which callouts.lua draws) are added by read_options.
+local CALLOUT_CLASSES = { callout = true, ['callout-note'] = true, ['callout-tip'] = true,
+  ['callout-warning'] = true, ['callout-caution'] = true, ['callout-important'] = true }
+local declared_callouts = {}
 
 local options = {
   chapters = {}, chapter = '', depth = 6, index = {}, external = {},
@@ -152,7 +163,8 @@ local function read_options(meta)
         options.chapters[i] = { number = stringify(c.number),
                                 depth = tonumber(stringify(c.depth or '')),
                                 crossref = c.crossref and crossref_options(c.crossref),
-                                part = c.part == true, appendix = c.appendix == true }
+                                part = c.part == true, appendix = c.appendix == true,
+                                continues = c['continue'] == true, bare = c.bare == true }
       else
         options.chapters[i] = { number = stringify(c) }
       end
@@ -160,6 +172,7 @@ local function read_options(meta)
   elseif chapters then
     options.chapters = { { number = stringify(chapters) } }
   end
+  for name in pairs(meta['callout-types'] or {}) do declared_callouts['callout-' .. name] = true end
   options.document = bool(meta['crossref-document'], false)
   options.numbered = bool(meta['number-sections'], not options.document)
   if bool(meta['number-sections'], true) == false and #options.chapters == 0 then
@@ -498,7 +511,8 @@ local function register(id, kind, number)
 end
 
 local current_parent = nil -- the float whose content is being walked: {id, kind, number, subs}
-local asides = 0 -- how many asides (callouts, tabsets, margins) enclose the blocks being walked
+local asides = 0 -- how many asides (tabsets, margins, theorems) enclose the blocks being walked
+local in_callout = 0 -- how many callouts enclose the blocks being walked
 
 local function number_float(f)
   if current_parent and current_parent.kind == f.kind then
@@ -563,6 +577,8 @@ local function document_header(h)
 end
 
 local function header(h)
+  -- a callout's heading is a section, but Quarto's page contents leave it out
+  if in_callout > 0 and html and not h.classes:includes('unlisted') then h.classes:insert('unlisted') end
   if options.document and asides == 0 then return document_header(h) end
   if asides > 0 then
     -- no section, so not in the PDF's contents either, where a level-1 one would sit among
@@ -578,6 +594,8 @@ local function header(h)
     local i = (options.chapter_index or 0) + 1
     options.chapter_index = i
     local entry = options.chapters[i]
+    -- an unnumbered level-1 heading after the chapter's title: the chapter's count goes on
+    if entry and entry.continues then return h end
     if entry then
       options.chapter = entry.number
       options.chapter_depth = entry.depth
@@ -594,6 +612,9 @@ local function header(h)
     end
   end
   local depth = options.chapter_depth or options.depth
+  -- a book's index page (Quarto): its title reads bare, its sections count from its "0"
+  local current = h.level == 1 and options.chapters[options.chapter_index or 0]
+  if current and current.bare then return h end
   if h.classes:includes('unnumbered') or options.chapter == '' or h.level > depth then
     return h
   end
@@ -621,6 +642,23 @@ local function header(h)
   return h
 end
 
+-- The label of `{#eq-x}` at inlines[j], or of `{#eq-x alt="..."}` which pandoc splits over
+-- several inlines up to the closing brace (Quarto reads both), and the index of its last inline.
+local function equation_label(inlines, j)
+  local first = inlines[j]
+  if not (first and first.t == 'Str') then return nil end
+  local id = first.text:match('^{#(eq%-[%w%-_:.]+)}$')
+  if id then return id, j end
+  id = first.text:match('^{#(eq%-[%w%-_:.]+)$')
+  if not id then return nil end
+  for k = j + 1, #inlines do
+    local el = inlines[k]
+    if el.t == 'SoftBreak' or el.t == 'LineBreak' then return nil end
+    if el.t == 'Str' and el.text:match('}$') then return id, k end
+  end
+  return nil
+end
+
 -- `$$ ... $$ {#eq-x}`: pandoc leaves the attribute as text after the math.
 local function equations(inlines)
   local any = false
@@ -634,8 +672,9 @@ local function equations(inlines)
     if el.t == 'Math' and el.mathtype == 'DisplayMath' then
       local j = i + 1
       if inlines[j] and (inlines[j].t == 'Space' or inlines[j].t == 'SoftBreak') then j = j + 1 end
-      local id = inlines[j] and inlines[j].t == 'Str' and inlines[j].text:match('^{#(eq%-[%w%-_:.]+)}$')
+      local id, last = equation_label(inlines, j)
       if id then
+        j = last
         local number = next_number('eq')
         register(id, 'eq', number)
         if latex then
@@ -681,17 +720,17 @@ end
 
 local function is_callout(div)
   for _, c in ipairs(div.classes) do
-    if c == 'callout' or c:match('^callout%-') then return true end
+    if CALLOUT_CLASSES[c] or declared_callouts[c] then return true end
   end
   return false
 end
 
--- A callout, a tabset (layout.lua has made it tab panes) or margin content: the headings
--- inside are titles, tabs or notes, not sections (bookbuild/crossref.py's ASIDES agrees).
+-- A tabset (layout.lua has made it tab panes) or margin content: the headings inside are
+-- tabs or notes, not sections (bookbuild/crossref.py's ASIDES agrees). A callout's headings
+-- are sections, as in Quarto, but for a first one that is its title.
 local ASIDES = { 'panel-tabset', 'tab-content', 'tab-pane', 'column-margin', 'aside' }
 
 local function is_aside(div)
-  if is_callout(div) then return true end
   for _, c in ipairs(ASIDES) do
     if div.classes:includes(c) then return true end
   end
@@ -848,6 +887,21 @@ local function add_theorem_header(meta)
   return meta
 end
 
+-- A callout's blocks, numbered: as in Quarto its headings are sections, but for a first one
+-- standing for a missing `title` (callouts.lua makes it the title).
+local function callout_body(div)
+  local title = div.attributes.title
+  local first = div.content[1]
+  local keep = (not title or title == '') and first and first.t == 'Header'
+  local rest = pandoc.Blocks({ table.unpack(div.content, keep and 2 or 1) })
+  in_callout = in_callout + 1
+  rest = walk_blocks(rest)
+  in_callout = in_callout - 1
+  if keep then rest:insert(1, first) end
+  div.content = rest
+  return div
+end
+
 local filter = {
   traverse = 'topdown',
   Header = header,
@@ -860,6 +914,7 @@ local filter = {
     local env = proof_kind(div)
     if env and not is_callout(div) then return proof(div, env), false end
     if CALLOUTS[kind] then div = callout(div, kind) end
+    if is_callout(div) and not is_aside(div) then return callout_body(div), false end
     if is_aside(div) then
       -- floats and equations inside are numbered; headings are not sections of the page
       local margin = div.classes:includes('column-margin') or div.classes:includes('aside')
@@ -912,21 +967,31 @@ end
 
 -- Whether a div's headings are no sections of the page (the filter's Div below decides alike).
 local function hides_sections(div)
+  if is_callout(div) then return is_aside(div) end
   local kind = kind_of(div.identifier)
-  if FLOATS[kind] and not is_callout(div) then return false end
+  if FLOATS[kind] then return false end
   return THEOREMS[kind] ~= nil or proof_kind(div) ~= nil or is_aside(div)
 end
 
 local function number_document(doc)
   -- Before its first level-1 heading a chapter has no number yet; a document without one is
   -- all one chapter (the first of `crossref-chapters`). A level-1 heading inside an aside
-  -- titles the aside and opens no chapter.
+  -- (or titling a callout) opens no chapter.
   local has_chapter_heading = false
-  doc.blocks:walk({
+  local find
+  find = {
     traverse = 'topdown',
-    Div = function(div) if hides_sections(div) then return div, false end end,
+    Div = function(div)
+      if hides_sections(div) then return div, false end
+      local first = div.content[1]
+      if is_callout(div) and (div.attributes.title or '') == '' and first and first.t == 'Header' then
+        pandoc.Blocks({ table.unpack(div.content, 2) }):walk(find)
+        return div, false
+      end
+    end,
     Header = function(h) if h.level == 1 then has_chapter_heading = true end end,
-  })
+  }
+  doc.blocks:walk(find)
   local first = options.chapters[1]
   options.chapter = (first and not has_chapter_heading) and first.number or ''
   if options.document then options.chapter = '' end

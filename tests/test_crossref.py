@@ -92,11 +92,12 @@ def test_a_label_defined_twice_is_a_located_error(tmp_path: Path) -> None:
     ]
 
 
-def test_no_heading_inside_a_callout_is_a_section_titled_or_not() -> None:
+def test_a_callouts_headings_are_sections_but_a_first_one_standing_for_its_title() -> None:
     doc = parse("# C {#sec-c}\n\n::: {.callout-tip}\n## Title {#sec-title}\nBody.\n:::\n\n"
                 "::: {.callout-tip title=\"Given\"}\n## Inside {#sec-inside}\n:::\n\n"
                 "## Real section {#sec-real}\n", "c.qmd")
-    assert numbers(crossref.build_index([(doc, False)])) == {"sec-c": "1", "sec-real": "1.1"}
+    assert numbers(crossref.build_index([(doc, False)])) == {"sec-c": "1", "sec-inside": "1.1",
+                                                             "sec-real": "1.2"}
 
 
 def test_a_cell_with_subcaptions_has_numbered_subfigures() -> None:

@@ -100,7 +100,9 @@ def test_the_chapter_list_for_the_filters_follows_the_format() -> None:
     text = "# One\n\n::: {.content-visible unless-format=\"pdf\"}\n# Web appendix\n:::\n"
     html = crossref.build_index(docs(text, "# Two\n"), None, HTML)
     pdf = crossref.build_index(docs(text, "# Two\n"), None, PDF)
-    assert [c.filter_chapters() for c in html.chapters] == [["1", "2"], ["3"]]
+    # an HTML page numbers a second `#` after its own chapter (Quarto's number-offset), and the
+    # next page is still chapter 2; the PDF does not show it
+    assert [c.filter_chapters() for c in html.chapters] == [["1", "2"], ["2"]]
     assert [c.filter_chapters() for c in pdf.chapters] == [["1"], ["2"]]
 
 
@@ -143,9 +145,9 @@ def test_metadata_conditions_read_the_chapter_then_the_format() -> None:
         assert indexes["pdf"].labels["sec-next"].number == pdf_number
 
 
-@pytest.mark.parametrize("aside", ["{.callout-note}", "{.panel-tabset}", "{.column-margin}", "{.aside}",
+@pytest.mark.parametrize("aside", ["{.panel-tabset}", "{.column-margin}", "{.aside}",
                                    "{#thm-little}", "{#lem-x}", "{.proof}", "{.remark}", "{.solution}",
-                                   "{#rem-x}", "{#sol-x}", "{.callout-tip #fig-not-a-float}"])
+                                   "{#rem-x}", "{#sol-x}"])
 def test_a_heading_inside_an_aside_is_no_section_and_opens_no_chapter(aside: str) -> None:
     body = f"::: {aside}\n# Its title\n\n## Inside {{#sec-inside}}\n:::\n\n## After {{#sec-after}}\n"
     got = numbers("---\ntitle: Queues\n---\n\n" + body, "# Next {#sec-next}\n")
@@ -154,14 +156,39 @@ def test_a_heading_inside_an_aside_is_no_section_and_opens_no_chapter(aside: str
     assert crossref.title_heading(doc) == "# Queues\n\n"
 
 
+@pytest.mark.parametrize("box", ["{.callout-note}", "{.callout-tip #fig-not-a-float}", "callout-warning"])
+def test_a_callouts_first_heading_is_its_title_and_a_later_one_a_section(box: str) -> None:
+    """As in Quarto: a callout with no `title` takes its first heading as title; the others are
+    the chapter's sections, and a level-1 title opens no chapter."""
+    body = f"::: {box}\n# Its title\n\n## Inside {{#sec-inside}}\n:::\n\n## After {{#sec-after}}\n"
+    got = numbers("---\ntitle: Queues\n---\n\n" + body, "# Next {#sec-next}\n")
+    assert (got["sec-inside"], got["sec-after"], got["sec-next"]) == ("1.1", "1.2", "2")
+    titled = '::: {.callout-tip title="Practice"}\n## Question {#sec-q}\n:::\n\n## After {#sec-after}\n'
+    got = numbers("# One\n\n" + titled)
+    assert (got["sec-q"], got["sec-after"]) == ("1.1", "1.2")
+
+
+def test_an_unknown_callout_class_is_a_plain_div_unless_declared() -> None:
+    body = "# One\n\n::: {.callout-practice}\n## Question {#sec-q}\n:::\n\n## After {#sec-after}\n"
+    got = numbers(body)
+    assert (got["sec-q"], got["sec-after"]) == ("1.1", "1.2")  # no title taken: a plain div
+    declared = crossref.Output("html", {"bookbuild": {"callouts": {"practice": {}}}})
+    got = numbers(body, output=declared)
+    assert "sec-q" not in got and got["sec-after"] == "1.1"  # a declared type's title
+
+
 def test_a_heading_inside_a_float_div_or_a_plain_div_is_a_section() -> None:
     for div in ("{#fig-box .column-margin}", "{.note}", "{#tbl-t}"):
         body = f"# One\n\n::: {div}\n## Inside {{#sec-inside}}\n:::\n\n## After {{#sec-after}}\n"
         got = numbers(body)
         assert (got["sec-inside"], got["sec-after"]) == ("1.1", "1.2"), div
+    # the front matter's title is the chapter's title, whatever `#` headings the text has;
+    # only a first `#` that repeats it is the title itself
     doc = parse("---\ntitle: Queues\n---\n\n::: {.note}\n# Real chapter\n:::\n", "q.qmd")
-    assert crossref.title_heading(doc) == ""
-    assert crossref.title_heading(parse("---\ntitle: Queues\n---\n\n# Real chapter\n", "q.qmd")) == ""
+    assert crossref.title_heading(doc) == "# Queues\n\n"
+    assert crossref.title_heading(parse("---\ntitle: Queues\n---\n\n# Real chapter\n", "q.qmd")) \
+        == "# Queues\n\n"
+    assert crossref.title_heading(parse("---\ntitle: Queues\n---\n\n# Queues {#sec-q}\n", "q.qmd")) == ""
 
 
 def test_a_crossref_setting_that_is_no_mapping_falls_back_to_quartos_defaults() -> None:
@@ -181,8 +208,9 @@ def test_a_hidden_div_leaves_out_its_own_fences_and_label() -> None:
     text = ("# One\n\n::: {#fig-web .content-visible when-format=\"html\"}\n![Web](w.png)\n:::\n\n"
             "::: {.callout-note}\n## Note title\n\n::: {.content-visible when-format=\"html\"}\nWeb.\n:::\n\n"
             "## Still in the note {#sec-in-note}\n:::\n\n## After {#sec-after}\n\n![Both](b.png){#fig-both}\n")
-    assert numbers(text, output=HTML) == {"fig-web": "1.1", "sec-after": "1.1", "fig-both": "1.2"}
-    assert numbers(text, output=PDF) == {"sec-after": "1.1", "fig-both": "1.1"}
+    assert numbers(text, output=HTML) == {"fig-web": "1.1", "sec-in-note": "1.1", "sec-after": "1.2",
+                                          "fig-both": "1.2"}
+    assert numbers(text, output=PDF) == {"sec-in-note": "1.1", "sec-after": "1.2", "fig-both": "1.1"}
 
 
 def test_references_after_hidden_ones_are_still_collected_in_text_order() -> None:
@@ -227,3 +255,30 @@ def test_metadata_conditions_on_a_repeated_label_read_the_books_config() -> None
     assert crossref.duplicate_labels(book, config={}) == []
     [d] = crossref.duplicate_labels(book, config={"draft": True})
     assert d.path == "c1.qmd" and d.line == 4
+
+
+def test_a_formats_own_number_depth_numbers_that_format_alone() -> None:
+    """`format: pdf: number-depth: 2` in `_quarto.yml` cuts the PDF's numbers, not the pages'."""
+    config = {"number-depth": 3, "format": {"pdf": {"number-depth": 2}, "html": {}}}
+    text = "# One\n\n## Two {#sec-two}\n\n### Three {#sec-three}\n"
+    indexes = crossref.format_indexes(docs(text), {"number-depth": 3}, config)
+    assert {k: v.number for k, v in indexes["html"].labels.items()} == {"sec-two": "1.1",
+                                                                       "sec-three": "1.1.1"}
+    assert {k: v.number for k, v in indexes["pdf"].labels.items()} == {"sec-two": "1.1"}
+    assert indexes["pdf"].chapters[0].filter_chapters() == [{"number": "1", "depth": 2}]
+
+
+def test_a_book_index_page_titled_in_front_matter_numbers_its_sections_from_zero() -> None:
+    """Quarto's index page has no chapter number of its own on the page (no number-offset):
+    its title reads bare and its sections 0.1, 0.2, while the sidebar and the PDF call it
+    chapter 1 and the next chapter is 2."""
+    index = parse("---\ntitle: Welcome\n---\n\n## About {#sec-about}\n\n# Extra {#sec-extra}\n",
+                  "index.qmd")
+    book = [(index, False), (parse("# Next {#sec-next}\n", "next.qmd"), False)]
+    html, pdf = (crossref.build_index(book, None, out) for out in (HTML, PDF))
+    assert {k: v.number for k, v in html.labels.items()} == {
+        "sec-about": "0.1", "sec-extra": "1", "sec-next": "2"}
+    assert html.chapters[0].number == "1" and html.chapters[0].filter_chapters()[0] == {
+        "number": "0", "bare": True}
+    assert {k: v.number for k, v in pdf.labels.items()} == {
+        "sec-about": "1.1", "sec-extra": "2", "sec-next": "3"}

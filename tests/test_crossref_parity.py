@@ -18,7 +18,7 @@ import pytest
 from bookbuild.analysis import crossref
 from bookbuild.publish.pandoc import pandoc_path
 from bookbuild.publish.pandoc_run import FILTER_ORDER, FILTERS, write_metadata
-from bookbuild.source.qmd import parse_file
+from bookbuild.source.qmd import parse, parse_file
 from tests.conftest import FIXTURES
 
 BOOK = FIXTURES / "crossref" / "book"
@@ -74,12 +74,14 @@ def test_filter_and_index_give_every_label_the_same_number(name: str, to: str, t
 
 
 @pytest.mark.parametrize("to", ["html", "latex"])
-def test_headings_in_callouts_tabsets_and_margins_are_not_sections_anywhere(to: str, tmp_path: Path) -> None:
-    """The page (every filter, in the order bookbuild runs them) and the index skip them alike."""
+def test_headings_in_tabsets_margins_and_theorems_are_no_sections_but_a_callouts_are(to: str, tmp_path: Path) -> None:
+    """The page (every filter, in the order bookbuild runs them) and the index number them alike:
+    a callout's headings are sections (but for a first one that titles it), as in Quarto."""
     docs = [(parse_file(ASIDES / f), False) for f in ("opening.qmd", "asides.qmd")]
     index = crossref.build_index(docs, {})
     numbers = {k: v.number for k, v in index.labels.items()}
-    assert numbers["sec-between"] == "2.2" and numbers["sec-after"] == "2.3"
+    assert numbers["sec-in-note"] == "2.1.1" and numbers["sec-in-tip"] == "2.2"
+    assert numbers["sec-between"] == "2.3" and numbers["sec-after"] == "2.4"
     assert numbers["tip-labelled"] == "2.1" and numbers["fig-in-callout"] == "2.1"
     assert numbers["eq-inside-tip"] == "2.1" and numbers["lem-inside"] == "2.1"
     doc, info = docs[1][0], index.chapters[1]
@@ -91,8 +93,21 @@ def test_headings_in_callouts_tabsets_and_margins_are_not_sections_anywhere(to: 
     assert got == {k: f"{crossref.KINDS[v.kind]} {v.number}" for k, v in mine.items()}
     page = run_filters(markdown, meta, to, tmp_path, list(FILTER_ORDER))
     # what a reader sees: the asides' headings carry no number, the chapter's sections do
-    for heading in ("A heading in the body of a note", "Still inside the tip",
-                    "Installing the package", "A margin heading", "A heading inside a lemma"):
+    for heading in ("Installing the package", "A margin heading", "A heading inside a lemma"):
         assert heading in page and not re.search(r"2\.\d+(\.\d+)?\}?</span>\s*" + heading, page)
         assert not re.search(r"\{2\.\d[\d.]*\} " + heading, page)
-    assert re.search(r"2\.3\}?(</span>)? After the asides", page)
+    assert re.search(r"2\.4\}?(</span>)? After the asides", page)
+    assert re.search(r"2\.1\.1\}?(</span>)? A heading in the body of a note", page)
+
+
+def test_a_book_index_page_shows_a_bare_title_and_sections_from_zero(tmp_path: Path) -> None:
+    """The index's HTML page as crossref.lua writes it from the index's chapter list."""
+    doc = parse("---\ntitle: Welcome\n---\n\n## About {#sec-about}\n\n# Extra {#sec-extra}\n\n"
+                "See @sec-about and @sec-extra.\n", "index.qmd")
+    info = crossref.build_index([(doc, False)], None, crossref.Output("html")).chapters[0]
+    markdown = crossref.with_title(doc, doc.text)
+    page = run_filters(markdown, {"crossref-chapters": info.filter_chapters()}, "html", tmp_path,
+                       ["crossref.lua"])
+    shown = re.sub(r"<[^>]+>", "", page)
+    assert re.search(r"^Welcome$", shown, re.M) and "0.1 About" in shown and "1 Extra" in shown
+    assert "See Section 0.1 and" in html.unescape(shown).replace("\xa0", " ")

@@ -4,6 +4,7 @@ crossref.lua agree on which labels exist and on every number (hypothesis)."""
 from __future__ import annotations
 
 import html
+import json
 import re
 import subprocess
 
@@ -28,8 +29,10 @@ def block(kind: str, n: int, extra: int) -> tuple[str, list[str]]:
         return f"![Figure {n}](x.png){{#fig-f{n}}}", [f"fig-f{n}"]
     if kind == "tbl":
         return f"{TABLE}\n\n: Table {n} {{#tbl-t{n}}}", [f"tbl-t{n}"]
-    if kind == "eq":
-        return f"$$ x_{{{n}}} = {extra} $$ {{#eq-e{n}}}", [f"eq-e{n}"]
+    if kind == "eq":  # the label forms Quarto reads: after the math, on its own line, with attributes
+        math = f"$$\nx_{{{n}}} = {extra}\n$$" if extra % 3 == 1 else f"$$ x_{{{n}}} = {extra} $$"
+        label = f'{{#eq-e{n} alt="Equation {n}"}}' if extra % 3 == 2 else f"{{#eq-e{n}}}"
+        return f"{math} {label}", [f"eq-e{n}"]
     if kind == "lst":
         return f'```{{#lst-l{n} .python lst-cap="Code {n}"}}\nx = {n}\n```', [f"lst-l{n}"]
     if kind == "panel":
@@ -56,10 +59,9 @@ KINDS = ["h", "fig", "tbl", "eq", "lst", "panel", "tbldiv", "callout", "boxed", 
 chapters = st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 9)), min_size=1, max_size=14)
 
 
-def lua_references(markdown: str, chapter_numbers: list[str]) -> dict[str, str]:
+def lua_references(markdown: str, chapter_numbers: list) -> dict[str, str]:
     """Reference text per label, from crossref.lua given the index's chapter numbers."""
-    listed = "\n".join(f'  - "{c}"' for c in chapter_numbers)
-    doc = f"---\ncrossref-chapters:\n{listed}\n---\n\n{markdown}"
+    doc = f"---\ncrossref-chapters: {json.dumps(chapter_numbers)}\n---\n\n{markdown}"
     r = subprocess.run([str(pandoc_path()), "-f", "markdown", "-t", "html", "--wrap=none",
                         "--lua-filter", str(FILTERS / "crossref.lua")],
                        input=doc, capture_output=True, text=True, timeout=60)
@@ -79,6 +81,7 @@ def test_index_and_filter_agree_on_random_chapters(parts: list[tuple[str, int]])
     text = "\n\n".join(body) + "\n\nAll: " + " ".join(f"@{x}" for x in labels) + "\n"
     index = crossref.build_index([(parse(text, "random.qmd"), False)])
     assert index.duplicates == []
-    got = lua_references(text, index.chapters[0].chapter_numbers or [""])
+    assert {x for x in labels if x.startswith("eq-")} <= set(index.labels)  # every label form read
+    got = lua_references(text, index.chapters[0].filter_chapters())
     want = {k: f"{crossref.KINDS[v.kind]} {v.number}" for k, v in index.labels.items()}
     assert got == want  # the same labels, and the same number for each

@@ -106,10 +106,10 @@ def test_callouts_number_per_type_and_a_float_id_on_a_callout_is_not_a_float() -
                                       "fig-x": "1.1"}
 
 
-def test_a_callout_heading_right_after_other_text_is_not_a_section_either() -> None:
+def test_a_callout_heading_after_other_text_is_a_section_and_a_first_one_its_title() -> None:
     text = ("# C\n\n::: {.callout-tip}\nFirst a line.\n\n## Heading {#sec-h}\n:::\n\n"
             "::: {.callout-tip}\n\n## Title {#sec-t}\nBody\n:::\n\n## After {#sec-after}\n")
-    assert numbers((text, False)) == {"sec-after": "1.1"}
+    assert numbers((text, False)) == {"sec-h": "1.1", "sec-after": "1.2"}
 
 
 def test_a_chapter_titled_in_front_matter_counts_its_headings_as_sections() -> None:
@@ -194,3 +194,18 @@ def test_a_chapters_own_layout_options_reach_the_filters() -> None:
 def test_an_at_sign_inside_a_word_is_no_reference() -> None:
     index = index_of("# C\n\nWrite to user@fig-a.org, e.g. @fig-b or (@Fig-c) or x_@fig-d.\n")
     assert [r.label for r in index.references] == ["fig-b", "Fig-c"]
+
+
+def test_an_equation_label_with_attributes_after_it_is_a_label() -> None:
+    """Quarto reads `{#eq-x alt="..."}` (and classes) after the math as the equation's label."""
+    text = ('# C\n\n$$ a = b $$ {#eq-alt alt="A sum"}\n\n$$\nc = d\n$$   {#eq-spaced}\n\n'
+            "$$ e = f $$ {#eq-classed .big}\n")
+    assert numbers((text, False)) == {"eq-alt": "1.1", "eq-spaced": "1.2", "eq-classed": "1.3"}
+
+
+def test_a_callout_heading_after_a_cell_or_a_comment_is_no_title() -> None:
+    """Only a heading that is the callout's first block titles it; a cell or an HTML comment
+    before it is a block of its own, so the heading is a section (as crossref.lua sees it)."""
+    text = ("# C\n\n::: {.callout-note}\n```{python}\nx = 1\n```\n\n## After a cell {#sec-a}\n:::\n\n"
+            "::: {.callout-note}\n<!-- aside -->\n## After a comment {#sec-b}\n:::\n")
+    assert numbers((text, False)) == {"sec-a": "1.1", "sec-b": "1.2"}

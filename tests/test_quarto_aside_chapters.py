@@ -1,5 +1,5 @@
-"""A level-1 heading inside an aside (a callout, a tabset, the margin, a theorem, a proof) titles
-the aside and opens no chapter: the chapter numbers and figure numbers after it, and each
+"""A level-1 heading inside an aside (a callout's first, a tabset, the margin, a theorem, a proof)
+titles the aside and opens no chapter: the chapter numbers and figure numbers after it, and each
 chapter's own layout options (here `cap-location: margin`), stay those of the chapters around it.
 
 The fixture book `tests/fixtures/quarto/asidechapters/`: "Queues" is titled only in its front
@@ -30,7 +30,9 @@ def test_html_chapters_and_figures_after_the_asides_keep_their_numbers(rendered)
     queues = shown(rendered / "queues.html")
     assert "1 Queues" in queues and "Theorem 1.1 (Little’s law)" in queues
     assert "Figure 1.1: Queue caption kept under the picture" in queues
-    assert "1.1 After the asides" in queues and "See Figure 1.1 and Section 1.1." in queues
+    # the note's second heading is a section, as in Quarto (its first one is its title)
+    assert "1.1 A second heading in the note" in queues
+    assert "1.2 After the asides" in queues and "See Figure 1.1 and Section 1.2." in queues
     beside = shown(rendered / "margins.html")
     assert "2 Captions Beside" in beside and "Figure 2.1: Sideways caption set in the margin" in beside
     assert "See Figure 2.1 and Figure 1.1." in beside
@@ -43,10 +45,10 @@ def test_html_chapters_and_figures_after_the_asides_keep_their_numbers(rendered)
 def test_pdf_chapters_figures_and_layout_after_the_asides_are_right(rendered) -> None:
     pdf = rendered / "book.pdf"
     text = pdf_text(pdf)
-    # the contents list the chapters and their sections, no aside's heading
-    assert re.search(r"Contents Preface \d+ 1 Queues \d+ 1\.1 After the asides [ .]*\d+ "
-                     r"2 Captions Beside \d+ ", text), text[:300]
-    assert "1.1 After the asides See Figure 1.1 and Section 1.1." in text
+    # the contents list the chapters and their sections (a callout's too), no aside's title
+    assert re.search(r"Contents Preface \d+ 1 Queues \d+ 1\.1 A second heading in the note [ .]*\d+ "
+                     r"1\.2 After the asides [ .]*\d+ 2 Captions Beside \d+ ", text), text[:300]
+    assert "1.2 After the asides See Figure 1.1 and Section 1.2." in text
     assert "Figure 1.1: Queue caption kept under the picture" in text
     assert "Figure 2.1: Sideways caption set in the margin" in text
     assert "See Figure 2.1 and Figure 1.1." in text

@@ -40,7 +40,7 @@ def body(page: Elements, callout: dict) -> str:
 
 def test_each_callout_has_quartos_structure(page: Elements) -> None:
     boxes = callouts(page)
-    assert len(boxes) == 10
+    assert len(boxes) == 9
     for box in boxes:
         assert any(c.startswith("callout-style-") for c in box["classes"])
         assert len(page.within(box, "div", "callout-body-container")) == 1
@@ -87,12 +87,16 @@ def test_appearance_and_icon_options(page: Elements) -> None:
     assert body(page, plain) == "An untyped callout."
 
 
-def test_an_undeclared_type_is_a_located_warning_and_still_a_box(rendered) -> None:
+def test_an_undeclared_type_is_a_plain_div_with_a_located_note(rendered) -> None:
+    """Quarto knows five callout types; any other `.callout-x` is a plain div, no box."""
     r, page = rendered
-    assert ("callouts.qmd:41: warning: unknown callout type 'mystery' (declare it under "
-            "bookbuild.callouts in _quarto.yml)") in r.stderr
-    box = callouts(page)[9]
-    assert "callout-mystery" in box["classes"] and title(page, box) == "Undeclared"
+    assert ("note: callouts.qmd:41: '.callout-mystery' is not a Quarto callout type (note, tip, "
+            "warning, caution, important), so it is a plain div") in r.stderr
+    assert "unknown callout type" not in r.stderr  # valid Quarto: no warning, --strict passes
+    plain = page.find("div", "callout-mystery")
+    assert len(plain) == 1 and "callout" not in plain[0]["classes"]
+    assert text(plain[0]["text"]) == "A type nobody declared is a plain div, as Quarto leaves it."
+    assert not page.within(plain[0], "div", "callout-title-container")
 
 
 def test_callouts_filter_brings_tcolorbox_to_plain_pandoc(tmp_path: Path) -> None:

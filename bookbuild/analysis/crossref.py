@@ -46,7 +46,9 @@ DIV_CLOSE = re.compile(r"^:{3,}[ \t]*$", re.M)
 # `![caption](src){#fig-x}` (or `{#tbl-x}`) opening a paragraph, alone or inside a link, as
 # pandoc makes it a figure; captions may hold one level of brackets
 IMAGE = re.compile(r"^[ \t]*\[?!\[(?:[^\[\]]|\[[^\]]*\])*\]\([^)]*\)\{[^}]*#((?:fig|tbl)-[\w-]+)", re.M)
-EQUATION = re.compile(r"\$\$(?:[^$]|\$(?!\$))*?\$\$[ \t]*\n?[ \t]*\{#(eq-[\w:.-]+)\}")
+# `$$ ... $$ {#eq-x}`, the label on the closing line or the next, with attributes after it
+# (`{#eq-x alt="..."}`) as Quarto's equations.lua reads them
+EQUATION = re.compile(r"\$\$(?:[^$]|\$(?!\$))*?\$\$[ \t]*\n?[ \t]*\{#(eq-[\w:.-]+)(?:[ \t]+[^}\n]*)?\}")
 # Literal first (`@`, `\ref{`), so the regex engine jumps between candidates; the character
 # before an `@` is checked apart (an e-mail address is no reference).
 # A key ends as pandoc ends a citation key: punctuation belongs to it only when a letter, digit
@@ -96,12 +98,16 @@ class ChapterInfo:
     layout: dict[str, str] = field(default_factory=dict)  # the chapter's own LAYOUT_KEYS
     part: bool = False  # a part's title page (`part: file.qmd`): never numbered
     appendix: bool = False  # its level-1 heading reads "Appendix A — Title" in HTML
+    # indexes in chapter_numbers of unnumbered level-1 headings after the title: the
+    # chapter's numbering goes on across them (no reset)
+    continued: set[int] = field(default_factory=set)
+    bare: bool = False  # the title heading shows no number, but its sections count from it
 
     def filter_chapters(self) -> list:
         """The chapter list as `crossref.lua` (and `layout.lua`) read it (`crossref-chapters`)."""
         numbers = self.chapter_numbers or [""]
         if self.depth is None and not self.crossref and not self.layout and not self.part \
-                and not self.appendix:
+                and not self.appendix and not self.continued and not self.bare:
             return list(numbers)
         extra: dict[str, Any] = {"depth": self.depth} if self.depth is not None else {}
         if self.part:  # its heading is the part's title (a \part in the PDF)
@@ -112,7 +118,8 @@ class ChapterInfo:
             extra["layout"] = self.layout
         if self.crossref:  # in the PDF the chapter's front matter is gone; in HTML it would
             extra["crossref"] = self.crossref  # replace the book's options, not merge with them
-        return [{"number": n, **extra} for n in numbers]
+        return [{"number": n, **extra, **({"continue": True} if i in self.continued else {}),
+                 **({"bare": True} if self.bare and not i else {})} for i, n in enumerate(numbers)]
 
 
 @dataclass
@@ -337,27 +344,32 @@ def _merged(book: dict[str, Any], front: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _has_chapter_heading(doc: Document, prose: str) -> bool:
-    """Whether a level-1 heading outside every aside opens a chapter in the text (one inside
-    a callout, a tabset, the margin, a theorem or a proof titles that aside)."""
-    if not any(len(m.group(1)) == 1 for m in HEADING.finditer(prose)):
-        return False
-    asides: list[bool] = []
+def _first_chapter_heading(doc: Document, prose: str, declared: frozenset[str] = frozenset()
+                           ) -> re.Match | None:
+    """The chapter's first level-1 heading that is a section (none inside a tabset, the margin,
+    a theorem or a proof; no callout's title)."""
+    divs = _Divs(doc.text, declared)
     for _, kind, payload in _events(doc, prose):
-        if kind == "open":
-            asides.append(_hides_sections(*_div_attrs(payload)[:2]))
-        elif kind == "close" and asides:
-            asides.pop()
-        elif kind == "heading" and len(payload.group(1)) == 1 and not any(asides):
-            return True
-    return False
+        if kind != "heading":
+            divs.event(kind, payload)
+        elif divs.is_section(payload) and len(payload.group(1)) == 1:
+            return payload
+    return None
 
 
-def title_heading(doc: Document) -> str:
-    """A `# Title` (and subtitle) for a chapter titled in its front matter and not in its text."""
+def title_heading(doc: Document, declared: frozenset[str] = frozenset()) -> str:
+    """A `# Title` (and subtitle) for a chapter titled in its front matter.
+
+    As Quarto, the front matter's `title` is the chapter's title even when the text has `#`
+    headings of its own (book-render.ts: the title markdown, then the whole body); only a
+    first level-1 heading that repeats the title is taken as the title itself.
+    """
     front = doc.front_matter or {}
     title = front.get("title")
-    if not title or _has_chapter_heading(doc, _prose(doc)):
+    if not title or isinstance(title, (dict, list)):
+        return ""
+    first = _first_chapter_heading(doc, _prose(doc), declared)
+    if first is not None and first.group(2).strip() == str(title).strip():
         return ""
     out = f"# {title}"
     if front.get("number-sections") is False:
@@ -367,9 +379,9 @@ def title_heading(doc: Document) -> str:
     return out + "\n\n"
 
 
-def with_title(doc: Document, markdown: str) -> str:
+def with_title(doc: Document, markdown: str, declared: frozenset[str] = frozenset()) -> str:
     """`markdown` (the chapter after substitution) with its front-matter title as a heading."""
-    heading = title_heading(doc)
+    heading = title_heading(doc, declared)
     if not heading:
         return markdown
     return markdown[:doc.body_start] + "\n" + heading + markdown[doc.body_start:]
@@ -466,17 +478,39 @@ class _Numbering:
         return str(self.chapters)
 
 
-def _is_callout(classes: set[str]) -> bool:
-    return any(c == "callout" or c.startswith("callout-") for c in classes)
+# The classes Quarto makes a callout of (its callout.lua handler); any other `.callout-x` is a
+# plain div. Types declared under `bookbuild.callouts` are callouts too (callouts.lua draws them).
+CALLOUT_CLASSES = frozenset({"callout", "callout-note", "callout-tip", "callout-warning",
+                             "callout-caution", "callout-important"})
 
 
-# Divs whose headings are not sections of the page: a callout's, a tabset's (its tabs and what
-# they hold) and margin content. crossref.lua leaves them unnumbered too.
+def _is_callout(classes: set[str], declared: frozenset[str] = frozenset()) -> bool:
+    return bool(classes & CALLOUT_CLASSES) or any(c.startswith("callout-") and c[8:] in declared
+                                                  for c in classes)
+
+
+def declared_callouts(config: dict[str, Any] | None) -> frozenset[str]:
+    """The callout types a book declares under `bookbuild.callouts` in `_quarto.yml`."""
+    own = (config or {}).get("bookbuild")
+    types = own.get("callouts") if isinstance(own, dict) else None
+    return frozenset(types) if isinstance(types, dict) else frozenset()
+
+
+# Divs whose headings are not sections of the page: a tabset's (its tabs and what they hold)
+# and margin content. crossref.lua leaves them unnumbered too. A callout's headings are
+# sections, as in Quarto, but for its first one when that is its title (`_callout_title`).
 ASIDES = frozenset({"panel-tabset", "column-margin", "aside"})
 
 
 def _is_aside(classes: set[str]) -> bool:
-    return _is_callout(classes) or bool(classes & ASIDES)
+    return bool(classes & ASIDES)
+
+
+def _callout_title(m: re.Match, text: str, heading: re.Match) -> bool:
+    """Whether `heading` is the title of the callout opened by fence `m`: Quarto takes a
+    callout's first block as its title when it is a heading and no `title=` is given. `text`
+    is the chapter as written: a cell or a comment before the heading is a block of its own."""
+    return not _attributes(_div_attrs(m)[2]).get("title") and not text[m.end():heading.start()].strip()
 
 
 def _div_attrs(m: re.Match) -> tuple[str, set[str], str]:
@@ -486,27 +520,57 @@ def _div_attrs(m: re.Match) -> tuple[str, set[str], str]:
     return (*_attrs(raw), raw)
 
 
-def _hides_sections(ident: str, classes: set[str]) -> bool:
+def _hides_sections(ident: str, classes: set[str], declared: frozenset[str] = frozenset()) -> bool:
     """Whether the headings inside a div are no sections: an aside's, a theorem's or a proof's
     (a theorem's or a proof's first heading is its name). A float div's are, as in crossref.lua."""
     prefix = ident.split("-")[0] if "-" in ident else ""
-    if prefix in FLOATS and not _is_callout(classes):
+    if _is_callout(classes, declared):
+        return _is_aside(classes)
+    if prefix in FLOATS:
         return False
     return _is_aside(classes) or prefix in THEOREMS or bool(classes & PROOFS)
+
+
+class _Divs:
+    """The open divs while a chapter's events are walked: which headings are sections."""
+
+    def __init__(self, text: str, declared: frozenset[str]) -> None:
+        self.text, self.declared = text, declared  # the chapter as written
+        self.hiding: list[bool] = []  # per open div: does it hide the sections inside it?
+        self.callout: re.Match | None = None  # the callout fence just opened, if untitled yet
+
+    def event(self, kind: str, payload: Any) -> None:
+        if kind == "open":
+            ident, classes, _ = _div_attrs(payload)
+            self.hiding.append(_hides_sections(ident, classes, self.declared))
+            self.callout = payload if _is_callout(classes, self.declared) else None
+            return
+        if kind == "close" and self.hiding:
+            self.hiding.pop()
+        self.callout = None
+
+    def is_section(self, heading: re.Match) -> bool:
+        """Whether `heading` (the next event) is a section: not in an aside, no callout's title."""
+        opened, self.callout = self.callout, None
+        if opened is not None and _callout_title(opened, self.text, heading):
+            return False
+        return not any(self.hiding)
 
 
 class _ChapterWalk:
     """Numbers one chapter's events the way crossref.lua walks the chapter's blocks."""
 
     def __init__(self, doc: Document, appendix: bool, options: Options, book: _Numbering,
-                 labels: dict[str, Label], part: bool = False, document: bool = False) -> None:
+                 labels: dict[str, Label], part: bool = False, document: bool = False,
+                 fmt: str = "html", declared: frozenset[str] = frozenset(),
+                 index_page: bool = False) -> None:
         self.source = Path(doc.path).resolve()
         self.appendix, self.options, self.book, self.labels = appendix, options, book, labels
         # a document (no book): its title is the title block, its headings plain sections
-        self.document = document
-        self.lines = LineIndex(doc.text)
+        self.document, self.fmt, self.declared = document, fmt, declared
+        self.lines, self.text = LineIndex(doc.text), doc.text
         self.info = ChapterInfo(self.source, depth=options.depth,
-                                title_heading="" if document else title_heading(doc),
+                                title_heading="" if document else title_heading(doc, declared),
                                 part=part, appendix=appendix)
         if document and (doc.front_matter or {}).get("title"):
             self.info.title = str(doc.front_matter["title"])
@@ -515,10 +579,16 @@ class _ChapterWalk:
         self.counts: dict[str, int] = {}
         self.divs: list[dict | None] = []  # open divs; a float div is {kind, number, subs}
         self.parent: dict | None = None  # the innermost open float div
-        self.asides: list[bool] = []  # per open div: does it hide the sections inside it?
+        self.opened = bool(self.info.title_heading)  # has the chapter's title heading been seen?
+        self.extra = 0  # numbered level-1 headings after the title (Quarto's HTML counts them on)
         if self.info.title_heading:
             self.restart(self.book.next(appendix, part or not options.numbered))
             self.info.title, self.info.number = str(doc.front_matter["title"]), self.number
+            if index_page and fmt == "html" and self.number:
+                # Quarto's book index page gets no chapter number (no number-offset): its
+                # title reads bare and its sections 0.1, 0.2; the sidebar still says 1
+                self.info.chapter_numbers[-1] = self.number = "0"
+                self.info.bare = True
 
     def restart(self, number: str) -> None:
         self.number, self.counters, self.counts = number, [0] * 7, {}
@@ -533,14 +603,17 @@ class _ChapterWalk:
         self.labels[ident] = Label(ident, kind, number, title, self.source, self.lines.position(offset)[0])
 
     def walk(self, prose: str, events: list[tuple[int, str, Any]]) -> ChapterInfo:
+        divs = _Divs(self.text, self.declared)
         for offset, kind, payload in events:
+            if kind == "heading":
+                if divs.is_section(payload):  # not in a tabset or the margin, no callout's title
+                    self.heading(payload)
+                continue
+            divs.event(kind, payload)
             if kind == "open":
                 self.open_div(payload)
             elif kind == "close":
                 self.close_div()
-            elif kind == "heading":
-                if not any(self.asides):  # in a callout, a tabset or the margin: no section
-                    self.heading(payload)
             elif kind == "eq":
                 self.add(payload, "eq", self.next("eq"), offset)
             elif kind == "panel":
@@ -555,16 +628,14 @@ class _ChapterWalk:
         ident, classes, _ = _div_attrs(m)
         prefix = ident.split("-")[0] if "-" in ident else ""
         entry: dict | None = None
-        if prefix in FLOATS and not _is_callout(classes):
+        callout = _is_callout(classes, self.declared)
+        if prefix in FLOATS and not callout:
             entry = self.parent = self.float(prefix, ident, m.start())
-        elif prefix in CALLOUTS or (prefix in THEOREMS and not _is_callout(classes)):
+        elif prefix in CALLOUTS or (prefix in THEOREMS and not callout):
             self.add(ident, prefix, self.next(prefix), m.start())
         self.divs.append(entry)
-        self.asides.append(_hides_sections(ident, classes))
 
     def close_div(self) -> None:
-        if self.asides:
-            self.asides.pop()
         if self.divs and self.divs.pop() is not None:
             self.parent = next((d for d in reversed(self.divs) if d is not None), None)
 
@@ -574,12 +645,15 @@ class _ChapterWalk:
         if self.document:
             self.document_heading(m, level, title, ident, classes)
             return
-        if level == 1 and not self.info.title_heading:
+        if level == 1 and not self.opened:
+            self.opened = True
             self.restart(self.book.next(self.appendix, "unnumbered" in classes or self.info.part
                                         or not self.options.numbered))
             if not self.info.title:
                 self.info.title, self.info.number = title, self.number
             number = self.number
+        elif level == 1:
+            number = self.later_chapter("unnumbered" in classes)
         elif "unnumbered" in classes or not self.number or level > (self.options.depth or 6):
             number = ""
         else:
@@ -591,6 +665,27 @@ class _ChapterWalk:
             if level == 1 and self.options.chapters:  # Quarto names the whole chapter
                 self.labels[ident] = replace(self.labels[ident],
                                              ref="apx" if self.appendix else "ch")
+
+    def later_chapter(self, unnumbered: bool) -> str:
+        """A level-1 heading after the chapter's title, numbered as Quarto numbers it.
+
+        The PDF is one LaTeX book, where every such heading is a `\\chapter` and moves the
+        chapters after it; an HTML page numbers its sections from the chapter's own number
+        (`number-offset`), so the heading takes the next number there and the book's count
+        is untouched. An unnumbered one, or any in an unnumbered chapter, restarts nothing.
+        """
+        if unnumbered or not self.info.number or self.info.part or not self.options.numbered:
+            self.info.chapter_numbers.append("")
+            self.info.continued.add(len(self.info.chapter_numbers) - 1)
+            return ""
+        if self.fmt == "pdf":
+            self.restart(self.book.next(self.appendix, False))
+        else:
+            self.extra += 1
+            base = self.book.appendices if self.appendix else self.book.chapters
+            base = 0 if self.info.bare else base  # the index page counts from 0
+            self.restart(_letters(base + self.extra) if self.appendix else str(base + self.extra))
+        return self.number
 
     def document_heading(self, m: re.Match, level: int, title: str, ident: str,
                          classes: set[str]) -> None:
@@ -636,14 +731,18 @@ def build_index(docs: list[tuple[Document, bool]], settings: dict[str, Any] | No
     labels: dict[str, Label] = {}
     references: list[Reference] = []
     book = _Numbering()
+    fmt = output.fmt if output is not None else "html"
+    # the book's format options (`format: pdf: number-depth: 2`) over its top level
+    settings = _merged(settings or {}, format_options(output.config, fmt) if output else {})
     for doc, appendix in docs:
         own = doc.front_matter or {}  # the chapter's format options over its top level
-        merged = _merged(settings or {}, {**own, **format_options(
-            own, output.fmt if output is not None else "html")})
+        merged = _merged(settings, {**own, **format_options(own, fmt)})
         options = Options.read(merged)
         prose = _prose(doc)
         walk = _ChapterWalk(doc, appendix, options, book, labels,
-                            Path(doc.path).resolve() in parts, document)
+                            Path(doc.path).resolve() in parts, document, fmt,
+                            declared_callouts(output.config if output is not None else None),
+                            index_page=not chapters and Path(doc.path).stem == "index")
         walk.info.crossref = merged.get("crossref") if isinstance(merged.get("crossref"), dict) else {}
         front = doc.front_matter or {}
         walk.info.layout = {k: str(front[k]) for k in LAYOUT_KEYS if isinstance(front.get(k), str)}

@@ -137,6 +137,15 @@ HTML_WRITER = {"table_of_contents": True, "toc_depth": 3, "wrap_text": "none",
                "html_math_method": "mathml", "section_divs": True}
 
 
+def toc_depth(meta: dict) -> int:
+    """The page's `toc-depth` (the deepest heading level its contents list), Quarto's 3 unless
+    the book, its HTML format or the chapter sets 1 to 6."""
+    value = meta.get("toc-depth")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 6 else 3
+
+
 def html_fragment(markdown: str, meta: dict, cwd: Path, what: str,
                   user: UserFilters | None = None, citeproc: bool = True) -> Fragment:
     """One chapter to an HTML body plus its table of contents."""
@@ -152,7 +161,9 @@ def _by_command_line(markdown: str, meta: dict, cwd: Path, what: str, user: User
                      citeproc: bool) -> tuple[str, list[str]]:
     """The page from pandoc's command line: the reference the worker must match."""
     with tempfile.TemporaryDirectory(prefix="bookbuild-pandoc-") as tmp:
-        args = ["-f", MARKDOWN, *HTML_ARGS, "--template", str(TEMPLATES / "fragment.html"),
+        depth = f"--toc-depth={toc_depth(meta)}"
+        html_args = [depth if a.startswith("--toc-depth=") else a for a in HTML_ARGS]
+        args = ["-f", MARKDOWN, *html_args, "--template", str(TEMPLATES / "fragment.html"),
                 *write_metadata(meta, Path(tmp)), *filter_args(user, citeproc)]
         r = run(args, markdown, cwd, what)
     return r.stdout, _warnings(r.stderr)
@@ -168,7 +179,7 @@ def _by_worker(markdown: str, meta: dict, cwd: Path, what: str, user: UserFilter
     pandoc_version()
     steps = [str(p) for p in user.before] + [str(FILTERS / f) for f in FILTER_ORDER]
     steps += (["citeproc", str(AFTER_CITEPROC)] if citeproc else []) + [str(p) for p in user.after]
-    req = pandocworker.Request(markdown, cwd, MARKDOWN, "html5", HTML_WRITER,
+    req = pandocworker.Request(markdown, cwd, MARKDOWN, "html5", HTML_WRITER | {"toc_depth": toc_depth(meta)},
                                TEMPLATES / "fragment.html", metadata_text(meta),
                                literal_values(meta), steps)
     try:
@@ -196,10 +207,19 @@ def latex_book(markdown: str, meta: dict, cwd: Path, pdf: Path, resource_path: s
     meta = dict(meta, **{"header-includes": [f"```{{=latex}}\n{header}\n```\n",
                                              *meta.get("header-includes", [])]})
     with tempfile.TemporaryDirectory(prefix="bookbuild-pandoc-") as tmp:
-        toc = ["--toc"] if division == "chapter" or meta.get("toc") is True else []
-        args = ["-f", MARKDOWN, "-t", "latex", "--standalone", *toc, "--preserve-tabs",
-                f"--top-level-division={division}", "--pdf-engine=lualatex",
-                "--resource-path", resource_path,
-                *write_metadata(meta, Path(tmp)), *filter_args(user), "-o", str(pdf)]
+        args = [*latex_args(meta, Path(tmp), division), "--pdf-engine=lualatex",
+                "--resource-path", resource_path, *filter_args(user), "-o", str(pdf)]
         r = run(args, markdown, cwd, "the PDF book")
     return _warnings(r.stderr)
+
+
+def latex_args(meta: dict, tmp: Path, division: str = "chapter") -> list[str]:
+    """pandoc's arguments for the book's LaTeX, its metadata written into `tmp`. `toc-depth`
+    goes as the option, not as metadata: only the option is shifted for chapters, so
+    `toc-depth: 2` lists chapters and sections, as in Quarto."""
+    toc = ["--toc"] if division == "chapter" or meta.get("toc") is True else []
+    if "toc-depth" in meta:
+        toc.append(f"--toc-depth={toc_depth(meta)}")
+        meta = {k: v for k, v in meta.items() if k != "toc-depth"}
+    return ["-f", MARKDOWN, "-t", "latex", "--standalone", *toc, "--preserve-tabs",
+            f"--top-level-division={division}", *write_metadata(meta, tmp)]

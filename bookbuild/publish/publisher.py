@@ -123,17 +123,17 @@ class Publisher:
         if unresolved and self.strict:
             raise BuildError(f"{len(unresolved)} unresolved cross-reference(s) with --strict")
         self._report(self._quarto_problems())
+        for note in self._callout_notes():
+            print(note, file=sys.stderr)
         self.svgs, errors = self._figures_done()
         if errors:
             raise BuildError("\n".join(errors))
 
     def _crossref_settings(self) -> dict:
-        """`crossref`, `number-depth`, `number-sections` of the book (top level or format.html)."""
+        """`crossref`, `number-depth`, `number-sections` at the book's top level (each format's
+        own, `format: pdf: number-depth: 2`, crossref.build_index lays over them)."""
         config = self.proj.config
-        html = (config.get("format") or {}).get("html")
         found = {k: config[k] for k in ("crossref", "number-depth", "number-sections") if k in config}
-        if isinstance(html, dict):
-            found.update({k: html[k] for k in ("crossref", "number-depth", "number-sections") if k in html})
         if self.document:  # a document's sections are numbered only when it asks (Quarto)
             found.setdefault("number-sections", False)
         return found
@@ -160,16 +160,26 @@ class Publisher:
     def _quarto_problems(self) -> list[str]:
         """Located problems with shortcodes, images and resources of the rendered chapters."""
         found = []
-        known = CALLOUT_TYPES | set(self.callouts)
         for ch in self.chapters:
             ctx = shortcodes.context(self.proj.config, self.proj.root, ch.doc.front_matter, "html")
             found += shortcodes.located(display_path(ch.source), ch.doc.text, ctx)
-            for m in CALLOUT_CLASS.finditer(ch.doc.text):
-                if m.group(1) not in known:
-                    found.append(f"{display_path(ch.source)}:{ch.doc.text.count(chr(10), 0, m.start()) + 1}: "
-                                 f"unknown callout type '{m.group(1)}' (declare it under "
-                                 "bookbuild.callouts in _quarto.yml)")
         return found
+
+    def _callout_notes(self) -> list[str]:
+        """One `note:` per `.callout-x` class that is no callout type, at its first place:
+        Quarto leaves such a div a plain div, and so do we (valid Quarto, so no warning)."""
+        known = CALLOUT_TYPES | set(self.callouts)
+        notes: dict[str, str] = {}
+        for ch in self.chapters:
+            for m in CALLOUT_CLASS.finditer(ch.doc.text):
+                name = m.group(1)
+                if name not in known and name not in notes:
+                    line = ch.doc.text.count("\n", 0, m.start()) + 1
+                    notes[name] = (f"note: {display_path(ch.source)}:{line}: '.callout-{name}' is not "
+                                   "a Quarto callout type (note, tip, warning, caution, important), "
+                                   "so it is a plain div; to draw it as a callout, declare it under "
+                                   "bookbuild.callouts in _quarto.yml")
+        return list(notes.values())
 
     def _report(self, problems: list[str]) -> None:
         """Print located problems as warnings, or stop the build with them under --strict."""
@@ -321,7 +331,7 @@ class Publisher:
             md = substitute(ch.doc, ch.result, assets, assets_name, fmt="html",
                             config=self.proj.config, provenance=notes[id(ch)], libs=libs)
             if not self.document:  # a document's title is its page's title block
-                md = crossref.with_title(ch.doc, md)
+                md = crossref.with_title(ch.doc, md, frozenset(self.callouts))
             md = self._expand(md, ch, "html")
             md = shapes.without_nulls(md, front_matter_end(md), ch.doc.inherited)
             # Only the entries this page uses: its key then changes only when they do.
@@ -332,6 +342,7 @@ class Publisher:
             index_file.write_text(json.dumps(entries), encoding="utf-8")
             info = infos[source]
             meta = self._meta(info.filter_chapters(), index_file, assets_name)
+            meta |= self._toc_depth(ch)
             if refs is not None and source == refs:
                 meta["nocite"] = cited
             elif refs is not None:  # citeproc links each work; the list it adds here goes
@@ -398,6 +409,12 @@ class Publisher:
             writer.write_index(stage)
         writer.write_assets(stage, highlight.highlight_css(
             highlight.style_of(self.proj.config, self.proj.root)))
+
+    def _toc_depth(self, ch: Chapter) -> dict:
+        """The page's `toc-depth`: the chapter's own (front matter, its format.html) over the
+        book's; pandoc_run.toc_depth reads it from the page's metadata."""
+        depth = document_metadata(self.proj.config, "html", ch.doc.front_matter).get("toc-depth")
+        return {} if depth is None else {"toc-depth": depth}
 
     def _wants_toc(self, ch: Chapter) -> bool:
         """A book's pages have contents unless `toc: false`; a document only with `toc: true`."""
@@ -541,8 +558,9 @@ class Publisher:
                 link = (rel.parent / assets_name).as_posix()
                 md = substitute(ch.doc, ch.result, assets, link, fmt="pdf",
                                 config=self.proj.config)
-                md = self._expand(md if self.document else crossref.with_title(ch.doc, md), ch,
-                                  "latex")
+                if not self.document:
+                    md = crossref.with_title(ch.doc, md, frozenset(self.callouts))
+                md = self._expand(md, ch, "latex")
                 part = part_titles.get(ch.source.resolve())
                 if part:  # a part given by its title alone opens before its first chapter
                     parts.append(f"```{{=latex}}\n\\part{{{_latex_text(part)}}}\n```\n")

@@ -19,7 +19,7 @@ from bookbuild.source.metadata import format_options
 # Document options Quarto's HTML format implements itself (quarto-cli schema document-*.yml):
 # pandoc would ignore them, and so does bookbuild, saying so.
 UNSUPPORTED_OPTIONS = (
-    "theme", "toc-depth", "code-link", "code-annotations",
+    "theme", "code-link", "code-annotations",
     "syntax-highlighting", "toc-location", "toc-expand", "smooth-scroll", "anchor-sections",
     "citations-hover", "footnotes-hover", "crossrefs-hover", "link-external-icon",
     "link-external-newwindow", "link-external-filter", "page-layout", "title-block-banner",
