@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bookbuild.execution.cwdhint import at_root
 from bookbuild.model import ExecutionResult
 from bookbuild.source import options as opts
 from bookbuild.source.qmd import CodeCell, Document, InlineRef, included_note
@@ -427,6 +428,7 @@ class ChapterExecutor:
         what = "guard failed" if ename == "GuardError" else ename
         path = owner_cell.path if owner_cell else self.doc.path
         note = included_note(owner_cell.included_from) if owner_cell else ""
+        note += at_root(ename, evalue, Path(self.cwd))
         return ExecutionError(path, line, f"{what} in {name}: {evalue}{note}",
                               traceback=self._excerpt(path, line, tb))
 
