@@ -23,11 +23,27 @@ def is_cold(proj: Project, use_cache: bool) -> bool:
         return True
 
 
+def maybe_frozen(proj: Project, source: Path) -> bool:
+    """Whether the chapter may be served from `_freeze/` (the project freezes, and a result of
+    it is there): no template is started for it ahead of the look-up (execution/freeze.py)."""
+    if proj.root is None:
+        return False
+    execute = proj.config.get("execute")
+    value = execute.get("freeze") if isinstance(execute, dict) else proj.config.get("freeze")
+    if value in (None, False) or str(value).lower() in ("false", "no", "off"):
+        return False
+    try:
+        rel = source.resolve().relative_to(proj.root.resolve()).with_suffix("")
+    except ValueError:
+        return False
+    return (proj.root / "_freeze" / rel / "execute-results").is_dir()
+
+
 def prestart_chapters(proj: Project, chapters: list) -> None:
     """Start the templates for parsed chapters that hold cells (`Executions.start`, when cold)."""
     groups: dict[Path, list[str]] = {}
     for ch in chapters:
-        if ch.doc.cells:
+        if ch.doc.cells and not maybe_frozen(proj, ch.source):
             groups.setdefault(proj.kernel_cwd(ch.source), []).extend(
                 c.source for c in ch.doc.cells)
     _start(groups)
@@ -56,7 +72,7 @@ def prestart_if_cold(proj: Project, files: list, use_cache: bool) -> bool:
             text = Path(f).read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue  # the build reports it, located
-        if "{python" in text:
+        if "{python" in text and not maybe_frozen(proj, Path(f)):
             groups.setdefault(proj.kernel_cwd(Path(f)), []).extend(_CELL.findall(text))
     _start(groups)
     return bool(groups)
