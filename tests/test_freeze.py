@@ -70,6 +70,7 @@ def books(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out["coauthor"] = coauthor
     out["co render"] = run(coauthor, "render", "--to", "html")
     out["co page"] = words(coauthor / PAGE)
+    out["co md"] = run(coauthor, "render", "--to", "md")
     out["co accept"] = run(coauthor, "numbers", "accept")
     out["co check"] = run(coauthor, "numbers", "check")
     out["co explicit"] = run(coauthor, "render", "chapters/yield.qmd", "--to", "html")
@@ -111,6 +112,16 @@ def test_a_co_author_renders_from_frozen_results_without_the_package(books: dict
     assert "executed" not in r.stderr and "warning" not in r.stderr, r.stderr
     assert "The 30 trees give 1260 kg." in books["co page"]
     assert "30 trees counted in 2 blocks" in books["co page"]
+
+
+def test_a_result_without_figures_serves_every_format(books: dict) -> None:
+    """Frozen by an HTML render; the markdown render needs other figure formats, but the
+    chapter drew none."""
+    r = books["co md"]
+    assert r.returncode == 0, r.stderr
+    assert f"chapters/yield.qmd: frozen ({FROZEN}), no kernel started" in r.stderr, r.stderr
+    md = (books["coauthor"] / "_book/chapters/yield.md").read_text(encoding="utf-8")
+    assert "The 30 trees give 1260 kg." in " ".join(md.split())
 
 
 def test_numbers_check_works_from_frozen_results_and_says_so(books: dict) -> None:

@@ -156,21 +156,40 @@ def thaw(root: Path, source: Path, doc: Document, plan: Plan, formats: list[str]
     format's whose cells run alike), and for `auto` only while the chapter's text is unchanged."""
     exact = results_file(root, source, formats)
     files = [exact]
-    if values_only and exact.parent.is_dir():
+    if exact.parent.is_dir():
         files += sorted(p for p in exact.parent.glob("*.json") if p != exact)
     want = _plan(plan)
     for file in files:
         record = _read(file)
         if record is None or record.get("code") != code_hash(doc):
             continue
-        got = record.get("plan") or {}
-        if got != want and not (values_only and (got.get("run"), got.get("allow_errors")) == (
-                want["run"], want["allow_errors"])):
+        if not _fits(record.get("plan") or {}, want,
+                     values_only or not _figures(record["result"].get("outputs"))):
             continue
         if how == AUTO and record.get("hash") != source_hash(source):
             continue
         return _thawed(root, doc, file, record)
     return None
+
+
+def _fits(got: dict, want: dict, any_figures: bool) -> bool:
+    """Whether a result made under plan `got` serves plan `want`: the same cells run with the
+    same error rules, and unless any figures do (values; a chapter that drew none), the same
+    figure size with every figure format wanted among those made (`html-pdf.json` serves a
+    render to HTML alone)."""
+    if (got.get("run"), got.get("allow_errors")) != (want["run"], want["allow_errors"]):
+        return False
+    made, wanted = got.get("figure") or [], want["figure"]
+    return any_figures or (made[:3] == wanted[:3] and set(wanted[3:]) <= set(made[3:]))
+
+
+def _figures(outputs: object) -> bool:
+    """Whether any output holds an image (what the figure formats and size shape)."""
+    if not isinstance(outputs, list):
+        return True
+    return any(isinstance(o, dict) and any(k.startswith("image/") or k == "application/pdf"
+                                           for k in (o.get("data") or {}))
+               for cell in outputs if isinstance(cell, list) for o in cell)
 
 
 def _read(file: Path) -> dict | None:
