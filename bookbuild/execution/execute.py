@@ -88,6 +88,9 @@ def kernel_env() -> dict[str, str]:
     from bookbuild.execution.native import preload_env
 
     env = dict(os.environ, MPLBACKEND=INLINE_BACKEND, PYDEVD_DISABLE_FILE_VALIDATION="1")
+    # The figures' bytes follow from the cells alone (matplotlib dates SVG and PDF figures by
+    # it), so a re-executed chapter's frozen result differs from the last only where it should.
+    env.setdefault("SOURCE_DATE_EPOCH", "0")
     if USER_TMPDIR in env:
         user = env.pop(USER_TMPDIR)
         if user:
@@ -209,7 +212,8 @@ class Plan:
 
     def kernel_args(self) -> list[str]:
         size = (self.fig_width, self.fig_height)
-        rc = {"figure.figsize": size, "figure.dpi": self.fig_dpi, "savefig.dpi": self.fig_dpi}
+        rc = {"figure.figsize": size, "figure.dpi": self.fig_dpi, "savefig.dpi": self.fig_dpi,
+              "svg.hashsalt": "bookbuild"}  # SVG ids the same at every execution
         return [f"--InlineBackend.figure_formats={f}" for f in self.figure_formats] + [
             f"--InlineBackend.rc={rc!r}"]
 

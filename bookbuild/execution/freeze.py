@@ -97,10 +97,15 @@ def portable(root: Path, path: str) -> str | None:
     """`path` relative to the project (posix), or None when it lies outside the project (a
     file elsewhere is this machine's: a co-author's has no such path) or is the machine's."""
     inside = os.path.join(str(root.resolve()), "")
-    if not path.startswith(inside) or path.startswith(_machine()) or _METADATA.search(path):
+    if not path.startswith(inside) or path.startswith(_machine()) or _METADATA.search(path) \
+            or os.path.basename(path) in _HOOKS:
         return None
     return Path(os.path.relpath(path, inside)).as_posix()
 
+
+# sys.path entries that name no folder (setuptools' editable path hooks): looked up beside the
+# chapter as missing files by the import system, no input of the book.
+_HOOKS = frozenset(p for p in sys.path if p and not os.path.isabs(p))
 
 # Installed packages' metadata (an editable install's lies in the project): it describes a
 # package, whose version counts, not the bytes of its record.
