@@ -35,6 +35,11 @@ def copy_our_book(dest: Path) -> Path:
         shutil.copy(ROOT / name, root / name)
     for name in ("appendix", "mlsysim", "filters"):
         shutil.copytree(ROOT / name, root / name, ignore=SKIP)
+    # Beside their chapters (Quarto's default) the appendix's cells would import the installed
+    # mlsysim, not this copy's: at the copy's root they find the copy first.
+    config = root / "_quarto.yml"
+    config.write_text(config.read_text().replace("  type: book\n", "  type: book\n"
+                                                 "  execute-dir: project\n", 1))
     return root
 
 

@@ -32,7 +32,7 @@ def test_a_removed_constant_is_reported_although_the_chapter_did_not_change(book
     assert "runner `12` km" not in first.stderr
     assert "runner 12 km" in (book / "_book" / "ch" / "speeds.md").read_text()
     assert len(entries(book)) == 1  # the clean verdict is remembered
-    (book / "consts.py").write_text('"""Constants."""\n\nWALK = 5\nSPRINT = 12\n')
+    (book / "ch" / "consts.py").write_text('"""Constants."""\n\nWALK = 5\nSPRINT = 12\n')
     r = render_md(book)
     assert r.returncode != 0
     assert "ch/speeds.qmd:11:" in r.stderr and "unresolved reference 'RUN'" in r.stderr, r.stderr
@@ -55,7 +55,7 @@ def test_a_damaged_entry_is_a_miss_and_the_check_still_runs(book: Path) -> None:
     assert render_md(book).returncode == 0
     (entry,) = entries(book)
     entry.write_text(entry.read_text().replace('"refs": 2', '"refs": 7'))
-    (book / "consts.py").write_text('"""Constants."""\n\nWALK = 5\n')
+    (book / "ch" / "consts.py").write_text('"""Constants."""\n\nWALK = 5\n')
     r = render_md(book)
     assert r.returncode != 0 and "unresolved reference 'RUN'" in r.stderr, r.stderr
 

@@ -193,9 +193,9 @@ def test_stopping_right_after_a_code_edit_leaves_no_temporary_folder(tmp_path: P
 
 def test_edit_to_any_local_module_re_executes_and_shows_the_new_value(tmp_path: Path) -> None:
     root = copy_book(tmp_path)
-    (root / "shop").mkdir()
-    (root / "shop" / "__init__.py").write_text("")
-    (root / "shop" / "prices.py").write_text("APPLE = 3\n")
+    (root / "chapters" / "shop").mkdir()
+    (root / "chapters" / "shop" / "__init__.py").write_text("")
+    (root / "chapters" / "shop" / "prices.py").write_text("APPLE = 3\n")
     edit(root / "chapters" / "two.qmd", "Back to", "```{python}\nfrom shop.prices import APPLE\n```"
          "\n\nAn apple costs `{python} APPLE` coins. Back to")
     p = Preview(root)
@@ -203,7 +203,7 @@ def test_edit_to_any_local_module_re_executes_and_shows_the_new_value(tmp_path: 
         price = re.compile(r"An apple costs (?:<span[^>]*>)?(\d+)")
         assert price.search(p.get("/chapters/two.html")[1]).group(1) == "3"
         seen = len(p.log)
-        (root / "shop" / "prices.py").write_text("APPLE = 4\n")
+        (root / "chapters" / "shop" / "prices.py").write_text("APPLE = 4\n")
         p.next_event(("reload",))
         assert price.search(p.get("/chapters/two.html")[1]).group(1) == "4"
         after = "".join(p.log[seen:])
@@ -218,12 +218,12 @@ def test_a_file_no_page_is_made_from_rebuilds_nothing_a_data_file_does(tmp_path:
     the log's change started the next build, for ever. A data file a module reads (named by no
     chapter, with no source suffix) still rebuilds."""
     root = copy_book(tmp_path)
-    (root / "shop").mkdir()
-    (root / "shop" / "__init__.py").write_text("")
-    (root / "shop" / "prices.py").write_text(
+    (root / "chapters" / "shop").mkdir()
+    (root / "chapters" / "shop" / "__init__.py").write_text("")
+    (root / "chapters" / "shop" / "prices.py").write_text(
         "from pathlib import Path\n"
         "APPLE = int(Path(__file__).with_name('apple.dat').read_text())\n")
-    (root / "shop" / "apple.dat").write_text("3\n")
+    (root / "chapters" / "shop" / "apple.dat").write_text("3\n")
     edit(root / "chapters" / "two.qmd", "Back to", "```{python}\nfrom shop.prices import APPLE\n```"
          "\n\nAn apple costs `{python} APPLE` coins. Back to")
     p = Preview(root)
@@ -236,7 +236,7 @@ def test_a_file_no_page_is_made_from_rebuilds_nothing_a_data_file_does(tmp_path:
             time.sleep(0.3)
         time.sleep(1.0)
         assert "preview: building" not in "".join(p.log[seen:])
-        (root / "shop" / "apple.dat").write_text("4\n")
+        (root / "chapters" / "shop" / "apple.dat").write_text("4\n")
         p.next_event(("reload",))
         price = re.compile(r"An apple costs (?:<span[^>]*>)?(\d+)")
         assert price.search(p.get("/chapters/two.html")[1]).group(1) == "4"

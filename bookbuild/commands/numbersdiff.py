@@ -15,6 +15,7 @@ from bookbuild.analysis.checkcache import static_check
 from bookbuild.commands.steps import start_check_finish
 from bookbuild.execution import cache
 from bookbuild.execution.execute import Plan
+from bookbuild.execution.revision import own_packages
 from bookbuild.execution.service import errors_of
 from bookbuild.execution.service import executed as with_results
 from bookbuild.model import Chapter
@@ -91,10 +92,12 @@ def run(home: Project, rev1: str | None, rev2: str | None, fmt: str) -> int:
                 lockfile.Lock(shown=[], files={}, packages={})
         else:
             then = _checked_out(stack, home, top, prefix, old_commit, "old")
-            old = current(then.root, executed(then, home=home), then.config, inputs=True)[0]
+            with own_packages(then.root):  # the revision's package, not the installed one
+                old = current(then.root, executed(then, home=home), then.config, inputs=True)[0]
         proj = home if new_commit is None else _checked_out(stack, home, top, prefix,
                                                              new_commit, "new")
-        chapters = executed(proj, home=None if proj is home else home)
+        with own_packages(proj.root) if proj is not home else contextlib.nullcontext():
+            chapters = executed(proj, home=None if proj is home else home)
         now, details = current(proj.root, chapters, proj.config, inputs=True)
         drift, causes = compare_with_causes(old, now, proj.root, chapters, details)
     if not drift.files and not drift.packages:  # compare_with_causes skips them when no drift

@@ -61,7 +61,8 @@ def _build_book(proj: Project, files: list[Path], formats: list[str] | None,
     publisher = _publisher(proj, chapters, formats, strict, extra_body, use_cache, parsed)
     results = start_check_finish(proj, chapters, lambda: static_check(
         files, proj.root, "render", {ch.source: ch.doc for ch in chapters}, proj.cache_entries,
-        use_cache, proj.config), use_cache, formats)
+        use_cache, proj.config), use_cache, formats,
+        explicit=frozenset() if whole_book else frozenset(files), strict=strict)
     errors = errors_of(results)
     if errors:
         raise BuildError("\n".join(errors) + f"\nrender failed: {len(errors)} chapter(s) with "

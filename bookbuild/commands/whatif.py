@@ -107,24 +107,23 @@ def _run_loop(run_all, warm: bool) -> None:
 
 def _attach(executors: list[ChapterExecutor]) -> bool:
     """Kernels forked from a template that imported the heavy installed packages only: one
-    that imported the book's modules would hold the constants before the override."""
+    that imported the book's modules would hold the constants before the override. Having
+    none of the book's modules, one template serves the chapters of every folder."""
     from bookbuild.execution.execute import kernel_env
     from bookbuild.execution.warm.discover import installed_only
     from bookbuild.execution.warm.template import template_for
 
-    by_cwd: dict[Path, list[ChapterExecutor]] = {}
-    for ex in executors:
-        by_cwd.setdefault(Path(ex.cwd), []).append(ex)
-    try:  # one template per folder, importing what all its chapters need (as `attach` does)
-        for cwd, group in by_cwd.items():
-            template = template_for(cwd, kernel_env(), installed_only(
-                [c.source for ex in group for c in ex.doc.cells]))
-            for ex in group:
-                ex.template = template
+    if not executors:
+        return False
+    try:
+        template = template_for(Path(executors[0].cwd), kernel_env(), installed_only(
+            [c.source for ex in executors for c in ex.doc.cells]), shared=True)
     except OSError:
         for ex in executors:
             ex.template = None  # plain kernels
         return False
+    for ex in executors:
+        ex.template = template
     return True
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bookbuild.execution.cwdhint import at_root
 from bookbuild.model import ExecutionResult
 from bookbuild.source import options as opts
 from bookbuild.source.qmd import CodeCell, Document, InlineRef, included_note
@@ -87,6 +88,9 @@ def kernel_env() -> dict[str, str]:
     from bookbuild.execution.native import preload_env
 
     env = dict(os.environ, MPLBACKEND=INLINE_BACKEND, PYDEVD_DISABLE_FILE_VALIDATION="1")
+    # The figures' bytes follow from the cells alone (matplotlib dates SVG and PDF figures by
+    # it), so a re-executed chapter's frozen result differs from the last only where it should.
+    env.setdefault("SOURCE_DATE_EPOCH", "0")
     if USER_TMPDIR in env:
         user = env.pop(USER_TMPDIR)
         if user:
@@ -208,7 +212,8 @@ class Plan:
 
     def kernel_args(self) -> list[str]:
         size = (self.fig_width, self.fig_height)
-        rc = {"figure.figsize": size, "figure.dpi": self.fig_dpi, "savefig.dpi": self.fig_dpi}
+        rc = {"figure.figsize": size, "figure.dpi": self.fig_dpi, "savefig.dpi": self.fig_dpi,
+              "svg.hashsalt": "bookbuild"}  # SVG ids the same at every execution
         return [f"--InlineBackend.figure_formats={f}" for f in self.figure_formats] + [
             f"--InlineBackend.rc={rc!r}"]
 
@@ -427,6 +432,7 @@ class ChapterExecutor:
         what = "guard failed" if ename == "GuardError" else ename
         path = owner_cell.path if owner_cell else self.doc.path
         note = included_note(owner_cell.included_from) if owner_cell else ""
+        note += at_root(ename, evalue, Path(self.cwd))
         return ExecutionError(path, line, f"{what} in {name}: {evalue}{note}",
                               traceback=self._excerpt(path, line, tb))
 

@@ -13,11 +13,12 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from bookbuild.execution import freeze
 from bookbuild.execution.cache import Cache, key
 from bookbuild.execution.execute import ChapterExecutor, ExecutionError, ExecutionResult, Plan
 from bookbuild.execution.prestart import is_cold, prestart_chapters
 from bookbuild.model import Chapter
-from bookbuild.source.project import Project
+from bookbuild.source.project import DOCUMENT, Project
 from bookbuild.system.session import current
 
 Outcome = ExecutionResult | ExecutionError
@@ -30,6 +31,7 @@ class _Job:
     chapter: Chapter
     key: str
     executor: ChapterExecutor
+    freeze: bool | str = False  # `execute: freeze`: its result is exported to _freeze/
 
 
 class Executions:
@@ -37,11 +39,18 @@ class Executions:
 
     `values_only` (the numbers commands and `check --literals`): a result stored for other
     figure formats or sizes serves too, when the same cells run with the same error rules.
+    With `execute: freeze`, a chapter's frozen result serves before the cache, except for the
+    `explicit` files a render names (Quarto executes those); `render` exports what ran.
     """
 
     def __init__(self, proj: Project, use_cache: bool = True, formats: list[str] | None = None,
-                 values_only: bool = False) -> None:
+                 values_only: bool = False, explicit: frozenset[Path] = frozenset(),
+                 strict: bool = False) -> None:
         self.proj, self.use_cache, self.values_only = proj, use_cache, values_only
+        self.strict = strict  # a stale frozen result stops the build (render --strict)
+        self.explicit = {p.resolve() for p in explicit}
+        self.frozen: dict[str, Path] = {}  # chapters served from _freeze/: name -> file
+        self.stale: list[str] = []  # a warning per frozen result whose inputs changed
         self.formats = formats or proj.formats
         self.cache = Cache(proj.cache_dir)
         self.jobs = max(1, proj.settings.jobs)
@@ -79,21 +88,68 @@ class Executions:
         self._launch([job.executor for job in self.pending[:self.jobs]])
 
     def _look_up(self, ch: Chapter) -> None:
-        """Serve `ch` from the cache, or queue it for a kernel."""
+        """Serve `ch` from its frozen result or the cache, or queue it for a kernel."""
         cwd = self.proj.kernel_cwd(ch.source)
         if not ch.doc.cells and not ch.doc.refs:
             self._served(ch, ExecutionResult([], []))  # nothing to run: no kernel
             return
         plan = Plan.of(ch.doc, self.proj.config, self.formats)
+        how = self._freeze_mode(ch)
+        if how and ch.source.resolve() not in self.explicit and self._thaw(ch, plan, how):
+            return
         k = key(ch.doc, cwd, plan.fingerprint())
         hit = self.cache.get(k, ch.doc) if self.use_cache else None
         if hit is None and self.use_cache and self.values_only:
             hit = _same_values(self.cache, ch, cwd, plan, self.proj.config)
         if hit is not None:
             self._served(ch, hit)
+            self._export(ch, plan, hit, how)
         else:
             self.pending.append(_Job(ch, k, ChapterExecutor(
-                ch.doc, cwd, timeout=self.proj.settings.timeout, plan=plan)))
+                ch.doc, cwd, timeout=self.proj.settings.timeout, plan=plan), how))
+
+    def _freeze_mode(self, ch: Chapter) -> bool | str:
+        """`execute: freeze` for the chapter; False outside a project (Quarto's rule)."""
+        if self.proj.root is None or self.proj.kind == DOCUMENT:
+            return False
+        return freeze.mode(self.proj.config, ch.doc.front_matter)
+
+    def _thaw(self, ch: Chapter, plan: Plan, how: bool | str) -> bool:
+        """Serve `ch` from `_freeze/` when a frozen result answers it; warn when what it read
+        changed since (named, never served as current without a word)."""
+        thawed = freeze.thaw(self.proj.root, ch.source, ch.doc, plan, self.formats, how,
+                             self.values_only)
+        if thawed is None:
+            return False
+        self.results[ch.source] = thawed.result
+        self.frozen[ch.name] = thawed.file
+        if thawed.stale:
+            from bookbuild.system.errors import display_path
+
+            self.stale.append(
+                f"{display_path(ch.source)}:1: warning: its frozen result is stale: "
+                f"{', '.join(thawed.stale)} changed since {display_path(thawed.file)} was "
+                f"written; render {display_path(ch.source)} to execute it again")
+        return True
+
+    def _export(self, ch: Chapter, plan: Plan, result: ExecutionResult, how: bool | str) -> None:
+        """A render's result of a chapter with `execute: freeze` goes to `_freeze/` too."""
+        if how and not self.values_only:
+            freeze.export(self.proj.root, ch.source, ch.doc, plan, self.formats, result)
+
+    def _warn_stale(self) -> None:
+        """Name each stale frozen result; with `strict`, they stop the build."""
+        import sys
+
+        if self.strict and self.stale:
+            from bookbuild.system.errors import BuildError
+
+            raise BuildError("\n".join(line.replace(": warning: ", ": error: ", 1)
+                                       for line in self.stale)
+                             + f"\nrender failed: {len(self.stale)} stale frozen result(s) "
+                             "(--strict); previous output left as it was")
+        for line in self.stale:
+            print(line, file=sys.stderr)
 
     def _served(self, ch: Chapter, result: ExecutionResult) -> None:
         self.results[ch.source] = result
@@ -132,8 +188,9 @@ class Executions:
         """Run every chapter not served from the cache; `{source: result or located error}`."""
         from bookbuild.system.progress import Progress
 
+        self._warn_stale()
         if self._loop is None:
-            _report_cached(Progress(self.total), self.cached).close()
+            _report_cached(Progress(self.total), self.cached, self.frozen).close()
             return dict(self.results)
         self._launched()
         if self._start_error is not None:
@@ -156,7 +213,7 @@ class Executions:
 
         from bookbuild.system.progress import Progress
 
-        progress = _report_cached(Progress(self.total), self.cached)
+        progress = _report_cached(Progress(self.total), self.cached, self.frozen)
         gate = asyncio.Semaphore(self.jobs)
 
         async def one(job: _Job) -> None:
@@ -178,6 +235,8 @@ class Executions:
             progress.finish(ch.name, "failed")
             return exc
         moved = self.cache.put(job.key, result, ch.doc)
+        if not moved:
+            self._export(ch, job.executor.plan, result, job.freeze)
         progress.finish(ch.name, f"executed {len(ch.doc.cells)} cells, "
                                  f"{len(ch.doc.refs)} inline values" + _not_cached(moved))
         return result
@@ -245,11 +304,17 @@ def _close_loop(loop) -> None:
         loop.close()
 
 
-def _report_cached(progress, names: list[str]):
-    """One progress line per chapter served from the cache; returns the progress."""
+def _report_cached(progress, names: list[str], frozen: dict[str, Path] | None = None):
+    """One progress line per chapter served from the cache or its frozen result; returns the
+    progress."""
+    from bookbuild.system.errors import display_path
+
     for name in names:
         progress.start(name, "cached")
         progress.finish(name, "cached, no kernel started")
+    for name, file in (frozen or {}).items():
+        progress.start(name, "frozen")
+        progress.finish(name, f"frozen ({display_path(file)}), no kernel started")
     return progress
 
 

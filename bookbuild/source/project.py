@@ -49,6 +49,7 @@ SCHEMA: dict[str, Any] = {
             "render": {"oneOf": [{"type": "array", "items": {"type": "string"}}, _NULL]},
             "resources": _STR_LIST,
             "pre-render": _STR_LIST, "post-render": _STR_LIST,
+            "execute-dir": {"oneOf": [{"enum": ["file", "project"]}, _NULL]},
         }},
         "profile": {"type": ["object", "null"], "additionalProperties": False, "properties": {
             "default": _STR_LIST,
@@ -245,8 +246,12 @@ class Project:
         return str(book.get("title") or self.config.get("title") or "Book")
 
     def kernel_cwd(self, chapter: Path) -> Path:
-        """Cells run at the project root, or beside the file when it lies outside a project."""
-        return self.root if self.root is not None else chapter.resolve().parent
+        """Where a chapter's cells run: beside the chapter (Quarto's `project: execute-dir:
+        file`, the default), or at the project root with `execute-dir: project`."""
+        if self.root is not None and (self.config.get("project") or {}).get(
+                "execute-dir") == "project":
+            return self.root.resolve()
+        return chapter.resolve().parent
 
 
 def _project_documents(root: Path, config: dict) -> list[Path]:

@@ -38,7 +38,11 @@ BASE = ["ipykernel.kernelapp", "ipykernel.ipkernel", "IPython.core.interactivesh
 
 
 WARM_FIGURES = "--warm-figures"  # preview's templates: also draw one figure (warm_figures)
+# The template serves kernels in every folder: no folder on its sys.path while it imports (a
+# module beside one chapter must not be preloaded for all); each fork puts its own first.
+SHARED_PATH = "--shared-path"
 _figures = {"wanted": False, "done": False}
+_shared = {"path": False}
 
 
 def preload(modules: list[str]) -> dict[str, str]:
@@ -170,7 +174,10 @@ def child(request: dict, parent: int) -> None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        sys.path[0] = request["cwd"]  # as for `python -m ipykernel_launcher` started there
+        if _shared["path"]:  # as for `python -m ipykernel_launcher` started there
+            sys.path.insert(0, request["cwd"])
+        else:
+            sys.path[0] = request["cwd"]
         sys.argv = ["ipykernel_launcher", *request["argv"]]
         if "numpy.random" in sys.modules:  # a fresh process seeds from the OS; so must a fork
             sys.modules["numpy.random"].seed()
@@ -251,4 +258,7 @@ def _alive(pid: int) -> bool:
 
 if __name__ == "__main__":
     _figures["wanted"] = WARM_FIGURES in sys.argv[2:]
-    serve(sys.argv[1], [m for m in sys.argv[2:] if m != WARM_FIGURES])
+    if SHARED_PATH in sys.argv[2:]:
+        _shared["path"] = True
+        del sys.path[0]  # `python -m` put the folder it was started in there
+    serve(sys.argv[1], [m for m in sys.argv[2:] if m not in (WARM_FIGURES, SHARED_PATH)])

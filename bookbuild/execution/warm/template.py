@@ -1,8 +1,12 @@
 """The build's side of the warm template: start it, ask it for kernels, notice when it is stale.
 
-One template per kernel working directory, started on first use and stopped when the build
-(or the preview) exits. `Template.provision(km)` makes a jupyter_client kernel manager launch
-its kernel by forking from the template instead of starting a new interpreter.
+Kernels run beside their chapters (Quarto's `execute-dir: file`), so one shared template, with
+no folder on its `sys.path`, serves every folder: each fork changes to its chapter's folder.
+Chapters that import a module found only in their own folder get a template of that folder
+(its modules preloaded there, as the kernel would find them). Templates start on first use and
+stop when the build (or the preview) exits. `Template.provision(km)` makes a jupyter_client
+kernel manager launch its kernel by forking from the template instead of starting a new
+interpreter.
 """
 
 from __future__ import annotations
@@ -18,15 +22,16 @@ import threading
 import time
 from pathlib import Path
 
-from bookbuild.execution.warm.discover import preload_list
-from bookbuild.execution.warm.server import WARM_FIGURES
+from bookbuild.execution.warm.discover import folder_modules, imported_tops, preload_list
+from bookbuild.execution.warm.server import SHARED_PATH, WARM_FIGURES
 from bookbuild.system import session
 from bookbuild.system.sockets import socket_dir
 
 PROVISIONER = "bookbuild-warm"
 CONNECT_TIMEOUT = 60.0  # seconds for the template to start listening (imports run after that)
 REPLY_TIMEOUT = 120.0  # seconds for one fork request, preload included on the first one
-_TEMPLATES: dict[str, Template] = {}  # by kernel working directory
+_TEMPLATES: dict[str, Template] = {}  # by kernel working directory; SHARED: every folder's
+SHARED = ""
 _CLOSING: list[Template] = []  # released by a build, not yet waited for
 
 
@@ -37,14 +42,16 @@ class TemplateError(RuntimeError):
 class Template:
     """One running template process and the files of every module it imported."""
 
-    def __init__(self, cwd: Path, env: dict[str, str], modules: list[str]) -> None:
-        self.cwd, self.env, self.modules = cwd, env, modules
+    def __init__(self, cwd: Path, env: dict[str, str], modules: list[str],
+                 shared: bool = False) -> None:
+        self.cwd, self.env, self.modules, self.shared = cwd, env, modules, shared
         self._dir = socket_dir("bookbuild-warm-")
         self.socket = os.path.join(self._dir, "template")
         # preview's templates fork a kernel per code edit: worth warming matplotlib's fonts once
         figures = [WARM_FIGURES] if session.current().keep_warm else []
+        flags = figures + ([SHARED_PATH] if shared else [])
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bookbuild.execution.warm.server", self.socket, *figures, *modules],
+            [sys.executable, "-m", "bookbuild.execution.warm.server", self.socket, *flags, *modules],
             cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             # A session of its own: a terminal's Ctrl-C reaches bookbuild alone, which stops the
             # template itself (a template interrupted mid-import printed its own traceback).
@@ -154,23 +161,26 @@ class Template:
 _BY_SOCKET: dict[str, Template] = {}
 
 
-def template_for(cwd: Path, env: dict[str, str], sources: list[str]) -> Template:
-    """The running template for kernels in `cwd`, started (or restarted when stale) as needed.
+def template_for(cwd: Path, env: dict[str, str], sources: list[str],
+                 shared: bool = False) -> Template:
+    """The running template for kernels in `cwd` (`shared`: for kernels in any folder, started
+    in `cwd`), started (or restarted when stale) as needed.
 
     `sources` are the chapters' code cells: what they import is preloaded (see discover.py). A
     running template is reused while nothing it imported changed (preview re-runs one chapter
     at a time), and imports what the chapters newly need before its next fork; a stale one is
     replaced by one that imports both sets.
     """
-    wanted = preload_list(sources, cwd)
-    current = _TEMPLATES.get(str(cwd))
+    wanted = preload_list(sources, None if shared else cwd)
+    slot = SHARED if shared else str(cwd)
+    current = _TEMPLATES.get(slot)
     if current is not None:
         if current.env == env and current.alive() and not current.stale():
             current.want(wanted)
             return current
         wanted = list(dict.fromkeys(current.modules + wanted)) if current.env == env else wanted
         current.close()
-    current = _TEMPLATES[str(cwd)] = Template(cwd, env, wanted)
+    current = _TEMPLATES[slot] = Template(cwd, env, wanted, shared)
     return current
 
 
@@ -181,18 +191,38 @@ def kernel_env() -> dict[str, str]:
     return of_kernels()
 
 
-def prestart(cwd: Path) -> None:
-    """Start the template for `cwd` now, importing what every kernel needs, so that its start-up
-    overlaps the build's own work (parsing, cache keys, the static check); `attach` adds the
-    chapters' own packages later. Does nothing when one is running already."""
+def own_folders(groups: dict[Path, list[str]]) -> set[Path]:
+    """The folders (of `{folder: its chapters' cells}`) whose kernels need a template of their
+    own: their chapters import a module found in that folder that kernels elsewhere would not
+    find (or would find elsewhere), or a module the shared template imports is found there
+    otherwise. The others fork from the shared template."""
+    running = _TEMPLATES.get(SHARED)
+    shared = {m.split(".")[0] for m in running.modules} if running is not None else set()
+    own: set[Path] = set()
+    for folder, sources in groups.items():
+        if folder_modules(imported_tops(sources), folder):
+            own.add(folder)
+        else:
+            shared |= {m.split(".")[0] for m in preload_list(sources, None)}
+    return own | {f for f in groups if f not in own and folder_modules(shared, f)}
+
+
+def prestart(groups: dict[Path, list[str]]) -> None:
+    """Start the templates for kernels in these folders (`{folder: cells}`) now, importing what
+    every kernel needs, so that their start-up overlaps the build's own work (parsing, cache
+    keys, the static check); `attach` adds the chapters' own packages later. A template
+    running already is kept."""
     env = kernel_env()
-    current = _TEMPLATES.get(str(cwd))
-    if current is not None and current.env == env and current.alive():
-        return
-    try:
-        template_for(cwd, env, [])
-    except OSError:
-        pass  # `attach` reports it, and the chapters start plain kernels
+    own = own_folders(groups)
+    wanted = [(f, False) for f in own] + [(f, True) for f in groups if f not in own][:1]
+    for cwd, shared in wanted:
+        current = _TEMPLATES.get(SHARED if shared else str(cwd))
+        if current is not None and current.env == env and current.alive():
+            continue
+        try:
+            template_for(cwd, env, [], shared)
+        except OSError:
+            pass  # `attach` reports it, and the chapters start plain kernels
 
 
 def attach(executors: list) -> bool:
@@ -202,10 +232,12 @@ def attach(executors: list) -> bool:
     by_cwd: dict[Path, list] = {}
     for ex in executors:
         by_cwd.setdefault(Path(ex.cwd), []).append(ex)
+    sources = {cwd: [cell.source for ex in group for cell in ex.doc.cells]
+               for cwd, group in by_cwd.items()}
+    own = own_folders(sources)
     try:
         for cwd, group in by_cwd.items():
-            sources = [cell.source for ex in group for cell in ex.doc.cells]
-            template = template_for(cwd, env, sources)
+            template = template_for(cwd, env, sources[cwd], shared=cwd not in own)
             for ex in group:
                 ex.template = template
     except OSError as exc:
