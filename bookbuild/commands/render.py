@@ -71,8 +71,10 @@ def _build_book(proj: Project, files: list[Path], formats: list[str] | None,
         if publisher is None:  # HTML and PDF check cross-references as they number them
             _check_cross_references(proj, chapters, strict)
 
+    # The search index covers every page, so each HTML build replaces the last one's whole.
     with staged(out, proj.root, formats=formats, whole_book=whole_book, chapters=proj.sources(),
-                config_file=where, adopt=adopt_output) as stage:
+                config_file=where, adopt=adopt_output,
+                replaces=["search"] if "html" in formats else []) as stage:
         if "md" in formats:
             write_markdown(proj, chapters, stage.path)
             stage.wrote("md")
@@ -82,6 +84,8 @@ def _build_book(proj: Project, files: list[Path], formats: list[str] | None,
                 if fmt in formats:
                     write(stage.path)
                     stage.wrote(fmt)
+            if "html" in formats and publisher.write_search(stage.path, out):
+                stage.wrote("search")
     parsed.flush()  # the other chapters the cross-reference index read
     print(f"wrote {', '.join(formats)} for {len(chapters)} chapter(s) to {display_path(out)}",
           file=sys.stderr)

@@ -50,8 +50,9 @@ class PageWriter:
 
     def __init__(self, book: Book, lang: str = "en", extra_body: str = "",
                  code_copy: str = "false", site: Site | None = None, title_block: str | None = None,
-                 assets: str = "assets") -> None:
+                 assets: str = "assets", search: bool = False) -> None:
         self.book = book
+        self.search = search  # the sidebar's search box (publish/search.py writes the index)
         # a document's page: its title block instead of the book's sidebar and previous/next
         self.title_block = title_block
         self.assets = assets  # the stylesheet's folder, relative to the output root
@@ -87,6 +88,7 @@ class PageWriter:
             "document": self.title_block is not None,
             "title_block": Markup(self.title_block or ""),
             "book_css": f"{root}{self.assets}/book.css",
+            "search": self.search and self.title_block is None,
         }
         text = self.template.render(book=self.book, page=page, root=root, lang=self.lang,
                                     footer=Markup(self.site.footer),

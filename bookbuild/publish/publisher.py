@@ -24,6 +24,7 @@ from bookbuild.publish import (
     pagecache,
     pandocworker,
     resources,
+    search,
     siteopts,
     texerrors,
     tikz,
@@ -388,6 +389,19 @@ class Publisher:
         writer.write_assets(stage, highlight.highlight_css(
             highlight.style_of(self.proj.config, self.proj.root)))
 
+    def write_search(self, stage: Path, previous: Path) -> bool:
+        """The search index of every page of the book: this build's pages from `stage`, the
+        others from the `previous` output (preview rebuilds one page). False when it is off."""
+        if self.document or not search.enabled(self.proj.config):
+            return False
+        pages = {}
+        for name in sorted({p.as_posix() for p in self.pages().values()} | {"index.html"}):
+            found = [f / name for f in (stage, previous) if (f / name).is_file()]
+            if found:
+                pages[name] = found[0]
+        print(search.index(pages, stage), file=sys.stderr, flush=True)
+        return True
+
     def _wants_toc(self, ch: Chapter) -> bool:
         """A book's pages have contents unless `toc: false`; a document only with `toc: true`."""
         toc = document_metadata(self.proj.config, "html", ch.doc.front_matter).get("toc")
@@ -406,7 +420,8 @@ class Publisher:
                               assets=f"{stem}_files/libs/bookbuild")
         return PageWriter(Book(self.proj.book_title,
                                str((self.proj.config.get("book") or {}).get("subtitle") or ""), nav),
-                          extra_body=self.extra_body, code_copy=code_copy, site=site)
+                          extra_body=self.extra_body, code_copy=code_copy, site=site,
+                          search=search.enabled(self.proj.config))
 
     def _site(self, stage: Path) -> siteopts.Site:
         """The book's css, favicon, footer and language for every page (files copied into

@@ -28,7 +28,7 @@ UNSUPPORTED_OPTIONS = (
 )
 # What bookbuild reads under `book:` and `website:`; every other key there is a site option it
 # does not do yet (repo-url, navbar, search, ...).
-SITE_KEYS = {"title", "subtitle", "author", "date", "chapters", "appendices", "output-file",
+SITE_KEYS = {"title", "subtitle", "author", "date", "chapters", "appendices", "output-file", "search",
              "favicon", "page-footer", "abstract", "description"}
 SITE = ("book", "website")
 # Formats bookbuild writes (under Quarto's names for them); `docx`, `revealjs`... it does not.

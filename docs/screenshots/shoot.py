@@ -8,10 +8,13 @@ does. Only the PNGs listed in SHOTS are written; nothing else in the repository 
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -35,6 +38,9 @@ SHOTS = [
     ("showcase-subfigures.png", "showcase", "tour.html", "#sec-subfigures", None),
     ("showcase-margins.png", "showcase", "tour.html", "#sec-margins", None),
 ]
+# (png name, page of our book, words typed into the sidebar's search box): search needs the
+# book served (Pagefind fetches its index), so these pages come from a local static server.
+SEARCHES = [("search.png", "appendix/models.html", "0.00331")]
 
 
 def bookbuild() -> str:
@@ -83,6 +89,7 @@ def main() -> int:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             try:
+                shoot_searches(browser, books["ours"])
                 for name, which, path, selector, script in SHOTS:
                     page = browser.new_page(viewport=VIEWPORT)
                     page.goto((books[which] / path).as_uri())
@@ -96,6 +103,31 @@ def main() -> int:
             finally:
                 browser.close()
     return 0
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # a request log line per file would bury the output
+        pass
+
+
+def shoot_searches(browser, book: Path) -> None:
+    """Each of SEARCHES: the page served over HTTP, the words typed, the results shown."""
+    handler = functools.partial(_Quiet, directory=str(book))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for name, path, words in SEARCHES:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/{path}")
+            page.locator("#quarto-search input").fill(words)
+            page.locator(".pagefind-ui__result-nested").first.wait_for(timeout=15_000)
+            page.wait_for_timeout(300)  # the excerpts' highlight
+            page.screenshot(path=str(HERE / name))
+            page.close()
+            print(f"wrote docs/screenshots/{name}")
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 if __name__ == "__main__":
