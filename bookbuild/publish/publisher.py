@@ -31,7 +31,15 @@ from bookbuild.publish import (
     userfilters,
 )
 from bookbuild.publish.pages import Book, NavEntry, PageWriter, plain_title, title_block
-from bookbuild.publish.pandoc_run import FILTERS, Literal, PandocError, html_fragment, latex_book
+from bookbuild.publish.pandoc_run import (
+    FILTERS,
+    TEMPLATES,
+    Literal,
+    PandocError,
+    epub_book,
+    html_fragment,
+    latex_book,
+)
 from bookbuild.publish.substitute import provenance_html, substitute
 from bookbuild.source import includes, shapes, shortcodes
 from bookbuild.source.metadata import bibliography, document_metadata, format_options
@@ -58,7 +66,10 @@ class Publisher:
         self.proj = proj
         # one document numbered on its own, beside its source: no chapters, no book navigation
         self.document = not proj.is_book
-        self.formats = formats  # those being written (None: every one); others are not checked
+        # those being written (None: every one); others are not checked. EPUB is XHTML: its
+        # content and numbers are the HTML pages'.
+        self.formats = None if formats is None else list(dict.fromkeys(
+            "html" if f == "epub" else f for f in formats))
         self.parse = parse  # the build's parse cache: unchanged chapters are not parsed again
         # --no-cache renders every page afresh (and stores the results)
         self.page_cache = pagecache.PageCache(proj.cache_entries, read=use_cache)
@@ -562,6 +573,65 @@ class Publisher:
         finally:
             shutil.rmtree(work, ignore_errors=True)
         print(f"pdf: {self.pdf_name()} ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
+
+
+    # --- EPUB -----------------------------------------------------------------------------
+    def epub_name(self) -> str:
+        book = self.proj.config.get("book") or {}
+        return f"{book.get('output-file') or 'book'}.epub"
+
+    def write_epub(self, stage: Path) -> None:
+        """The whole book as one EPUB 3, numbered as the HTML pages are (EPUB is XHTML)."""
+        started = time.perf_counter()
+        work = Path(tempfile.mkdtemp(prefix="bookbuild-epub-"))
+        try:
+            parts, numbers = [], []
+            for ch in self.chapters:
+                rel = relative_output(self.proj.root, ch.source, "")
+                link = (rel.parent / f"{rel.name}_files").as_posix()
+                md = substitute(ch.doc, ch.result, work / link, link, fmt="html",
+                                config=self.proj.config)
+                md = self._expand(crossref.with_title(ch.doc, md), ch, "html")
+                parts.append(_chapter_scope(_strip_front_matter(md), ch.doc.front_matter))
+                numbers += [info.filter_chapters() for info in self.index.chapters
+                            if info.source == ch.source.resolve()][0]
+            index_file = work / "crossref-index.json"
+            index_file.write_text(json.dumps({label.id: label.entry(f"#{label.id}")
+                                              for label in self.index.labels.values()}),
+                                  encoding="utf-8")
+            # TikZ figures from the cache the HTML pages use, embedded by pandoc
+            meta = self._meta(numbers, index_file, str(self.tikz_cache))
+            self._pdf_meta(meta)  # the book's title, subtitle, author, date
+            meta.setdefault("lang", self._site_lang())
+            self._own_bibliography(meta, *(ch.doc for ch in self.chapters))
+            css = work / "book.css"
+            css.write_text(epub_css(), encoding="utf-8")
+            chapter_dirs = dict.fromkeys(str(ch.source.resolve().parent) for ch in self.chapters)
+            epub = work / self.epub_name()
+            user = self.user_filters
+            for ch in self.chapters:
+                user = user + self._chapter_filters(ch)
+            try:
+                warnings = epub_book("\n\n".join(parts), meta, work, epub, os.pathsep.join(
+                    [str(work), str(self.base), *chapter_dirs]), css, user)
+            except PandocError as exc:
+                raise BuildError(str(exc)) from None
+            for w in warnings:
+                print(f"epub: pandoc: {w}", file=sys.stderr)
+            shutil.copy(epub, stage / epub.name)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print(f"epub: {self.epub_name()} ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
+
+    def _site_lang(self) -> str:
+        return str(document_metadata(self.proj.config, "html").get("lang") or "en")
+
+
+def epub_css() -> str:
+    """The pages' stylesheet without its layout-grid `:has` rules, then the EPUB's own."""
+    pages = (TEMPLATES / "book.css").read_text(encoding="utf-8").splitlines()
+    kept = [line for line in pages if ":has(" not in line]
+    return "\n".join(kept) + "\n" + (TEMPLATES / "epub.css").read_text(encoding="utf-8")
 
 
 def _latex_text(text: str) -> str:

@@ -32,7 +32,7 @@ SITE_KEYS = {"title", "subtitle", "author", "date", "chapters", "appendices", "o
              "favicon", "page-footer", "abstract", "description"}
 SITE = ("book", "website")
 # Formats bookbuild writes (under Quarto's names for them); `docx`, `revealjs`... it does not.
-WRITTEN = {"html", "pdf", "latex", "md", "markdown", "gfm", "commonmark"}
+WRITTEN = {"html", "pdf", "epub", "latex", "md", "markdown", "gfm", "commonmark"}
 
 
 @dataclass
