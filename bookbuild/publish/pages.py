@@ -50,8 +50,9 @@ class PageWriter:
 
     def __init__(self, book: Book, lang: str = "en", extra_body: str = "",
                  code_copy: str = "false", site: Site | None = None, title_block: str | None = None,
-                 assets: str = "assets", search: bool = False) -> None:
+                 assets: str = "assets", search: bool = False, downloads: list = ()) -> None:
         self.book = book
+        self.downloads = list(downloads)  # publish/downloads.Link of the formats this run writes
         self.search = search  # the sidebar's search box (publish/search.py writes the index)
         # a document's page: its title block instead of the book's sidebar and previous/next
         self.title_block = title_block
@@ -63,9 +64,11 @@ class PageWriter:
         self.template = _environment().get_template("page.html.j2")
 
     def write(self, out: Path, href: str, body: str, toc: str, head: str = "",
-              before_body: str = "", after_body: str = "", stylesheets: list[str] = ()) -> None:
+              before_body: str = "", after_body: str = "", stylesheets: list[str] = (),
+              actions: list = ()) -> None:
         """One page; `head`, `before_body`, `after_body` are the author's includes, verbatim;
-        `stylesheets` the page's own `css:` (relative to the page) after the book's."""
+        `stylesheets` the page's own `css:` (relative to the page) after the book's; `actions`
+        its repository links (publish/downloads.Link)."""
         from markupsafe import Markup
 
         from bookbuild.publish import codecopy
@@ -89,6 +92,8 @@ class PageWriter:
             "title_block": Markup(self.title_block or ""),
             "book_css": f"{root}{self.assets}/book.css",
             "search": self.search and self.title_block is None,
+            "downloads": self.downloads if self.title_block is None else [],
+            "actions": list(actions),
         }
         text = self.template.render(book=self.book, page=page, root=root, lang=self.lang,
                                     footer=Markup(self.site.footer),

@@ -20,6 +20,7 @@ from bookbuild.analysis import crossref
 from bookbuild.model import Chapter, relative_output
 from bookbuild.publish import (
     codecopy,
+    downloads,
     highlight,
     pagecache,
     pandocworker,
@@ -68,6 +69,7 @@ class Publisher:
         self.document = not proj.is_book
         # those being written (None: every one); others are not checked. EPUB is XHTML: its
         # content and numbers are the HTML pages'.
+        self.written = list(formats or [])  # as asked: the sidebar links to their files
         self.formats = None if formats is None else list(dict.fromkeys(
             "html" if f == "epub" else f for f in formats))
         self.parse = parse  # the build's parse cache: unchanged chapters are not parsed again
@@ -370,7 +372,8 @@ class Publisher:
                          head=inc.text("include-in-header"),
                          before_body=inc.text("include-before-body"),
                          after_body=inc.text("include-after-body"),
-                         stylesheets=self._chapter_css(ch, stage / page.parent, stage))
+                         stylesheets=self._chapter_css(ch, stage / page.parent, stage),
+                         actions=self._repo_actions(ch))
             for w in frag.warnings:
                 print(f"{display_path(ch.source)}: pandoc: {w}", file=sys.stderr)
             how = ("pandoc" if source in rendered else "page cache") + (", citeproc" if citeproc
@@ -429,10 +432,24 @@ class Publisher:
             return PageWriter(Book(title, "", []), extra_body=self.extra_body, code_copy=code_copy,
                               site=site, title_block=title_block(front, self.proj.config),
                               assets=f"{stem}_files/libs/bookbuild")
-        return PageWriter(Book(self.proj.book_title,
-                               str((self.proj.config.get("book") or {}).get("subtitle") or ""), nav),
+        book = self.proj.config.get("book") or {}
+        links, notes = downloads.downloads(self.proj.config, self.written,
+                                           str(book.get("output-file") or "book"))
+        config_file = self.base / "_quarto.yml"
+        if notes and config_file.is_file():
+            line = resources.line_of(config_file.read_text(encoding="utf-8"), "downloads:")
+            for note in notes:
+                print(f"note: {display_path(config_file)}:{line}: {note}", file=sys.stderr)
+        return PageWriter(Book(self.proj.book_title, str(book.get("subtitle") or ""), nav),
                           extra_body=self.extra_body, code_copy=code_copy, site=site,
-                          search=search.enabled(self.proj.config))
+                          search=search.enabled(self.proj.config), downloads=links)
+
+    def _repo_actions(self, ch: Chapter) -> list[downloads.Link]:
+        """Quarto's edit/source/issue links of a chapter's page (a book's, not a document's)."""
+        if self.document or self.proj.root is None:
+            return []
+        source = ch.source.resolve().relative_to(self.proj.root.resolve()).as_posix()
+        return downloads.repo_actions(self.proj.config, source)
 
     def _site(self, stage: Path) -> siteopts.Site:
         """The book's css, favicon, footer and language for every page (files copied into

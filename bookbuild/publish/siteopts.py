@@ -27,9 +27,10 @@ UNSUPPORTED_OPTIONS = (
     "embed-resources", "self-contained", "html-math-method", "mermaid", "brand",
 )
 # What bookbuild reads under `book:` and `website:`; every other key there is a site option it
-# does not do yet (repo-url, navbar, search, ...).
+# does not do yet (navbar, sidebar, sharing, ...).
 SITE_KEYS = {"title", "subtitle", "author", "date", "chapters", "appendices", "output-file", "search",
-             "favicon", "page-footer", "abstract", "description"}
+             "favicon", "page-footer", "abstract", "description", "downloads", "repo-url",
+             "repo-actions", "repo-branch", "repo-subdir", "issue-url"}
 SITE = ("book", "website")
 # Formats bookbuild writes (under Quarto's names for them); `docx`, `revealjs`... it does not.
 WRITTEN = {"html", "pdf", "epub", "latex", "md", "markdown", "gfm", "commonmark"}
