@@ -235,7 +235,7 @@ def test_page_footer_is_shown(tmp_path, footer):
 
 @pytest.mark.parametrize("config, front, book, key", [
     ("theme: cosmo", "", "", "theme"),
-    ("format:\n  html:\n    theme: {light: flatly, dark: darkly}", "", "", "theme"),
+    ("format:\n  html:\n    theme: [cosmo, custom.scss]", "", "", "theme"),
     ("format:\n  html:\n    toc-depth: 2\n    code-link: true", "", "", "toc-depth"),
     ("format:\n  html:\n    toc-depth: 2\n    code-link: true", "", "", "code-link"),
     ("", "", "sharing: [twitter]\ncookie-consent: true", "sharing"),

@@ -50,8 +50,10 @@ class PageWriter:
 
     def __init__(self, book: Book, lang: str = "en", extra_body: str = "",
                  code_copy: str = "false", site: Site | None = None, title_block: str | None = None,
-                 assets: str = "assets", search: bool = False, downloads: list = ()) -> None:
+                 assets: str = "assets", search: bool = False, downloads: list = (),
+                 dark: bool = False) -> None:
         self.book = book
+        self.dark = dark  # a dark scheme besides the light one, and Quarto's toggle
         self.downloads = list(downloads)  # publish/downloads.Link of the formats this run writes
         self.search = search  # the sidebar's search box (publish/search.py writes the index)
         # a document's page: its title block instead of the book's sidebar and previous/next
@@ -94,6 +96,7 @@ class PageWriter:
             "search": self.search and self.title_block is None,
             "downloads": self.downloads if self.title_block is None else [],
             "actions": list(actions),
+            "dark": self.dark,
         }
         text = self.template.render(book=self.book, page=page, root=root, lang=self.lang,
                                     footer=Markup(self.site.footer),

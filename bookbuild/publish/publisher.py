@@ -442,7 +442,8 @@ class Publisher:
                 print(f"note: {display_path(config_file)}:{line}: {note}", file=sys.stderr)
         return PageWriter(Book(self.proj.book_title, str(book.get("subtitle") or ""), nav),
                           extra_body=self.extra_body, code_copy=code_copy, site=site,
-                          search=search.enabled(self.proj.config), downloads=links)
+                          search=search.enabled(self.proj.config), downloads=links,
+                          dark=siteopts.has_dark_theme(self.proj.config))
 
     def _repo_actions(self, ch: Chapter) -> list[downloads.Link]:
         """Quarto's edit/source/issue links of a chapter's page (a book's, not a document's)."""

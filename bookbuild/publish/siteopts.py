@@ -138,10 +138,21 @@ def unsupported(holders: list[tuple[str, str, dict]]) -> list[str]:
 def _ignored_keys(data: dict) -> list[str]:
     found = [f"format: {name}" for name in (data.get("format") or {})
              if name.partition("+")[0] not in WRITTEN]
-    found += [k for k in UNSUPPORTED_OPTIONS if k in data]
+    found += [k for k in UNSUPPORTED_OPTIONS if k in data and not _light_dark(data, k)]
     if data.get("crossref") is False:  # Quarto's switch that leaves references to pandoc
         found.append("crossref: false")
-    found += [k for k in UNSUPPORTED_OPTIONS if k in format_options(data, "html")]
+    html = format_options(data, "html")
+    found += [k for k in UNSUPPORTED_OPTIONS if k in html and not _light_dark(html, k)]
     for holder in SITE:
         found += [k for k in (data.get(holder) or {}) if k not in SITE_KEYS]
     return list(dict.fromkeys(found))
+
+
+def _light_dark(holder: dict, key: str) -> bool:
+    """`theme: {light: …, dark: …}`: bookbuild's own light and dark schemes, with a toggle."""
+    return key == "theme" and isinstance(holder.get(key), dict) and "dark" in holder[key]
+
+
+def has_dark_theme(config: dict) -> bool:
+    """Whether the book's HTML theme names a dark scheme (top level or `format.html`)."""
+    return _light_dark(config, "theme") or _light_dark(format_options(config, "html"), "theme")

@@ -41,6 +41,8 @@ SHOTS = [
 # (png name, page of our book, words typed into the sidebar's search box): search needs the
 # book served (Pagefind fetches its index), so these pages come from a local static server.
 SEARCHES = [("search.png", "appendix/models.html", "0.00331")]
+# (png name, page of our book): seen by a reader whose system asks for a dark scheme.
+DARK = [("dark.png", "appendix/models.html")]
 
 
 def bookbuild() -> str:
@@ -90,6 +92,13 @@ def main() -> int:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             try:
                 shoot_searches(browser, books["ours"])
+                for name, path in DARK:
+                    page = browser.new_page(viewport=VIEWPORT, color_scheme="dark")
+                    page.goto((books["ours"] / path).as_uri())
+                    page.wait_for_load_state("load")
+                    page.screenshot(path=str(HERE / name))
+                    page.close()
+                    print(f"wrote docs/screenshots/{name}")
                 for name, which, path, selector, script in SHOTS:
                     page = browser.new_page(viewport=VIEWPORT)
                     page.goto((books[which] / path).as_uri())
