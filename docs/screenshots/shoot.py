@@ -52,8 +52,8 @@ def bookbuild() -> str:
     return str(exe)
 
 
-def render(cwd: Path, out: Path) -> Path:
-    r = subprocess.run([bookbuild(), "render", "--to", "html", "--output-dir", str(out)], cwd=cwd,
+def render(cwd: Path, out: Path, fmt: str = "html") -> Path:
+    r = subprocess.run([bookbuild(), "render", "--to", fmt, "--output-dir", str(out)], cwd=cwd,
                        capture_output=True, text=True, timeout=900)
     if r.returncode != 0:
         sys.exit(f"shoot.py: rendering {cwd} failed:\n{r.stderr}")
@@ -92,6 +92,7 @@ def main() -> int:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             try:
                 shoot_searches(browser, books["ours"])
+                shoot_epub(browser, render(ROOT, Path(tmp) / "epub", "epub"), Path(tmp) / "unzipped")
                 for name, path in DARK:
                     page = browser.new_page(viewport=VIEWPORT, color_scheme="dark")
                     page.goto((books["ours"] / path).as_uri())
@@ -117,6 +118,20 @@ def main() -> int:
 class _Quiet(SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:  # a request log line per file would bury the output
         pass
+
+
+def shoot_epub(browser, out: Path, unzipped: Path) -> None:
+    """epub.png: appendix B's file of our EPUB, unzipped, as chromium lays it out (700 px wide)."""
+    import zipfile
+
+    with zipfile.ZipFile(next(out.glob("*.epub"))) as z:
+        z.extractall(unzipped)
+    page = browser.new_page(viewport={"width": 700, "height": 900})
+    page.goto((unzipped / "EPUB" / "text" / "ch003.xhtml").as_uri())
+    page.wait_for_load_state("load")
+    page.screenshot(path=str(HERE / "epub.png"))
+    page.close()
+    print("wrote docs/screenshots/epub.png")
 
 
 def shoot_searches(browser, book: Path) -> None:
