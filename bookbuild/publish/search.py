@@ -37,8 +37,12 @@ def enabled(config: dict) -> bool:
 
 def executable() -> str:
     """The pagefind binary of the `pagefind-bin` wheel (never one on PATH)."""
-    from pagefind_bin import get_executable
-
+    try:
+        from pagefind_bin import get_executable
+    except ImportError:
+        raise BuildError("search: pagefind is not installed in bookbuild's environment\nhelp: "
+                         "pip install pagefind-bin, or set `search: false` under `book:` in "
+                         "_quarto.yml") from None
     return str(get_executable())
 
 
