@@ -11,8 +11,8 @@ TEX_PKGS := texlive-latex-base texlive-latex-recommended texlive-latex-extra tex
             texlive-fonts-recommended texlive-luatex dvisvgm fonts-dejavu-core
 TEX_CHECK := command -v lualatex && command -v latex && command -v dvisvgm && kpsewhich tikz.sty \
              && kpsewhich standalone.cls && kpsewhich uhvr8t.tfm && fc-list "DejaVu Serif" | grep -q .
-TEST_PKGS := chromium poppler-utils
-TEST_CHECK := command -v chromium && command -v pdftotext
+TEST_PKGS := chromium poppler-utils epubcheck
+TEST_CHECK := command -v chromium && command -v pdftotext && command -v epubcheck
 
 .PHONY: setup tex test-tools test render check numbers preview bench mutants clean extension \
         screenshots
@@ -42,7 +42,7 @@ tex:
 	@bash scripts/apt-ensure.sh "TeX Live and dvisvgm" '$(TEX_CHECK)' $(TEX_PKGS)
 
 test-tools:
-	@bash scripts/apt-ensure.sh "chromium and poppler-utils" '$(TEST_CHECK)' $(TEST_PKGS)
+	@bash scripts/apt-ensure.sh "chromium, poppler-utils and epubcheck" '$(TEST_CHECK)' $(TEST_PKGS)
 
 test: setup test-tools
 	$(VENV)/bin/ruff check .

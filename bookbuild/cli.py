@@ -44,7 +44,7 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("render", parents=[profile], help="execute cells, substitute values and write the output")
     p.add_argument("paths", nargs="*", type=Path, help=".qmd files (default: the book's chapters)")
-    p.add_argument("--to", choices=["html", "pdf", "md"], action="append",
+    p.add_argument("--to", choices=["html", "pdf", "epub", "md"], action="append",
                    help="output format; repeatable (default: the formats in _quarto.yml)")
     p.add_argument("--strict", action="store_true",
                    help="treat warnings (unresolved cross-references, numbers drift) as errors")

@@ -235,10 +235,10 @@ def test_page_footer_is_shown(tmp_path, footer):
 
 @pytest.mark.parametrize("config, front, book, key", [
     ("theme: cosmo", "", "", "theme"),
-    ("format:\n  html:\n    theme: {light: flatly, dark: darkly}", "", "", "theme"),
+    ("format:\n  html:\n    theme: [cosmo, custom.scss]", "", "", "theme"),
     ("format:\n  html:\n    toc-depth: 2\n    code-link: true", "", "", "code-link"),
-    ("", "", "repo-url: https://x.org/r\nrepo-actions: [edit]", "repo-url"),
-    ("", "", "repo-url: https://x.org/r\nrepo-actions: [edit]", "repo-actions"),
+    ("", "", "sharing: [twitter]\ncookie-consent: true", "sharing"),
+    ("", "", "sharing: [twitter]\ncookie-consent: true", "cookie-consent"),
     ("", "theme: [cosmo, custom.scss]", "", "theme"),
     ("theme: cosmo", "theme: flatly", "", "theme"),
     ("", "crossref: false", "", "crossref: false"),

@@ -154,6 +154,34 @@ def test_a_partial_render_keeps_the_other_pages(tmp_path: Path) -> None:
     assert manifest(out) == {"html": ["index.html", "other.html"]}
 
 
+def test_a_folder_of_stale_files_goes_with_them_and_an_author_folder_stays(tmp_path: Path) -> None:
+    out = tmp_path / "_book"
+    render(out, {"index.html": "1", "old_files/a/fig.svg": "stale", "mixed/fig.svg": "stale"})
+    (out / "mixed" / "notes.txt").write_text("mine")  # the author's file among ours
+    (out / "empty").mkdir()  # the author's empty folder
+    render(out, {"index.html": "2"})
+    assert not (out / "old_files").exists()  # no empty folders left where the figures were
+    assert tree(out)["mixed/notes.txt"] == "mine" and not (out / "mixed" / "fig.svg").exists()
+    assert (out / "empty").is_dir()
+
+
+def test_replaces_drops_a_formats_last_files_in_a_partial_build(tmp_path: Path) -> None:
+    out = tmp_path / "_book"
+    with output.staged(out, None, formats=["html"]) as stage:
+        (stage.path / "index.html").write_text("1")
+        stage.wrote("html")
+        (stage.path / "idx").mkdir()
+        (stage.path / "idx" / "old.pf").write_text("old")
+        stage.wrote("search")
+    with output.staged(out, None, formats=["html"], replaces=["search"]) as stage:
+        (stage.path / "idx").mkdir()
+        (stage.path / "idx" / "new.pf").write_text("new")
+        stage.wrote("search")
+    assert tree(out)["index.html"] == "1"  # a partial build keeps the other pages
+    assert sorted(p.name for p in (out / "idx").iterdir()) == ["new.pf"]
+    assert manifest(out)["search"] == ["idx/new.pf"]
+
+
 def test_rendering_one_format_keeps_the_others(tmp_path: Path) -> None:
     out = tmp_path / "_book"
     render(out, {"book.pdf": "pdf1"}, fmt="pdf", formats=("pdf",))

@@ -152,6 +152,10 @@ def test_prose_edit_reloads_with_new_text_and_no_kernel(preview: Preview) -> Non
     log = "".join(preview.log)
     assert "preview: building chapters/one.qmd" in log
     assert "chapters/one.qmd: cached, no kernel started" in log
+    # the search index covers the whole book again: the other pages from the last build
+    indexed = re.findall(r"search: indexed (\d+) page\(s\)", log)
+    assert len(indexed) >= 2 and indexed[-1] == indexed[0], log
+    assert preview.get("/pagefind/pagefind-entry.json")[0] == 200
     # the reload script is added as pages are served: the files on disk are render's own
     on_disk = (preview.root / ".bookbuild" / "preview" / "chapters" / "one.html").read_text()
     assert "bookbuild-preview" not in on_disk

@@ -76,17 +76,22 @@ def _build_book(proj: Project, files: list[Path], formats: list[str] | None,
         if publisher is None:  # HTML and PDF check cross-references as they number them
             _check_cross_references(proj, chapters, strict)
 
+    # The search index covers every page, so each HTML build replaces the last one's whole.
     with staged(out, proj.root, formats=formats, whole_book=whole_book, chapters=proj.sources(),
-                config_file=where, adopt=adopt_output) as stage:
+                config_file=where, adopt=adopt_output,
+                replaces=["search"] if "html" in formats else []) as stage:
         if "md" in formats:
             write_markdown(proj, chapters, stage.path)
             stage.wrote("md")
         if publisher is not None:
             publisher.prepare(chapters)
-            for fmt, write in (("html", publisher.write_html), ("pdf", publisher.write_pdf)):
+            for fmt, write in (("html", publisher.write_html), ("pdf", publisher.write_pdf),
+                               ("epub", publisher.write_epub)):
                 if fmt in formats:
                     write(stage.path)
                     stage.wrote(fmt)
+            if "html" in formats and publisher.write_search(stage.path, out):
+                stage.wrote("search")
     parsed.flush()  # the other chapters the cross-reference index read
     print(f"wrote {', '.join(formats)} for {len(chapters)} chapter(s) to {display_path(out)}",
           file=sys.stderr)
@@ -118,7 +123,7 @@ def build_documents(proj: Project, files: list[Path], formats: list[str] | None,
     """Render documents as Quarto renders a lone `doc.qmd` or a `type: default` project: each
     numbered on its own, `doc.html` and `doc_files/` (`doc.pdf`, `doc.md`) beside its source or
     in the output folder, never over a file bookbuild did not write."""
-    formats = formats or proj.formats
+    formats = [f for f in formats or proj.formats if f != "epub"] or ["html"]  # EPUB: books only
     folders = {f: _document_folder(proj, f, output_dir) for f in files}
     for f, folder in folders.items():  # before any kernel starts
         check_placeable(folder, document_outputs(f.stem, formats))
@@ -229,7 +234,7 @@ def _document_folder(proj: Project, source: Path, output_dir: Path | None) -> Pa
 def _publisher(proj: Project, chapters: list[Chapter], formats: list[str], strict: bool,
                extra_body: str, use_cache: bool, parsed: ParseCache):
     """The HTML/PDF publisher, with TikZ figures compiling while the kernels run; None for md."""
-    if "html" not in formats and "pdf" not in formats:
+    if not {"html", "pdf", "epub"} & set(formats):
         return None
     from bookbuild.publish.publisher import Publisher  # pandoc and jinja2 only when they are needed
 

@@ -50,11 +50,15 @@ class PageWriter:
 
     def __init__(self, book: Book, lang: str = "en", extra_body: str = "",
                  code_copy: str = "false", site: Site | None = None, title_block: str | None = None,
-                 assets: str = "assets", nav: dict | None = None, page_title: str = "") -> None:
+                 assets: str = "assets", nav: dict | None = None, page_title: str = "",
+                 search: bool = False, downloads: list = (), dark: bool = False) -> None:
         self.book = book
         # a website's page: its navbar, sidebar, previous/next and footer (publish.site_nav)
         self.nav = nav
         self.page_title = page_title
+        self.dark = dark  # a dark scheme besides the light one, and Quarto's toggle
+        self.downloads = list(downloads)  # publish/downloads.Link of the formats this run writes
+        self.search = search  # the sidebar's search box (publish/search.py writes the index)
         # a document's page: its title block instead of the book's sidebar and previous/next
         self.title_block = title_block
         self.assets = assets  # the stylesheet's folder, relative to the output root
@@ -65,9 +69,11 @@ class PageWriter:
         self.template = _environment().get_template("page.html.j2")
 
     def write(self, out: Path, href: str, body: str, toc: str, head: str = "",
-              before_body: str = "", after_body: str = "", stylesheets: list[str] = ()) -> None:
+              before_body: str = "", after_body: str = "", stylesheets: list[str] = (),
+              actions: list = ()) -> None:
         """One page; `head`, `before_body`, `after_body` are the author's includes, verbatim;
-        `stylesheets` the page's own `css:` (relative to the page) after the book's."""
+        `stylesheets` the page's own `css:` (relative to the page) after the book's; `actions`
+        its repository links (publish/downloads.Link)."""
         from markupsafe import Markup
 
         from bookbuild.publish import codecopy
@@ -90,6 +96,10 @@ class PageWriter:
             "document": self.title_block is not None,
             "title_block": Markup(self.title_block or ""),
             "book_css": f"{root}{self.assets}/book.css",
+            "search": self.search and self.title_block is None,
+            "downloads": self.downloads if self.title_block is None else [],
+            "actions": list(actions),
+            "dark": self.dark,
         }
         text = self.template.render(book=self.book, page=page, root=root, lang=self.lang,
                                     footer=Markup(self.site.footer),

@@ -146,6 +146,20 @@ def toc_depth(meta: dict) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 6 else 3
 
 
+def epub_book(markdown: str, meta: dict, cwd: Path, epub: Path, resource_path: str,
+              css: Path, user: UserFilters | None = None) -> list[str]:
+    """The whole book to EPUB 3 (a file per chapter, MathML, its contents in nav.xhtml);
+    returns pandoc's warnings."""
+    with tempfile.TemporaryDirectory(prefix="bookbuild-pandoc-") as tmp:
+        args = ["-f", MARKDOWN, "-t", "epub3", "--mathml", "--toc", "--toc-depth=2",
+                "--split-level=1", "--top-level-division=chapter", "--section-divs",
+                "--preserve-tabs", "--css", str(css), "--resource-path", resource_path,
+                *write_metadata(meta, Path(tmp)), *filter_args(user),
+                "--lua-filter", str(LUA / "epub_ids.lua"), "-o", str(epub)]
+        r = run(args, markdown, cwd, "the EPUB book")
+    return _warnings(r.stderr)
+
+
 def html_fragment(markdown: str, meta: dict, cwd: Path, what: str,
                   user: UserFilters | None = None, citeproc: bool = True) -> Fragment:
     """One chapter to an HTML body plus its table of contents."""

@@ -20,17 +20,27 @@ from bookbuild.analysis import crossref
 from bookbuild.model import Chapter, relative_output
 from bookbuild.publish import (
     codecopy,
+    downloads,
     highlight,
     pagecache,
     pandocworker,
     resources,
+    search,
     siteopts,
     texerrors,
     tikz,
     userfilters,
 )
 from bookbuild.publish.pages import Book, NavEntry, PageWriter, plain_title, title_block
-from bookbuild.publish.pandoc_run import FILTERS, Literal, PandocError, html_fragment, latex_book
+from bookbuild.publish.pandoc_run import (
+    FILTERS,
+    TEMPLATES,
+    Literal,
+    PandocError,
+    epub_book,
+    html_fragment,
+    latex_book,
+)
 from bookbuild.publish.substitute import provenance_html, substitute
 from bookbuild.source import includes, shapes, shortcodes
 from bookbuild.source.metadata import bibliography, document_metadata, format_options
@@ -62,7 +72,11 @@ class Publisher:
         self.website = proj.kind == WEBSITE
         self.notes_seen: set[str] = set()  # a website's pages share one set: each note once
         self.site_map = None  # a website's pages share its navigation, read once per build
-        self.formats = formats  # those being written (None: every one); others are not checked
+        # those being written (None: every one); others are not checked. EPUB is XHTML: its
+        # content and numbers are the HTML pages'.
+        self.written = list(formats or [])  # as asked: the sidebar links to their files
+        self.formats = None if formats is None else list(dict.fromkeys(
+            "html" if f == "epub" else f for f in formats))
         self.parse = parse  # the build's parse cache: unchanged chapters are not parsed again
         # --no-cache renders every page afresh (and stores the results)
         self.page_cache = pagecache.PageCache(proj.cache_entries, read=use_cache)
@@ -380,7 +394,8 @@ class Publisher:
                          head=inc.text("include-in-header"),
                          before_body=inc.text("include-before-body"),
                          after_body=inc.text("include-after-body"),
-                         stylesheets=self._chapter_css(ch, stage / page.parent, stage))
+                         stylesheets=self._chapter_css(ch, stage / page.parent, stage),
+                         actions=self._repo_actions(ch))
             for w in frag.warnings:
                 print(f"{display_path(ch.source)}: pandoc: {w}", file=sys.stderr)
             how = ("pandoc" if source in rendered else "page cache") + (", citeproc" if citeproc
@@ -416,6 +431,19 @@ class Publisher:
         depth = document_metadata(self.proj.config, "html", ch.doc.front_matter).get("toc-depth")
         return {} if depth is None else {"toc-depth": depth}
 
+    def write_search(self, stage: Path, previous: Path) -> bool:
+        """The search index of every page of the book: this build's pages from `stage`, the
+        others from the `previous` output (preview rebuilds one page). False when it is off."""
+        if self.document or not search.enabled(self.proj.config):
+            return False
+        pages = {}
+        for name in sorted({p.as_posix() for p in self.pages().values()} | {"index.html"}):
+            found = [f / name for f in (stage, previous) if (f / name).is_file()]
+            if found:
+                pages[name] = found[0]
+        print(search.index(pages, stage), file=sys.stderr, flush=True)
+        return True
+
     def _wants_toc(self, ch: Chapter) -> bool:
         """A book's pages have contents unless `toc: false`; a document only with `toc: true`."""
         toc = document_metadata(self.proj.config, "html", ch.doc.front_matter).get("toc")
@@ -435,9 +463,24 @@ class Publisher:
                               site=site, title_block=title_block(front, self.proj.config),
                               assets="site_libs/bookbuild" if nav else f"{stem}_files/libs/bookbuild",
                               nav=nav, page_title=title)
-        return PageWriter(Book(self.proj.book_title,
-                               str((self.proj.config.get("book") or {}).get("subtitle") or ""), nav),
-                          extra_body=self.extra_body, code_copy=code_copy, site=site)
+        book = self.proj.config.get("book") or {}
+        links, notes = downloads.downloads(self.proj.config, self.written,
+                                           str(book.get("output-file") or "book"))
+        if notes:
+            config_file, line = self.proj.where("book", "downloads")
+            for note in notes:
+                print(f"note: {display_path(config_file)}:{line}: {note}", file=sys.stderr)
+        return PageWriter(Book(self.proj.book_title, str(book.get("subtitle") or ""), nav),
+                          extra_body=self.extra_body, code_copy=code_copy, site=site,
+                          search=search.enabled(self.proj.config), downloads=links,
+                          dark=siteopts.has_dark_theme(self.proj.config))
+
+    def _repo_actions(self, ch: Chapter) -> list[downloads.Link]:
+        """Quarto's edit/source/issue links of a chapter's page (a book's, not a document's)."""
+        if self.document or self.proj.root is None:
+            return []
+        source = ch.source.resolve().relative_to(self.proj.root.resolve()).as_posix()
+        return downloads.repo_actions(self.proj.config, source)
 
     def _site_nav(self, front: dict) -> dict | None:
         """A website page's navigation (None for a document or a book)."""
@@ -601,6 +644,65 @@ class Publisher:
         finally:
             shutil.rmtree(work, ignore_errors=True)
         print(f"pdf: {self.pdf_name()} ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
+
+
+    # --- EPUB -----------------------------------------------------------------------------
+    def epub_name(self) -> str:
+        book = self.proj.config.get("book") or {}
+        return f"{book.get('output-file') or 'book'}.epub"
+
+    def write_epub(self, stage: Path) -> None:
+        """The whole book as one EPUB 3, numbered as the HTML pages are (EPUB is XHTML)."""
+        started = time.perf_counter()
+        work = Path(tempfile.mkdtemp(prefix="bookbuild-epub-"))
+        try:
+            parts, numbers = [], []
+            for ch in self.chapters:
+                rel = relative_output(self.proj.root, ch.source, "")
+                link = (rel.parent / f"{rel.name}_files").as_posix()
+                md = substitute(ch.doc, ch.result, work / link, link, fmt="html",
+                                config=self.proj.config)
+                md = self._expand(crossref.with_title(ch.doc, md), ch, "html")
+                parts.append(_chapter_scope(_strip_front_matter(md), ch.doc.front_matter))
+                numbers += [info.filter_chapters() for info in self.index.chapters
+                            if info.source == ch.source.resolve()][0]
+            index_file = work / "crossref-index.json"
+            index_file.write_text(json.dumps({label.id: label.entry(f"#{label.id}")
+                                              for label in self.index.labels.values()}),
+                                  encoding="utf-8")
+            # TikZ figures from the cache the HTML pages use, embedded by pandoc
+            meta = self._meta(numbers, index_file, str(self.tikz_cache))
+            self._pdf_meta(meta)  # the book's title, subtitle, author, date
+            meta.setdefault("lang", self._site_lang())
+            self._own_bibliography(meta, *(ch.doc for ch in self.chapters))
+            css = work / "book.css"
+            css.write_text(epub_css(), encoding="utf-8")
+            chapter_dirs = dict.fromkeys(str(ch.source.resolve().parent) for ch in self.chapters)
+            epub = work / self.epub_name()
+            user = self.user_filters
+            for ch in self.chapters:
+                user = user + self._chapter_filters(ch)
+            try:
+                warnings = epub_book("\n\n".join(parts), meta, work, epub, os.pathsep.join(
+                    [str(work), str(self.base), *chapter_dirs]), css, user)
+            except PandocError as exc:
+                raise BuildError(str(exc)) from None
+            for w in warnings:
+                print(f"epub: pandoc: {w}", file=sys.stderr)
+            shutil.copy(epub, stage / epub.name)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        print(f"epub: {self.epub_name()} ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
+
+    def _site_lang(self) -> str:
+        return str(document_metadata(self.proj.config, "html").get("lang") or "en")
+
+
+def epub_css() -> str:
+    """The pages' stylesheet without its layout-grid `:has` rules, then the EPUB's own."""
+    pages = (TEMPLATES / "book.css").read_text(encoding="utf-8").splitlines()
+    kept = [line for line in pages if ":has(" not in line]
+    return "\n".join(kept) + "\n" + (TEMPLATES / "epub.css").read_text(encoding="utf-8")
 
 
 def _latex_text(text: str) -> str:

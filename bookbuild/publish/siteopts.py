@@ -27,16 +27,17 @@ UNSUPPORTED_OPTIONS = (
     "embed-resources", "self-contained", "html-math-method", "mermaid", "brand",
 )
 # What bookbuild reads under `book:` and `website:`; every other key there is a site option it
-# does not do yet (repo-url, navbar, search, ...).
-SITE_KEYS = {"title", "subtitle", "author", "date", "chapters", "appendices", "output-file",
-             "favicon", "page-footer", "abstract", "description",
+# does not do yet (sharing, ...).
+SITE_KEYS = {"title", "subtitle", "author", "date", "chapters", "appendices", "output-file", "search",
+             "favicon", "page-footer", "abstract", "description", "downloads", "repo-url",
+             "repo-actions", "repo-branch", "repo-subdir", "issue-url",
              # a website's navigation (bookbuild.publish.site_nav)
              "navbar", "sidebar", "site-url", "page-navigation"}
 SITE = ("book", "website")
 # What bookbuild draws of a website's navbar and sidebar(s); other keys there get a note.
 NAV_KEYS = {"navbar": {"title", "left", "right"}, "sidebar": {"id", "title", "contents"}}
 # Formats bookbuild writes (under Quarto's names for them); `docx`, `revealjs`... it does not.
-WRITTEN = {"html", "pdf", "latex", "md", "markdown", "gfm", "commonmark"}
+WRITTEN = {"html", "pdf", "epub", "latex", "md", "markdown", "gfm", "commonmark"}
 
 
 @dataclass
@@ -144,10 +145,11 @@ def unsupported(holders: list[tuple[str, str, dict]]) -> list[str]:
 def _ignored_keys(data: dict) -> list[str]:
     found = [f"format: {name}" for name in (data.get("format") or {})
              if name.partition("+")[0] not in WRITTEN]
-    found += [k for k in UNSUPPORTED_OPTIONS if k in data]
+    found += [k for k in UNSUPPORTED_OPTIONS if k in data and not _light_dark(data, k)]
     if data.get("crossref") is False:  # Quarto's switch that leaves references to pandoc
         found.append("crossref: false")
-    found += [k for k in UNSUPPORTED_OPTIONS if k in format_options(data, "html")]
+    html = format_options(data, "html")
+    found += [k for k in UNSUPPORTED_OPTIONS if k in html and not _light_dark(html, k)]
     for holder in SITE:
         found += [k for k in (data.get(holder) or {}) if k not in SITE_KEYS]
     site = data.get("website") or {}
@@ -157,3 +159,13 @@ def _ignored_keys(data: dict) -> list[str]:
             if isinstance(holder, dict):
                 found += [f"{part}.{k}" for k in holder if k not in known]
     return list(dict.fromkeys(found))
+
+
+def _light_dark(holder: dict, key: str) -> bool:
+    """`theme: {light: …, dark: …}`: bookbuild's own light and dark schemes, with a toggle."""
+    return key == "theme" and isinstance(holder.get(key), dict) and "dark" in holder[key]
+
+
+def has_dark_theme(config: dict) -> bool:
+    """Whether the book's HTML theme names a dark scheme (top level or `format.html`)."""
+    return _light_dark(config, "theme") or _light_dark(format_options(config, "html"), "theme")

@@ -237,7 +237,7 @@ class Project:
         """Output formats named in `_quarto.yml` (html first), or html alone."""
         fmt = self.config.get("format") or {}
         declared = [fmt] if isinstance(fmt, str) else list(fmt.keys())
-        ours = [f for f in ("html", "pdf") if f in declared]
+        ours = [f for f in ("html", "pdf", "epub") if f in declared]
         return ours or ["html"]
 
     @property

@@ -15,7 +15,7 @@ import os
 import shutil
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
@@ -124,7 +124,7 @@ def _remove_stale_staging(out: Path) -> None:
 @contextmanager
 def staged(out: Path, root: Path | None = None, formats: list[str] = (), whole_book: bool = False,
            chapters: list[Path] = (), config_file: Path | None = None,
-           adopt: bool = False) -> Iterator[Stage]:
+           adopt: bool = False, replaces: Sequence[str] = ()) -> Iterator[Stage]:
     """Yield a Stage to write into; on success it replaces `out` atomically, on error it vanishes.
 
     Call `stage.wrote(fmt)` after writing each format, so the manifest knows whose files are whose.
@@ -133,7 +133,8 @@ def staged(out: Path, root: Path | None = None, formats: list[str] = (), whole_b
     the swap, what `out` holds then and the build did not write is copied in (files added during
     the build too). For a whole-book render the files the manifest says `formats` wrote last time
     stay behind (no stale pages) unless they changed since; other formats' files and files
-    bookbuild did not write are kept.
+    bookbuild did not write are kept. The previous files of the formats in `replaces` go in any
+    build (an index of every page that each build writes whole).
     """
     out = out.resolve()
     check_safe(out, root, chapters, config_file, adopt)
@@ -144,7 +145,8 @@ def staged(out: Path, root: Path | None = None, formats: list[str] = (), whole_b
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             owned = read_manifest(out)
-            stale = {rel: _signature(out / rel) for fmt in (formats if whole_book else [])
+            stale = {rel: _signature(out / rel)
+                     for fmt in dict.fromkeys([*(formats if whole_book else []), *replaces])
                      for rel in owned.pop(fmt, [])}
             tmp.mkdir()
             _same_ownership(out, tmp)  # the swapped-in folder keeps the output's mode and owner
@@ -254,8 +256,29 @@ def _kept_entries(old: Path, stale: dict[str, tuple[int, int, int] | None]
             signature = _signature(src)
             if rel == MANIFEST or (signature is not None and stale.get(rel) == signature):
                 continue
+            if name in dirs and _only_stale(src, old, stale):
+                continue  # it goes with its files (a search index the book no longer has)
             yield src, rel, signature
-        dirs[:] = [d for d in dirs if (here / d).is_dir()]  # not those just moved (_rescue)
+        dirs[:] = [d for d in dirs if (here / d).is_dir()  # not those just moved (_rescue)
+                   and not _only_stale(here / d, old, stale)]
+
+
+def _only_stale(folder: Path, old: Path, stale: dict[str, tuple[int, int, int] | None]) -> bool:
+    """Whether `folder` holds files this format wrote last time and nothing else (no file of
+    the author's, no link, at any depth)."""
+    if folder.is_symlink() or not stale:
+        return False
+    held = False
+    for here, dirs, files in os.walk(folder):
+        if any((Path(here) / d).is_symlink() for d in dirs):
+            return False
+        for name in files:
+            src = Path(here) / name
+            signature = _signature(src)
+            if signature is None or stale.get(src.relative_to(old).as_posix()) != signature:
+                return False
+            held = True
+    return held
 
 
 def _rescue(old: Path, out: Path, stale: dict[str, tuple[int, int, int] | None],

@@ -8,10 +8,13 @@ does. Only the PNGs listed in SHOTS are written; nothing else in the repository 
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -37,6 +40,11 @@ SHOTS = [
     ("showcase-margins.png", "showcase", "tour.html", "#sec-margins", None),
     ("website.png", "website", "guide/anemones.html", None, None),
 ]
+# (png name, page of our book, words typed into the sidebar's search box): search needs the
+# book served (Pagefind fetches its index), so these pages come from a local static server.
+SEARCHES = [("search.png", "appendix/models.html", "0.00331")]
+# (png name, page of our book): seen by a reader whose system asks for a dark scheme.
+DARK = [("dark.png", "appendix/models.html")]
 
 
 def bookbuild() -> str:
@@ -46,8 +54,8 @@ def bookbuild() -> str:
     return str(exe)
 
 
-def render(cwd: Path, out: Path) -> Path:
-    r = subprocess.run([bookbuild(), "render", "--to", "html", "--output-dir", str(out)], cwd=cwd,
+def render(cwd: Path, out: Path, fmt: str = "html") -> Path:
+    r = subprocess.run([bookbuild(), "render", "--to", fmt, "--output-dir", str(out)], cwd=cwd,
                        capture_output=True, text=True, timeout=900)
     if r.returncode != 0:
         sys.exit(f"shoot.py: rendering {cwd} failed:\n{r.stderr}")
@@ -91,6 +99,16 @@ def main() -> int:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             try:
+                if "ours" in books:  # search, EPUB and dark shots are of our book
+                    shoot_searches(browser, books["ours"])
+                    shoot_epub(browser, render(ROOT, Path(tmp) / "epub", "epub"), Path(tmp) / "unzipped")
+                    for name, path in DARK:
+                        page = browser.new_page(viewport=VIEWPORT, color_scheme="dark")
+                        page.goto((books["ours"] / path).as_uri())
+                        page.wait_for_load_state("load")
+                        page.screenshot(path=str(HERE / name))
+                        page.close()
+                        print(f"wrote docs/screenshots/{name}")
                 for name, which, path, selector, script in shots:
                     page = browser.new_page(viewport=VIEWPORT)
                     page.goto((books[which] / path).as_uri())
@@ -104,6 +122,45 @@ def main() -> int:
             finally:
                 browser.close()
     return 0
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # a request log line per file would bury the output
+        pass
+
+
+def shoot_epub(browser, out: Path, unzipped: Path) -> None:
+    """epub.png: appendix B's file of our EPUB, unzipped, as chromium lays it out (700 px wide)."""
+    import zipfile
+
+    with zipfile.ZipFile(next(out.glob("*.epub"))) as z:
+        z.extractall(unzipped)
+    page = browser.new_page(viewport={"width": 700, "height": 900})
+    page.goto((unzipped / "EPUB" / "text" / "ch003.xhtml").as_uri())
+    page.wait_for_load_state("load")
+    page.screenshot(path=str(HERE / "epub.png"))
+    page.close()
+    print("wrote docs/screenshots/epub.png")
+
+
+def shoot_searches(browser, book: Path) -> None:
+    """Each of SEARCHES: the page served over HTTP, the words typed, the results shown."""
+    handler = functools.partial(_Quiet, directory=str(book))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for name, path, words in SEARCHES:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/{path}")
+            page.locator("#quarto-search input").fill(words)
+            page.locator(".pagefind-ui__result-nested").first.wait_for(timeout=15_000)
+            page.wait_for_timeout(300)  # the excerpts' highlight
+            page.screenshot(path=str(HERE / name))
+            page.close()
+            print(f"wrote docs/screenshots/{name}")
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 if __name__ == "__main__":
