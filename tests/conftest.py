@@ -100,3 +100,16 @@ def restore(root: Path, pristine: Path) -> Path:
     shutil.rmtree(root)
     shutil.copytree(pristine, root, symlinks=True)
     return root
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """For `--dist loadgroup` (make test): a module whose tests share a module- or class-scoped
+    fixture (one render, many asserts) runs on one worker, so that render is made once; the
+    tests of any other module are independent and are spread over the workers one by one, so
+    no worker is left with a long file at the end."""
+    shared = ("module", "class", "package")
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs.values() if info is not None else ()
+        if any(d.scope in shared for chain in defs for d in chain):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
