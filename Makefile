@@ -46,7 +46,7 @@ test-tools:
 
 test: setup test-tools
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -n 2 --dist loadgroup  # 2 workers; a module sharing one render stays on one (tests/conftest.py)
+	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=25  # 2 workers; a module sharing one render stays on one (tests/conftest.py)
 	$(BB) numbers check
 	$(BB) check --literals
 
