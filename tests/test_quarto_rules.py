@@ -21,10 +21,12 @@ PAGE = """# Rules
 Keep your hands off the rollers.
 :::
 
+::: {.content-visible when-format="html:js"}
 ::: {#fig-dot}
 A dot.
 
 The one dot.
+:::
 :::
 
 See @fig-dot.
@@ -72,6 +74,13 @@ def test_the_shipped_rules_leave_an_unknown_callout_a_plain_div(renders) -> None
     assert NOTE in stderr
     assert not page.find("div", "callout")
     assert "Figure 1" in text(page.find("a", "quarto-xref")[0]["text"])
+
+
+def test_the_check_and_the_page_read_the_same_format_aliases(renders) -> None:
+    # `html:js` names an HTML page: the filter shows the figure, so the check must know it
+    stderr, page = renders["shipped"]
+    assert "unresolved cross-reference" not in stderr
+    assert text(page.find("a", "quarto-xref")[0]["text"]) == "Figure 1.1"
 
 
 def test_a_callout_type_added_to_the_data_file_is_known_to_the_check_and_drawn(renders) -> None:
