@@ -23,14 +23,12 @@ PANDOC_VERSION:must_be_at_least '3.1'
 
 local stringify = pandoc.utils.stringify
 
-local TYPES = {
-  note      = { label = 'Note',      color = '#0b5cad' },
-  tip       = { label = 'Tip',       color = '#1a7f37' },
-  warning   = { label = 'Warning',   color = '#b35900' },
-  caution   = { label = 'Caution',   color = '#c2410c' },
-  important = { label = 'Important', color = '#b91c1c' },
-}
-local BUILTIN = { note = true, tip = true, warning = true, caution = true, important = true }
+local here = pandoc.path.directory(PANDOC_SCRIPT_FILE)
+local rules = loadfile(pandoc.path.join({ here, 'quarto_rules.lua' }))(here)  -- quarto-rules.json
+-- Quarto's types (quarto-rules.json); read_options adds the declared ones to this load's table.
+local TYPES = rules.callout_types
+local BUILTIN = {}
+for name in pairs(TYPES) do BUILTIN[name] = true end
 local UNTYPED = { label = '', color = '#6c757d' }
 
 local options = { appearance = 'default', icon = true, titles = {} }

@@ -19,21 +19,10 @@ local stringify = pandoc.utils.stringify
 
 local meta = {}
 
+local here = pandoc.path.directory(PANDOC_SCRIPT_FILE)
+local rules = loadfile(pandoc.path.join({ here, 'quarto_rules.lua' }))(here)  -- quarto-rules.json
 -- Quarto's format aliases: a name in when-format matches these pandoc writers.
-local ALIASES = {
-  html = { 'html', 'html4', 'html5', 'revealjs', 'epub', 'epub2', 'epub3', 'chunkedhtml' },
-  ['html:js'] = { 'html', 'html4', 'html5', 'revealjs', 'chunkedhtml' },  -- pages with scripts: not epub
-  latex = { 'latex', 'beamer' },
-  pdf = { 'latex', 'beamer' },
-  markdown = { 'markdown', 'gfm', 'commonmark', 'commonmark_x', 'markdown_strict', 'markdown_mmd',
-               'markdown_phpextra', 'markdown_github', 'markua' },
-  epub = { 'epub', 'epub2', 'epub3' },
-  docx = { 'docx' },
-  odt = { 'odt', 'opendocument' },
-  opendocument = { 'odt', 'opendocument' },
-  typst = { 'typst' },
-  revealjs = { 'revealjs' },
-}
+local ALIASES = rules.format_aliases
 
 local function format_matches(name)
   local writer = FORMAT:gsub('[%+%-].*$', '')

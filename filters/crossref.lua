@@ -56,29 +56,15 @@ local stringify = pandoc.utils.stringify
 -- How a reference to a whole chapter or appendix reads (Quarto's ch- and apx-prefix): no
 -- label kinds of their own, so `@ch-x` stays a citation.
 local CHAPTER_PREFIXES = { ch = 'Chapter', apx = 'Appendix' }
-local NAMES = {
-  sec = 'Section', fig = 'Figure', tbl = 'Table', eq = 'Equation', lst = 'Listing',
-  tip = 'Tip', nte = 'Note', wrn = 'Warning', imp = 'Important', cau = 'Caution',
-  thm = 'Theorem', lem = 'Lemma', cor = 'Corollary', prp = 'Proposition', cnj = 'Conjecture',
-  def = 'Definition', exm = 'Example', exr = 'Exercise', alg = 'Algorithm',
-  sol = 'Solution', rem = 'Remark',
-}
--- Quarto's theorem kinds: the LaTeX environment (also the HTML class beside `theorem`) and the
--- amsthm style. Proofs, remarks and solutions are unnumbered (`.proof`, `.remark`,
--- `.solution`) unless labelled `#rem-`/`#sol-`.
-local THEOREMS = {
-  thm = { env = 'theorem', style = 'plain' }, lem = { env = 'lemma', style = 'plain' },
-  cor = { env = 'corollary', style = 'plain' }, prp = { env = 'proposition', style = 'plain' },
-  cnj = { env = 'conjecture', style = 'plain' }, alg = { env = 'algorithm', style = 'plain' },
-  def = { env = 'definition', style = 'definition' }, exm = { env = 'example', style = 'definition' },
-  exr = { env = 'exercise', style = 'definition' },
-}
--- a list, so that the LaTeX preamble comes out in one order every run
-local THEOREM_ORDER = { 'thm', 'lem', 'cor', 'prp', 'cnj', 'alg', 'def', 'exm', 'exr' }
-local PROOFS = { proof = 'Proof', remark = 'Remark', solution = 'Solution' }
-local PROOF_KINDS = { rem = 'remark', sol = 'solution' }
-local FLOATS = { fig = true, tbl = true, lst = true }
-local CALLOUTS = { tip = 'tip', nte = 'note', wrn = 'warning', imp = 'important', cau = 'caution' }
+-- Quarto's rules, shared with the other filters and bookbuild's checks (quarto-rules.json):
+-- the label kinds and their names, the theorem kinds (the LaTeX environment, also the HTML
+-- class beside `theorem`, and the amsthm style, in the preamble's order), the numbered proofs
+-- (`#rem-`/`#sol-`; `.proof`, `.remark`, `.solution` are otherwise unnumbered) and callouts.
+local here = pandoc.path.directory(PANDOC_SCRIPT_FILE)
+local rules = loadfile(pandoc.path.join({ here, 'quarto_rules.lua' }))(here)
+local NAMES, THEOREMS, THEOREM_ORDER = rules.kinds, rules.theorems, rules.theorem_order
+local PROOFS, PROOF_KINDS = rules.proofs, rules.proof_kinds
+local FLOATS, CALLOUTS = rules.floats, rules.callout_kinds
 local NBSP = '\u{a0}'
 
 local html = FORMAT:match('html') ~= nil
@@ -86,8 +72,7 @@ local latex = FORMAT:match('latex') ~= nil or FORMAT:match('beamer') ~= nil
 
 -- The classes Quarto makes a callout of; any other `.callout-x` is a plain div. Types the
 -- book declares (`callout-types`, which callouts.lua draws) are added by read_options.
-local CALLOUT_CLASSES = { callout = true, ['callout-note'] = true, ['callout-tip'] = true,
-  ['callout-warning'] = true, ['callout-caution'] = true, ['callout-important'] = true }
+local CALLOUT_CLASSES = rules.callout_classes
 local declared_callouts = {}
 
 local options = {
@@ -726,9 +711,9 @@ local function is_callout(div)
 end
 
 -- A tabset (layout.lua has made it tab panes) or margin content: the headings inside are
--- tabs or notes, not sections (bookbuild/crossref.py's ASIDES agrees). A callout's headings
--- are sections, as in Quarto, but for a first one that is its title.
-local ASIDES = { 'panel-tabset', 'tab-content', 'tab-pane', 'column-margin', 'aside' }
+-- tabs or notes, not sections. A callout's headings are sections, as in Quarto, but for a
+-- first one that is its title.
+local ASIDES = rules.asides
 
 local function is_aside(div)
   for _, c in ipairs(ASIDES) do

@@ -22,6 +22,8 @@ as floats (`#fig-…`, `#tbl-…`) are left to the cross-reference filter, which
 PANDOC_VERSION:must_be_at_least '3.1'
 
 local stringify = pandoc.utils.stringify
+local here = pandoc.path.directory(PANDOC_SCRIPT_FILE)
+local rules = loadfile(pandoc.path.join({ here, 'quarto_rules.lua' }))(here)  -- quarto-rules.json
 
 local options = { footnotes_in_margin = false, captions_in_margin = {} }
 local book_options = {} -- the document's settings; a chapter's own (crossref-chapters) override them
@@ -88,11 +90,11 @@ end
 -- Divs whose headings are no sections, as crossref.lua (and bookbuild/crossref.py) decide: a
 -- callout's, a tabset's, the margin's, a theorem's or a proof's. A level-1 heading inside one
 -- titles it and opens no chapter, so it must not move on to the next chapter's options.
-local ASIDE_CLASSES = { 'panel-tabset', 'tab-content', 'tab-pane', 'column-margin', 'aside',
-                        'proof', 'remark', 'solution' }
-local THEOREM_KINDS = { thm = true, lem = true, cor = true, prp = true, cnj = true, def = true,
-                        exm = true, exr = true, alg = true, rem = true, sol = true }
-local FLOAT_KINDS = { fig = true, tbl = true, lst = true }
+local ASIDE_CLASSES, THEOREM_KINDS, FLOAT_KINDS = {}, {}, rules.floats
+for _, c in ipairs(rules.asides) do ASIDE_CLASSES[c] = true end
+for c in pairs(rules.proofs) do ASIDE_CLASSES[c] = true end
+for kind in pairs(rules.theorems) do THEOREM_KINDS[kind] = true end
+for kind in pairs(rules.proof_kinds) do THEOREM_KINDS[kind] = true end
 
 local function hides_sections(div)
   local callout = false
@@ -102,8 +104,8 @@ local function hides_sections(div)
   local kind = div.identifier:match('^(%a+)%-')
   if FLOAT_KINDS[kind] and not callout then return false end
   if callout or THEOREM_KINDS[kind] then return true end
-  for _, c in ipairs(ASIDE_CLASSES) do
-    if div.classes:includes(c) then return true end
+  for _, c in ipairs(div.classes) do
+    if ASIDE_CLASSES[c] then return true end
   end
   return false
 end

@@ -22,18 +22,16 @@ from urllib.parse import quote
 from bookbuild.source.metadata import PROFILE_KEY, document_metadata, format_options
 from bookbuild.source.qmd import Document, LineIndex
 from bookbuild.system.errors import Diagnostic, display_path
+from bookbuild.system.quarto_rules import format_names, rules
 
-KINDS = {"sec": "Section", "fig": "Figure", "tbl": "Table", "eq": "Equation", "lst": "Listing",
-         "tip": "Tip", "nte": "Note", "wrn": "Warning", "imp": "Important", "cau": "Caution",
-         "thm": "Theorem", "lem": "Lemma", "cor": "Corollary", "prp": "Proposition",
-         "cnj": "Conjecture", "def": "Definition", "exm": "Example", "exr": "Exercise",
-         "alg": "Algorithm", "sol": "Solution", "rem": "Remark"}
-FLOATS = ("fig", "tbl", "lst")
-CALLOUTS = ("tip", "nte", "wrn", "imp", "cau")
-# Quarto's theorem kinds and its numbered proofs (`#rem-`, `#sol-`); `.proof`, `.remark` and
-# `.solution` divs without such a label are not numbered.
-THEOREMS = ("thm", "lem", "cor", "prp", "cnj", "def", "exm", "exr", "alg", "sol", "rem")
-PROOFS = frozenset({"proof", "remark", "solution"})
+# Quarto's label kinds (the filters read the same quarto-rules.json): floats, callouts, theorem
+# kinds and numbered proofs (`#rem-`, `#sol-`); `.proof`, `.remark` and `.solution` divs
+# without such a label are not numbered.
+KINDS: dict[str, str] = rules()["kinds"]
+FLOATS = tuple(rules()["floats"])
+CALLOUTS = tuple(rules()["callout-kinds"])
+THEOREMS = (*(t["kind"] for t in rules()["theorems"]), *rules()["proof-kinds"])
+PROOFS = frozenset(rules()["proofs"])
 # a chapter's front-matter options that layout.lua applies to that chapter alone
 LAYOUT_KEYS = ("reference-location", "cap-location", "fig-cap-location", "tbl-cap-location")
 _KIND = "|".join(KINDS)
@@ -200,10 +198,10 @@ def _attributes(raw: str) -> dict[str, str]:
             for m in ATTRIBUTE.finditer(raw)}
 
 
-# The `when-format`/`unless-format` names each of our outputs answers to, as
-# filters/conditional.lua matches pandoc's writer (html5, latex) against Quarto's aliases
+# The `when-format`/`unless-format` names each of our outputs answers to: its pandoc writer
+# (html5, latex) and Quarto's aliases listing it, as filters/conditional.lua matches them
 # (quarto.org/docs/authoring/conditional.html, "Format Matching").
-FORMAT_NAMES = {"html": frozenset({"html", "html5"}), "pdf": frozenset({"pdf", "latex"})}
+FORMAT_NAMES = {"html": format_names("html5"), "pdf": format_names("latex")}
 CONDITIONS = ("when-format", "unless-format", "when-meta", "unless-meta", "when-profile",
               "unless-profile")
 
@@ -480,8 +478,7 @@ class _Numbering:
 
 # The classes Quarto makes a callout of (its callout.lua handler); any other `.callout-x` is a
 # plain div. Types declared under `bookbuild.callouts` are callouts too (callouts.lua draws them).
-CALLOUT_CLASSES = frozenset({"callout", "callout-note", "callout-tip", "callout-warning",
-                             "callout-caution", "callout-important"})
+CALLOUT_CLASSES = frozenset({"callout", *(f"callout-{name}" for name in rules()["callout-types"])})
 
 
 def _is_callout(classes: set[str], declared: frozenset[str] = frozenset()) -> bool:
@@ -497,9 +494,9 @@ def declared_callouts(config: dict[str, Any] | None) -> frozenset[str]:
 
 
 # Divs whose headings are not sections of the page: a tabset's (its tabs and what they hold)
-# and margin content. crossref.lua leaves them unnumbered too. A callout's headings are
+# and margin content (quarto-rules.json, as crossref.lua). A callout's headings are
 # sections, as in Quarto, but for its first one when that is its title (`_callout_title`).
-ASIDES = frozenset({"panel-tabset", "column-margin", "aside"})
+ASIDES = frozenset(rules()["asides"])
 
 
 def _is_aside(classes: set[str]) -> bool:

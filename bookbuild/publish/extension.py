@@ -14,7 +14,8 @@ from bookbuild import __version__
 from bookbuild.publish.pandoc_run import FILTER_ORDER, FILTERS
 
 NAME = "bookbuild"
-EXTRA = ["tikz-preamble.tex"]  # read by tikz.lua from beside itself
+EXTRA = ["quarto_rules.lua", "quarto-rules.json",  # the rules the filters load from beside them
+         "tikz-preamble.tex"]  # read by tikz.lua from beside itself
 
 
 def manifest() -> str:

@@ -47,13 +47,14 @@ from bookbuild.source.metadata import bibliography, document_metadata, format_op
 from bookbuild.source.project import WEBSITE, Project
 from bookbuild.source.qmd import Document, front_matter_end, parse_file
 from bookbuild.system.errors import BuildError, display_path
+from bookbuild.system.quarto_rules import rules
 
 DEFAULT_PREAMBLE = FILTERS / "tikz-preamble.tex"
 # What only citeproc reads: dropped from a page that does not need it (and from its cache key).
 CITEPROC_META = ("bibliography", "csl", "citation-style", "link-citations", "nocite",
                  "suppress-bibliography", "reference-section-title", "link-bibliography")
 LIBS = "site_libs"  # scripts pages share (plotly.js), as Quarto names the folder
-CALLOUT_TYPES = {"note", "tip", "warning", "caution", "important"}
+CALLOUT_TYPES = tuple(rules()["callout-types"])  # Quarto's, as filters/callouts.lua draws them
 # `::: {.callout-TYPE ...}` on a fence line (the appearance/title classes are not types)
 CALLOUT_CLASS = re.compile(r"^:{3,}\s*\{[^}\n]*?\.callout-([A-Za-z][\w-]*)", re.M)
 
@@ -182,7 +183,7 @@ class Publisher:
     def _callout_notes(self) -> list[str]:
         """One `note:` per `.callout-x` class that is no callout type, at its first place:
         Quarto leaves such a div a plain div, and so do we (valid Quarto, so no warning)."""
-        known = CALLOUT_TYPES | set(self.callouts)
+        known = {*CALLOUT_TYPES, *self.callouts}
         notes: dict[str, str] = {}
         for ch in self.chapters:
             for m in CALLOUT_CLASS.finditer(ch.doc.text):
@@ -190,7 +191,7 @@ class Publisher:
                 if name not in known and name not in notes:
                     line = ch.doc.text.count("\n", 0, m.start()) + 1
                     notes[name] = (f"note: {display_path(ch.source)}:{line}: '.callout-{name}' is not "
-                                   "a Quarto callout type (note, tip, warning, caution, important), "
+                                   f"a Quarto callout type ({', '.join(CALLOUT_TYPES)}), "
                                    "so it is a plain div; to draw it as a callout, declare it under "
                                    "bookbuild.callouts in _quarto.yml")
         return list(notes.values())

@@ -1,0 +1,1 @@
+../../filters/quarto_rules.lua
