@@ -414,12 +414,9 @@ class Publisher:
         print(f"html: pandoc rendered {len(rendered)} page(s), "
               f"{len(self.chapters) - len(rendered)} from the page cache", file=sys.stderr)
         self._report(self._includes("html", *self.chapters).problems)
-        if self.proj.root is not None and (self.proj.root / "_quarto.yml").is_file():
+        if self.proj.root is not None and self.proj.config_file is not None:
             globs = resources.resource_globs(self.proj.config)
-            config_text = (self.proj.root / "_quarto.yml").read_text(encoding="utf-8")
-            config_name = display_path(self.proj.root / "_quarto.yml")
-            self._report([f"{config_name}:{resources.line_of(config_text, g)}: resources '{g}' "
-                          "matches no file" for g in
+            self._report([f"{self._at(g)}: resources '{g}' matches no file" for g in
                           resources.copy_resources(globs, self.proj.root, stage)])
         if not self.document and "index.html" not in {p.as_posix() for p in pages.values()}:
             writer.write_index(stage)
@@ -476,6 +473,12 @@ class Publisher:
                           search=search.enabled(self.proj.config), downloads=links,
                           dark=siteopts.has_dark_theme(self.proj.config))
 
+    def _at(self, value: str) -> str:
+        """`file:line` of `value` in the configuration: `_quarto.yml`, a profile's or a metadata
+        file's, wherever the merged configuration took it from."""
+        file, line = self.proj.locate(value)
+        return f"{display_path(file)}:{line}"
+
     def _repo_actions(self, ch: Chapter) -> list[downloads.Link]:
         """Quarto's edit/source/issue links of a chapter's page (a book's, not a document's)."""
         if self.document or self.proj.root is None:
@@ -494,11 +497,9 @@ class Publisher:
         source = self.chapters[0].source.resolve().relative_to(self.proj.root).as_posix()
         nav = site_nav.page_nav(site, self.proj.root, source, front)
         nav["title_text"] = plain_title(site.title) if site.title else ""
-        config = self.proj.root / "_quarto.yml"
-        text = config.read_text(encoding="utf-8") if config.is_file() else ""
-        problems = [f"{display_path(config)}:{resources.line_of(text, target)}: website navigation "
-                    f"links '{target}', which is not a page of the site (fix the path, or remove "
-                    "the entry)" for target in nav["missing"]]
+        problems = [f"{self._at(target)}: website navigation links '{target}', which is not a "
+                    "page of the site (fix the path, or remove the entry)"
+                    for target in nav["missing"]]
         self._report([p for p in problems if p not in self.notes_seen])
         self.notes_seen.update(problems)
         return nav
