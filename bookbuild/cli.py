@@ -35,14 +35,23 @@ def parser() -> argparse.ArgumentParser:
     profile.add_argument("--profile", metavar="NAME[,NAME]",
                          help="active project profile(s): merge _quarto-NAME.yml over "
                               "_quarto.yml (default: $QUARTO_PROFILE, else profile.default)")
+    _book_commands(sub, profile)
+    p = sub.add_parser("numbers", help="the numbers lock: check drift, accept it, explain a number")
+    _numbers_commands(p.add_subparsers(dest="action", metavar="ACTION", required=True), profile)
+    return p0
 
-    p = sub.add_parser("check", parents=[profile], help="statically check every inline reference (runs nothing)")
+
+def _book_commands(sub, profile: argparse.ArgumentParser) -> None:
+    """check, render and preview."""
+    p = sub.add_parser("check", parents=[profile],
+                       help="statically check every inline reference (runs nothing)")
     p.add_argument("paths", nargs="*", type=Path, help=".qmd files (default: the book's chapters)")
     p.add_argument("--literals", action="store_true",
                    help="also lint hand-typed numbers against the computed ones (executes, cached)")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("render", parents=[profile], help="execute cells, substitute values and write the output")
+    p = sub.add_parser("render", parents=[profile],
+                       help="execute cells, substitute values and write the output")
     p.add_argument("paths", nargs="*", type=Path, help=".qmd files (default: the book's chapters)")
     p.add_argument("--to", choices=["html", "pdf", "epub", "md"], action="append",
                    help="output format; repeatable (default: the formats in _quarto.yml)")
@@ -56,44 +65,48 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="execute even when the cache is valid")
     p.set_defaults(func=cmd_render)
 
-    p = sub.add_parser("preview", parents=[profile], help="serve the book locally, rebuild on change, reload the page")
+    p = sub.add_parser("preview", parents=[profile],
+                       help="serve the book locally, rebuild on change, reload the page")
     p.add_argument("--port", type=_port, default=4200, help="first port to try (default 4200)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.set_defaults(func=cmd_preview)
 
-    p = sub.add_parser("numbers", help="the numbers lock: check drift, accept it, explain a number")
-    nsub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    q = nsub.add_parser("check", parents=[profile], help="exit 1 if any rendered number or constant drifted from numbers.lock")
-    q.add_argument("paths", nargs="*", type=Path,
-                   help="a document outside any project (default: the project's documents)")
+
+def _numbers_commands(nsub, profile: argparse.ArgumentParser) -> None:
+    """numbers check, diff, whatif, accept and why."""
+    documents = "a document outside any project (default: the project's documents)"
+    q = nsub.add_parser("check", parents=[profile],
+                        help="exit 1 if any rendered number or constant drifted from numbers.lock")
+    q.add_argument("paths", nargs="*", type=Path, help=documents)
     q.add_argument("--strict", action="store_true",
                    help="also fail, with a located line, on a missing or malformed numbers.lock (CI)")
     q.set_defaults(func=cmd_numbers)
-    q = nsub.add_parser("diff", parents=[profile], help="the numbers that moved between two git revisions (default: "
-                                     "the lock committed at HEAD against the working tree)")
+    q = nsub.add_parser("diff", parents=[profile],
+                        help="the numbers that moved between two git revisions (default: the "
+                             "lock committed at HEAD against the working tree)")
     q.add_argument("revs", nargs="*", metavar="REV", help="up to two git revisions")
     q.add_argument("--format", choices=["plain", "md", "json"], default="plain",
                    help="plain text (default), a markdown table for a pull request, or JSON")
     q.set_defaults(func=cmd_numbers_diff)
-    q = nsub.add_parser("whatif", parents=[profile], help="the numbers and guards that would move if constants had "
-                                       "other values (nothing is written)")
+    q = nsub.add_parser("whatif", parents=[profile],
+                        help="the numbers and guards that would move if constants had other "
+                             "values (nothing is written)")
     q.add_argument("overrides", nargs="+", metavar="NAME=VALUE",
                    help='a constant and its value for this run, with units: H100_MEM_BW="3.9 TB/s"')
     q.set_defaults(func=cmd_numbers_whatif)
-    q = nsub.add_parser("accept", parents=[profile], help="rewrite numbers.lock with the current numbers")
-    q.add_argument("paths", nargs="*", type=Path,
-                   help="a document outside any project (default: the project's documents)")
+    q = nsub.add_parser("accept", parents=[profile],
+                        help="rewrite numbers.lock with the current numbers")
+    q.add_argument("paths", nargs="*", type=Path, help=documents)
     q.set_defaults(func=cmd_numbers)
-    q = nsub.add_parser("why", parents=[profile], help="the chain from an inline expression, or a number a cell "
-                                    "shows, down to its constants, data files and packages")
+    q = nsub.add_parser("why", parents=[profile],
+                        help="the chain from an inline expression, or a number a cell shows, "
+                             "down to its constants, data files and packages")
     q.add_argument("expr", help="an inline expression (Roofline.h100_ridge), a cell's place "
                                 "(chapter.qmd:120) or a cell's label")
-    q.add_argument("paths", nargs="*", type=Path,
-                   help="a document outside any project (default: the project's documents)")
+    q.add_argument("paths", nargs="*", type=Path, help=documents)
     q.add_argument("--row", help="only the numbers of this table row (a cell's output)")
     q.add_argument("--column", help="only the numbers of this table column (a cell's output)")
     q.set_defaults(func=cmd_numbers)
-    return p0
 
 
 def main(argv: list[str] | None = None) -> int:
