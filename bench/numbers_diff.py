@@ -25,6 +25,11 @@ def clone(into: Path) -> Path:
     subprocess.run(["git", "clone", "-q", str(ROOT), str(into)], check=True, timeout=TIMEOUT)
     readme = into / "README.md"
     readme.write_text(readme.read_text() + "\n")
+    # Cells at the clone's root import the clone's own mlsysim (its edits are seen), not the
+    # copy installed in the venv, which cells beside their chapters would import.
+    config = into / "_quarto.yml"
+    config.write_text(config.read_text().replace("  type: book\n",
+                                                 "  type: book\n  execute-dir: project\n", 1))
     subprocess.run(["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qam", "prose"],
                    cwd=into, check=True, timeout=TIMEOUT)
     return into

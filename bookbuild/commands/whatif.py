@@ -8,11 +8,14 @@ installed before their first cell. Nothing is written: not the lock, not the cac
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 
 from bookbuild.commands.numbersdiff import executed
 from bookbuild.execution.execute import ChapterExecutor, ExecutionError, Plan
+from bookbuild.execution.warm.template import attach
+from bookbuild.kernel.whatif import ENV as WHATIF_ENV
 from bookbuild.kernel.whatif import setup_code
 from bookbuild.model import Chapter
 from bookbuild.numbers import difftable
@@ -32,8 +35,8 @@ def run(proj: Project, files: list[Path], args: list[str]) -> int:
     records = {n: overrides_mod.locate(n, details) for n in overrides}
     used = [ch for ch in chapters
             if any(ch in overrides_mod.users(n, chapters) for n in overrides)]
-    code = setup_code(overrides_mod.by_module(overrides, records))
-    after, failed = _rerun(proj, used, code, {n: r["defined"] for n, r in records.items()})
+    by_module = overrides_mod.by_module(overrides, records)
+    after, failed = _rerun(proj, used, by_module, {n: r["defined"] for n, r in records.items()})
     before = current(proj.root, used, proj.config, inputs=True)[0]
     now, now_details = current(proj.root, after, proj.config, inputs=True)
     drift, causes = compare_with_causes(before, now, proj.root, after, now_details)
@@ -49,10 +52,12 @@ def run(proj: Project, files: list[Path], args: list[str]) -> int:
     return 1 if failed else 0
 
 
-def _rerun(proj: Project, chapters: list[Chapter], code: str,
+def _rerun(proj: Project, chapters: list[Chapter], by_module: dict[str, dict[str, str]],
            defined: dict[str, str]) -> tuple[list[Chapter], list[str]]:
-    """The chapters executed afresh with `code` after the setup; never cached. A chapter whose
-    cell raises (a `check(...)` guard or any exception) keeps its old numbers and is listed."""
+    """The chapters executed afresh with the overrides installed first; never cached. A chapter
+    whose cell raises (a `check(...)` guard or any exception) keeps its old numbers and is
+    listed."""
+    code = setup_code(by_module)
     failed: list[str] = []
     misfit: list[str] = []
     out: list[Chapter] = []
@@ -62,7 +67,10 @@ def _rerun(proj: Project, chapters: list[Chapter], code: str,
                                             timeout=proj.settings.timeout,
                                             plan=Plan.of(ch.doc, proj.config, proj.formats))
                  for ch in chapters}
-    warm = proj.settings.warm_kernels and _attach(list(executors.values()))
+    # Templates of their own install the overrides before importing the book's packages, so
+    # each kernel forks with them imported once, holding the other values.
+    warm = proj.settings.warm_kernels and attach(list(executors.values()),
+                                                 {WHATIF_ENV: json.dumps(by_module)})
 
     async def one(ch: Chapter) -> None:
         ex = executors[ch.source]
@@ -103,28 +111,6 @@ def _run_loop(run_all, warm: bool) -> None:
             from bookbuild.execution.warm.template import release
 
             release()
-
-
-def _attach(executors: list[ChapterExecutor]) -> bool:
-    """Kernels forked from a template that imported the heavy installed packages only: one
-    that imported the book's modules would hold the constants before the override. Having
-    none of the book's modules, one template serves the chapters of every folder."""
-    from bookbuild.execution.execute import kernel_env
-    from bookbuild.execution.warm.discover import installed_only
-    from bookbuild.execution.warm.template import template_for
-
-    if not executors:
-        return False
-    try:
-        template = template_for(Path(executors[0].cwd), kernel_env(), installed_only(
-            [c.source for ex in executors for c in ex.doc.cells]), shared=True)
-    except OSError:
-        for ex in executors:
-            ex.template = None  # plain kernels
-        return False
-    for ex in executors:
-        ex.template = template
-    return True
 
 
 def _whatif_line(text: str, defined: dict[str, str]) -> str:

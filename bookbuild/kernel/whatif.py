@@ -13,6 +13,8 @@ import importlib.abc
 import importlib.machinery
 import sys
 
+ENV = "BOOKBUILD_WHATIF"  # the overrides as JSON, for a warm template to install before imports
+
 
 class WhatifError(ValueError):
     """An override that does not fit its constant (another dimension, not a number)."""
@@ -99,6 +101,8 @@ class _Finder(importlib.abc.MetaPathFinder):
 
 def install(overrides: dict[str, dict[str, str]]) -> None:
     """Override, per module name, constants by name (`{"m": {"BW": "3.9 TB/s"}}`)."""
+    if any(isinstance(f, _Finder) and f.overrides == overrides for f in sys.meta_path):
+        return  # forked from a template that installed them before importing the book's modules
     stale = [m for m in overrides if m in sys.modules]
     if stale:  # imported before this cell (a preloaded kernel): the override would be missed
         raise WhatifError(f"whatif: {', '.join(stale)} was imported before the override")

@@ -28,14 +28,6 @@ def preload_list(sources: list[str], cwd: Path | None) -> list[str]:
     return heavy + local_packages(imported, cwd)
 
 
-def installed_only(sources: list[str]) -> list[str]:
-    """A cell importing only the heavy installed packages `sources` import: a template for
-    kernels whose book modules must be imported by the chapter itself (`numbers whatif`)."""
-    tops = {name.split(".")[0] for name in _imports(sources)}
-    return ["\n".join(f"import {module}" for top, modules in HEAVY.items() if top in tops
-                       for module in modules)]
-
-
 def local_packages(imported: set[str], cwd: Path | None) -> list[str]:
     """The imported modules whose top-level package is the book's own, sorted.
 

@@ -195,6 +195,18 @@ def child(request: dict, parent: int) -> None:
         os._exit(code)
 
 
+def _install_whatif() -> None:
+    """`numbers whatif`'s overrides, before any of the book's modules is imported: its kernels
+    then fork with the book's packages imported once, holding the other values."""
+    from bookbuild.kernel import whatif
+
+    overrides = os.environ.get(whatif.ENV)
+    if overrides:
+        import json
+
+        whatif.install(json.loads(overrides))
+
+
 def serve(path: str, modules: list[str]) -> None:
     build = os.getppid()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -214,6 +226,7 @@ def serve(path: str, modules: list[str]) -> None:
     # quietly, not with a KeyboardInterrupt traceback on the build's terminal.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)  # Ctrl-C reaches the build's process group, us included
+    _install_whatif()
     failed = preload(modules)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps nothing: children auto-reap
     listener.settimeout(1.0)

@@ -225,10 +225,11 @@ def prestart(groups: dict[Path, list[str]]) -> None:
             pass  # `attach` reports it, and the chapters start plain kernels
 
 
-def attach(executors: list) -> bool:
+def attach(executors: list, extra_env: dict[str, str] | None = None) -> bool:
     """Give each `ChapterExecutor` the template for its working directory; False if none could
-    be started (the executors then start plain kernels)."""
-    env = kernel_env()
+    be started (the executors then start plain kernels). `extra_env` is added to the templates'
+    environment (`numbers whatif`'s overrides: templates of their own)."""
+    env = kernel_env() | (extra_env or {})
     by_cwd: dict[Path, list] = {}
     for ex in executors:
         by_cwd.setdefault(Path(ex.cwd), []).append(ex)
