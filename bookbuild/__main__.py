@@ -22,15 +22,32 @@ def main() -> int:
     from bookbuild.cli import main as cli_main
 
     try:
-        return cli_main()
+        code = cli_main()
     except KeyboardInterrupt:  # landed after the command's own handling ended
         os.write(2, INTERRUPTED.encode())
-        return 130
+        code = 130
     finally:
         # The command is over: a late signal must not cut short the shutdown that stops the
         # children (warm templates, pandoc workers) or turn into a traceback.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if code == 130:
+        # Interrupted: children are stopped and every file is whole or gone. Objects a cancelled
+        # task dropped mid-way (a kernel client whose zmq context waits for sockets nobody will
+        # close) must not hang the interpreter's shutdown, so it is skipped.
+        _flush()
+        os._exit(130)
+    return code
+
+
+def _flush() -> None:
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
 
 
 if __name__ == "__main__":

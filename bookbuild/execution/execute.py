@@ -480,12 +480,23 @@ async def connect(km, timeout: float):
     their messages by parent id, so nothing older can be mistaken for their output.
     """
     import time
-    from queue import Empty
 
     kc = km.client()
     kc.start_channels()
     kc.allow_stdin = False
-    deadline = time.monotonic() + timeout
+    try:
+        return await _wait_ready(kc, time.monotonic() + timeout, timeout)
+    except BaseException:
+        # Cancelled (Ctrl-C) or failed: close the sockets now, or the client's zmq context
+        # waits for them forever when it is collected.
+        kc.stop_channels()
+        raise
+
+
+async def _wait_ready(kc, deadline: float, timeout: float):
+    import time
+    from queue import Empty
+
     asked: set[str] = set()
     while time.monotonic() < deadline:
         asked.add(kc.kernel_info())
@@ -500,7 +511,6 @@ async def connect(km, timeout: float):
             pass
         if not await kc.is_alive():
             break
-    kc.stop_channels()
     raise RuntimeError(f"the kernel did not answer within {timeout:g} s of starting")
 
 
