@@ -309,7 +309,7 @@ class Publisher:
         work = Path(tempfile.mkdtemp(prefix="bookbuild-html-"))
         # Traced here, before the threads: CPython 3.11's ast.parse is not safe to run in
         # several threads at once ("AST constructor recursion depth mismatch").
-        notes = {id(ch): self._provenance(ch) for ch in self.chapters}
+        notes = self._notes()
         # A chapter with `::: {#refs}` holds the book's one bibliography (Quarto's references.qmd).
         refs = crossref.refs_chapter(self.docs) if self.bibliography else None
         cited = " ".join(f"@{{{k}}}" for k in crossref.citation_keys(self.docs)) if refs else ""
@@ -495,6 +495,20 @@ class Publisher:
             meta["bibliography"] = list(dict.fromkeys([*meta.get("bibliography", []), *own]))
             meta["link-citations"] = True
 
+    @property
+    def _annotations_file(self) -> Path:
+        return self.page_cache.dir.parent / "provenance.json"
+
+    def _notes(self) -> dict[int, list[dict] | None]:
+        """Every chapter's provenance notes by `id`, kept for the next build (a no-op traces
+        nothing)."""
+        from bookbuild.numbers import provenance
+
+        notes = {id(ch): self._provenance(ch) for ch in self.chapters}
+        if getattr(self, "_constants", None):  # --no-cache: stored, not read (as pages)
+            provenance.save_annotations(self._annotations_file, self.proj.root, self._constants)
+        return notes
+
     def _provenance(self, ch: Chapter) -> list[dict] | None:
         """Expression and constants of each inline value, for the page's tooltips."""
         from bookbuild.numbers import provenance
@@ -503,7 +517,8 @@ class Publisher:
             self._constants = provenance.constants_of(self.chapters)
         if not self._constants:
             return None
-        return provenance.chapter_annotations(ch, self.proj.root, self._constants)
+        return provenance.chapter_annotations(ch, self.proj.root, self._constants,
+                                              self._annotations_file if self.page_cache.read else None)
 
     def _includes(self, fmt: str, *chapters: Chapter) -> includes.Includes:
         """The project's include-* for `fmt`, then those of the chapters' front matter."""
