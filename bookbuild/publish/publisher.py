@@ -317,6 +317,7 @@ class Publisher:
         for label in self.index.labels.values():
             own.setdefault(label.source, set()).add(label.id)
         tools = pagecache.tool_digest()
+        labels = pagecache.LabelFinder(self.index.labels)  # once: each page is one scan
         rendered: list[Path] = []
 
         def one(ch: Chapter) -> str:
@@ -335,7 +336,7 @@ class Publisher:
             md = self._expand(md, ch, "html")
             md = shapes.without_nulls(md, front_matter_end(md), ch.doc.inherited)
             # Only the entries this page uses: its key then changes only when they do.
-            used = pagecache.used_labels(self.index.labels, own.get(source, set()), md)
+            used = labels.used(own.get(source, set()), md)
             entries = crossref.index_for_page(dataclasses.replace(
                 self.index, labels={k: self.index.labels[k] for k in used}), source, pages)
             index_file = work / f"{abs(hash(page.as_posix()))}.json"
