@@ -7,6 +7,8 @@
 - no-op `render --to html` of a 50-chapter book vs `bookbuild --version` (aim <= 1 s)
 - prose edit in one of those chapters vs bare pandoc on that chapter (aim <= 1 s)
 - peak memory (summed PSS) of a cold 50-chapter build, warm vs plain kernels
+- no-op `render --to html` of a 100-chapter book vs the same of a 50-chapter one (issue 32:
+  nothing per unchanged chapter, so aim <= 1.25x), and its absolute time (aim <= 0.3 s)
 """
 
 from __future__ import annotations
@@ -85,7 +87,8 @@ def make_book(root: Path, chapters: int, import_seconds: float = 0.0, settings: 
         names.append(name)
     listing = "\n".join(f"    - {n}" for n in names)
     (root / "_quarto.yml").write_text(
-        f"project:\n  type: book\nbook:\n  title: Scale\n  chapters:\n{listing}\n"
+        # the package lies at the root, the chapters in ch/: cells run from the root
+        f"project:\n  type: book\n  execute-dir: project\nbook:\n  title: Scale\n  chapters:\n{listing}\n"
         f"format:\n  html: {{}}\n{settings}")
     return root
 
@@ -145,9 +148,24 @@ def fifty(rounds: int, chapters: int = 50) -> None:
                  aim=1.0)
 
 
+def noop_growth(rounds: int, sizes: tuple[int, int] = (50, 100)) -> None:
+    """What a no-op render costs per chapter: the larger book against the smaller, same run."""
+    with scratch("bookbuild-bench-noop-") as work:
+        render = [BOOKBUILD, "render", "--to", "html"]
+        runs = []
+        for n in sizes:
+            book = make_book(work / f"b{n}", n)
+            Run("prime", render, cwd=book).once()
+            runs.append(Run(f"no-op, {n} chapters", render, cwd=book))
+        paired(f"no-op HTML render, {sizes[1]} vs {sizes[0]} chapters", runs[1], runs[0], rounds,
+               aim=1.25)
+        absolute(f"no-op HTML render, {sizes[1]} chapters (absolute)", runs[1], rounds, aim=0.3)
+
+
 def main(rounds: int = 5) -> None:
     import_cost(rounds)
     fifty(rounds)
+    noop_growth(rounds)
 
 
 def main_import(rounds: int = 5) -> None:
@@ -156,6 +174,10 @@ def main_import(rounds: int = 5) -> None:
 
 def main_fifty(rounds: int = 5) -> None:
     fifty(rounds)
+
+
+def main_noop(rounds: int = 5) -> None:
+    noop_growth(rounds)
 
 
 if __name__ == "__main__":

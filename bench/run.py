@@ -13,11 +13,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 BENCHMARKS = ["import_cost", "parse_count", "engine", "render_html", "includes", "literals",
-              "book_import", "book_fifty",
+              "book_import", "book_fifty", "book_noop",
               "numbers_scale", "jupyter_book", "jupyter_book_incremental", "preview_latency",
               "crossref_cost"]
 # Some modules hold two benchmarks (book_scale.py, jupyter_book.py).
 ENTRY = {"book_import": ("book_scale", "main_import"), "book_fifty": ("book_scale", "main_fifty"),
+         "book_noop": ("book_scale", "main_noop"),
          "jupyter_book_incremental": ("jupyter_book", "main_incremental")}
 
 

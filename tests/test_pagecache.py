@@ -156,3 +156,29 @@ def test_a_chapters_own_bibliography_adds_to_the_books(book: Path) -> None:
     assert "Hopper (1952)" in shown and "?hopper52" not in shown
     # The book's references page lists it, as it lists what every chapter cites.
     assert "The Education of a Computer" in re.sub(r"<[^>]+>", "", page(book, "references"))
+
+
+def test_the_label_index_finds_what_looking_for_each_label_finds() -> None:
+    """Indexed once per build, the labels a page uses are those whose id (or capitalised id)
+    occurs in it, plus its own: the same list, in the book's order, as a scan of every label."""
+    import random
+
+    from bookbuild.publish.pagecache import LabelFinder
+
+    def each_label(labels: list[str], own: set[str], md: str) -> list[str]:
+        return [x for x in labels if x in own or x in md or x[:1].upper() + x[1:] in md]
+
+    book = ["sec-ch1", "sec-ch10", "fig-a", "tbl-x", "eq", "fig-ab", "Sec-up", "sec-up"]
+    finder = LabelFinder(book)
+    assert finder.used(set(), "see @sec-ch10 and @Fig-a.") == ["sec-ch1", "sec-ch10", "fig-a"]
+    assert finder.used({"eq", "not-a-label"}, "@tbl-x") == ["tbl-x", "eq"]
+    assert finder.used(set(), "@Sec-up") == ["Sec-up", "sec-up"]
+    assert LabelFinder(["aaaab"]).used(set(), "aaaaab") == ["aaaab"]  # overlapping starts
+    rng = random.Random(7)
+    chars = "sfc-1a2S:"
+    for _ in range(2000):
+        labels = list(dict.fromkeys("".join(rng.choice(chars) for _ in range(rng.randint(0, 7)))
+                                    for _ in range(rng.randint(0, 12))))
+        md = "".join(rng.choice(chars + " @") for _ in range(rng.randint(0, 60)))
+        own = set(rng.sample(labels, min(2, len(labels)))) | {"zz"}
+        assert LabelFinder(labels).used(own, md) == each_label(labels, own, md), (labels, md)

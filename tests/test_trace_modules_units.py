@@ -429,3 +429,40 @@ def test_a_chapters_tooltips_follow_its_cells_not_its_prose(tmp_path: Path) -> N
     assert first[0]["constants"] == "PEAK"
     assert notes("from calc import PEAK\nV = PEAK\n", "The peak is now") is first  # not re-traced
     assert notes("from calc import BW\nV = BW\n", "The peak is now")[0]["constants"] == "BW"
+
+
+def test_the_next_build_reads_the_tooltips_it_stored_and_traces_nothing(tmp_path: Path,
+                                                                         monkeypatch) -> None:
+    """A no-op build (a new process, `_SHARED` empty) loads each unchanged chapter's tooltips
+    from the cache file instead of tracing them; an edited module makes it trace afresh."""
+    from bookbuild.model import Chapter, ExecutionResult
+    from bookbuild.numbers import provenance
+
+    (tmp_path / "hw").mkdir()
+    (tmp_path / "hw" / "specs.py").write_text("PEAK = 100\nBW = 20\n")
+    (tmp_path / "calc.py").write_text("from hw.specs import PEAK, BW\nVALUE = PEAK * 2\n")
+    cache = tmp_path / ".bookbuild" / "cache" / "provenance.json"
+    doc = parse("```{python}\nfrom calc import VALUE\n```\n\nIt is `{python} VALUE`.\n",
+                str(tmp_path / "ch.qmd"))
+    ch = Chapter(tmp_path / "ch.qmd", doc, ExecutionResult([], ["1"], [], dict(DETAILS)))
+
+    def build() -> tuple[list[dict], int]:
+        monkeypatch.setattr(provenance, "_SHARED", None)  # a new process
+        traced = provenance.TRACED
+        notes = provenance.chapter_annotations(ch, tmp_path, dict(DETAILS), cache)
+        provenance.save_annotations(cache, tmp_path, dict(DETAILS))
+        return notes, provenance.TRACED - traced
+
+    first, traced = build()
+    assert first[0]["constants"] == "PEAK" and traced == 1
+    stored = cache.stat()
+    again, traced = build()
+    assert again == first and traced == 0  # read, not traced
+    assert (cache.stat().st_mtime_ns, cache.stat().st_ino) == (stored.st_mtime_ns, stored.st_ino)
+    # same cells and constants, a module's formula changed: the stored tooltip no longer holds
+    (tmp_path / "calc.py").write_text("from hw.specs import PEAK, BW\nVALUE = BW * 2 \n")
+    edited, traced = build()
+    assert edited[0]["constants"] == "BW" and traced == 1
+    cache.write_text(cache.read_text().replace("BW", "PEAK"))  # damaged: a miss, not a lie
+    damaged, traced = build()
+    assert damaged[0]["constants"] == "BW" and traced == 1

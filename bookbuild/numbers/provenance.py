@@ -7,6 +7,8 @@ never executes anything itself and never writes the lock.
 from __future__ import annotations
 
 import ast
+import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from bookbuild.numbers.lock import Entry
 from bookbuild.numbers.shown import Shown
 from bookbuild.source.qmd import CodeCell
 from bookbuild.system.errors import display_path
+from bookbuild.system.stamps import of_path
+from bookbuild.system.store import sealed, store, unsealed
 
 
 def constants_of(chapters: list[Chapter]) -> dict[str, dict]:
@@ -59,19 +63,71 @@ def _shared(root: Path | None, constants: dict[str, dict]) -> dict:
     return _SHARED[2]
 
 
-def chapter_annotations(chapter: Chapter, root: Path | None,
-                        constants: dict[str, dict]) -> list[dict]:
+def chapter_annotations(chapter: Chapter, root: Path | None, constants: dict[str, dict],
+                        cache: Path | None = None) -> list[dict]:
     """`annotations` of a chapter, remembered on its code cells and inline expressions: the
-    prose around them plays no part, so a prose edit re-traces nothing (it was 30-50 ms)."""
+    prose around them plays no part, so a prose edit re-traces nothing (it was 30-50 ms).
+    `cache`: the file (`save_annotations`) that keeps them from one build to the next."""
     doc = chapter.doc
-    key = (doc.path, tuple(c.source for c in doc.cells), tuple(r.expr for r in doc.refs))
-    memo = _shared(root, constants).setdefault("annotations", {})
+    key = _digest([str(doc.path), [c.source for c in doc.cells], [r.expr for r in doc.refs]])
+    shared = _shared(root, constants)
+    if cache is not None and cache not in shared.setdefault("loaded", set()):
+        shared["loaded"].add(cache)
+        _load(shared, cache, root, constants)
+    memo = shared.setdefault("annotations", {})
+    shared.setdefault("used", set()).add(key)
     if key not in memo:
+        global TRACED
+        TRACED += 1
         memo[key] = annotations(chapter, tracer(doc, root, constants), constants)
+        shared["dirty"] = True
     return memo[key]
 
 
 _SHARED: tuple[dict, Path | None, dict] | None = None  # the last build's module knowledge
+TRACED = 0  # chapters traced by this process: a no-op build after a build traces none
+ANNOTATIONS_FORMAT = 1
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _load(shared: dict, cache: Path, root: Path | None, constants: dict[str, dict]) -> None:
+    """Seed `shared` with the annotations a previous build stored, when they were traced
+    from the same constants and every module file they read is unchanged (else: none)."""
+    try:
+        entry = unsealed(cache.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return
+    try:
+        if (entry is None or entry["format"] != ANNOTATIONS_FORMAT or entry["root"] != str(root)
+                or entry["constants"] != _digest(constants)):
+            return
+        stamps = {path: tuple(s) if s is not None else None for path, s in entry["stamps"].items()}
+        if not all(of_path(path) == stamp for path, stamp in stamps.items()):
+            return  # a module changed: what it was traced from no longer holds
+        found = dict(entry["annotations"])
+    except (KeyError, TypeError, ValueError):
+        return  # an entry of another shape: a miss
+    for path, stamp in stamps.items():
+        shared.setdefault("stamps", {}).setdefault(path, stamp)
+    shared.setdefault("annotations", {}).update(found)
+
+
+def save_annotations(cache: Path, root: Path | None, constants: dict[str, dict]) -> None:
+    """Store this build's annotations (when it traced anything) for the next build; entries
+    no build used lately are dropped so the file follows the book, not its history."""
+    shared = _shared(root, constants)
+    if not shared.get("dirty"):
+        return
+    memo, used = shared.get("annotations", {}), shared.get("used", set())
+    # A one-chapter render keeps the other chapters' entries; a whole-book one sheds the rest.
+    keep = memo if len(memo) <= 2 * len(used) + 20 else {k: memo[k] for k in used if k in memo}
+    store(cache, sealed({"format": ANNOTATIONS_FORMAT, "root": str(root),
+                         "constants": _digest(constants), "stamps": shared.get("stamps", {}),
+                         "annotations": keep}))
+    shared["dirty"] = False
 
 
 def causes_of(entries: list[Entry | Shown], tracers: dict[str, Tracer],

@@ -45,8 +45,39 @@ def tool_digest() -> dict[str, object]:
 def used_labels(labels: Iterable[str], own: set[str], markdown: str) -> list[str]:
     """The labels of the book that a page can use: its own and every label whose id (or
     capitalised id, `@Fig-x`) occurs in its markdown."""
-    return [label for label in labels
-            if label in own or label in markdown or label[:1].upper() + label[1:] in markdown]
+    return LabelFinder(labels).used(own, markdown)
+
+
+class LabelFinder:
+    """The book's labels grouped by their first characters, built once per build: a page is
+    then scanned once per group (`sec-`, `fig-`, ...), not once per label of the book, with the
+    same answer as looking for each label's text in the page."""
+
+    PREFIX = 4
+
+    def __init__(self, labels: Iterable[str]) -> None:
+        self.order = {label: i for i, label in enumerate(labels)}
+        # first characters -> length -> text looked for -> the labels it stands for
+        self.groups: dict[str, dict[int, dict[str, list[str]]]] = {}
+        self.always: set[str] = set()  # an empty id occurs in every page
+        for label in self.order:
+            for form in dict.fromkeys([label, label[:1].upper() + label[1:]]):
+                if not form:
+                    self.always.add(label)
+                    continue
+                by_length = self.groups.setdefault(form[:self.PREFIX], {})
+                by_length.setdefault(len(form), {}).setdefault(form, []).append(label)
+
+    def used(self, own: set[str], markdown: str) -> list[str]:
+        """The labels a page can use, in the book's order."""
+        found = {label for label in own if label in self.order} | self.always
+        for prefix, by_length in self.groups.items():
+            at = markdown.find(prefix)
+            while at != -1:
+                for length, forms in by_length.items():
+                    found.update(forms.get(markdown[at:at + length], ()))
+                at = markdown.find(prefix, at + 1)
+        return sorted(found, key=self.order.__getitem__)
 
 
 def _meta_material(meta: dict, cwd: Path) -> dict:

@@ -324,7 +324,7 @@ class Publisher:
         work = Path(tempfile.mkdtemp(prefix="bookbuild-html-"))
         # Traced here, before the threads: CPython 3.11's ast.parse is not safe to run in
         # several threads at once ("AST constructor recursion depth mismatch").
-        notes = {id(ch): self._provenance(ch) for ch in self.chapters}
+        notes = self._notes()
         # A chapter with `::: {#refs}` holds the book's one bibliography (Quarto's references.qmd).
         refs = crossref.refs_chapter(self.docs) if self.bibliography else None
         cited = " ".join(f"@{{{k}}}" for k in crossref.citation_keys(self.docs)) if refs else ""
@@ -332,6 +332,7 @@ class Publisher:
         for label in self.index.labels.values():
             own.setdefault(label.source, set()).add(label.id)
         tools = pagecache.tool_digest()
+        labels = pagecache.LabelFinder(self.index.labels)  # once: each page is one scan
         rendered: list[Path] = []
 
         def one(ch: Chapter) -> str:
@@ -350,7 +351,7 @@ class Publisher:
             md = self._expand(md, ch, "html")
             md = shapes.without_nulls(md, front_matter_end(md), ch.doc.inherited)
             # Only the entries this page uses: its key then changes only when they do.
-            used = pagecache.used_labels(self.index.labels, own.get(source, set()), md)
+            used = labels.used(own.get(source, set()), md)
             entries = crossref.index_for_page(dataclasses.replace(
                 self.index, labels={k: self.index.labels[k] for k in used}), source, pages)
             index_file = work / f"{abs(hash(page.as_posix()))}.json"
@@ -540,6 +541,20 @@ class Publisher:
             meta["bibliography"] = list(dict.fromkeys([*meta.get("bibliography", []), *own]))
             meta["link-citations"] = True
 
+    @property
+    def _annotations_file(self) -> Path:
+        return self.page_cache.dir.parent / "provenance.json"
+
+    def _notes(self) -> dict[int, list[dict] | None]:
+        """Every chapter's provenance notes by `id`, kept for the next build (a no-op traces
+        nothing)."""
+        from bookbuild.numbers import provenance
+
+        notes = {id(ch): self._provenance(ch) for ch in self.chapters}
+        if getattr(self, "_constants", None):  # --no-cache: stored, not read (as pages)
+            provenance.save_annotations(self._annotations_file, self.proj.root, self._constants)
+        return notes
+
     def _provenance(self, ch: Chapter) -> list[dict] | None:
         """Expression and constants of each inline value, for the page's tooltips."""
         from bookbuild.numbers import provenance
@@ -548,7 +563,8 @@ class Publisher:
             self._constants = provenance.constants_of(self.chapters)
         if not self._constants:
             return None
-        return provenance.chapter_annotations(ch, self.proj.root, self._constants)
+        return provenance.chapter_annotations(ch, self.proj.root, self._constants,
+                                              self._annotations_file if self.page_cache.read else None)
 
     def _includes(self, fmt: str, *chapters: Chapter) -> includes.Includes:
         """The project's include-* for `fmt`, then those of the chapters' front matter."""
