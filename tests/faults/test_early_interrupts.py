@@ -42,7 +42,12 @@ def test_an_interrupt_at_any_early_instant_is_one_line_and_exit_130(book: Path, 
                                 start_new_session=True, env=dict(os.environ, NO_COLOR="1"))
         time.sleep(delay)
         os.killpg(proc.pid, sig)
-        _, err = proc.communicate(timeout=60)
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            pytest.fail(f"after {delay:.2f} s the command did not end within 60 s of the signal")
         outcomes.append((delay, proc.returncode, err))
     for delay, code, err in outcomes:
         if code == 0:
