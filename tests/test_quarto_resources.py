@@ -26,6 +26,13 @@ def test_referenced_images_and_resource_globs_are_copied(built) -> None:
     assert (root / "_book" / "data" / "latency.csv").read_text().startswith("device,latency_us")
 
 
+def test_an_image_in_raw_html_is_copied_however_its_src_is_written(built) -> None:
+    """`<img src = 'x.png'>` (spaces, single quotes) is valid HTML, and Quarto copies it."""
+    root, _, _ = built
+    copied = root / "_book" / "img" / "ring.png"
+    assert copied.read_bytes() == (root / "img" / "ring.png").read_bytes()
+
+
 def test_a_missing_image_is_a_located_warning(built) -> None:
     _, r, _ = built
     assert "resources.qmd:16: warning: image 'img/nowhere.png' not found" in r.stderr

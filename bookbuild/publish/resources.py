@@ -9,7 +9,10 @@ import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-IMG_SRC = re.compile(r'<(?:img|source|video|audio|embed)\b[^>]*?\bsrc="([^"]+)"', re.I)
+# `src` as HTML allows it: spaces around `=`, double, single or no quotes (raw HTML in a page
+# reaches us as written).
+IMG_SRC = re.compile(r"""<(?:img|source|video|audio|embed)\b[^>]*?\bsrc\s*=\s*"""
+                     r"""(?:"([^"]+)"|'([^']+)'|([^"'\s>]+))""", re.I)
 
 
 def _local(src: str) -> str | None:
@@ -24,7 +27,7 @@ def copy_images(body: str, source_dir: Path, page_dir: Path, stage: Path) -> lis
     """Copy every local image the page shows from beside the chapter to beside the page (never
     outside the output folder); return the `src` of those found in neither place."""
     missing = []
-    for src in dict.fromkeys(IMG_SRC.findall(body)):
+    for src in dict.fromkeys(next(filter(None, m.groups())) for m in IMG_SRC.finditer(body)):
         rel = _local(src)
         if rel is None or (page_dir / rel).exists():
             continue  # a URL, or written by the build (cell output, TikZ)
