@@ -144,3 +144,16 @@ def test_an_unresolved_cross_reference_is_a_warning_as_in_render(cli, tmp_path: 
     assert "sec-b" not in r.stdout  # a label in another chapter resolves
     r = cli("check", "b.qmd", cwd=root)
     assert "warning" not in r.stdout  # only the files checked are reported on
+
+
+def test_a_cell_indented_as_a_whole_is_read_as_ipython_runs_it(cli, workdir: Path) -> None:
+    """IPython takes the first line's indent off every line (so Quarto runs such a cell); the
+    check must read it the same way, and see what it assigns."""
+    (workdir / "doc.qmd").write_text("---\ntitle: Indented\n---\n\n```{python}\n  x = 41\n"
+                                     "  y = x + 1\n```\n\nThe answer is `{python} y`.\n")
+    r = cli("check", "doc.qmd", cwd=workdir)
+    assert r.returncode == 0, r.stdout + r.stderr
+    (workdir / "doc.qmd").write_text("---\ntitle: Indented\n---\n\n```{python}\n  x = 41\n"
+                                     "```\n\nThe answer is `{python} y`.\n")
+    r = cli("check", "doc.qmd", cwd=workdir)
+    assert r.returncode == 1 and "doc.qmd:9:25: unresolved reference 'y'" in r.stdout  # y is not

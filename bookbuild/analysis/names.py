@@ -174,6 +174,12 @@ def python_source(source: str) -> str:
     code = [line.lstrip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
     if code and code[0].startswith("%%"):
         return "\n" * (len(lines) - 1)
+    # IPython's leading_indent: the indent of the first non-blank line is taken off every line
+    # that has it, so a cell indented as a whole runs (and so must parse).
+    first = next((line for line in lines if line.strip()), "")
+    indent = first[:len(first) - len(first.lstrip(" \t"))]
+    if indent:
+        lines = [line[len(indent):] if line.startswith(indent) else line for line in lines]
     return "\n".join("" if _ipython_only(line.strip()) else line for line in lines)
 
 
