@@ -224,3 +224,15 @@ def test_markdown_table_output_takes_its_caption(book: Path, pdf: str) -> None:
     assert table and "Table\u00a02.2: A markdown table" in table.group(0)
     assert "<td>md-cell</td>" in table.group(0)
     assert "Table 2.2: A markdown table" in pdf
+
+
+def test_an_error_below_blank_lines_at_the_top_of_a_cell_is_located_at_its_own_line(
+        workdir: Path) -> None:
+    """IPython drops a cell's leading blank lines before counting lines; the error must still
+    name the `.qmd` line that failed, not a blank one above it."""
+    (workdir / "doc.qmd").write_text("---\ntitle: Blank lead\n---\n\n```{python}\n\n\n"
+                                     "# a comment\nundefined_name + 1\n```\n")
+    r = run_cli("render", "doc.qmd", cwd=workdir)
+    assert r.returncode == 1
+    assert "doc.qmd:9: NameError in cell #1: name 'undefined_name' is not defined" in r.stderr
+    assert "9 | undefined_name + 1" in r.stderr

@@ -242,6 +242,13 @@ class ExecutionError(Exception):
         return text
 
 
+def _blank_lead(source: str) -> int:
+    """The blank lines IPython drops from the top of a cell before it compiles it (its line
+    numbers count from the first other line)."""
+    lines = source.split("\n")
+    return next((i for i, line in enumerate(lines) if line and not line.isspace()), 0)
+
+
 def clean_traceback(lines: list[str]) -> str:
     return ANSI.sub("", "\n".join(lines)).rstrip()
 
@@ -422,7 +429,8 @@ class ChapterExecutor:
         for count, cell_line in CELL_FRAME.findall(tb):
             owner = by_count.get(int(count))
             if owner is not None:
-                owner_cell, line = owner, owner.first_line + int(cell_line) - 1
+                owner_cell = owner
+                line = owner.first_line + _blank_lead(owner.source) + int(cell_line) - 1
         name = cell.describe() if cell else "kernel setup"
         ename, evalue = exc.ename, exc.evalue
         if errors and ename in (None, "NoneType", "<Error>"):
