@@ -236,3 +236,17 @@ def test_an_error_below_blank_lines_at_the_top_of_a_cell_is_located_at_its_own_l
     assert r.returncode == 1
     assert "doc.qmd:9: NameError in cell #1: name 'undefined_name' is not defined" in r.stderr
     assert "9 | undefined_name + 1" in r.stderr
+
+
+def test_a_cell_of_another_language_is_shown_as_a_code_block_and_not_run(workdir: Path) -> None:
+    """```{bash} in a Python document: Quarto shows it as code and runs nothing (pandoc alone
+    reads `{bash}` as no attributes and makes one line of inline code of it)."""
+    (workdir / "doc.qmd").write_text("---\ntitle: Shell\n---\n\nIn a terminal:\n\n```{bash}\n"
+                                     "#| eval: false\ntouch made-by-bash\npip install cowsay\n```\n")
+    r = run_cli("render", "doc.qmd", "--to", "html", cwd=workdir)
+    assert r.returncode == 0, r.stderr
+    page = (workdir / "doc.html").read_text(encoding="utf-8")
+    block = re.search(r'<pre class="sourceCode bash[^"]*"><code[^>]*>(.*?)</code></pre>', page, re.S)
+    assert block and "pip</span> install cowsay" in block.group(1)
+    assert "<p><code>" not in page
+    assert not (workdir / "made-by-bash").exists()

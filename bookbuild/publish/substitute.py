@@ -62,6 +62,7 @@ def substitute(doc: Document, result: ExecutionResult, assets: Path, assets_link
         if cell.indent and md:  # a cell inside a list item stays inside it
             md = "\n".join(cell.indent + line if line else line for line in md.split("\n"))
         edits.append((cell.start, cell.end, _set_apart(doc.text, cell.start, cell.end, md)))
+    edits += _other_language_cells(doc)
     pieces, pos = [], 0
     for start, end, text in sorted(edits):
         pieces += [doc.text[pos:start], text]
@@ -71,6 +72,23 @@ def substitute(doc: Document, result: ExecutionResult, assets: Path, assets_link
     if fmt == "html" and opts.truthy(document.get("code-tools")):
         md = _code_tools(doc, md)
     return md
+
+
+# A cell of another language (```` ```{bash} ````) in a Python document: Quarto shows it as code
+# and runs nothing. Pandoc reads `{bash}` as no attributes at all (an inline code span).
+_OTHER_CELL = re.compile(r"^([ \t]*(?:`{3,}|~{3,}))[ \t]*\{[ \t]*([A-Za-z][\w+-]*)[^}]*\}[ \t]*$")
+
+
+def _other_language_cells(doc: Document) -> list[tuple[int, int, str]]:
+    """Edits turning the opening line of each such cell into a fence of its language."""
+    edits = []
+    for fence in doc.fences:
+        end = doc.text.find("\n", fence.start)
+        opening = doc.text[fence.start:end if end >= 0 else len(doc.text)]
+        m = _OTHER_CELL.match(opening)
+        if m and m.group(2).lower() != "python":
+            edits.append((fence.start, fence.start + len(opening), f"{m.group(1)} {m.group(2)}"))
+    return edits
 
 
 def _set_apart(text: str, start: int, end: int, md: str) -> str:
