@@ -32,22 +32,14 @@ def main() -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if code == 130:
-        # Interrupted: children are stopped and every file is whole or gone. Objects a cancelled
-        # task dropped mid-way (a kernel client whose zmq context waits for sockets nobody will
-        # close) must not hang the interpreter's shutdown, so it is skipped.
-        _flush()
-        os._exit(130)
+        # Interrupted: children are stopped and every file is whole or gone. An object a
+        # cancelled task dropped mid-way (a kernel client whose zmq context waits for sockets
+        # nobody will close) must not hang the interpreter's shutdown: a C-level watchdog ends
+        # the process if the shutdown (atexit cleanups included) takes more than 10 s.
+        import faulthandler
+
+        faulthandler.dump_traceback_later(10, exit=True, file=open(os.devnull, "w"))  # noqa: SIM115
     return code
-
-
-def _flush() -> None:
-    import sys
-
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
 
 
 if __name__ == "__main__":

@@ -71,6 +71,12 @@ class Elements(HTMLParser):
     def within(self, outer: dict, tag: str | None = None, *classes: str) -> list[dict]:
         return [e for e in self.find(tag, *classes) if any(a is outer for a in e["ancestors"])]
 
+    def scripts_besides_search(self) -> list[dict]:
+        """The page's scripts less the sidebar search box's (Pagefind's, on by default in a
+        book as in Quarto): what a feature that must work without script would have added."""
+        return [e for e in self.find("script") if "pagefind" not in e["attrs"].get("src", "")
+                and "PagefindUI" not in e["text"]]
+
 
 def text(s: str) -> str:
     return re.sub(r"\s+", " ", s.replace("\xa0", " ")).strip()

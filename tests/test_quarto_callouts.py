@@ -70,7 +70,7 @@ def test_collapse_is_a_details_element_without_script(page: Elements) -> None:
     assert "Folded away" in text(folded[0]["text"])
     opened = page.within(boxes[4], "details")
     assert len(opened) == 1 and "open" in opened[0]["attrs"]
-    assert not page.find("script")
+    assert not page.scripts_besides_search()
     assert not page.within(boxes[0], "details")
 
 

@@ -204,9 +204,10 @@ def test_code_is_coloured_by_the_highlight_style(browser, cells: Path, tmp_path:
     dark = code_colours(browser, root / "_book" / "tight.html")
     assert dark["box"] == "rgb(48, 48, 48)" and dark["pre"] == "rgba(0, 0, 0, 0)", dark
     assert dark["text"] == "rgb(204, 204, 204)" and dark["builtin"] != view["builtin"], dark
-    # code-copy: false: no button and no script
+    # code-copy: false: no button and no script (but the search box's)
     off = (root / "_book" / "tight.html").read_text()
-    assert "code-copy-button" not in off and "<script" not in off
+    assert "code-copy-button" not in off
+    assert not Elements(off).scripts_besides_search()
 
 
 def test_a_code_block_has_quartos_copy_button(browser, cells: Path) -> None:

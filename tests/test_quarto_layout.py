@@ -69,7 +69,7 @@ def test_tabset_is_radio_inputs_labels_and_panes(built) -> None:
     panes = page.within(tabset, "div", "tab-pane")
     assert [text(p["text"]) for p in panes] == ["Compute it in Python.", "Compute it in the shell.",
                                                "Compute it with a pencil."]
-    assert not page.within(tabset, "h2") and not page.find("script")
+    assert not page.within(tabset, "h2") and not page.scripts_besides_search()
 
 
 def test_panel_layouts_make_rows_of_cells(built) -> None:

@@ -96,7 +96,7 @@ def test_navigation_sidebar_toc_and_prev_next(rendered) -> None:
                  ("../chapters/two.html", "A Appendix Chapter →")]:
         assert link in one.links
     assert ("#sec-one-numbers", "1.1 Numbers") in one.links  # the per-page table of contents
-    assert one.stylesheets == ["../assets/book.css"]
+    assert one.stylesheets == ["../assets/book.css", "../pagefind/pagefind-ui.css"]
 
 
 def test_cross_references_number_and_link_across_chapters(rendered) -> None:
@@ -178,9 +178,11 @@ def test_html_works_offline(rendered) -> None:
     root, _ = rendered
     for p in (root / "_book").rglob("*.html"):
         pg = Page(p.read_text())
-        # nothing loaded from elsewhere: the only script is code-copy's own, inline
-        assert all(not s.get("src") for s in pg.scripts) and len(pg.scripts) <= 1, p
-        assert all(not urlsplit(h).scheme for h in pg.stylesheets)
+        # nothing loaded from elsewhere: scripts (code-copy's, the search box's) are in the book
+        for src in (s["src"] for s in pg.scripts if s.get("src")):
+            assert not urlsplit(src).scheme and (p.parent / src).is_file(), (p, src)
+        for href in pg.stylesheets:
+            assert not urlsplit(href).scheme and (p.parent / href).is_file(), (p, href)
     css = (root / "_book" / "assets" / "book.css").read_text()
     assert "@import" not in css and "url(" not in css
 

@@ -28,7 +28,7 @@ Done: `{python} Slow.done`.
 
 
 def kernels_in(folder: Path) -> list[int]:
-    """Kernel processes whose working directory is `folder` (cells run at the project root):
+    """Kernel processes whose working directory is `folder` (cells run in their chapter's):
     plain ipykernels, or kernels forked from the warm template (they carry its command line)."""
     pids = []
     for proc in Path("/proc").iterdir():
@@ -53,9 +53,10 @@ def test_an_interrupted_render_stops_everything_and_keeps_the_old_book(book: Pat
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=dict(os.environ, NO_COLOR="1"))
     deadline = time.monotonic() + 60
-    while not kernels_in(book.resolve()) and time.monotonic() < deadline:
+    where = (book / "part").resolve()  # cells run in their chapter's folder (execute-dir: file)
+    while not kernels_in(where) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert kernels_in(book.resolve()), "the kernel never started"
+    assert kernels_in(where), "the kernel never started"
     time.sleep(1.0)  # inside the sleeping cell
     started = time.monotonic()
     proc.send_signal(sig)
@@ -65,7 +66,7 @@ def test_an_interrupted_render_stops_everything_and_keeps_the_old_book(book: Pat
     assert "Traceback" not in err and "CancelledError" not in err
     assert "interrupted" in err.splitlines()[-1]
     time.sleep(0.5)
-    assert kernels_in(book.resolve()) == []
+    assert kernels_in(where) == []
     assert tree(book / "_book") == before
     assert not list(book.glob("._book.staging-*"))
 

@@ -20,14 +20,15 @@ def __getattr__(name):
 
 
 def test_a_value_from_a_module_getattr_is_never_served_stale(book: Path) -> None:
-    (book / "consts.py").write_text(CONSTS)
+    # beside its chapter: cells run in their chapter's folder (Quarto's execute-dir: file)
+    (book / "part" / "consts.py").write_text(CONSTS)
     (book / "part" / "speed.qmd").write_text(
         "# Speed\n\n```{python}\nfrom consts import SPEED\n```\n\nSpeed `{python} SPEED`.\n")
     assert bb("render", "--to", "md", cwd=book).returncode == 0
     page = book / "_book" / "part" / "speed.md"
     assert "Speed 6.0." in page.read_text()
     assert bb("numbers", "accept", cwd=book).returncode == 0
-    (book / "consts.py").write_text(CONSTS.replace("3.0", "4.0"))  # only the table changes
+    (book / "part" / "consts.py").write_text(CONSTS.replace("3.0", "4.0"))  # only the table
     r = bb("render", "--to", "md", cwd=book)
     assert r.returncode == 0, r.stderr
     assert "Speed 8.0." in page.read_text()  # was 6.0, served from the cache
