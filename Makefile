@@ -14,7 +14,7 @@ TEX_CHECK := command -v lualatex && command -v latex && command -v dvisvgm && kp
 TEST_PKGS := chromium poppler-utils epubcheck
 TEST_CHECK := command -v chromium && command -v pdftotext && command -v epubcheck
 
-.PHONY: setup tex test-tools test render check numbers preview bench mutants clean extension \
+.PHONY: setup tex test-tools test test-slow render check numbers preview bench mutants clean extension \
         screenshots
 
 setup: $(STAMP) $(KERNEL) tex
@@ -44,9 +44,12 @@ tex:
 test-tools:
 	@bash scripts/apt-ensure.sh "chromium, poppler-utils and epubcheck" '$(TEST_CHECK)' $(TEST_PKGS)
 
+test-slow: setup test-tools
+	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=25 -m slow  # print renders, browser suites, fresh venv
+
 test: setup test-tools
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=25  # 2 workers; a module sharing one render stays on one (tests/conftest.py)
+	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=25 -m 'not slow'  # 2 workers; a module sharing one render stays on one (tests/conftest.py)
 	$(BB) numbers check
 	$(BB) check --literals
 

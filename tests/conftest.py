@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -102,6 +103,19 @@ def restore(root: Path, pristine: Path) -> Path:
     return root
 
 
+# `make test-slow`, not `make test` (which must stay near 8 minutes on two cores): the print
+# (PDF) renders of the Quarto feature fixtures, whose HTML tests stay in `make test`; the
+# browser suites of the reader features (search, light/dark, accessibility); the wheel in a
+# fresh venv; a 200 MB output; our book copied and rendered in all three formats.
+SLOW = re.compile("|".join([
+    r"^tests/(test_quarto_[a-z_]+|test_crossref_render|test_config_shapes)\.py::\S*(pdf|print)",
+    r"^tests/test_(accessibility|color_scheme|search)\.py::",
+    r"^tests/test_packaging\.py::test_a_fresh_venv",
+    r"^tests/faults/test_odd_places\.py::test_a_cell_printing_hundreds",
+    r"^tests/test_anybook\.py::test_renders_html_pdf_and_md",
+]))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """For `--dist loadgroup` (make test): a module whose tests share a module- or class-scoped
     fixture (one render, many asserts) runs on one worker, so that render is made once; the
@@ -109,6 +123,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     no worker is left with a long file at the end."""
     shared = ("module", "class", "package")
     for item in items:
+        if SLOW.search(item.nodeid):
+            item.add_marker(pytest.mark.slow)
         info = getattr(item, "_fixtureinfo", None)
         defs = info.name2fixturedefs.values() if info is not None else ()
         if any(d.scope in shared for chain in defs for d in chain):
