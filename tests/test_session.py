@@ -36,3 +36,23 @@ def test_the_end_of_a_session_stops_the_children_it_left_running() -> None:
     with Session(signals=False):
         processes.track(proc)
     assert proc.poll() is not None  # killed with its process group, not left behind
+
+
+def test_ctrl_c_inside_a_finalizer_prints_no_traceback() -> None:
+    """A signal that lands in a weakref callback (an import's module lock, seen in CI) cannot
+    propagate; Python would print "Exception ignored ... Traceback". The session is already
+    interrupted, so nothing is printed; other unraisable errors still are."""
+    code = (
+        "import weakref\n"
+        "from bookbuild.system.session import Session\n"
+        "class A: pass\n"
+        "def interrupted(_): raise KeyboardInterrupt\n"
+        "def broken(_): raise ValueError('a real bug in a finalizer')\n"
+        "with Session():\n"
+        "    a = A(); r = weakref.ref(a, interrupted); del a\n"
+        "    b = A(); q = weakref.ref(b, broken); del b\n"
+        "print('went on')\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == "went on\n", r.stderr
+    assert "KeyboardInterrupt" not in r.stderr
+    assert "ValueError: a real bug in a finalizer" in r.stderr

@@ -10,6 +10,7 @@ that holds no session asks `current()`.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Callable
 
@@ -30,6 +31,18 @@ def on_interrupt(kill: Callable[[], object]) -> Callable[[], object]:
     if kill not in _ON_INTERRUPT:
         _ON_INTERRUPT.append(kill)
     return kill
+
+
+_hooks: list = []  # the unraisable hook the session replaced
+
+
+def _quiet_interrupts(unraisable) -> None:
+    """Ctrl-C landing in a weakref callback or a finalizer (an import's module lock, say) cannot
+    propagate: Python prints it as "Exception ignored ... Traceback". The session has noted the
+    interrupt and the command ends as interrupted at its next step; print nothing."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        return
+    (_hooks[0] if _hooks else sys.__unraisablehook__)(unraisable)
 
 
 class Session:
@@ -70,6 +83,9 @@ class Session:
             handler = signal.signal(sig, self._interrupt)
             self._previous.setdefault(sig, handler)
         self._handling = True
+        if sys.unraisablehook is not _quiet_interrupts:
+            _hooks.append(sys.unraisablehook)
+            sys.unraisablehook = _quiet_interrupts
 
     def retake_signals(self) -> None:
         """After code that replaced the handlers: an asyncio loop that held SIGTERM leaves it at
