@@ -127,19 +127,7 @@ def build_documents(proj: Project, files: list[Path], formats: list[str] | None,
     folders = {f: _document_folder(proj, f, output_dir) for f in files}
     for f, folder in folders.items():  # before any kernel starts
         check_placeable(folder, document_outputs(f.stem, formats))
-    parsed = ParseCache(proj.cache_entries, use_cache)
-    chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
-    docs = {ch.source: ch.doc for ch in chapters}
-    # each document checked alone: a label may be defined in two documents, as Quarto allows
-    results = start_check_finish(proj, chapters, lambda: [*{line: None for f in files for line in (
-        static_check([f], proj.root, "render", docs, proj.cache_entries, use_cache, proj.config))}],
-        use_cache, formats)
-    errors = errors_of(results)
-    if errors:
-        raise BuildError("\n".join(errors) + f"\nrender failed: {len(errors)} document(s) with "
-                         "errors; previous output left as it was")
-    chapters = executed(chapters, results)
-    parsed.flush()
+    parsed, chapters = _each_alone(proj, files, use_cache, formats, "document(s)")
     _compare_with_lock(proj, chapters, strict, whole_book=False)
     for ch in chapters:
         publisher = _publisher(proj, [ch], formats, strict, extra_body, use_cache, parsed)
@@ -159,6 +147,25 @@ def build_documents(proj: Project, files: list[Path], formats: list[str] | None,
                             for n in document_outputs(ch.source.stem, formats) if "_files" not in n)
         print(f"wrote {written}", file=sys.stderr)
     return 0
+
+
+def _each_alone(proj: Project, files: list[Path], use_cache: bool, formats: list[str],
+                what: str) -> tuple[ParseCache, list[Chapter]]:
+    """Documents or a website's pages parsed, each checked on its own (a label may be defined
+    in two of them, as Quarto allows) and executed; BuildError naming `what` failed."""
+    parsed = ParseCache(proj.cache_entries, use_cache)
+    chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
+    docs = {ch.source: ch.doc for ch in chapters}
+    results = start_check_finish(proj, chapters, lambda: [*{line: None for f in files for line in (
+        static_check([f], proj.root, "render", docs, proj.cache_entries, use_cache, proj.config))}],
+        use_cache, formats)
+    errors = errors_of(results)
+    if errors:
+        raise BuildError("\n".join(errors) + f"\nrender failed: {len(errors)} {what} with "
+                         "errors; previous output left as it was")
+    chapters = executed(chapters, results)
+    parsed.flush()
+    return parsed, chapters
 
 
 WEBSITE_FORMATS = ("html", "md")  # what a website's pages are written as
@@ -181,19 +188,7 @@ def build_website(proj: Project, files: list[Path], formats: list[str] | None,
     formats = formats or ["html"]
     out = (output_dir or proj.output_dir).resolve()
     where = None if output_dir is not None else proj.config_file
-    parsed = ParseCache(proj.cache_entries, use_cache)
-    chapters = [Chapter(f, parsed.parse_file(f)) for f in files]
-    docs = {ch.source: ch.doc for ch in chapters}
-    # each page checked alone: a label may be defined on two pages, as Quarto allows
-    results = start_check_finish(proj, chapters, lambda: [*{line: None for f in files for line in (
-        static_check([f], proj.root, "render", docs, proj.cache_entries, use_cache, proj.config))}],
-        use_cache, formats)
-    errors = errors_of(results)
-    if errors:
-        raise BuildError("\n".join(errors) + f"\nrender failed: {len(errors)} page(s) with "
-                         "errors; previous output left as it was")
-    chapters = executed(chapters, results)
-    parsed.flush()
+    parsed, chapters = _each_alone(proj, files, use_cache, formats, "page(s)")
     _compare_with_lock(proj, chapters, strict, whole_book=whole_site)
     notes: set[str] = set()
     site = website.read(proj.root, proj.config)  # every page's navigation: the site's pages
